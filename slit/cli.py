@@ -1,0 +1,214 @@
+"""The ``slit`` command line. The only module that parses argv and configures logging."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from slit.errors import SlitError
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def _common(p: argparse.ArgumentParser, out: bool = True) -> None:
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a scenario value, e.g. --set time.horizon_s=3600 (repeatable)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (overrides the scenario)")
+    if out:
+        p.add_argument("--out", type=Path, required=True, help="output directory")
+        p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every ``slit`` subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="slit", description="Simulate and optimise geo-distributed LLM inference.")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("validate", help="check scenario files; exit 2 listing every problem")
+    p.add_argument("scenarios", nargs="+", help="scenario YAML files (or bundled:NAME)")
+    _common(p, out=False)
+
+    p = sub.add_parser("run", help="simulate one scenario (the bundled default if none given)")
+    p.add_argument("scenario", nargs="?", default=None, help="scenario YAML (default: bundled)")
+    p.add_argument("--policy", default=None, help="routing policy (see `slit list policies`)")
+    _common(p)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of scenario files")
+
+    p = sub.add_parser("list", help="list policies, GPUs, models or regions")
+    p.add_argument("what", choices=["policies", "gpus", "models", "regions", "scenarios"])
+    return parser
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from slit.scenario.loader import load_scenario
+
+    failed = 0
+    for path in args.scenarios:
+        try:
+            load_scenario(path, args.overrides)
+            if not args.quiet:
+                print(f"{path}: valid")
+        except SlitError as exc:
+            failed += 1
+            print(f"{path}: invalid\n{exc}", file=sys.stderr)
+    return EXIT_USER_ERROR if failed else 0
+
+
+def _progress_bar(quiet: bool) -> Any:
+    if quiet:
+        return None
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("[bold]simulating[/]"), BarColumn(),
+                    TextColumn("{task.fields[sim_h]:.1f}/{task.fields[end_h]:.1f} h simulated"),
+                    TimeElapsedColumn(), transient=True, console=_stderr_console())
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from slit.experiment.rundir import base_metadata, check_out_dir, write_json, write_run
+    from slit.scenario.loader import load_scenario
+    from slit.sim.simulate import simulate
+
+    check_out_dir(args.out, args.overwrite)
+    scenario = load_scenario(args.scenario, args.overrides)
+    seed = scenario.config.seed if args.seed is None else args.seed
+    if args.seed is not None:
+        scenario = scenario.with_overrides([f"seed={seed}"])
+    meta = base_metadata("run", seed, scenario.content_hash())
+    meta["scenario"] = scenario.label
+    wall0 = time.perf_counter()
+    bar = _progress_bar(args.quiet)
+    if bar is not None:
+        with bar:
+            end_h = (scenario.config.time.horizon_s + scenario.config.time.drain_s) / 3600
+            task = bar.add_task("sim", total=end_h, sim_h=0.0, end_h=end_h)
+
+            def tick(now: float, end: float) -> None:
+                bar.update(task, completed=now / 3600, sim_h=now / 3600)
+
+            result = simulate(scenario, args.policy, progress=tick)
+    else:
+        result = simulate(scenario, args.policy)
+    meta.update(result.metadata)
+    meta["status"] = "completed"
+    meta["wall_s"] = time.perf_counter() - wall0
+
+    write_run(args.out, args.overwrite, {
+        "summary.json": lambda p: p.write_text(result.summary_json(), encoding="utf-8"),
+        "requests.parquet": lambda p: result.requests.to_parquet(p, index=False),
+        "timeseries.parquet": lambda p: result.timeseries.to_parquet(p, index=False),
+        "config.resolved.yaml": lambda p: p.write_text(scenario.resolved_yaml(), encoding="utf-8"),
+        "metadata.json": lambda p: write_json(p, meta),
+    })
+    if not args.quiet:
+        _print_summary(result.summary, args.out)
+    return 0
+
+
+def _print_summary(s: dict[str, Any], out: Path) -> None:
+    from rich.table import Table
+
+    console = _stderr_console()
+    t = Table(title=f"slit run -> {out}", show_header=True)
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    t.add_row("requests (completed / dropped)", f"{s['requests']} ({s['completed']} / "
+              f"{s['dropped']})")
+    for key in ("ttft_s", "tpot_s", "e2e_s"):
+        st = s[key]
+        if st["mean"] is not None:
+            t.add_row(f"{key} mean / p95", f"{st['mean']:.3f} / {st['p95']:.3f}")
+    if s["slo_attainment"] is not None:
+        t.add_row("SLO attainment", f"{100 * s['slo_attainment']:.1f} %")
+    t.add_row("facility energy_kwh", f"{s['energy_kwh']:.1f}")
+    t.add_row("carbon_kg", f"{s['carbon_kg']:.1f}")
+    t.add_row("water_l", f"{s['water_l']:.1f}")
+    t.add_row("cost_usd", f"{s['cost_usd']:.2f}")
+    console.print(t)
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from slit.scenario.schema import ScenarioModel
+
+    print(json.dumps(ScenarioModel.model_json_schema(), indent=2))
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    if args.what == "policies":
+        from slit.sim.policies import policy_class, policy_names
+
+        for name in policy_names():
+            doc = (policy_class(name).__doc__ or "").strip().splitlines()[0]
+            print(f"{name:14s} {doc}")
+    elif args.what == "gpus":
+        from slit.models.hardware import bundled_gpus
+
+        for key, g in bundled_gpus().items():
+            print(f"{key:12s} {g.peak_bf16_tflop_per_s:7.0f} TFLOP/s  {g.memory_gb:5.0f} GB  "
+                  f"{g.memory_bandwidth_gb_per_s:6.0f} GB/s  {g.max_power_w:5.0f} W  {g.name}")
+    elif args.what == "models":
+        from slit.models.llm import bundled_llms
+
+        for key, m in bundled_llms().items():
+            print(f"{key:16s} {m.parameters_billion:7.1f} B params  "
+                  f"{m.kv_bytes_per_token / 1024:6.0f} KiB KV/token  {m.name}")
+    elif args.what == "regions":
+        from slit.traces.profiles import load_region_catalog
+
+        for key, r in load_region_catalog().items():
+            print(f"{key:12s} {r.get('continent', ''):14s} {r.get('display_name', '')}")
+    else:
+        from slit.scenario.loader import bundled_scenario_names
+
+        for name in bundled_scenario_names():
+            print(f"bundled:{name}")
+    return 0
+
+
+COMMANDS = {"validate": _cmd_validate, "run": _cmd_run, "schema": _cmd_schema,
+            "list": _cmd_list}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``slit`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.version:
+        from slit import __version__
+
+        print(__version__)
+        return 0
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USER_ERROR
+    try:
+        return COMMANDS[args.command](args)
+    except SlitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""The one exception family of slit.
+
+Every error a user can cause derives from :class:`SlitError`. A user error says *what* is wrong,
+*where* (file, YAML path, column, row), *what is valid* and *how to fix it*; the CLI prints it
+without a traceback and exits with status 2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class SlitError(Exception):
+    """Base class of every error slit raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a user input.
+
+    Attributes:
+        where: location, e.g. ``"scenario.yaml: datacenters[2].pools[0].gpu"``.
+        what: what is wrong.
+        hint: what is valid and how to fix it (may be empty).
+    """
+
+    where: str
+    what: str
+    hint: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.where}: {self.what}"
+        if self.hint:
+            text += f"\n    hint: {self.hint}"
+        return text
+
+
+@dataclass
+class ScenarioError(SlitError):
+    """A scenario file (or override) is invalid; holds every problem found, not just the first."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        n = len(self.problems)
+        head = f"{n} problem{'s' if n != 1 else ''} in the scenario:"
+        return "\n".join([head, *(f"  - {p}" for p in self.problems)])
+
+
+class TraceError(SlitError):
+    """A trace (request trace or grid signal) is missing, malformed or too short."""
+
+
+class OutputError(SlitError):
+    """An output location cannot be used (e.g. it exists and ``--overwrite`` was not given)."""
+
+
+class RegistryError(SlitError):
+    """An unknown name was asked of a registry (policy, algorithm, ...)."""

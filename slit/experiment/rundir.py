@@ -1,0 +1,88 @@
+"""Run directories: every result file of a run written to a temporary folder and renamed into
+place at the end, so a failed or interrupted run never leaves a half-written result."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from slit.errors import OutputError
+
+
+def check_out_dir(out: Path, overwrite: bool) -> None:
+    """Refuse an existing ``out`` unless ``overwrite``; refuse a file in its place always."""
+    if out.exists() and not overwrite:
+        raise OutputError(f"{out}: the output directory exists; pass --overwrite to replace it "
+                          "or choose another --out")
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: exists and is not a directory; choose another --out")
+
+
+@contextmanager
+def staged_dir(out: Path, overwrite: bool) -> Iterator[Path]:
+    """Yield a temporary folder beside ``out``; on success it replaces ``out`` atomically.
+
+    On any exception the temporary folder is removed and ``out`` is left as it was.
+    """
+    check_out_dir(out, overwrite)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = None
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        os.replace(out, old)
+    os.replace(tmp, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def git_commit() -> str | None:
+    """The git commit of the slit source tree, if it is a git checkout; else None."""
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
+                             text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def base_metadata(command: str, seed: int, scenario_hash: str) -> dict[str, Any]:
+    """Provenance every run records: version, commit, seed, scenario hash, platform."""
+    from slit import __version__
+
+    return {
+        "command": command,
+        "status": "running",
+        "slit_version": __version__,
+        "git_commit": git_commit(),
+        "seed": seed,
+        "scenario_sha256": scenario_hash,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write pretty, key-ordered JSON ending in a newline."""
+    path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def write_run(out: Path, overwrite: bool, files: dict[str, Callable[[Path], None]]) -> None:
+    """Write a run directory: each ``name -> writer(path)`` into a staged folder, then rename."""
+    with staged_dir(out, overwrite) as tmp:
+        for name, writer in files.items():
+            writer(tmp / name)

@@ -1,0 +1,11 @@
+"""Shared base of the catalog specs (frozen pydantic models that reject unknown keys)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Spec(BaseModel):
+    """Frozen, unknown keys rejected: a typo in a catalog entry is an error, not a silent default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)

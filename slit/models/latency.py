@@ -1,0 +1,199 @@
+"""Iteration latency of an LLM replica: a roofline over compute and memory traffic.
+
+One iteration of a replica (``tp`` GPUs with tensor parallelism) takes
+
+    t = max(FLOPs / (tp * peak * MFU), bytes / (tp * HBM_bw * MBU)) + t_allreduce + t_overhead
+
+Prefill of ``n`` prompt tokens (requests of lengths n_i, n = sum n_i):
+    FLOPs = 2 * P_active * n + 2 * L * A * sum(n_i^2)       (dense matmuls + causal attention)
+    bytes = W + kv * n                                       (read weights, write the KV cache)
+
+Decode iteration of a batch of B requests holding S context tokens in total:
+    FLOPs = 2 * P_active * B + 4 * L * A * S
+    bytes = W + kv * S                                       (read weights and the whole KV cache)
+
+with P_active the parameters used per token, L layers, A = heads x head_dim, W weight bytes,
+kv KV-cache bytes per token. Tensor parallelism adds two ring all-reduces per layer of the
+activations (tokens x hidden x 2 bytes): ``2 L (alpha + 2 (tp-1)/tp * bytes / link_bw)``.
+
+The efficiency factors (MFU, MBU, overhead) are defaults until fitted per GPU type; see
+``docs/models.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from slit.models.hardware import GpuSpec, bundled_gpus
+from slit.models.llm import LlmSpec, bundled_llms
+
+
+@dataclass(frozen=True)
+class EfficiencyParams:
+    """How much of the hardware peak a serving engine achieves.
+
+    Attributes:
+        mfu: model FLOP utilisation in compute-bound phases (achieved / peak FLOP/s).
+        mbu: memory-bandwidth utilisation in memory-bound phases (achieved / peak bytes/s).
+        overhead_s: fixed per-iteration cost (scheduling, kernel launches, sampling), s.
+        allreduce_latency_s: fixed latency of one all-reduce, s.
+    """
+
+    mfu: float = 0.5
+    mbu: float = 0.7
+    overhead_s: float = 0.003
+    allreduce_latency_s: float = 10e-6
+
+
+DEFAULT_EFFICIENCY = EfficiencyParams()
+
+
+@dataclass(frozen=True)
+class ReplicaPerf:
+    """Latency coefficients of one replica (LLM x GPU type x tensor-parallel degree).
+
+    Precomputes everything that does not depend on the batch so the simulator's hot path does a
+    few multiplications per iteration.
+    """
+
+    model: LlmSpec
+    gpu: GpuSpec
+    tp: int
+    eff: EfficiencyParams = DEFAULT_EFFICIENCY
+
+    def __post_init__(self) -> None:
+        if self.tp < 1:
+            raise ValueError(f"tensor-parallel degree must be >= 1, got {self.tp}")
+        set_ = object.__setattr__  # frozen dataclass: derived constants set once here
+        flops = self.tp * self.gpu.peak_flop_per_s * self.eff.mfu
+        bw = self.tp * self.gpu.memory_bandwidth_bytes_per_s * self.eff.mbu
+        m = self.model
+        set_(self, "_inv_flops", 1.0 / flops)
+        set_(self, "_inv_bw", 1.0 / bw)
+        set_(self, "_weights", m.weight_bytes)
+        set_(self, "_kv", m.kv_bytes_per_token)
+        set_(self, "_p2", 2.0 * m.active_parameters)
+        set_(self, "_la", float(m.layers * m.attention_width))
+        if self.tp > 1:
+            link = self.gpu.interconnect_gb_per_s * 1e9 / 2.0  # per direction
+            ring = 2.0 * (self.tp - 1) / self.tp
+            set_(self, "_ar_fixed", 2.0 * m.layers * self.eff.allreduce_latency_s)
+            set_(self, "_ar_per_token", 2.0 * m.layers * ring * m.hidden_size * 2.0 / link)
+        else:
+            set_(self, "_ar_fixed", 0.0)
+            set_(self, "_ar_per_token", 0.0)
+
+    # -- memory ---------------------------------------------------------------------------
+    def kv_capacity_tokens(self, memory_fraction: float = 0.9) -> int:
+        """KV-cache tokens that fit beside the weights in ``memory_fraction`` of GPU memory."""
+        usable = self.tp * self.gpu.memory_bytes * memory_fraction - self.model.weight_bytes
+        return max(0, int(usable // self.model.kv_bytes_per_token))
+
+    # -- prefill --------------------------------------------------------------------------
+    def prefill_time_s(self, total_tokens: float, sum_sq_tokens: float) -> float:
+        """Time of one prefill iteration over prompts with ``total_tokens`` tokens in all and
+        ``sum_sq_tokens`` = sum of each prompt's length squared, s."""
+        compute = (self._p2 * total_tokens + 2.0 * self._la * sum_sq_tokens) * self._inv_flops
+        memory = (self._weights + self._kv * total_tokens) * self._inv_bw
+        comm = self._ar_fixed + self._ar_per_token * total_tokens if self.tp > 1 else 0.0
+        return max(compute, memory) + comm + self.eff.overhead_s
+
+    def prefill_compute_share(self, total_tokens: float, sum_sq_tokens: float) -> float:
+        """Fraction of a prefill iteration's roofline time that is compute bound (0..1)."""
+        compute = (self._p2 * total_tokens + 2.0 * self._la * sum_sq_tokens) * self._inv_flops
+        memory = (self._weights + self._kv * total_tokens) * self._inv_bw
+        return compute / max(compute, memory)
+
+    # -- decode ---------------------------------------------------------------------------
+    def decode_lines(self, batch_size: int, context_tokens: float) -> tuple[
+        float, float, float, float, float
+    ]:
+        """Coefficients of decode iteration ``j`` of a fixed batch whose context grows by
+        ``batch_size`` tokens an iteration:
+        ``t_j = max(c0 + c1 j, m0 + m1 j) + fixed`` -> ``(c0, c1, m0, m1, fixed)``, s."""
+        b = float(batch_size)
+        c0 = (self._p2 * b + 4.0 * self._la * context_tokens) * self._inv_flops
+        c1 = 4.0 * self._la * b * self._inv_flops
+        m0 = (self._weights + self._kv * context_tokens) * self._inv_bw
+        m1 = self._kv * b * self._inv_bw
+        fixed = self.eff.overhead_s
+        if self.tp > 1:
+            fixed += self._ar_fixed + self._ar_per_token * b
+        return c0, c1, m0, m1, fixed
+
+    def decode_step_time_s(self, batch_size: int, context_tokens: float) -> float:
+        """One decode iteration of ``batch_size`` requests holding ``context_tokens`` tokens in
+        all, s."""
+        c0, _, m0, _, fixed = self.decode_lines(batch_size, context_tokens)
+        return max(c0, m0) + fixed
+
+
+def _line_sum(a0: float, a1: float, start: int, stop: int) -> float:
+    """Sum of ``a0 + a1 j`` over integers ``start <= j < stop``."""
+    n = stop - start
+    return a0 * n + a1 * n * (start + stop - 1) / 2.0 if n > 0 else 0.0
+
+
+def sum_of_max_lines(c0: float, c1: float, m0: float, m1: float, fixed: float, k: int) -> float:
+    """Sum over ``j = 0..k-1`` of ``max(c0 + c1 j, m0 + m1 j) + fixed`` in closed form, s.
+
+    Lets the simulator advance a batch by ``k`` decode iterations in one step. Two lines cross at
+    most once, so the sum is one arithmetic series up to the crossing and another after it.
+    """
+    if k <= 0:
+        return 0.0
+    # the leader at j = 0 (ties go to the steeper line, which leads from then on)
+    if (c0, c1) >= (m0, m1):
+        a0, a1, b0, b1 = c0, c1, m0, m1
+    else:
+        a0, a1, b0, b1 = m0, m1, c0, c1
+    if b1 <= a1:
+        return fixed * k + _line_sum(a0, a1, 0, k)
+    cross = (a0 - b0) / (b1 - a1)  # >= 0; the other line leads for j > cross
+    split = min(k, math.floor(cross) + 1)
+    return fixed * k + _line_sum(a0, a1, 0, split) + _line_sum(b0, b1, split, k)
+
+
+def iterations_to_cover(c0: float, c1: float, m0: float, m1: float, fixed: float, k: int,
+                        elapsed_s: float) -> int:
+    """The smallest ``j`` in ``0..k`` whose first ``j`` iterations take at least ``elapsed_s``.
+
+    When something happens ``elapsed_s`` into a run of ``k`` iterations, the iteration under way
+    still has to finish: the batch can change only after iteration ``j``.
+    """
+    if elapsed_s <= 0.0:
+        return 0
+    lo, hi = 1, k
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if sum_of_max_lines(c0, c1, m0, m1, fixed, mid) >= elapsed_s:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def _resolve(model: str | LlmSpec, gpu: str | GpuSpec) -> tuple[LlmSpec, GpuSpec]:
+    m = bundled_llms()[model] if isinstance(model, str) else model
+    g = bundled_gpus()[gpu] if isinstance(gpu, str) else gpu
+    return m, g
+
+
+def prefill_time_s(model: str | LlmSpec, gpu: str | GpuSpec, tp: int, prompt_tokens: int,
+                   batch_size: int = 1,
+                   eff: EfficiencyParams = DEFAULT_EFFICIENCY) -> float:
+    """Time to prefill ``batch_size`` prompts of ``prompt_tokens`` tokens each in one iteration,
+    s."""
+    m, g = _resolve(model, gpu)
+    perf = ReplicaPerf(m, g, tp, eff)
+    return perf.prefill_time_s(prompt_tokens * batch_size, batch_size * prompt_tokens**2)
+
+
+def decode_step_time_s(model: str | LlmSpec, gpu: str | GpuSpec, tp: int, batch_size: int,
+                       context_tokens: int,
+                       eff: EfficiencyParams = DEFAULT_EFFICIENCY) -> float:
+    """One decode iteration for ``batch_size`` requests holding ``context_tokens`` tokens each,
+    s."""
+    m, g = _resolve(model, gpu)
+    return ReplicaPerf(m, g, tp, eff).decode_step_time_s(batch_size, batch_size * context_tokens)

@@ -1,0 +1,464 @@
+"""Loading scenarios: YAML files composed with ``extends:``, ``--set`` overrides, validation.
+
+Every problem is collected and raised together as one :class:`~slit.errors.ScenarioError`, each with
+its file, line and YAML path (``datacenters[0].pools[1].gpu``), what is valid and how to fix it.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import json
+import re
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from slit.errors import Problem, ScenarioError
+from slit.models.hardware import GpuSpec, bundled_gpus
+from slit.models.llm import LlmSpec, bundled_llms
+from slit.scenario.schema import ScenarioModel
+
+BUNDLED_PREFIX = "bundled:"
+MAX_YAML_BYTES = 20_000_000
+
+
+# --------------------------------------------------------------------------------------------
+# YAML reading with positions
+
+
+class _SafeLoaderNoAliasBomb(yaml.SafeLoader):
+    """A safe loader that refuses documents with too many alias expansions (billion laughs)."""
+
+    max_aliases = 1000
+
+    def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: D401 - yaml API
+        if self.check_event(yaml.AliasEvent):
+            self._alias_count = getattr(self, "_alias_count", 0) + 1
+            if self._alias_count > self.max_aliases:
+                raise yaml.YAMLError(
+                    f"more than {self.max_aliases} YAML aliases; refusing a possible alias bomb"
+                )
+        return super().compose_node(parent, index)
+
+
+@dataclass
+class _Source:
+    """One YAML document read from disk (or the bundled package) and its composed node tree."""
+
+    label: str
+    path: Path | None
+    data: Any
+    node: Any
+
+
+def _read_yaml(text: str, label: str, path: Path | None) -> _Source:
+    try:
+        loader = _SafeLoaderNoAliasBomb(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{label}:{mark.line + 1}:{mark.column + 1}" if mark else label
+        what = f"YAML syntax error: {exc.problem or exc}"
+        if exc.context:
+            what += f" ({exc.context})"
+        raise ScenarioError(
+            [Problem(where, what, "fix the YAML syntax at that line (indentation, quotes, colons)")]
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError([Problem(label, f"YAML error: {exc}", "")]) from None
+    return _Source(label, path, data, node)
+
+
+def bundled_scenario_names() -> list[str]:
+    """Names of the scenarios shipped inside the package (``bundled:NAME``)."""
+    folder = resources.files("slit").joinpath("data/scenarios")
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def _read_source(ref: str | Path, relative_to: Path | None) -> _Source:
+    ref_str = str(ref)
+    if ref_str.startswith(BUNDLED_PREFIX):
+        name = ref_str[len(BUNDLED_PREFIX) :]
+        names = bundled_scenario_names()
+        if name not in names:
+            raise ScenarioError(
+                [Problem(ref_str, "no such bundled scenario", f"valid: {', '.join(names)}")]
+            )
+        text = resources.files("slit").joinpath(f"data/scenarios/{name}.yaml").read_text("utf-8")
+        return _read_yaml(text, ref_str, None)
+    path = Path(ref_str)
+    if relative_to is not None and not path.is_absolute():
+        path = relative_to / path
+    if not path.is_file():
+        hint = "check the path (relative paths resolve against the file that names them)"
+        raise ScenarioError([Problem(str(path), "scenario file not found", hint)])
+    if path.stat().st_size > MAX_YAML_BYTES:
+        raise ScenarioError([Problem(str(path), "file larger than 20 MB", "is it a scenario?")])
+    try:
+        text = path.read_text("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            [Problem(str(path), f"not UTF-8 text (byte {exc.start})", "save it as UTF-8")]
+        ) from None
+    if not text.strip():
+        raise ScenarioError([Problem(str(path), "the file is empty", "a scenario is a mapping")])
+    return _read_yaml(text, str(path), path)
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """Mappings merge key by key; every other value (lists included) in ``top`` replaces."""
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _compose(ref: str | Path, relative_to: Path | None, chain: tuple[str, ...]) -> tuple[
+    dict[str, Any], list[_Source]
+]:
+    """Read ``ref`` and, recursively, the files it ``extends``; return the merged mapping and the
+    sources, most derived first (used to find the line of a YAML path)."""
+    src = _read_source(ref, relative_to)
+    key = str(src.path.resolve()) if src.path else src.label
+    if key in chain:
+        cycle = " -> ".join([*chain, key])
+        raise ScenarioError([Problem(src.label, f"'extends' cycle: {cycle}", "remove one link")])
+    if not isinstance(src.data, dict):
+        kind = type(src.data).__name__ if src.data is not None else "nothing"
+        raise ScenarioError(
+            [Problem(src.label, f"the top level is {kind}, not a mapping", "write `key: value` lines")]
+        )
+    data = dict(src.data)
+    parents = data.pop("extends", None)
+    if parents is None:
+        return data, [src]
+    if isinstance(parents, str):
+        parents = [parents]
+    if not isinstance(parents, list) or not all(isinstance(p, str) for p in parents):
+        raise ScenarioError(
+            [Problem(f"{src.label}: extends", "must be a path or a list of paths", "")]
+        )
+    merged: dict[str, Any] = {}
+    sources: list[_Source] = []
+    base_dir = src.path.parent if src.path else None
+    for parent in parents:
+        pdata, psources = _compose(parent, base_dir, (*chain, key))
+        merged = _deep_merge(merged, pdata)
+        sources = psources + sources
+    return _deep_merge(merged, data), [src, *sources]
+
+
+# --------------------------------------------------------------------------------------------
+# Overrides (--set a.b=value)
+
+_TOKEN = re.compile(r"([^.\[\]]+)|\[([^\]]*)\]")
+
+
+def parse_path(path: str) -> list[str | int]:
+    """Split ``datacenters[0].pools.1.gpu`` or ``datacenters[dc-eu].pue`` into path parts.
+
+    Integers select list items by position; other bracketed names select the item whose ``id`` is
+    that name.
+    """
+    parts: list[str | int] = []
+    for name, bracket in _TOKEN.findall(path):
+        token = name or bracket
+        parts.append(int(token) if token.lstrip("-").isdigit() else token)
+    return parts
+
+
+def apply_override(data: dict[str, Any], assignment: str) -> None:
+    """Apply one ``key.path=value`` assignment in place; the value is parsed as YAML."""
+    if "=" not in assignment:
+        raise ScenarioError(
+            [Problem(f"--set {assignment}", "missing '='", "write --set key.path=value")]
+        )
+    path_text, value_text = assignment.split("=", 1)
+    parts = parse_path(path_text.strip())
+    if not parts:
+        raise ScenarioError([Problem(f"--set {assignment}", "empty key path", "")])
+    try:
+        value = yaml.load(value_text, Loader=_SafeLoaderNoAliasBomb) if value_text else ""
+    except yaml.YAMLError as exc:
+        raise ScenarioError([Problem(f"--set {assignment}", f"value is not YAML: {exc}", "")])
+    node: Any = data
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        here = _format_loc(parts[: i + 1])
+        if isinstance(node, list):
+            index = _list_index(node, part, assignment, here)
+            if last:
+                node[index] = value
+            else:
+                node = node[index]
+        elif isinstance(node, dict):
+            if isinstance(part, int):
+                raise ScenarioError(
+                    [Problem(f"--set {assignment}", f"'{here}' is a mapping, not a list", "")]
+                )
+            if last:
+                node[part] = value
+            else:
+                node = node.setdefault(part, {})
+        else:
+            raise ScenarioError(
+                [Problem(f"--set {assignment}", f"'{_format_loc(parts[:i])}' holds a value, "
+                 "not a mapping or list", "shorten the key path")]
+            )
+
+
+def _list_index(node: list[Any], part: str | int, assignment: str, here: str) -> int:
+    if isinstance(part, int):
+        if -len(node) <= part < len(node):
+            return part
+        raise ScenarioError(
+            [Problem(f"--set {assignment}", f"'{here}': index out of range",
+                     f"the list has {len(node)} items (0..{len(node) - 1})")]
+        )
+    ids = [item.get("id") for item in node if isinstance(item, dict)]
+    if part in ids:
+        return ids.index(part)
+    raise ScenarioError(
+        [Problem(f"--set {assignment}", f"'{here}': no item with id '{part}'",
+                 f"valid ids: {', '.join(str(x) for x in ids)}")]
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Validation and error mapping
+
+
+def _format_loc(loc: typing.Sequence[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model class inside an annotation (``list[X]``, ``X | None``, ...), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _allowed_keys(loc: tuple[Any, ...], raw: Any) -> list[str]:
+    """Field names allowed in the mapping that holds ``loc[-1]`` (for close-match suggestions)."""
+    model: type[BaseModel] | None = ScenarioModel
+    node = raw
+    for part in loc[:-1]:
+        if model is None:
+            return []
+        if isinstance(part, int):
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            continue
+        if part in model.model_fields:
+            annotation = model.model_fields[part].annotation
+            node = node.get(part) if isinstance(node, dict) else None
+            model = _pick_union_member(annotation, node)
+        else:
+            # a discriminated-union tag (e.g. 'synthetic') or a dict key: stay on the same model
+            continue
+    return sorted(model.model_fields) if model else []
+
+
+def _pick_union_member(annotation: Any, node: Any) -> type[BaseModel] | None:
+    candidates = []
+
+    def collect(a: Any) -> None:
+        if isinstance(a, type) and issubclass(a, BaseModel):
+            candidates.append(a)
+        for arg in typing.get_args(a):
+            collect(arg)
+
+    collect(annotation)
+    if len(candidates) > 1 and isinstance(node, dict) and "source" in node:
+        for cand in candidates:
+            field_ = cand.model_fields.get("source")
+            if field_ is not None and node["source"] in typing.get_args(field_.annotation):
+                return cand
+    return candidates[0] if candidates else None
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop discriminated-union tags that pydantic inserts into locations."""
+    tags = {"profile", "constant", "csv", "synthetic", "trace"}
+    return tuple(p for p in loc if not (isinstance(p, str) and p in tags))
+
+
+def _line_of(loc: tuple[Any, ...], sources: list[_Source]) -> str:
+    """``file:line`` of the deepest existing node on ``loc`` in the most derived file holding it."""
+    for src in sources:
+        node = src.node
+        depth = 0
+        for part in loc:
+            nxt = None
+            if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+                for knode, vnode in node.value:
+                    if knode.value == part:
+                        nxt = vnode if part != loc[-1] or depth < len(loc) - 1 else knode
+                        break
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+                if part < len(node.value):
+                    nxt = node.value[part]
+            if nxt is None:
+                break
+            node, depth = nxt, depth + 1
+        if depth == len(loc) and node is not None:
+            return f"{src.label}:{node.start_mark.line + 1}"
+    return sources[0].label if sources else "scenario"
+
+
+def _problems_from(exc: ValidationError, raw: dict[str, Any], sources: list[_Source],
+                   context: dict[str, Any]) -> list[Problem]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc = _clean_loc(tuple(err["loc"]))
+        where = f"{_line_of(loc, sources)}: {_format_loc(loc) or '(top level)'}"
+        kind = err["type"]
+        msg = err["msg"]
+        hint = ""
+        if kind == "extra_forbidden":
+            allowed = _allowed_keys(loc, raw)
+            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+            msg = f"unknown key '{loc[-1]}'"
+            hint = (f"did you mean '{close[0]}'? " if close else "") + (
+                f"valid keys here: {', '.join(allowed)}" if allowed else ""
+            )
+        elif kind == "missing":
+            msg = "required key is missing"
+            hint = "add it (see `slit schema` or docs/scenario.md)"
+        elif kind == "value_error":
+            msg = msg.removeprefix("Value error, ")
+        else:
+            given = err.get("input")
+            if not isinstance(given, (dict, list)):
+                msg = f"{msg} (got {given!r})"
+        problems.append(Problem(where, msg, hint))
+    return problems
+
+
+def _validation_context(raw: dict[str, Any]) -> dict[str, Any]:
+    from slit.sim.policies import policy_names  # lazy: sim imports this package
+    from slit.traces.profiles import load_region_catalog
+
+    catalog = raw.get("catalog") if isinstance(raw.get("catalog"), dict) else {}
+    user_gpus = catalog.get("gpus") if isinstance(catalog.get("gpus"), dict) else {}
+    user_llms = catalog.get("llms") if isinstance(catalog.get("llms"), dict) else {}
+    regions = raw.get("regions") if isinstance(raw.get("regions"), list) else []
+    return {
+        "gpus": set(bundled_gpus()) | set(user_gpus),
+        "llms": set(bundled_llms()) | set(user_llms),
+        "regions": {r.get("id") for r in regions if isinstance(r, dict) and r.get("id")},
+        "zones": set(load_region_catalog()),
+        "policies": set(policy_names()),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# The public object
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated, immutable scenario with its resolved catalogs.
+
+    Attributes:
+        config: the validated scenario tree (see :mod:`slit.scenario.schema`).
+        base_dir: folder that relative paths in the scenario resolve against (None for bundled).
+        label: where it came from (file path or ``bundled:NAME``).
+        gpus, llms: bundled catalogs merged with the scenario's own ``catalog:`` entries.
+    """
+
+    config: ScenarioModel
+    base_dir: Path | None
+    label: str
+    gpus: dict[str, GpuSpec] = field(repr=False)
+    llms: dict[str, LlmSpec] = field(repr=False)
+
+    def resolved_dict(self) -> dict[str, Any]:
+        """The full scenario with every default filled in, as plain YAML-able data."""
+        return self.config.model_dump(mode="json")
+
+    def resolved_yaml(self) -> str:
+        """The full scenario as YAML (what ``config.resolved.yaml`` holds)."""
+        return yaml.safe_dump(self.resolved_dict(), sort_keys=False, allow_unicode=True)
+
+    def content_hash(self) -> str:
+        """SHA-256 of the resolved scenario (canonical JSON), to identify identical inputs."""
+        canon = json.dumps(self.resolved_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canon.encode()).hexdigest()
+
+    def resolve_path(self, path: str) -> Path:
+        """A path named in the scenario, resolved against the scenario file's folder."""
+        p = Path(path)
+        return p if p.is_absolute() or self.base_dir is None else self.base_dir / p
+
+    def with_overrides(self, overrides: typing.Sequence[str]) -> Scenario:
+        """A new scenario with ``key.path=value`` overrides applied and re-validated."""
+        raw = self.resolved_dict()
+        for assignment in overrides:
+            apply_override(raw, assignment)
+        return scenario_from_dict(raw, label=self.label, base_dir=self.base_dir)
+
+
+def scenario_from_dict(data: dict[str, Any], *, label: str = "scenario",
+                       base_dir: Path | None = None,
+                       _sources: list[_Source] | None = None) -> Scenario:
+    """Validate a scenario given as a mapping (as read from YAML)."""
+    if not isinstance(data, dict):
+        raise ScenarioError([Problem(label, "the scenario is not a mapping", "")])
+    context = _validation_context(data)
+    try:
+        config = ScenarioModel.model_validate(data, context=context)
+    except ValidationError as exc:
+        sources = _sources or [_Source(label, None, data, None)]
+        raise ScenarioError(_problems_from(exc, data, sources, context)) from None
+    gpus = {**bundled_gpus(), **config.catalog.gpus}
+    llms = {**bundled_llms(), **config.catalog.llms}
+    return Scenario(config=config, base_dir=base_dir, label=label, gpus=gpus, llms=llms)
+
+
+def load_scenario(path: str | Path | None = None, overrides: typing.Sequence[str] = ()) -> Scenario:
+    """Load, compose (``extends:``), override (``key.path=value``) and validate a scenario.
+
+    Args:
+        path: a YAML file, ``bundled:NAME``, or None for the bundled default scenario.
+        overrides: ``key.path=value`` assignments applied after composition, in order.
+
+    Raises:
+        ScenarioError: with every problem found, each located by file, line and YAML path.
+    """
+    ref = f"{BUNDLED_PREFIX}default" if path is None else path
+    data, sources = _compose(ref, None, ())
+    override_problems = []
+    for assignment in overrides:
+        try:
+            apply_override(data, assignment)
+        except ScenarioError as exc:
+            override_problems.extend(exc.problems)
+    if override_problems:
+        raise ScenarioError(override_problems)
+    base_dir = sources[0].path.parent if sources[0].path else None
+    return scenario_from_dict(data, label=sources[0].label, base_dir=base_dir, _sources=sources)

@@ -1,0 +1,351 @@
+"""The scenario schema: every key a scenario YAML may hold, with its unit, default and bounds.
+
+The schema is a tree of frozen pydantic models that reject unknown keys. Cross-references (a
+datacenter's region, a pool's GPU and LLM, a routing policy) are checked by field validators that read
+the names that exist from the validation *context*, so that one validation pass reports every
+problem at once (pydantic skips model-level validators when a field fails, field validators it
+does not).
+"""
+
+from __future__ import annotations
+
+import difflib
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
+
+from slit.models.hardware import GpuSpec
+from slit.models.llm import LlmSpec
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+NonNegFloat = Annotated[float, Field(ge=0)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+
+
+class Strict(BaseModel):
+    """Base of every scenario section: frozen, unknown keys rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_known(value: str, info: ValidationInfo, kind: str) -> str:
+    """Raise a ValueError naming the valid choices if ``value`` is not a known ``kind``."""
+    known = (info.context or {}).get(kind)
+    if known is None or value in known:
+        return value
+    close = difflib.get_close_matches(value, sorted(known), n=1)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    valid = ", ".join(sorted(known)) or "(none defined)"
+    raise ValueError(f"unknown {kind[:-1]} '{value}'.{hint} Valid: {valid}")
+
+
+def _unique_ids(items: list[Any], what: str) -> list[Any]:
+    seen: set[str] = set()
+    for item in items:
+        if item.id in seen:
+            raise ValueError(f"duplicate {what} id '{item.id}': ids must be unique")
+        seen.add(item.id)
+    return items
+
+
+# --------------------------------------------------------------------------------------------
+# Catalog entries a scenario may add (or override) next to the bundled catalogs
+
+
+class CatalogAdditions(Strict):
+    """User-defined GPU types and LLMs, merged over the bundled catalogs."""
+
+    gpus: dict[str, GpuSpec] = Field(default_factory=dict)
+    llms: dict[str, LlmSpec] = Field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------
+# Time
+
+
+class TimeConfig(Strict):
+    """The simulated period: UTC start, horizon, decision epoch and drain time."""
+
+    start_utc: AwareDatetime = Field(
+        default=datetime.fromisoformat("2023-07-15T00:00:00+00:00"),
+        description="UTC start of the simulated period (ISO 8601 with a timezone).",
+    )
+    horizon_s: PositiveFloat = Field(86400.0, description="Arrivals happen in [0, horizon_s) s.")
+    epoch_s: PositiveFloat = Field(900.0, description="Decision/accounting epoch length, s.")
+    drain_s: NonNegFloat = Field(
+        3600.0,
+        description="After the horizon, requests in flight may finish for this long, s; "
+        "requests still unfinished then are counted as dropped ('unfinished').",
+    )
+
+    @field_validator("epoch_s")
+    @classmethod
+    def _epoch_le_horizon(cls, v: float, info: ValidationInfo) -> float:
+        horizon = info.data.get("horizon_s")
+        if horizon is not None and v > horizon:
+            raise ValueError(
+                f"epoch_s ({v:g} s) is longer than horizon_s ({horizon:g} s); "
+                "make the epoch shorter or the horizon longer"
+            )
+        return v
+
+
+# --------------------------------------------------------------------------------------------
+# Regions and their grid signals
+
+
+class ProfileSignals(Strict):
+    """Hourly signals generated from the bundled month x hour profile of a grid zone."""
+
+    source: Literal["profile"] = "profile"
+    zone: str | None = Field(None, description="Grid zone id; defaults to the region's zone.")
+    noise_scale: NonNegFloat = Field(
+        1.0, description="Multiplier of the profile's hour-to-hour spread (0 = the mean day)."
+    )
+    carbon_scale: NonNegFloat = Field(1.0, description="Multiplier applied to carbon intensity.")
+    price_scale: float = Field(1.0, description="Multiplier applied to the electricity price.")
+
+
+class ConstantSignals(Strict):
+    """Signals that do not change over time."""
+
+    source: Literal["constant"]
+    carbon_g_per_kwh: NonNegFloat
+    price_usd_per_mwh: float
+    wetbulb_c: float = 15.0
+    ewif_l_per_kwh: NonNegFloat = 2.0
+
+
+class CsvSignals(Strict):
+    """Hourly signals read from a CSV with a ``time_utc`` column and unit-named value columns."""
+
+    source: Literal["csv"]
+    path: str
+    carbon_scale: NonNegFloat = 1.0
+    price_scale: float = 1.0
+
+
+SignalsConfig = Annotated[
+    ProfileSignals | ConstantSignals | CsvSignals, Field(discriminator="source")
+]
+
+
+class Region(Strict):
+    """A geographic region: a location on the network and a grid with its signals."""
+
+    id: str
+    zone: str | None = Field(None, description="Grid zone id of the bundled region catalog.")
+    latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
+    longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
+    timezone: str | None = Field(None, description="IANA timezone, for the local-time workload.")
+    signals: SignalsConfig = Field(default_factory=ProfileSignals)
+
+    @field_validator("zone")
+    @classmethod
+    def _known_zone(cls, v: str | None, info: ValidationInfo) -> str | None:
+        return None if v is None else _check_known(v, info, "zones")
+
+
+# --------------------------------------------------------------------------------------------
+# Datacenters
+
+
+class WaterConfig(Strict):
+    """On-site water model of a datacenter's cooling (see docs/models.md, water)."""
+
+    wue_model: Literal["wetbulb", "constant"] = "wetbulb"
+    wue_l_per_kwh: NonNegFloat = Field(
+        0.5, description="On-site WUE when wue_model is 'constant', L per kWh of IT energy."
+    )
+    cycles_of_concentration: Annotated[float, Field(gt=1)] = 6.0
+    min_wue_l_per_kwh: NonNegFloat = Field(0.05, description="Floor for free-cooling hours.")
+    scarcity_factor: NonNegFloat = Field(
+        1.0, description="Water-scarcity weight applied to reported water (1 = plain volume)."
+    )
+
+
+class Pool(Strict):
+    """Identical replicas serving one LLM on one GPU type at one tensor-parallel degree."""
+
+    model: str
+    gpu: str
+    tp: Annotated[int, Field(ge=1, le=64)] = Field(1, description="Tensor-parallel GPUs/replica.")
+    replicas: Annotated[int, Field(ge=0)] = 1
+    max_batch_size: Annotated[int, Field(ge=1)] = 256
+    max_prefill_tokens: Annotated[int, Field(ge=1)] = Field(
+        8192, description="Most prompt tokens one prefill iteration admits."
+    )
+    kv_memory_fraction: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.9, description="Share of GPU memory usable for weights + KV cache (vLLM's default 0.9)."
+    )
+    resident: bool = Field(True, description="Whether the weights are loaded at time 0.")
+    load_bandwidth_gb_per_s: PositiveFloat = Field(
+        8.0, description="Bandwidth of loading the weights into GPU memory (SLIT's BW_g), GB/s."
+    )
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, v: str, info: ValidationInfo) -> str:
+        return _check_known(v, info, "llms")
+
+    @field_validator("gpu")
+    @classmethod
+    def _known_gpu(cls, v: str, info: ValidationInfo) -> str:
+        return _check_known(v, info, "gpus")
+
+
+class Datacenter(Strict):
+    """A datacenter in a region: GPU pools, facility overhead (PUE) and a water model."""
+
+    id: str
+    region: str
+    pue: Annotated[float, Field(ge=1.0, le=3.0)] = 1.2
+    server_overhead_fraction: NonNegFloat = Field(
+        0.35, description="Non-GPU server power (CPU, memory, NICs, fans) as a share of GPU power."
+    )
+    water: WaterConfig = Field(default_factory=WaterConfig)
+    pools: list[Pool] = Field(min_length=1)
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, v: str, info: ValidationInfo) -> str:
+        return _check_known(v, info, "regions")
+
+
+# --------------------------------------------------------------------------------------------
+# Workload
+
+
+class SyntheticWorkload(Strict):
+    """Poisson arrivals with a diurnal rate in each origin's local time, token lengths from a
+    bundled profile of a real trace."""
+
+    source: Literal["synthetic"] = "synthetic"
+    profile: str = Field("azure2023-conv", description="Bundled token-length profile.")
+    rate_per_s: PositiveFloat = Field(2.0, description="Mean arrival rate over all origins, 1/s.")
+    diurnal_amplitude: Fraction = Field(
+        0.5, description="Relative amplitude of the daily rate cycle (0 = flat)."
+    )
+    peak_hour_local: Annotated[float, Field(ge=0, lt=24)] = 14.0
+    origins: dict[str, PositiveFloat] = Field(
+        default_factory=dict, description="Origin region -> weight (default: equal)."
+    )
+    models: dict[str, PositiveFloat] = Field(
+        default_factory=dict, description="LLM id -> share of requests (default: equal)."
+    )
+    max_prompt_tokens: Annotated[int, Field(ge=1)] | None = None
+    max_output_tokens: Annotated[int, Field(ge=1)] | None = None
+    prompt_tokens: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="Fix every prompt to this many tokens (instead of the profile).")
+    output_tokens: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="Fix every output to this many tokens (instead of the profile).")
+
+    @field_validator("origins")
+    @classmethod
+    def _known_origins(cls, v: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        for key in v:
+            _check_known(key, info, "regions")
+        return v
+
+    @field_validator("models")
+    @classmethod
+    def _known_models(cls, v: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        for key in v:
+            _check_known(key, info, "llms")
+        return v
+
+
+class TraceWorkload(Strict):
+    """Requests read from a file (columns ``arrival_s, prompt_tokens, output_tokens`` and
+    optionally ``origin``, ``model``)."""
+
+    source: Literal["trace"]
+    path: str
+    format: str = "csv"
+    rate_scale: PositiveFloat = 1.0
+    origins: dict[str, PositiveFloat] = Field(default_factory=dict)
+    models: dict[str, PositiveFloat] = Field(default_factory=dict)
+
+
+WorkloadConfig = Annotated[SyntheticWorkload | TraceWorkload, Field(discriminator="source")]
+
+
+# --------------------------------------------------------------------------------------------
+# Network, routing, SLO
+
+
+class NetworkConfig(Strict):
+    """How long a request takes to reach a datacenter and its tokens to come back."""
+
+    latency: Literal["distance", "hops", "rtt_matrix"] = "distance"
+    base_rtt_ms: NonNegFloat = Field(2.0, description="RTT inside one region, ms.")
+    route_factor: Annotated[float, Field(ge=1)] = Field(
+        1.6, description="Fibre route length over great-circle distance ('distance' model)."
+    )
+    fibre_km_per_ms: PositiveFloat = Field(204.0, description="Light speed in fibre, km/ms.")
+    rtt_ms: dict[str, dict[str, NonNegFloat]] = Field(
+        default_factory=dict, description="'rtt_matrix' model: region -> region -> RTT, ms."
+    )
+    links: list[tuple[str, str]] = Field(
+        default_factory=list, description="'hops' model: undirected region links."
+    )
+    k_media_ms: NonNegFloat = Field(
+        10.0, description="'hops' model: latency per hop (SLIT's K_media), ms."
+    )
+    bandwidth_gbit_per_s: PositiveFloat = Field(
+        1.0, description="Bandwidth available to one prompt transfer, Gbit/s."
+    )
+    bytes_per_token: PositiveFloat = Field(4.0, description="Bytes per prompt token on the wire.")
+
+
+class RoutingConfig(Strict):
+    """The routing policy and its parameters (see ``slit list policies``)."""
+
+    policy: str = "nearest"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("policy")
+    @classmethod
+    def _known_policy(cls, v: str, info: ValidationInfo) -> str:
+        return _check_known(v, info, "policies")
+
+
+class SloConfig(Strict):
+    """Service-level objectives a request must meet to count as attained."""
+
+    ttft_s: PositiveFloat = 2.0
+    tpot_s: PositiveFloat = 0.2
+
+
+class ScenarioModel(Strict):
+    """A whole scenario: what to simulate, where, with which workload and which routing."""
+
+    name: str = "scenario"
+    description: str = ""
+    seed: Annotated[int, Field(ge=0)] = 0
+    time: TimeConfig = Field(default_factory=TimeConfig)
+    catalog: CatalogAdditions = Field(default_factory=CatalogAdditions)
+    regions: list[Region] = Field(min_length=1)
+    datacenters: list[Datacenter] = Field(min_length=1)
+    workload: WorkloadConfig = Field(default_factory=SyntheticWorkload)
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    routing: RoutingConfig = Field(default_factory=RoutingConfig)
+    slo: SloConfig = Field(default_factory=SloConfig)
+
+    @field_validator("regions")
+    @classmethod
+    def _unique_regions(cls, v: list[Region]) -> list[Region]:
+        return _unique_ids(v, "region")
+
+    @field_validator("datacenters")
+    @classmethod
+    def _unique_dcs(cls, v: list[Datacenter]) -> list[Datacenter]:
+        return _unique_ids(v, "datacenter")

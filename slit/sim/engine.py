@@ -1,0 +1,416 @@
+"""The discrete-event simulator of geo-distributed LLM serving (SimPy).
+
+Structure: one arrival process routes each request (a :class:`~slit.sim.policies.RoutingPolicy`
+picks the datacenter); after the network delay the request joins the queue of a replica in that
+datacenter. Each :class:`Replica` runs continuous batching as vLLM does: when requests wait and
+fit (batch slots, KV-cache tokens, a prefill token budget), it runs one prefill iteration for them,
+after which they join the running batch; otherwise it runs decode iterations of the whole batch.
+A batch changes only when a request finishes, the KV cache fills (the newest request is preempted
+and later recomputed) or a new request can be admitted, so the replica advances many decode
+iterations in one event, with their time summed in closed form
+(:func:`slit.models.latency.sum_of_max_lines`). Nothing here depends on per-token events.
+
+Energy: every GPU draws idle power all the time; busy intervals add the phase's extra power. A
+request is charged its share of the full (not extra) power of the iterations it took part in:
+prefill by its share of the prompt tokens, decode equally per batch member.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import simpy
+
+from slit.models.latency import (
+    ReplicaPerf,
+    iterations_to_cover,
+    sum_of_max_lines,
+)
+from slit.models.power import PowerParams, decode_activity, it_power_w
+
+J_PER_KWH = 3.6e6
+
+
+class Request:
+    """Mutable state of one request during the simulation (flattened into a record after)."""
+
+    __slots__ = (
+        "rid", "origin", "model", "prompt", "output", "arrival", "dc", "rtt_s", "transfer_s",
+        "arrive_dc", "prefill_start", "first_token", "finish", "generated", "preemptions",
+        "load_wait", "energy_j", "carbon_kg", "water_l", "cost_usd", "mark", "drop",
+    )
+
+    def __init__(self, rid: int, origin: int, model: int, prompt: int, output: int,
+                 arrival: float) -> None:
+        self.rid, self.origin, self.model = rid, origin, model
+        self.prompt, self.output, self.arrival = prompt, output, arrival
+        self.dc = -1
+        self.rtt_s = self.transfer_s = 0.0
+        self.arrive_dc = self.prefill_start = self.first_token = self.finish = np.nan
+        self.generated = 0
+        self.preemptions = 0
+        self.load_wait = 0.0
+        self.energy_j = self.carbon_kg = self.water_l = self.cost_usd = 0.0
+        self.mark: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+        self.drop = ""
+
+
+class Meter:
+    """Per-epoch energy accounting of one datacenter (extra power above idle, busy GPU time)."""
+
+    def __init__(self, n_epochs: int, epoch_s: float) -> None:
+        self.epoch_s = epoch_s
+        self.n = n_epochs
+        self.extra_j = np.zeros(n_epochs)
+        self.busy_gpu_s = np.zeros(n_epochs)
+        self.arrivals = np.zeros(n_epochs, dtype=np.int64)
+        self.completions = np.zeros(n_epochs, dtype=np.int64)
+
+    def epoch(self, t: float) -> int:
+        return min(int(t / self.epoch_s), self.n - 1)
+
+    def add_busy(self, t0: float, t1: float, extra_w: float, n_gpus: int) -> None:
+        """Book an interval ``[t0, t1)`` of ``extra_w`` above idle on ``n_gpus`` GPUs."""
+        i = self.epoch(t0)
+        while t0 < t1:
+            edge = (i + 1) * self.epoch_s if i < self.n - 1 else t1
+            seg_end = min(t1, edge)
+            dt = seg_end - t0
+            self.extra_j[i] += extra_w * dt
+            self.busy_gpu_s[i] += n_gpus * dt
+            t0, i = seg_end, i + 1
+
+
+@dataclass(frozen=True)
+class ImpactFactors:
+    """Per-epoch conversion of one joule of IT energy at one datacenter into impacts."""
+
+    carbon_kg_per_j: npt.NDArray[np.float64]
+    water_l_per_j: npt.NDArray[np.float64]
+    cost_usd_per_j: npt.NDArray[np.float64]
+
+
+class Replica:
+    """One model replica (``tp`` GPUs) with continuous batching and a KV-cache limit."""
+
+    def __init__(self, env: simpy.Environment, dc: Datacenter, queue: PoolQueue,
+                 perf: ReplicaPerf, kv_capacity_tokens: int, max_batch: int, max_prefill_tokens: int,
+                 resident: bool, load_s: float, server_overhead: float,
+                 power: PowerParams) -> None:
+        self.env = env
+        self.dc = dc
+        self.perf = perf
+        self.kv_capacity = kv_capacity_tokens
+        self.max_batch = max_batch
+        self.max_prefill_tokens = max_prefill_tokens
+        self.loaded = resident
+        self.load_s = load_s
+        self.n_gpus = perf.tp
+        self.idle_w = it_power_w(perf.gpu, self.n_gpus, 0.0, server_overhead)
+        self.prefill_w = it_power_w(perf.gpu, self.n_gpus, power.prefill_activity,
+                                    server_overhead)
+        self.server_overhead = server_overhead
+        self.power = power
+        self.queue = queue
+        self.waiting = queue.waiting  # shared by every replica of this LLM in the datacenter
+        self.running: list[Request] = []
+        self.kv_used = 0
+        self.busy_s = 0.0
+        self.attributed_j = 0.0
+        self.wake: simpy.Event | None = None
+        # per-member cumulative decode share (energy J, carbon kg, water L, cost USD)
+        self.share = [0.0, 0.0, 0.0, 0.0]
+        # relative speed for dispatch inside a datacenter: a mid-size decode iteration
+        self.step_s = perf.decode_step_time_s(32, 32 * 1024)
+        env.process(self.run())
+
+    # -- queue ------------------------------------------------------------------------------
+    def can_take(self, req: Request) -> bool:
+        """Whether the replica is waiting for work and could admit ``req`` right now."""
+        return (self.wake is not None and not self.wake.triggered
+                and len(self.running) < self.max_batch and self._fits(req))
+
+    def _fits(self, req: Request) -> bool:
+        return self.kv_used + req.prompt + req.generated + 1 <= self.kv_capacity
+
+    # -- accounting -------------------------------------------------------------------------
+    def _book(self, t0: float, t1: float, watts: float) -> None:
+        self.dc.meter.add_busy(t0, t1, watts - self.idle_w, self.n_gpus)
+        self.busy_s += t1 - t0
+        self.attributed_j += watts * (t1 - t0)
+
+    def _charge(self, req: Request, joules: float, e: int) -> None:
+        f = self.dc.factors
+        req.energy_j += joules
+        req.carbon_kg += joules * f.carbon_kg_per_j[e]
+        req.water_l += joules * f.water_l_per_j[e]
+        req.cost_usd += joules * f.cost_usd_per_j[e]
+
+    def _join(self, req: Request) -> None:
+        req.mark = (self.share[0], self.share[1], self.share[2], self.share[3])
+        self.running.append(req)
+
+    def _leave(self, req: Request) -> None:
+        m, s = req.mark, self.share
+        req.energy_j += s[0] - m[0]
+        req.carbon_kg += s[1] - m[1]
+        req.water_l += s[2] - m[2]
+        req.cost_usd += s[3] - m[3]
+        self.kv_used -= req.prompt + req.generated
+
+    def _finish(self, req: Request) -> None:
+        req.finish = self.env.now
+        self.dc.meter.completions[self.dc.meter.epoch(self.env.now)] += 1
+        self.dc.in_flight -= 1
+        self.dc.sim.resolved += 1
+
+    # -- the replica's life -----------------------------------------------------------------
+    def run(self) -> Any:
+        env = self.env
+        while True:
+            if not self.loaded and self.waiting:
+                yield from self._load()
+                continue
+            admitted = self._admit() if self.loaded else []
+            if admitted:
+                yield from self._prefill(admitted)
+            elif self.running:
+                yield from self._decode()
+            else:  # nothing to do (or the queue's head does not fit here): sleep until woken
+                self.wake = env.event()
+                yield self.wake
+                self.wake = None
+
+    def _load(self) -> Any:
+        t0 = self.env.now
+        yield self.env.timeout(self.load_s)
+        for req in self.waiting:
+            req.load_wait = self.env.now - max(t0, req.arrive_dc)
+        self.loaded = True
+
+    def _admit(self) -> list[Request]:
+        batch: list[Request] = []
+        budget = self.max_prefill_tokens
+        while self.waiting and len(self.running) + len(batch) < self.max_batch:
+            req = self.waiting[0]
+            tokens = req.prompt + req.generated
+            if not self._fits(req) or (batch and tokens > budget):
+                break  # first-come first-served: no overtaking
+            self.waiting.popleft()
+            self.kv_used += tokens + 1
+            budget -= tokens
+            batch.append(req)
+        return batch
+
+    def _prefill(self, batch: list[Request]) -> Any:
+        env = self.env
+        t0 = env.now
+        tokens = [r.prompt + r.generated for r in batch]
+        total = float(sum(tokens))
+        duration = self.perf.prefill_time_s(total, float(sum(t * t for t in tokens)))
+        for r in batch:
+            if np.isnan(r.prefill_start):
+                r.prefill_start = t0
+        yield env.timeout(duration)
+        t1 = env.now
+        self._book(t0, t1, self.prefill_w)
+        e = self.dc.meter.epoch(t0)
+        energy = self.prefill_w * (t1 - t0)
+        for r, n in zip(batch, tokens, strict=True):
+            self._charge(r, energy * n / total, e)
+            r.generated += 1
+            if np.isnan(r.first_token):
+                r.first_token = t1
+            if r.generated >= r.output:
+                self.kv_used -= r.prompt + r.generated
+                self._finish(r)
+            else:
+                self._join(r)
+
+    def _decode(self) -> Any:
+        env = self.env
+        running = self.running
+        b = len(running)
+        free = self.kv_capacity - self.kv_used
+        if free < b:
+            self._preempt()
+            return
+        k = min(min(r.output - r.generated for r in running), free // b)
+        lines = self.perf.decode_lines(b, float(self.kv_used))
+        duration = sum_of_max_lines(*lines, k)
+        t0 = env.now
+        can_admit = b < self.max_batch
+        if can_admit:
+            self.wake = env.event()
+            yield env.any_of([env.timeout(duration), self.wake])
+            self.wake = None
+            elapsed = env.now - t0
+            if elapsed < duration:  # a request arrived: stop after the iteration under way
+                k = max(1, iterations_to_cover(*lines, k, elapsed))
+                duration = sum_of_max_lines(*lines, k)
+                if duration > elapsed:
+                    yield env.timeout(duration - elapsed)
+        else:
+            yield env.timeout(duration)
+        t1 = t0 + duration
+        compute = lines[0] + lines[1] * (k - 1) / 2.0
+        memory = lines[2] + lines[3] * (k - 1) / 2.0
+        activity = decode_activity(compute / max(compute, memory), self.power)
+        watts = it_power_w(self.perf.gpu, self.n_gpus, activity, self.server_overhead)
+        self._book(t0, t1, watts)
+        e = self.dc.meter.epoch(t0)
+        per_member = watts * (t1 - t0) / b
+        f = self.dc.factors
+        s = self.share
+        s[0] += per_member
+        s[1] += per_member * f.carbon_kg_per_j[e]
+        s[2] += per_member * f.water_l_per_j[e]
+        s[3] += per_member * f.cost_usd_per_j[e]
+        self.kv_used += k * b
+        still = []
+        for r in running:
+            r.generated += k
+            if r.generated >= r.output:
+                self._leave(r)
+                self._finish(r)
+            else:
+                still.append(r)
+        self.running = still
+
+    def _preempt(self) -> None:
+        """Free the KV cache of the newest running request; it is recomputed later."""
+        victim = self.running.pop()
+        self._leave(victim)
+        victim.preemptions += 1
+        self.waiting.appendleft(victim)
+        self.queue.notify()
+
+
+class PoolQueue:
+    """The queue of one LLM in one datacenter, shared by all replicas serving it.
+
+    An arriving request wakes the replica that can admit it and would serve it soonest (fewest
+    running requests, weighted by iteration time); a sleeping replica starts a prefill at once, a
+    decoding one after its current iteration. Otherwise the request waits, first come first
+    served, until a replica frees batch slots or KV cache.
+    """
+
+    def __init__(self) -> None:
+        self.waiting: deque[Request] = deque()
+        self.replicas: list[Replica] = []
+
+    def push(self, req: Request) -> None:
+        self.waiting.append(req)
+        self.notify()
+
+    def notify(self) -> None:
+        """Wake the best replica able to admit the queue's head now, if any."""
+        if not self.waiting:
+            return
+        head = self.waiting[0]
+        best = None
+        best_key = 0.0
+        for rep in self.replicas:
+            if rep.can_take(head):
+                key = (len(rep.running) + 1) * rep.step_s
+                if best is None or key < best_key:
+                    best, best_key = rep, key
+        if best is not None and best.wake is not None:
+            best.wake.succeed()
+
+
+class Datacenter:
+    """A datacenter: replicas by LLM, an energy meter and per-epoch impact factors."""
+
+    def __init__(self, sim: Simulation, index: int, n_epochs: int, epoch_s: float,
+                 factors: ImpactFactors) -> None:
+        self.sim = sim
+        self.index = index
+        self.meter = Meter(n_epochs, epoch_s)
+        self.factors = factors
+        self.replicas_by_model: dict[int, list[Replica]] = {}
+        self.queues: dict[int, PoolQueue] = {}
+        self.max_kv_tokens: dict[int, int] = {}
+        self.in_flight = 0
+
+    def queue_for(self, model: int) -> PoolQueue:
+        """The (shared) queue of ``model`` in this datacenter, created on first use."""
+        if model not in self.queues:
+            self.queues[model] = PoolQueue()
+        return self.queues[model]
+
+    def add_replica(self, model: int, rep: Replica) -> None:
+        self.replicas_by_model.setdefault(model, []).append(rep)
+        self.queues[model].replicas.append(rep)
+        self.max_kv_tokens[model] = max(self.max_kv_tokens.get(model, 0), rep.kv_capacity)
+
+    def receive(self, req: Request) -> None:
+        """A request reaches the datacenter and joins its LLM's queue.
+
+        A request whose prompt and output together exceed the KV cache of every replica here
+        could never finish (it would be preempted forever) and is dropped at once.
+        """
+        req.arrive_dc = self.sim.env.now
+        if req.prompt + req.output > self.max_kv_tokens[req.model]:
+            req.drop = "exceeds_kv_capacity"
+            self.in_flight -= 1
+            self.sim.resolved += 1
+            return
+        self.queues[req.model].push(req)
+
+
+class Simulation:
+    """Owns the SimPy environment, the datacenters and the request objects of one run."""
+
+    def __init__(self) -> None:
+        self.env = simpy.Environment()
+        self.resolved = 0
+        self.datacenters: list[Datacenter] = []
+        self.requests: list[Request] = []
+
+    def arrivals(self, arrival_s: npt.NDArray[np.float64], origin: npt.NDArray[np.int64],
+                 model: npt.NDArray[np.int64], prompt: npt.NDArray[np.int64],
+                 output: npt.NDArray[np.int64], policy: Any, rtt_s: npt.NDArray[np.float64],
+                 transfer_s_per_token: float) -> Any:
+        """Process: release requests at their arrival times and route them."""
+        env = self.env
+        dcs = self.datacenters
+        load = np.zeros(len(dcs))
+        capacity = np.array([max(1, sum(len(v) for v in dc.replicas_by_model.values()))
+                             for dc in dcs], float)
+        serves = [set(dc.replicas_by_model) for dc in dcs]
+        any_serves = set().union(*serves)
+        for i in range(len(arrival_s)):
+            t = float(arrival_s[i])
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            req = Request(i, int(origin[i]), int(model[i]), int(prompt[i]), int(output[i]), t)
+            self.requests.append(req)
+            if req.model not in any_serves:
+                req.drop = "no_datacenter_serves_model"
+                self.resolved += 1
+                continue
+            for d, dc in enumerate(dcs):
+                load[d] = dc.in_flight / capacity[d]
+            d = policy.choose(req.origin, req.model, t, load)
+            dc = dcs[d]
+            req.dc = d
+            req.rtt_s = float(rtt_s[req.origin, d])
+            req.transfer_s = req.prompt * transfer_s_per_token
+            dc.in_flight += 1
+            dc.meter.arrivals[dc.meter.epoch(t)] += 1
+            delay = req.rtt_s / 2.0 + req.transfer_s
+            ev = env.timeout(delay)
+            ev.callbacks.append(lambda _e, r=req, c=dc: c.receive(r))
+
+    def ticker(self, every_s: float, until_s: float,
+               callback: Callable[[float], None]) -> Any:
+        """Process: call ``callback(now)`` every ``every_s`` simulated seconds."""
+        while self.env.now < until_s:
+            yield self.env.timeout(min(every_s, until_s - self.env.now))
+            callback(self.env.now)

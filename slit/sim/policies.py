@@ -1,0 +1,341 @@
+"""Routing policies: which datacenter serves a request. An open registry.
+
+A policy sees a :class:`RoutingContext` (static facts: RTTs, per-epoch signals, which datacenters
+serve which LLM, a random generator) and, per request, the origin, the LLM, the time and the live
+load of each datacenter. Add your own with::
+
+    @register_policy("mine")
+    class Mine(RoutingPolicy):
+        def choose(self, origin, model, t_s, load): ...
+"""
+
+from __future__ import annotations
+
+import difflib
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from slit.errors import Problem, RegistryError, ScenarioError
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class RoutingContext:
+    """What a policy may know before the simulation starts.
+
+    Attributes:
+        region_ids: origin regions, in index order.
+        datacenter_ids: datacenters, in index order.
+        model_ids: LLMs, in index order.
+        rtt_ms: ``[origin, datacenter]`` round-trip time, ms.
+        serves: ``[model, datacenter]`` True where the datacenter has replicas of the model.
+        epoch_s: epoch length, s.
+        carbon_g_per_kwh, water_l_per_kwh, price_usd_per_mwh: ``[epoch, datacenter]`` signals
+            per kWh of *IT* energy (PUE and water factors folded in), i.e. what one more kWh of
+            serving costs there at that time.
+        capacity: ``[datacenter]`` replicas able to serve, used to normalise load.
+        rng: the policy's own random generator.
+    """
+
+    region_ids: tuple[str, ...]
+    datacenter_ids: tuple[str, ...]
+    model_ids: tuple[str, ...]
+    rtt_ms: FloatArray
+    serves: npt.NDArray[np.bool_]
+    epoch_s: float
+    carbon_g_per_kwh: FloatArray
+    water_l_per_kwh: FloatArray
+    price_usd_per_mwh: FloatArray
+    capacity: FloatArray
+    rng: np.random.Generator
+
+    def epoch_of(self, t_s: float) -> int:
+        """Index of the epoch holding time ``t_s`` (clamped to the last epoch)."""
+        return min(int(t_s // self.epoch_s), self.carbon_g_per_kwh.shape[0] - 1)
+
+
+class NoParams(BaseModel):
+    """A policy without parameters."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RoutingPolicy(ABC):
+    """Base class of routing policies.
+
+    Subclasses set ``Params`` (a pydantic model of their parameters) and implement
+    :meth:`choose`. :meth:`setup` is called once with the context before the first request.
+    """
+
+    name: ClassVar[str] = ""
+    Params: ClassVar[type[BaseModel]] = NoParams
+
+    def __init__(self, **params: Any) -> None:
+        self.params = self.Params.model_validate(params)
+        self.ctx: RoutingContext | None = None
+        self.candidates: list[npt.NDArray[np.int64]] = []
+
+    def setup(self, ctx: RoutingContext) -> None:
+        """Receive the static context; precompute per-model candidate datacenters."""
+        self.ctx = ctx
+        self.candidates = [np.flatnonzero(ctx.serves[m]) for m in range(len(ctx.model_ids))]
+
+    @abstractmethod
+    def choose(self, origin: int, model: int, t_s: float, load: FloatArray) -> int:
+        """Index of the datacenter that serves this request (one of ``self.candidates[model]``).
+
+        Args:
+            origin: index of the origin region.
+            model: index of the LLM.
+            t_s: simulation time, s.
+            load: ``[datacenter]`` requests in flight per able replica, now.
+        """
+
+    def _argmin(self, values: FloatArray, cand: npt.NDArray[np.int64], origin: int) -> int:
+        """Candidate with the lowest value; ties go to the lower RTT, then the lower index."""
+        assert self.ctx is not None
+        order = np.lexsort((cand, self.ctx.rtt_ms[origin, cand], values))
+        return int(cand[order[0]])
+
+
+_REGISTRY: dict[str, type[RoutingPolicy]] = {}
+
+
+def register_policy(name: str) -> Callable[[type[RoutingPolicy]], type[RoutingPolicy]]:
+    """Class decorator adding a policy to the registry under ``name``."""
+
+    def deco(cls: type[RoutingPolicy]) -> type[RoutingPolicy]:
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return deco
+
+
+def policy_names() -> list[str]:
+    """Names of all registered policies."""
+    return sorted(_REGISTRY)
+
+
+def policy_class(name: str) -> type[RoutingPolicy]:
+    """The policy class registered as ``name``."""
+    if name not in _REGISTRY:
+        close = difflib.get_close_matches(name, policy_names(), n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise RegistryError(f"unknown policy '{name}'.{hint} Valid: {', '.join(policy_names())}")
+    return _REGISTRY[name]
+
+
+def make_policy(name: str, params: dict[str, Any] | None = None) -> RoutingPolicy:
+    """Instantiate a registered policy; bad parameters raise a located ScenarioError."""
+    cls = policy_class(name)
+    try:
+        return cls(**(params or {}))
+    except ValidationError as exc:
+        problems = [
+            Problem(
+                "routing.params" + "".join(f".{p}" for p in err["loc"]),
+                err["msg"] if err["type"] != "extra_forbidden" else "unknown parameter",
+                f"parameters of '{name}': {', '.join(cls.Params.model_fields) or '(none)'}",
+            )
+            for err in exc.errors(include_url=False)
+        ]
+        raise ScenarioError(problems) from None
+
+
+# --------------------------------------------------------------------------------------------
+# The built-in policies
+
+
+@register_policy("nearest")
+class Nearest(RoutingPolicy):
+    """The datacenter with the lowest RTT from the origin."""
+
+    def setup(self, ctx: RoutingContext) -> None:
+        super().setup(ctx)
+        self._best = np.array(
+            [[self._argmin(ctx.rtt_ms[o, c], c, o) if len(c) else -1 for c in self.candidates]
+             for o in range(len(ctx.region_ids))], dtype=np.int64)
+
+    def choose(self, origin: int, model: int, t_s: float, load: FloatArray) -> int:
+        return int(self._best[origin, model])
+
+
+@register_policy("round_robin")
+class RoundRobin(RoutingPolicy):
+    """Each LLM's able datacenters in turn, whatever the origin."""
+
+    def setup(self, ctx: RoutingContext) -> None:
+        super().setup(ctx)
+        self._next = [0] * len(ctx.model_ids)
+
+    def choose(self, origin: int, model: int, t_s: float, load: FloatArray) -> int:
+        cand = self.candidates[model]
+        i = self._next[model]
+        self._next[model] = (i + 1) % len(cand)
+        return int(cand[i])
+
+
+@register_policy("least_loaded")
+class LeastLoaded(RoutingPolicy):
+    """The datacenter with the fewest requests in flight per able replica."""
+
+    def choose(self, origin: int, model: int, t_s: float, load: FloatArray) -> int:
+        cand = self.candidates[model]
+        return self._argmin(load[cand], cand, origin)
+
+
+class _LowestSignal(RoutingPolicy):
+    """The datacenter where one more kWh is cheapest in some signal at the current epoch."""
+
+    signal: ClassVar[str] = ""
+
+    def choose(self, origin: int, model: int, t_s: float, load: FloatArray) -> int:
+        assert self.ctx is not None
+        cand = self.candidates[model]
+        values = getattr(self.ctx, self.signal)[self.ctx.epoch_of(t_s), cand]
+        return self._argmin(values, cand, origin)
+
+
+@register_policy("lowest_carbon")
+class LowestCarbon(_LowestSignal):
+    """The datacenter with the lowest carbon per kWh of IT energy (PUE x grid intensity)."""
+
+    signal = "carbon_g_per_kwh"
+
+
+@register_policy("lowest_water")
+class LowestWater(_LowestSignal):
+    """The datacenter with the lowest water per kWh of IT energy (WUE + PUE x EWIF)."""
+
+    signal = "water_l_per_kwh"
+
+
+@register_policy("lowest_cost")
+class LowestCost(_LowestSignal):
+    """The datacenter with the lowest electricity cost per kWh of IT energy (PUE x price)."""
+
+    signal = "price_usd_per_mwh"
+
+
+class WeightedParams(BaseModel):
+    """Weights of the normalised terms of the ``weighted`` policy's score (all >= 0)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    latency: float = Field(1.0, ge=0)
+    carbon: float = Field(1.0, ge=0)
+    water: float = Field(1.0, ge=0)
+    cost: float = Field(1.0, ge=0)
+    load: float = Field(1.0, ge=0)
+
+
+def _minmax(x: FloatArray) -> FloatArray:
+    span = x.max() - x.min()
+    return (x - x.min()) / span if span > 0 else np.zeros_like(x)
+
+
+@register_policy("weighted")
+class Weighted(RoutingPolicy):
+    """Lowest weighted sum of min-max normalised RTT, carbon, water, cost and load."""
+
+    Params = WeightedParams
+
+    def choose(self, origin: int, model: int, t_s: float, load: FloatArray) -> int:
+        assert self.ctx is not None
+        p: Any = self.params
+        ctx = self.ctx
+        cand = self.candidates[model]
+        e = ctx.epoch_of(t_s)
+        score = (p.latency * _minmax(ctx.rtt_ms[origin, cand])
+                 + p.carbon * _minmax(ctx.carbon_g_per_kwh[e, cand])
+                 + p.water * _minmax(ctx.water_l_per_kwh[e, cand])
+                 + p.cost * _minmax(ctx.price_usd_per_mwh[e, cand])
+                 + p.load * _minmax(load[cand]))
+        return self._argmin(score, cand, origin)
+
+
+class PlanParams(BaseModel):
+    """Allocation ``A[origin][datacenter]`` = share of the origin's requests sent there.
+
+    ``allocation`` holds for every epoch; ``epochs`` (a list, one allocation per epoch, the last
+    repeated) overrides it. Rows are renormalised over the datacenters able to serve the LLM.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    allocation: dict[str, dict[str, float]] = Field(default_factory=dict)
+    epochs: list[dict[str, dict[str, float]]] = Field(default_factory=list)
+
+
+@register_policy("plan")
+class Plan(RoutingPolicy):
+    """Follow a per-epoch allocation matrix ``A[origin, datacenter]`` by sampling each request.
+
+    Where a row puts no weight on a datacenter able to serve the request's LLM, the request goes
+    to the nearest able one (counted in ``fallbacks``).
+    """
+
+    Params = PlanParams
+
+    def __init__(self, matrix: FloatArray | None = None, **params: Any) -> None:
+        super().__init__(**params)
+        self._matrix_in = matrix
+        self.fallbacks = 0
+
+    def setup(self, ctx: RoutingContext) -> None:
+        super().setup(ctx)
+        n_o, n_d = len(ctx.region_ids), len(ctx.datacenter_ids)
+        if self._matrix_in is not None:
+            m = np.asarray(self._matrix_in, float)
+            m = m[None] if m.ndim == 2 else m
+            if m.shape[1:] != (n_o, n_d):
+                raise ScenarioError([Problem("routing.params", f"plan matrix has shape "
+                                     f"{m.shape}, expected (epochs, {n_o}, {n_d})", "")])
+        else:
+            p: Any = self.params
+            tables = p.epochs or [p.allocation]
+            m = np.stack([self._table(t, ctx) for t in tables])
+        if (m < 0).any():
+            raise ScenarioError([Problem("routing.params", "plan shares must be >= 0", "")])
+        self._plan = m
+        self._nearest = Nearest()
+        self._nearest.setup(ctx)
+
+    @staticmethod
+    def _table(table: dict[str, dict[str, float]], ctx: RoutingContext) -> FloatArray:
+        out = np.zeros((len(ctx.region_ids), len(ctx.datacenter_ids)))
+        problems = []
+        for origin, row in table.items():
+            if origin not in ctx.region_ids:
+                problems.append(Problem(f"routing.params.allocation.{origin}", "unknown region",
+                                        f"valid: {', '.join(ctx.region_ids)}"))
+                continue
+            for dc, share in row.items():
+                if dc not in ctx.datacenter_ids:
+                    problems.append(Problem(f"routing.params.allocation.{origin}.{dc}",
+                                            "unknown datacenter",
+                                            f"valid: {', '.join(ctx.datacenter_ids)}"))
+                    continue
+                out[ctx.region_ids.index(origin), ctx.datacenter_ids.index(dc)] = share
+        if problems:
+            raise ScenarioError(problems)
+        return out
+
+    def choose(self, origin: int, model: int, t_s: float, load: FloatArray) -> int:
+        assert self.ctx is not None
+        e = min(self.ctx.epoch_of(t_s), self._plan.shape[0] - 1)
+        cand = self.candidates[model]
+        weights = self._plan[e, origin, cand]
+        total = weights.sum()
+        if total <= 0:
+            self.fallbacks += 1
+            return self._nearest.choose(origin, model, t_s, load)
+        u = self.ctx.rng.random() * total
+        return int(cand[min(int(np.searchsorted(np.cumsum(weights), u, side="right")),
+                            len(cand) - 1)])

@@ -1,0 +1,115 @@
+"""The command line: outputs of `slit run`, error exits, and the other commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from slit.cli import main
+from tests.conftest import small_scenario_dict
+
+SUMMARY_KEYS = {"requests", "completed", "dropped", "ttft_s", "tpot_s", "e2e_s",
+                "slo_attainment", "energy_kwh", "carbon_kg", "water_l", "cost_usd",
+                "per_datacenter"}
+RUN_FILES = {"summary.json", "requests.parquet", "timeseries.parquet", "config.resolved.yaml",
+             "metadata.json"}
+
+
+def slit(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, COLUMNS="120")
+    return subprocess.run([sys.executable, "-m", "slit.cli", *args], capture_output=True,
+                          text=True, cwd=cwd, env=env)
+
+
+def test_run_default_writes_the_five_files(tmp_path):
+    out = tmp_path / "run"
+    code = main(["run", "--out", str(out), "-q", "--set", "time.horizon_s=1800"])
+    assert code == 0
+    assert {p.name for p in out.iterdir()} == RUN_FILES
+    summary = json.loads((out / "summary.json").read_text())
+    assert SUMMARY_KEYS <= set(summary)
+    assert summary["completed"] + summary["dropped"] == summary["requests"] > 0
+    for key in ("ttft_s", "tpot_s", "e2e_s"):
+        assert set(summary[key]) == {"mean", "p50", "p95", "p99"}
+    assert len(summary["per_datacenter"]) == 6
+    req = pd.read_parquet(out / "requests.parquet")
+    assert len(req) == summary["requests"]
+    ts = pd.read_parquet(out / "timeseries.parquet")
+    assert ts["carbon_kg"].sum() == pytest.approx(summary["carbon_kg"])
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["status"] == "completed" and meta["seed"] == 42 and meta["wall_s"] > 0
+    resolved = yaml.safe_load((out / "config.resolved.yaml").read_text())
+    assert resolved["time"]["horizon_s"] == 1800
+    assert not list(tmp_path.glob(".*partial"))
+
+
+def test_existing_out_is_refused_unless_overwrite(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep.txt").write_text("x")
+    assert main(["run", "--out", str(out), "-q", "--set", "time.horizon_s=900"]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert (out / "keep.txt").exists()
+    assert main(["run", "--out", str(out), "-q", "--overwrite",
+                 "--set", "time.horizon_s=900"]) == 0
+    assert not (out / "keep.txt").exists()
+
+
+def test_failed_run_leaves_no_output(tmp_path):
+    out = tmp_path / "run"
+    code = main(["run", "--out", str(out), "-q", "--set", "datacenters[0].pools[0].gpu=l4",
+                 "--set", "datacenters[0].pools[1].gpu=l4"])
+    assert code == 2
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_validate_reports_every_problem_without_traceback(tmp_path):
+    data = yaml.safe_load(
+        (Path(__file__).parents[1] / "slit/data/scenarios/default.yaml").read_text())
+    data["workload"]["rate_per_sec"] = 3
+    data["time"]["epoch_s"] = "fifteen minutes"
+    data["datacenters"][2]["pools"][0]["gpu"] = "a100"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data, sort_keys=False))
+    proc = slit("validate", str(bad))
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    for where in ("workload.rate_per_sec", "time.epoch_s", "datacenters[2].pools[0].gpu"):
+        assert where in proc.stderr, proc.stderr
+    assert "did you mean 'rate_per_s'" in proc.stderr
+
+
+def test_validate_broken_yaml_names_the_line(tmp_path):
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("name: x\nseed: [1, 2\n")
+    proc = slit("validate", str(bad))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"{bad}:3" in proc.stderr or f"{bad}:2" in proc.stderr
+
+
+def test_validate_good_files_exit_0(tmp_path):
+    good = tmp_path / "good.yaml"
+    good.write_text(yaml.safe_dump(small_scenario_dict()))
+    assert slit("validate", str(good), "bundled:default").returncode == 0
+
+
+def test_schema_and_list_commands(capsys):
+    assert main(["schema"]) == 0
+    assert "datacenters" in json.loads(capsys.readouterr().out)["properties"]
+    for what, expected in [("policies", "lowest_carbon"), ("gpus", "h100-80gb"),
+                           ("models", "llama-3.1-70b"), ("regions", "US-CAL-CISO")]:
+        assert main(["list", what]) == 0
+        assert expected in capsys.readouterr().out
+
+
+def test_run_from_another_directory_uses_the_packaged_default(tmp_path):
+    proc = slit("run", "--out", str(tmp_path / "o"), "-q", "--set", "time.horizon_s=900",
+                cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
