@@ -18,8 +18,14 @@ EXIT_INTERRUPTED = 130
 
 
 def _common(p: argparse.ArgumentParser, out: bool = True) -> None:
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a scenario value, e.g. --set time.horizon_s=3600 (repeatable)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a scenario value, e.g. --set time.horizon_s=3600 (repeatable)",
+    )
     p.add_argument("--seed", type=int, default=None, help="random seed (overrides the scenario)")
     if out:
         p.add_argument("--out", type=Path, required=True, help="output directory")
@@ -30,7 +36,8 @@ def _common(p: argparse.ArgumentParser, out: bool = True) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every ``slit`` subcommand."""
     parser = argparse.ArgumentParser(
-        prog="slit", description="Simulate and optimise geo-distributed LLM inference.")
+        prog="slit", description="Simulate and optimise geo-distributed LLM inference."
+    )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command")
 
@@ -70,9 +77,14 @@ def _progress_bar(quiet: bool) -> Any:
         return None
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    return Progress(TextColumn("[bold]simulating[/]"), BarColumn(),
-                    TextColumn("{task.fields[sim_h]:.1f}/{task.fields[end_h]:.1f} h simulated"),
-                    TimeElapsedColumn(), transient=True, console=_stderr_console())
+    return Progress(
+        TextColumn("[bold]simulating[/]"),
+        BarColumn(),
+        TextColumn("{task.fields[sim_h]:.1f}/{task.fields[end_h]:.1f} h simulated"),
+        TimeElapsedColumn(),
+        transient=True,
+        console=_stderr_console(),
+    )
 
 
 def _stderr_console() -> Any:
@@ -110,13 +122,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
     meta["status"] = "completed"
     meta["wall_s"] = time.perf_counter() - wall0
 
-    write_run(args.out, args.overwrite, {
-        "summary.json": lambda p: p.write_text(result.summary_json(), encoding="utf-8"),
-        "requests.parquet": lambda p: result.requests.to_parquet(p, index=False),
-        "timeseries.parquet": lambda p: result.timeseries.to_parquet(p, index=False),
-        "config.resolved.yaml": lambda p: p.write_text(scenario.resolved_yaml(), encoding="utf-8"),
-        "metadata.json": lambda p: write_json(p, meta),
-    })
+    write_run(
+        args.out,
+        args.overwrite,
+        {
+            "summary.json": lambda p: p.write_text(result.summary_json(), encoding="utf-8"),
+            "requests.parquet": lambda p: result.requests.to_parquet(p, index=False),
+            "timeseries.parquet": lambda p: result.timeseries.to_parquet(p, index=False),
+            "config.resolved.yaml": lambda p: p.write_text(
+                scenario.resolved_yaml(), encoding="utf-8"
+            ),
+            "metadata.json": lambda p: write_json(p, meta),
+        },
+    )
     if not args.quiet:
         _print_summary(result.summary, args.out)
     return 0
@@ -129,8 +147,9 @@ def _print_summary(s: dict[str, Any], out: Path) -> None:
     t = Table(title=f"slit run -> {out}", show_header=True)
     t.add_column("metric")
     t.add_column("value", justify="right")
-    t.add_row("requests (completed / dropped)", f"{s['requests']} ({s['completed']} / "
-              f"{s['dropped']})")
+    t.add_row(
+        "requests (completed / dropped)", f"{s['requests']} ({s['completed']} / {s['dropped']})"
+    )
     for key in ("ttft_s", "tpot_s", "e2e_s"):
         st = s[key]
         if st["mean"] is not None:
@@ -162,14 +181,18 @@ def _cmd_list(args: argparse.Namespace) -> int:
         from slit.models.hardware import bundled_gpus
 
         for key, g in bundled_gpus().items():
-            print(f"{key:12s} {g.peak_bf16_tflop_per_s:7.0f} TFLOP/s  {g.memory_gb:5.0f} GB  "
-                  f"{g.memory_bandwidth_gb_per_s:6.0f} GB/s  {g.max_power_w:5.0f} W  {g.name}")
+            print(
+                f"{key:12s} {g.peak_bf16_tflop_per_s:7.0f} TFLOP/s  {g.memory_gb:5.0f} GB  "
+                f"{g.memory_bandwidth_gb_per_s:6.0f} GB/s  {g.max_power_w:5.0f} W  {g.name}"
+            )
     elif args.what == "models":
         from slit.models.llm import bundled_llms
 
         for key, m in bundled_llms().items():
-            print(f"{key:16s} {m.parameters_billion:7.1f} B params  "
-                  f"{m.kv_bytes_per_token / 1024:6.0f} KiB KV/token  {m.name}")
+            print(
+                f"{key:16s} {m.parameters_billion:7.1f} B params  "
+                f"{m.kv_bytes_per_token / 1024:6.0f} KiB KV/token  {m.name}"
+            )
     elif args.what == "regions":
         from slit.traces.profiles import load_region_catalog
 
@@ -183,8 +206,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"validate": _cmd_validate, "run": _cmd_run, "schema": _cmd_schema,
-            "list": _cmd_list}
+COMMANDS = {"validate": _cmd_validate, "run": _cmd_run, "schema": _cmd_schema, "list": _cmd_list}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

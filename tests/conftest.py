@@ -17,24 +17,58 @@ def small_scenario_dict(**changes: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "name": "small",
         "seed": 7,
-        "time": {"start_utc": "2023-07-15T00:00:00Z", "horizon_s": 3600, "epoch_s": 900,
-                 "drain_s": 600},
+        "time": {
+            "start_utc": "2023-07-15T00:00:00Z",
+            "horizon_s": 3600,
+            "epoch_s": 900,
+            "drain_s": 600,
+        },
         "regions": [
-            {"id": "a", "latitude": 37.0, "longitude": -122.0,
-             "signals": {"source": "constant", "carbon_g_per_kwh": 200, "price_usd_per_mwh": 50,
-                         "wetbulb_c": 18, "ewif_l_per_kwh": 2.0}},
-            {"id": "b", "latitude": 50.0, "longitude": 8.0,
-             "signals": {"source": "constant", "carbon_g_per_kwh": 400, "price_usd_per_mwh": 90,
-                         "wetbulb_c": 12, "ewif_l_per_kwh": 1.5}},
+            {
+                "id": "a",
+                "latitude": 37.0,
+                "longitude": -122.0,
+                "signals": {
+                    "source": "constant",
+                    "carbon_g_per_kwh": 200,
+                    "price_usd_per_mwh": 50,
+                    "wetbulb_c": 18,
+                    "ewif_l_per_kwh": 2.0,
+                },
+            },
+            {
+                "id": "b",
+                "latitude": 50.0,
+                "longitude": 8.0,
+                "signals": {
+                    "source": "constant",
+                    "carbon_g_per_kwh": 400,
+                    "price_usd_per_mwh": 90,
+                    "wetbulb_c": 12,
+                    "ewif_l_per_kwh": 1.5,
+                },
+            },
         ],
         "datacenters": [
-            {"id": "dc-a", "region": "a", "pue": 1.1,
-             "pools": [{"model": "llama-3.1-8b", "gpu": "h100-80gb", "replicas": 1}]},
-            {"id": "dc-b", "region": "b", "pue": 1.3,
-             "pools": [{"model": "llama-3.1-8b", "gpu": "a100-80gb", "replicas": 1}]},
+            {
+                "id": "dc-a",
+                "region": "a",
+                "pue": 1.1,
+                "pools": [{"model": "llama-3.1-8b", "gpu": "h100-80gb", "replicas": 1}],
+            },
+            {
+                "id": "dc-b",
+                "region": "b",
+                "pue": 1.3,
+                "pools": [{"model": "llama-3.1-8b", "gpu": "a100-80gb", "replicas": 1}],
+            },
         ],
-        "workload": {"source": "synthetic", "rate_per_s": 1.0, "diurnal_amplitude": 0.0,
-                     "origins": {"a": 1, "b": 1}},
+        "workload": {
+            "source": "synthetic",
+            "rate_per_s": 1.0,
+            "diurnal_amplitude": 0.0,
+            "origins": {"a": 1, "b": 1},
+        },
         "routing": {"policy": "nearest"},
     }
     for key, value in changes.items():
@@ -50,6 +84,7 @@ def small_dict() -> dict[str, Any]:
 def require_shared_data() -> Path:
     """The real data folder, or skip the test with the reason."""
     if not SHARED_DATA.is_dir():
-        pytest.skip("real data not found at ../shared/data (beside the checkout); "
-                    "this test needs it")
+        pytest.skip(
+            "real data not found at ../shared/data (beside the checkout); this test needs it"
+        )
     return SHARED_DATA

@@ -15,17 +15,34 @@ import yaml
 from slit.cli import main
 from tests.conftest import small_scenario_dict
 
-SUMMARY_KEYS = {"requests", "completed", "dropped", "ttft_s", "tpot_s", "e2e_s",
-                "slo_attainment", "energy_kwh", "carbon_kg", "water_l", "cost_usd",
-                "per_datacenter"}
-RUN_FILES = {"summary.json", "requests.parquet", "timeseries.parquet", "config.resolved.yaml",
-             "metadata.json"}
+SUMMARY_KEYS = {
+    "requests",
+    "completed",
+    "dropped",
+    "ttft_s",
+    "tpot_s",
+    "e2e_s",
+    "slo_attainment",
+    "energy_kwh",
+    "carbon_kg",
+    "water_l",
+    "cost_usd",
+    "per_datacenter",
+}
+RUN_FILES = {
+    "summary.json",
+    "requests.parquet",
+    "timeseries.parquet",
+    "config.resolved.yaml",
+    "metadata.json",
+}
 
 
 def slit(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, COLUMNS="120")
-    return subprocess.run([sys.executable, "-m", "slit.cli", *args], capture_output=True,
-                          text=True, cwd=cwd, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "slit.cli", *args], capture_output=True, text=True, cwd=cwd, env=env
+    )
 
 
 def test_run_default_writes_the_five_files(tmp_path):
@@ -57,22 +74,32 @@ def test_existing_out_is_refused_unless_overwrite(tmp_path, capsys):
     assert main(["run", "--out", str(out), "-q", "--set", "time.horizon_s=900"]) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert (out / "keep.txt").exists()
-    assert main(["run", "--out", str(out), "-q", "--overwrite",
-                 "--set", "time.horizon_s=900"]) == 0
+    assert main(["run", "--out", str(out), "-q", "--overwrite", "--set", "time.horizon_s=900"]) == 0
     assert not (out / "keep.txt").exists()
 
 
 def test_failed_run_leaves_no_output(tmp_path):
     out = tmp_path / "run"
-    code = main(["run", "--out", str(out), "-q", "--set", "datacenters[0].pools[0].gpu=l4",
-                 "--set", "datacenters[0].pools[1].gpu=l4"])
+    code = main(
+        [
+            "run",
+            "--out",
+            str(out),
+            "-q",
+            "--set",
+            "datacenters[0].pools[0].gpu=l4",
+            "--set",
+            "datacenters[0].pools[1].gpu=l4",
+        ]
+    )
     assert code == 2
     assert not out.exists() and not list(tmp_path.iterdir())
 
 
 def test_validate_reports_every_problem_without_traceback(tmp_path):
     data = yaml.safe_load(
-        (Path(__file__).parents[1] / "slit/data/scenarios/default.yaml").read_text())
+        (Path(__file__).parents[1] / "slit/data/scenarios/default.yaml").read_text()
+    )
     data["workload"]["rate_per_sec"] = 3
     data["time"]["epoch_s"] = "fifteen minutes"
     data["datacenters"][2]["pools"][0]["gpu"] = "a100"
@@ -103,13 +130,18 @@ def test_validate_good_files_exit_0(tmp_path):
 def test_schema_and_list_commands(capsys):
     assert main(["schema"]) == 0
     assert "datacenters" in json.loads(capsys.readouterr().out)["properties"]
-    for what, expected in [("policies", "lowest_carbon"), ("gpus", "h100-80gb"),
-                           ("models", "llama-3.1-70b"), ("regions", "US-CAL-CISO")]:
+    for what, expected in [
+        ("policies", "lowest_carbon"),
+        ("gpus", "h100-80gb"),
+        ("models", "llama-3.1-70b"),
+        ("regions", "US-CAL-CISO"),
+    ]:
         assert main(["list", what]) == 0
         assert expected in capsys.readouterr().out
 
 
 def test_run_from_another_directory_uses_the_packaged_default(tmp_path):
-    proc = slit("run", "--out", str(tmp_path / "o"), "-q", "--set", "time.horizon_s=900",
-                cwd=tmp_path)
+    proc = slit(
+        "run", "--out", str(tmp_path / "o"), "-q", "--set", "time.horizon_s=900", cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr

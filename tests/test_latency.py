@@ -20,12 +20,19 @@ small = st.floats(min_value=0.0, max_value=1e-3, allow_nan=False)
 @settings(max_examples=300, deadline=None)
 def test_sum_of_max_lines_matches_brute_force(c0, c1, m0, m1, fixed, k):
     brute = sum(max(c0 + c1 * j, m0 + m1 * j) + fixed for j in range(k))
-    assert latency.sum_of_max_lines(c0, c1, m0, m1, fixed, k) == pytest.approx(brute, rel=1e-9,
-                                                                               abs=1e-12)
+    assert latency.sum_of_max_lines(c0, c1, m0, m1, fixed, k) == pytest.approx(
+        brute, rel=1e-9, abs=1e-12
+    )
 
 
-@given(c0=st.floats(1e-4, 1.0), c1=small, m0=st.floats(1e-4, 1.0), m1=small,
-       k=st.integers(1, 200), frac=st.floats(0.0, 1.0))
+@given(
+    c0=st.floats(1e-4, 1.0),
+    c1=small,
+    m0=st.floats(1e-4, 1.0),
+    m1=small,
+    k=st.integers(1, 200),
+    frac=st.floats(0.0, 1.0),
+)
 @settings(max_examples=300, deadline=None)
 def test_iterations_to_cover_is_the_first_boundary_after_elapsed(c0, c1, m0, m1, k, frac):
     total = latency.sum_of_max_lines(c0, c1, m0, m1, 0.0, k)

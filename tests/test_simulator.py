@@ -21,18 +21,24 @@ def run(**changes):
     return simulate(scenario_from_dict(small_scenario_dict(**changes)))
 
 
-@given(rate=st.floats(0.2, 6.0), replicas=st.integers(0, 2), batch=st.integers(1, 64),
-       kv=st.floats(0.25, 0.9), seed=st.integers(0, 2**16), policy=st.sampled_from(
-           ["nearest", "round_robin", "least_loaded", "lowest_carbon", "weighted"]))
+@given(
+    rate=st.floats(0.2, 6.0),
+    replicas=st.integers(0, 2),
+    batch=st.integers(1, 64),
+    kv=st.floats(0.25, 0.9),
+    seed=st.integers(0, 2**16),
+    policy=st.sampled_from(["nearest", "round_robin", "least_loaded", "lowest_carbon", "weighted"]),
+)
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_requests_are_conserved_and_energy_balances(rate, replicas, batch, kv, seed, policy):
     base = small_scenario_dict()
     base["seed"] = seed
-    base["time"]["horizon_s"] = 600
+    base["time"].update(horizon_s=600, epoch_s=300)
     base["workload"]["rate_per_s"] = rate
     base["routing"]["policy"] = policy
-    base["datacenters"][0]["pools"][0].update(replicas=replicas, max_batch_size=batch,
-                                              kv_memory_fraction=kv)
+    base["datacenters"][0]["pools"][0].update(
+        replicas=replicas, max_batch_size=batch, kv_memory_fraction=kv
+    )
     base["datacenters"][1]["pools"][0].update(max_batch_size=batch)
     result = simulate(scenario_from_dict(base))
     s, req, ts = result.summary, result.requests, result.timeseries
@@ -49,8 +55,9 @@ def test_requests_are_conserved_and_energy_balances(rate, replicas, batch, kv, s
         rows = ts["datacenter"] == dc["id"]
         idle_gpu_s = ts.loc[rows, "gpu_s"].sum() - ts.loc[rows, "busy_gpu_s"].sum()
         idle_kwh += gpu.idle_power_w * (1 + 0.35) * idle_gpu_s / J_PER_KWH
-    assert ts["it_energy_kwh"].sum() == pytest.approx(req["it_energy_kwh"].sum() + idle_kwh,
-                                                      rel=1e-9)
+    assert ts["it_energy_kwh"].sum() == pytest.approx(
+        req["it_energy_kwh"].sum() + idle_kwh, rel=1e-9
+    )
     for col in ("it_energy_kwh", "carbon_kg", "water_l", "cost_usd"):
         assert (req[col] >= 0).all() and (ts[col] >= 0).all()
 
@@ -69,8 +76,9 @@ def test_doubling_one_regions_carbon_doubles_only_its_datacenter():
     cols = [c for c in base.requests.columns if c != "carbon_kg"]
     pd.testing.assert_frame_equal(base.requests[cols], twice.requests[cols])
     at_b = base.requests["datacenter"] == "dc-b"
-    np.testing.assert_allclose(twice.requests.loc[at_b, "carbon_kg"],
-                               2 * base.requests.loc[at_b, "carbon_kg"], rtol=1e-12)
+    np.testing.assert_allclose(
+        twice.requests.loc[at_b, "carbon_kg"], 2 * base.requests.loc[at_b, "carbon_kg"], rtol=1e-12
+    )
 
 
 def test_same_seed_same_bytes_and_another_seed_differs(tmp_path):
@@ -85,9 +93,11 @@ def test_same_seed_same_bytes_and_another_seed_differs(tmp_path):
 
 
 def test_simulator_imports_neither_pymoo_nor_matplotlib():
-    code = ("import sys, slit, slit.sim.simulate, slit.sim.engine, slit.models.latency; "
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('pymoo', 'matplotlib', 'ray')]; "
-            "print(bad); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys, slit, slit.sim.simulate, slit.sim.engine, slit.models.latency; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('pymoo', 'matplotlib', 'ray')]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -106,11 +116,17 @@ def test_plan_policy_follows_the_allocation():
     plan = {"policy": "plan", "params": {"allocation": {"a": {"dc-b": 1.0}, "b": {"dc-b": 1.0}}}}
     req = run(routing=plan).requests
     assert set(req["datacenter"].astype(str)) == {"dc-b"}
-    half = {"policy": "plan", "params": {"allocation": {"a": {"dc-a": 1, "dc-b": 1},
-                                                        "b": {"dc-a": 1, "dc-b": 1}}}}
-    share = (run(routing=half, workload={"source": "synthetic", "rate_per_s": 5.0,
-                                         "diurnal_amplitude": 0.0}).requests["datacenter"]
-             == "dc-a").mean()
+    half = {
+        "policy": "plan",
+        "params": {"allocation": {"a": {"dc-a": 1, "dc-b": 1}, "b": {"dc-a": 1, "dc-b": 1}}},
+    }
+    share = (
+        run(
+            routing=half,
+            workload={"source": "synthetic", "rate_per_s": 5.0, "diurnal_amplitude": 0.0},
+        ).requests["datacenter"]
+        == "dc-a"
+    ).mean()
     assert 0.45 < share < 0.55
 
 
@@ -123,8 +139,8 @@ def test_full_kv_cache_preempts_and_recomputes_but_loses_nothing():
     tight = small_scenario_dict()
     tight["workload"].update(rate_per_s=4.0, prompt_tokens=2000, output_tokens=600)
     for dc in tight["datacenters"]:
-        # 8B weights are 16 GB: 0.2 x 80 GB leaves room for about 12 requests of 2600 tokens
-        dc["pools"][0].update(kv_memory_fraction=0.2, max_batch_size=256)
+        # 8B weights are 16 GB: 0.25 x 80 GB leaves 4 GB, about 11 requests of 2600 tokens
+        dc["pools"][0].update(kv_memory_fraction=0.25, max_batch_size=256)
     req = simulate(scenario_from_dict(tight)).requests
     assert req["preemptions"].sum() > 0
     assert req["completed"].all()
@@ -153,8 +169,7 @@ def test_a_model_no_datacenter_serves_is_dropped_with_a_reason():
 def test_overload_queues_or_drops_but_never_vanishes():
     data = small_scenario_dict()
     data["workload"]["rate_per_s"] = 60.0
-    data["time"]["horizon_s"] = 300
-    data["time"]["drain_s"] = 30
+    data["time"].update(horizon_s=300, epoch_s=60, drain_s=30)
     result = simulate(scenario_from_dict(data))
     s = result.summary
     assert s["completed"] + s["dropped"] == s["requests"]

@@ -20,8 +20,10 @@ from slit.errors import OutputError
 def check_out_dir(out: Path, overwrite: bool) -> None:
     """Refuse an existing ``out`` unless ``overwrite``; refuse a file in its place always."""
     if out.exists() and not overwrite:
-        raise OutputError(f"{out}: the output directory exists; pass --overwrite to replace it "
-                          "or choose another --out")
+        raise OutputError(
+            f"{out}: the output directory exists; pass --overwrite to replace it "
+            "or choose another --out"
+        )
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a directory; choose another --out")
 
@@ -53,8 +55,14 @@ def git_commit() -> str | None:
     """The git commit of the slit source tree, if it is a git checkout; else None."""
     here = Path(__file__).resolve().parent
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
-                             text=True, timeout=5, check=False)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None

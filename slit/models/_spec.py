@@ -6,6 +6,6 @@ from pydantic import BaseModel, ConfigDict
 
 
 class Spec(BaseModel):
-    """Frozen, unknown keys rejected: a typo in a catalog entry is an error, not a silent default."""
+    """Frozen; unknown keys rejected, so a typo in a catalog entry is an error, not a default."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

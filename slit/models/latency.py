@@ -106,9 +106,9 @@ class ReplicaPerf:
         return compute / max(compute, memory)
 
     # -- decode ---------------------------------------------------------------------------
-    def decode_lines(self, batch_size: int, context_tokens: float) -> tuple[
-        float, float, float, float, float
-    ]:
+    def decode_lines(
+        self, batch_size: int, context_tokens: float
+    ) -> tuple[float, float, float, float, float]:
         """Coefficients of decode iteration ``j`` of a fixed batch whose context grows by
         ``batch_size`` tokens an iteration:
         ``t_j = max(c0 + c1 j, m0 + m1 j) + fixed`` -> ``(c0, c1, m0, m1, fixed)``, s."""
@@ -155,8 +155,9 @@ def sum_of_max_lines(c0: float, c1: float, m0: float, m1: float, fixed: float, k
     return fixed * k + _line_sum(a0, a1, 0, split) + _line_sum(b0, b1, split, k)
 
 
-def iterations_to_cover(c0: float, c1: float, m0: float, m1: float, fixed: float, k: int,
-                        elapsed_s: float) -> int:
+def iterations_to_cover(
+    c0: float, c1: float, m0: float, m1: float, fixed: float, k: int, elapsed_s: float
+) -> int:
     """The smallest ``j`` in ``0..k`` whose first ``j`` iterations take at least ``elapsed_s``.
 
     When something happens ``elapsed_s`` into a run of ``k`` iterations, the iteration under way
@@ -180,9 +181,14 @@ def _resolve(model: str | LlmSpec, gpu: str | GpuSpec) -> tuple[LlmSpec, GpuSpec
     return m, g
 
 
-def prefill_time_s(model: str | LlmSpec, gpu: str | GpuSpec, tp: int, prompt_tokens: int,
-                   batch_size: int = 1,
-                   eff: EfficiencyParams = DEFAULT_EFFICIENCY) -> float:
+def prefill_time_s(
+    model: str | LlmSpec,
+    gpu: str | GpuSpec,
+    tp: int,
+    prompt_tokens: int,
+    batch_size: int = 1,
+    eff: EfficiencyParams = DEFAULT_EFFICIENCY,
+) -> float:
     """Time to prefill ``batch_size`` prompts of ``prompt_tokens`` tokens each in one iteration,
     s."""
     m, g = _resolve(model, gpu)
@@ -190,9 +196,14 @@ def prefill_time_s(model: str | LlmSpec, gpu: str | GpuSpec, tp: int, prompt_tok
     return perf.prefill_time_s(prompt_tokens * batch_size, batch_size * prompt_tokens**2)
 
 
-def decode_step_time_s(model: str | LlmSpec, gpu: str | GpuSpec, tp: int, batch_size: int,
-                       context_tokens: int,
-                       eff: EfficiencyParams = DEFAULT_EFFICIENCY) -> float:
+def decode_step_time_s(
+    model: str | LlmSpec,
+    gpu: str | GpuSpec,
+    tp: int,
+    batch_size: int,
+    context_tokens: int,
+    eff: EfficiencyParams = DEFAULT_EFFICIENCY,
+) -> float:
     """One decode iteration for ``batch_size`` requests holding ``context_tokens`` tokens each,
     s."""
     m, g = _resolve(model, gpu)

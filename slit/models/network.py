@@ -33,8 +33,11 @@ def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
-def distance_graph(coords: Mapping[str, tuple[float, float]], route_factor: float = 1.6,
-                   fibre_km_per_ms: float = 204.0) -> nx.Graph:
+def distance_graph(
+    coords: Mapping[str, tuple[float, float]],
+    route_factor: float = 1.6,
+    fibre_km_per_ms: float = 204.0,
+) -> nx.Graph:
     """Complete graph of regions; edge ``rtt_ms`` from great-circle distance (no base RTT)."""
     g = nx.Graph()
     g.add_nodes_from(coords)
@@ -46,8 +49,9 @@ def distance_graph(coords: Mapping[str, tuple[float, float]], route_factor: floa
     return g
 
 
-def hops_graph(regions: Iterable[str], links: Iterable[tuple[str, str]],
-               k_media_ms: float) -> nx.Graph:
+def hops_graph(
+    regions: Iterable[str], links: Iterable[tuple[str, str]], k_media_ms: float
+) -> nx.Graph:
     """Graph of region links, each hop costing ``2 * K_media`` of round trip."""
     g = nx.Graph()
     g.add_nodes_from(regions)
@@ -71,9 +75,9 @@ def measured_graph(regions: Iterable[str], rtt_ms: Mapping[str, Mapping[str, flo
     return g
 
 
-def rtt_matrix_ms(graph: nx.Graph, order: Sequence[str], base_rtt_ms: float) -> npt.NDArray[
-    np.float64
-]:
+def rtt_matrix_ms(
+    graph: nx.Graph, order: Sequence[str], base_rtt_ms: float
+) -> npt.NDArray[np.float64]:
     """RTT between every pair of ``order`` (shortest path + base), ms; ``inf`` if unreachable."""
     index = {name: i for i, name in enumerate(order)}
     out = np.full((len(order), len(order)), np.inf)
@@ -86,8 +90,9 @@ def rtt_matrix_ms(graph: nx.Graph, order: Sequence[str], base_rtt_ms: float) -> 
     return out
 
 
-def transfer_time_s(n_tokens: npt.ArrayLike, bytes_per_token: float,
-                    bandwidth_gbit_per_s: float) -> npt.NDArray[np.float64]:
+def transfer_time_s(
+    n_tokens: npt.ArrayLike, bytes_per_token: float, bandwidth_gbit_per_s: float
+) -> npt.NDArray[np.float64]:
     """Time to send ``n_tokens`` prompt tokens over a link, s."""
     bits = np.asarray(n_tokens, float) * bytes_per_token * 8.0
     return bits / (bandwidth_gbit_per_s * 1e9)

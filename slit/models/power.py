@@ -50,6 +50,8 @@ def decode_activity(compute_share: float, params: PowerParams = DEFAULT_POWER) -
     return base + (params.prefill_activity - base) * share
 
 
-def it_power_w(gpu: GpuSpec, n_gpus: int, activity: float, server_overhead_fraction: float) -> float:
+def it_power_w(
+    gpu: GpuSpec, n_gpus: int, activity: float, server_overhead_fraction: float
+) -> float:
     """IT power of ``n_gpus`` GPUs and their share of the server, W."""
     return gpu_power_w(gpu, activity) * n_gpus * (1.0 + server_overhead_fraction)

@@ -23,8 +23,9 @@ def celsius_to_fahrenheit(t_c: npt.ArrayLike) -> npt.NDArray[np.float64]:
     return np.asarray(t_c, dtype=float) * 9.0 / 5.0 + 32.0
 
 
-def wue_from_wetbulb(wetbulb_c: npt.ArrayLike, cycles_of_concentration: float = 6.0,
-                     min_wue_l_per_kwh: float = 0.05) -> npt.NDArray[np.float64]:
+def wue_from_wetbulb(
+    wetbulb_c: npt.ArrayLike, cycles_of_concentration: float = 6.0, min_wue_l_per_kwh: float = 0.05
+) -> npt.NDArray[np.float64]:
     """On-site water usage effectiveness from wet-bulb temperature (Li et al. 2023), L/kWh.
 
     Args:
@@ -40,9 +41,12 @@ def wue_from_wetbulb(wetbulb_c: npt.ArrayLike, cycles_of_concentration: float = 
     return np.maximum(wue, min_wue_l_per_kwh)
 
 
-def water_l(it_energy_kwh: npt.ArrayLike, facility_energy_kwh: npt.ArrayLike,
-            wue_l_per_kwh: npt.ArrayLike, ewif_l_per_kwh: npt.ArrayLike,
-            ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+def water_l(
+    it_energy_kwh: npt.ArrayLike,
+    facility_energy_kwh: npt.ArrayLike,
+    wue_l_per_kwh: npt.ArrayLike,
+    ewif_l_per_kwh: npt.ArrayLike,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """On-site and off-site water consumption, L: ``(E_IT * WUE, E_facility * EWIF)``."""
     onsite = np.asarray(it_energy_kwh, float) * np.asarray(wue_l_per_kwh, float)
     offsite = np.asarray(facility_energy_kwh, float) * np.asarray(ewif_l_per_kwh, float)

@@ -127,9 +127,9 @@ def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _compose(ref: str | Path, relative_to: Path | None, chain: tuple[str, ...]) -> tuple[
-    dict[str, Any], list[_Source]
-]:
+def _compose(
+    ref: str | Path, relative_to: Path | None, chain: tuple[str, ...]
+) -> tuple[dict[str, Any], list[_Source]]:
     """Read ``ref`` and, recursively, the files it ``extends``; return the merged mapping and the
     sources, most derived first (used to find the line of a YAML path)."""
     src = _read_source(ref, relative_to)
@@ -140,7 +140,11 @@ def _compose(ref: str | Path, relative_to: Path | None, chain: tuple[str, ...]) 
     if not isinstance(src.data, dict):
         kind = type(src.data).__name__ if src.data is not None else "nothing"
         raise ScenarioError(
-            [Problem(src.label, f"the top level is {kind}, not a mapping", "write `key: value` lines")]
+            [
+                Problem(
+                    src.label, f"the top level is {kind}, not a mapping", "write `key: value` lines"
+                )
+            ]
         )
     data = dict(src.data)
     parents = data.pop("extends", None)
@@ -194,7 +198,7 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
     try:
         value = yaml.load(value_text, Loader=_SafeLoaderNoAliasBomb) if value_text else ""
     except yaml.YAMLError as exc:
-        raise ScenarioError([Problem(f"--set {assignment}", f"value is not YAML: {exc}", "")])
+        raise ScenarioError([Problem(f"--set {assignment}", f"value is not YAML: {exc}", "")]) from None
     node: Any = data
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
@@ -216,8 +220,13 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
                 node = node.setdefault(part, {})
         else:
             raise ScenarioError(
-                [Problem(f"--set {assignment}", f"'{_format_loc(parts[:i])}' holds a value, "
-                 "not a mapping or list", "shorten the key path")]
+                [
+                    Problem(
+                        f"--set {assignment}",
+                        f"'{_format_loc(parts[:i])}' holds a value, not a mapping or list",
+                        "shorten the key path",
+                    )
+                ]
             )
 
 
@@ -226,15 +235,25 @@ def _list_index(node: list[Any], part: str | int, assignment: str, here: str) ->
         if -len(node) <= part < len(node):
             return part
         raise ScenarioError(
-            [Problem(f"--set {assignment}", f"'{here}': index out of range",
-                     f"the list has {len(node)} items (0..{len(node) - 1})")]
+            [
+                Problem(
+                    f"--set {assignment}",
+                    f"'{here}': index out of range",
+                    f"the list has {len(node)} items (0..{len(node) - 1})",
+                )
+            ]
         )
     ids = [item.get("id") for item in node if isinstance(item, dict)]
     if part in ids:
         return ids.index(part)
     raise ScenarioError(
-        [Problem(f"--set {assignment}", f"'{here}': no item with id '{part}'",
-                 f"valid ids: {', '.join(str(x) for x in ids)}")]
+        [
+            Problem(
+                f"--set {assignment}",
+                f"'{here}': no item with id '{part}'",
+                f"valid ids: {', '.join(str(x) for x in ids)}",
+            )
+        ]
     )
 
 
@@ -308,30 +327,36 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 def _line_of(loc: tuple[Any, ...], sources: list[_Source]) -> str:
-    """``file:line`` of the deepest existing node on ``loc`` in the most derived file holding it."""
+    """``file:line`` of the node at ``loc`` in the most derived file holding it; if no file holds
+    all of ``loc`` (a missing key), the line of its deepest existing parent."""
+    best: tuple[int, str] | None = None
     for src in sources:
-        node = src.node
-        depth = 0
+        node, depth = src.node, 0
         for part in loc:
             nxt = None
             if isinstance(node, yaml.MappingNode) and isinstance(part, str):
                 for knode, vnode in node.value:
                     if knode.value == part:
-                        nxt = vnode if part != loc[-1] or depth < len(loc) - 1 else knode
+                        nxt = vnode if depth < len(loc) - 1 else knode
                         break
             elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-                if part < len(node.value):
+                if 0 <= part < len(node.value):
                     nxt = node.value[part]
             if nxt is None:
                 break
             node, depth = nxt, depth + 1
-        if depth == len(loc) and node is not None:
-            return f"{src.label}:{node.start_mark.line + 1}"
-    return sources[0].label if sources else "scenario"
+        if node is not None and (best is None or depth > best[0]):
+            best = (depth, f"{src.label}:{node.start_mark.line + 1}")
+        if depth == len(loc):
+            break
+    if best is None:
+        return sources[0].label if sources else "scenario"
+    return best[1]
 
 
-def _problems_from(exc: ValidationError, raw: dict[str, Any], sources: list[_Source],
-                   context: dict[str, Any]) -> list[Problem]:
+def _problems_from(
+    exc: ValidationError, raw: dict[str, Any], sources: list[_Source], context: dict[str, Any]
+) -> list[Problem]:
     problems = []
     for err in exc.errors(include_url=False):
         loc = _clean_loc(tuple(err["loc"]))
@@ -374,6 +399,33 @@ def _validation_context(raw: dict[str, Any]) -> dict[str, Any]:
         "zones": set(load_region_catalog()),
         "policies": set(policy_names()),
     }
+
+
+def _duplicate_ids(raw: dict[str, Any], sources: list[_Source]) -> list[Problem]:
+    """Duplicate ``id`` values in the id-keyed lists (found on the raw data, so that they are
+    reported even when other problems stop pydantic from validating the whole list)."""
+    problems = []
+    for section in ("regions", "datacenters"):
+        items = raw.get(section)
+        if not isinstance(items, list):
+            continue
+        seen: dict[Any, int] = {}
+        for i, item in enumerate(items):
+            ident = item.get("id") if isinstance(item, dict) else None
+            if ident is None:
+                continue
+            if ident in seen:
+                loc = (section, i, "id")
+                problems.append(
+                    Problem(
+                        f"{_line_of(loc, sources)}: {_format_loc(loc)}",
+                        f"duplicate {section[:-1]} id '{ident}' (also at {section}[{seen[ident]}])",
+                        "ids must be unique; rename one",
+                    )
+                )
+            else:
+                seen[ident] = i
+    return problems
 
 
 # --------------------------------------------------------------------------------------------
@@ -423,18 +475,25 @@ class Scenario:
         return scenario_from_dict(raw, label=self.label, base_dir=self.base_dir)
 
 
-def scenario_from_dict(data: dict[str, Any], *, label: str = "scenario",
-                       base_dir: Path | None = None,
-                       _sources: list[_Source] | None = None) -> Scenario:
+def scenario_from_dict(
+    data: dict[str, Any],
+    *,
+    label: str = "scenario",
+    base_dir: Path | None = None,
+    _sources: list[_Source] | None = None,
+) -> Scenario:
     """Validate a scenario given as a mapping (as read from YAML)."""
     if not isinstance(data, dict):
         raise ScenarioError([Problem(label, "the scenario is not a mapping", "")])
     context = _validation_context(data)
+    sources = _sources or [_Source(label, None, data, None)]
+    problems = _duplicate_ids(data, sources)
     try:
         config = ScenarioModel.model_validate(data, context=context)
     except ValidationError as exc:
-        sources = _sources or [_Source(label, None, data, None)]
-        raise ScenarioError(_problems_from(exc, data, sources, context)) from None
+        problems += _problems_from(exc, data, sources, context)
+    if problems:
+        raise ScenarioError(problems)
     gpus = {**bundled_gpus(), **config.catalog.gpus}
     llms = {**bundled_llms(), **config.catalog.llms}
     return Scenario(config=config, base_dir=base_dir, label=label, gpus=gpus, llms=llms)

@@ -1,8 +1,8 @@
 """The scenario schema: every key a scenario YAML may hold, with its unit, default and bounds.
 
 The schema is a tree of frozen pydantic models that reject unknown keys. Cross-references (a
-datacenter's region, a pool's GPU and LLM, a routing policy) are checked by field validators that read
-the names that exist from the validation *context*, so that one validation pass reports every
+datacenter's region, a pool's GPU and LLM, a routing policy) are checked by field validators that
+read the names that exist from the validation *context*, so that one validation pass reports every
 problem at once (pydantic skips model-level validators when a field fails, field validators it
 does not).
 """
@@ -36,6 +36,15 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_SINGULAR = {
+    "gpus": "GPU type",
+    "llms": "LLM",
+    "regions": "region",
+    "zones": "grid zone",
+    "policies": "policy",
+}
+
+
 def _check_known(value: str, info: ValidationInfo, kind: str) -> str:
     """Raise a ValueError naming the valid choices if ``value`` is not a known ``kind``."""
     known = (info.context or {}).get(kind)
@@ -44,16 +53,7 @@ def _check_known(value: str, info: ValidationInfo, kind: str) -> str:
     close = difflib.get_close_matches(value, sorted(known), n=1)
     hint = f" Did you mean '{close[0]}'?" if close else ""
     valid = ", ".join(sorted(known)) or "(none defined)"
-    raise ValueError(f"unknown {kind[:-1]} '{value}'.{hint} Valid: {valid}")
-
-
-def _unique_ids(items: list[Any], what: str) -> list[Any]:
-    seen: set[str] = set()
-    for item in items:
-        if item.id in seen:
-            raise ValueError(f"duplicate {what} id '{item.id}': ids must be unique")
-        seen.add(item.id)
-    return items
+    raise ValueError(f"unknown {_SINGULAR.get(kind, kind)} '{value}'.{hint} Valid: {valid}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -244,9 +244,11 @@ class SyntheticWorkload(Strict):
     max_prompt_tokens: Annotated[int, Field(ge=1)] | None = None
     max_output_tokens: Annotated[int, Field(ge=1)] | None = None
     prompt_tokens: Annotated[int, Field(ge=1)] | None = Field(
-        None, description="Fix every prompt to this many tokens (instead of the profile).")
+        None, description="Fix every prompt to this many tokens (instead of the profile)."
+    )
     output_tokens: Annotated[int, Field(ge=1)] | None = Field(
-        None, description="Fix every output to this many tokens (instead of the profile).")
+        None, description="Fix every output to this many tokens (instead of the profile)."
+    )
 
     @field_validator("origins")
     @classmethod
@@ -339,13 +341,3 @@ class ScenarioModel(Strict):
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
     slo: SloConfig = Field(default_factory=SloConfig)
-
-    @field_validator("regions")
-    @classmethod
-    def _unique_regions(cls, v: list[Region]) -> list[Region]:
-        return _unique_ids(v, "region")
-
-    @field_validator("datacenters")
-    @classmethod
-    def _unique_dcs(cls, v: list[Datacenter]) -> list[Datacenter]:
-        return _unique_ids(v, "datacenter")

@@ -40,13 +40,33 @@ class Request:
     """Mutable state of one request during the simulation (flattened into a record after)."""
 
     __slots__ = (
-        "rid", "origin", "model", "prompt", "output", "arrival", "dc", "rtt_s", "transfer_s",
-        "arrive_dc", "prefill_start", "first_token", "finish", "generated", "preemptions",
-        "load_wait", "energy_j", "carbon_kg", "water_l", "cost_usd", "mark", "drop",
+        "rid",
+        "origin",
+        "model",
+        "prompt",
+        "output",
+        "arrival",
+        "dc",
+        "rtt_s",
+        "transfer_s",
+        "arrive_dc",
+        "prefill_start",
+        "first_token",
+        "finish",
+        "generated",
+        "preemptions",
+        "load_wait",
+        "energy_j",
+        "carbon_kg",
+        "water_l",
+        "cost_usd",
+        "mark",
+        "drop",
     )
 
-    def __init__(self, rid: int, origin: int, model: int, prompt: int, output: int,
-                 arrival: float) -> None:
+    def __init__(
+        self, rid: int, origin: int, model: int, prompt: int, output: int, arrival: float
+    ) -> None:
         self.rid, self.origin, self.model = rid, origin, model
         self.prompt, self.output, self.arrival = prompt, output, arrival
         self.dc = -1
@@ -98,10 +118,20 @@ class ImpactFactors:
 class Replica:
     """One model replica (``tp`` GPUs) with continuous batching and a KV-cache limit."""
 
-    def __init__(self, env: simpy.Environment, dc: Datacenter, queue: PoolQueue,
-                 perf: ReplicaPerf, kv_capacity_tokens: int, max_batch: int, max_prefill_tokens: int,
-                 resident: bool, load_s: float, server_overhead: float,
-                 power: PowerParams) -> None:
+    def __init__(
+        self,
+        env: simpy.Environment,
+        dc: Datacenter,
+        queue: PoolQueue,
+        perf: ReplicaPerf,
+        kv_capacity_tokens: int,
+        max_batch: int,
+        max_prefill_tokens: int,
+        resident: bool,
+        load_s: float,
+        server_overhead: float,
+        power: PowerParams,
+    ) -> None:
         self.env = env
         self.dc = dc
         self.perf = perf
@@ -112,8 +142,7 @@ class Replica:
         self.load_s = load_s
         self.n_gpus = perf.tp
         self.idle_w = it_power_w(perf.gpu, self.n_gpus, 0.0, server_overhead)
-        self.prefill_w = it_power_w(perf.gpu, self.n_gpus, power.prefill_activity,
-                                    server_overhead)
+        self.prefill_w = it_power_w(perf.gpu, self.n_gpus, power.prefill_activity, server_overhead)
         self.server_overhead = server_overhead
         self.power = power
         self.queue = queue
@@ -132,8 +161,12 @@ class Replica:
     # -- queue ------------------------------------------------------------------------------
     def can_take(self, req: Request) -> bool:
         """Whether the replica is waiting for work and could admit ``req`` right now."""
-        return (self.wake is not None and not self.wake.triggered
-                and len(self.running) < self.max_batch and self._fits(req))
+        return (
+            self.wake is not None
+            and not self.wake.triggered
+            and len(self.running) < self.max_batch
+            and self._fits(req)
+        )
 
     def _fits(self, req: Request) -> bool:
         return self.kv_used + req.prompt + req.generated + 1 <= self.kv_capacity
@@ -327,8 +360,9 @@ class PoolQueue:
 class Datacenter:
     """A datacenter: replicas by LLM, an energy meter and per-epoch impact factors."""
 
-    def __init__(self, sim: Simulation, index: int, n_epochs: int, epoch_s: float,
-                 factors: ImpactFactors) -> None:
+    def __init__(
+        self, sim: Simulation, index: int, n_epochs: int, epoch_s: float, factors: ImpactFactors
+    ) -> None:
         self.sim = sim
         self.index = index
         self.meter = Meter(n_epochs, epoch_s)
@@ -373,16 +407,24 @@ class Simulation:
         self.datacenters: list[Datacenter] = []
         self.requests: list[Request] = []
 
-    def arrivals(self, arrival_s: npt.NDArray[np.float64], origin: npt.NDArray[np.int64],
-                 model: npt.NDArray[np.int64], prompt: npt.NDArray[np.int64],
-                 output: npt.NDArray[np.int64], policy: Any, rtt_s: npt.NDArray[np.float64],
-                 transfer_s_per_token: float) -> Any:
+    def arrivals(
+        self,
+        arrival_s: npt.NDArray[np.float64],
+        origin: npt.NDArray[np.int64],
+        model: npt.NDArray[np.int64],
+        prompt: npt.NDArray[np.int64],
+        output: npt.NDArray[np.int64],
+        policy: Any,
+        rtt_s: npt.NDArray[np.float64],
+        transfer_s_per_token: float,
+    ) -> Any:
         """Process: release requests at their arrival times and route them."""
         env = self.env
         dcs = self.datacenters
         load = np.zeros(len(dcs))
-        capacity = np.array([max(1, sum(len(v) for v in dc.replicas_by_model.values()))
-                             for dc in dcs], float)
+        capacity = np.array(
+            [max(1, sum(len(v) for v in dc.replicas_by_model.values())) for dc in dcs], float
+        )
         serves = [set(dc.replicas_by_model) for dc in dcs]
         any_serves = set().union(*serves)
         for i in range(len(arrival_s)):
@@ -408,8 +450,7 @@ class Simulation:
             ev = env.timeout(delay)
             ev.callbacks.append(lambda _e, r=req, c=dc: c.receive(r))
 
-    def ticker(self, every_s: float, until_s: float,
-               callback: Callable[[float], None]) -> Any:
+    def ticker(self, every_s: float, until_s: float, callback: Callable[[float], None]) -> Any:
         """Process: call ``callback(now)`` every ``every_s`` simulated seconds."""
         while self.env.now < until_s:
             yield self.env.timeout(min(every_s, until_s - self.env.now))

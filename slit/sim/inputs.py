@@ -48,9 +48,11 @@ class RandomStreams:
         root = np.random.SeedSequence(seed)
         workload, routing, signals = root.spawn(3)
         per_region = signals.spawn(len(region_ids))
-        return cls(np.random.default_rng(workload), np.random.default_rng(routing),
-                   {r: np.random.default_rng(s) for r, s in zip(region_ids, per_region,
-                                                                 strict=True)})
+        return cls(
+            np.random.default_rng(workload),
+            np.random.default_rng(routing),
+            {r: np.random.default_rng(s) for r, s in zip(region_ids, per_region, strict=True)},
+        )
 
 
 @dataclass(frozen=True)
@@ -98,8 +100,13 @@ def region_coordinates(scenario: Scenario) -> dict[str, tuple[float, float]]:
         lat = region.latitude if region.latitude is not None else info.get("latitude")
         lon = region.longitude if region.longitude is not None else info.get("longitude")
         if lat is None or lon is None:
-            problems.append(Problem(f"regions[{i}]", f"region '{region.id}' has no coordinates",
-                                    "give latitude/longitude or a zone of the region catalog"))
+            problems.append(
+                Problem(
+                    f"regions[{i}]",
+                    f"region '{region.id}' has no coordinates",
+                    "give latitude/longitude or a zone of the region catalog",
+                )
+            )
         else:
             coords[region.id] = (float(lat), float(lon))  # type: ignore[arg-type]
     if problems:
@@ -126,8 +133,9 @@ def rtt_between_regions(scenario: Scenario) -> FloatArray:
     net = scenario.config.network
     ids = [r.id for r in scenario.config.regions]
     if net.latency == "distance":
-        graph = network.distance_graph(region_coordinates(scenario), net.route_factor,
-                                       net.fibre_km_per_ms)
+        graph = network.distance_graph(
+            region_coordinates(scenario), net.route_factor, net.fibre_km_per_ms
+        )
     elif net.latency == "hops":
         graph = network.hops_graph(ids, net.links, net.k_media_ms)
     else:
@@ -136,21 +144,34 @@ def rtt_between_regions(scenario: Scenario) -> FloatArray:
     unreachable = [(ids[a], ids[b]) for a, b in zip(*np.nonzero(~np.isfinite(rtt)), strict=True)]
     if unreachable:
         a, b = unreachable[0]
-        raise ScenarioError([Problem("network", f"no path from region '{a}' to '{b}' "
-                             f"({len(unreachable)} unreachable pairs)",
-                             "add links or RTTs so that every region pair is connected")])
+        raise ScenarioError(
+            [
+                Problem(
+                    "network",
+                    f"no path from region '{a}' to '{b}' ({len(unreachable)} unreachable pairs)",
+                    "add links or RTTs so that every region pair is connected",
+                )
+            ]
+        )
     return rtt
 
 
-def region_signals(scenario: Scenario, region: Region, hours: int,
-                   rng: np.random.Generator) -> GridSignals:
+def region_signals(
+    scenario: Scenario, region: Region, hours: int, rng: np.random.Generator
+) -> GridSignals:
     """Hourly grid signals of a region covering ``hours`` hours from the scenario start."""
     start = pd.Timestamp(scenario.config.time.start_utc).tz_convert("UTC").floor("h")
     cfg = region.signals
     if isinstance(cfg, ConstantSignals):
-        return constant_signals(start, hours, f"region {region.id}", carbon_g_per_kwh=cfg.
-                                carbon_g_per_kwh, price_usd_per_mwh=cfg.price_usd_per_mwh,
-                                wetbulb_c=cfg.wetbulb_c, ewif_l_per_kwh=cfg.ewif_l_per_kwh)
+        return constant_signals(
+            start,
+            hours,
+            f"region {region.id}",
+            carbon_g_per_kwh=cfg.carbon_g_per_kwh,
+            price_usd_per_mwh=cfg.price_usd_per_mwh,
+            wetbulb_c=cfg.wetbulb_c,
+            ewif_l_per_kwh=cfg.ewif_l_per_kwh,
+        )
     if isinstance(cfg, CsvSignals):
         sig = read_signals_csv(str(scenario.resolve_path(cfg.path)), f"region {region.id}")
         frame = sig.frame.copy()
@@ -158,8 +179,15 @@ def region_signals(scenario: Scenario, region: Region, hours: int,
         assert isinstance(cfg, ProfileSignals)
         zone = cfg.zone or region.zone
         if zone is None:
-            raise ScenarioError([Problem(f"regions[{region.id}].signals", "no grid zone",
-                                         "set the region's zone or signals.zone")])
+            raise ScenarioError(
+                [
+                    Problem(
+                        f"regions[{region.id}].signals",
+                        "no grid zone",
+                        "set the region's zone or signals.zone",
+                    )
+                ]
+            )
         frame = profiles.grid_series_from_profile(zone, start, hours, rng, cfg.noise_scale)
     frame["carbon_g_per_kwh"] *= cfg.carbon_scale
     frame["price_usd_per_mwh"] *= cfg.price_scale
@@ -170,8 +198,13 @@ def epoch_signals(scenario: Scenario, streams: RandomStreams, n_epochs: int) -> 
     """Per-epoch signals of every datacenter (from its region) and its WUE."""
     cfg = scenario.config
     start = pd.Timestamp(cfg.time.start_utc).tz_convert("UTC")
-    hours = math.ceil((start - start.floor("h")).total_seconds() / 3600.0
-                      + n_epochs * cfg.time.epoch_s / 3600.0) + 1
+    hours = (
+        math.ceil(
+            (start - start.floor("h")).total_seconds() / 3600.0
+            + n_epochs * cfg.time.epoch_s / 3600.0
+        )
+        + 1
+    )
     by_region = {}
     for region in cfg.regions:
         sig = region_signals(scenario, region, hours, streams.signals[region.id])
@@ -179,9 +212,10 @@ def epoch_signals(scenario: Scenario, streams: RandomStreams, n_epochs: int) -> 
             by_region[region.id] = sig.epoch_means(start, cfg.time.epoch_s, n_epochs)
         except TraceError as exc:
             raise TraceError(f"{exc} (region '{region.id}')") from None
-    cols: dict[str, list[FloatArray]] = {k: [] for k in
-                                         ("carbon_g_per_kwh", "price_usd_per_mwh", "wetbulb_c",
-                                          "ewif_l_per_kwh", "wue")}
+    cols: dict[str, list[FloatArray]] = {
+        k: []
+        for k in ("carbon_g_per_kwh", "price_usd_per_mwh", "wetbulb_c", "ewif_l_per_kwh", "wue")
+    }
     for dc in cfg.datacenters:
         s = by_region[dc.region]
         for k in ("carbon_g_per_kwh", "price_usd_per_mwh", "wetbulb_c", "ewif_l_per_kwh"):
@@ -189,13 +223,21 @@ def epoch_signals(scenario: Scenario, streams: RandomStreams, n_epochs: int) -> 
         if dc.water.wue_model == "constant":
             cols["wue"].append(np.full(n_epochs, dc.water.wue_l_per_kwh))
         else:
-            cols["wue"].append(wue_from_wetbulb(s["wetbulb_c"], dc.water.cycles_of_concentration,
-                                                dc.water.min_wue_l_per_kwh))
+            cols["wue"].append(
+                wue_from_wetbulb(
+                    s["wetbulb_c"], dc.water.cycles_of_concentration, dc.water.min_wue_l_per_kwh
+                )
+            )
     stack = {k: np.stack(v, axis=1) for k, v in cols.items()}
-    return EpochSignals(stack["carbon_g_per_kwh"], stack["price_usd_per_mwh"],
-                        stack["wetbulb_c"], stack["ewif_l_per_kwh"], stack["wue"],
-                        np.array([dc.pue for dc in cfg.datacenters]),
-                        np.array([dc.water.scarcity_factor for dc in cfg.datacenters]))
+    return EpochSignals(
+        stack["carbon_g_per_kwh"],
+        stack["price_usd_per_mwh"],
+        stack["wetbulb_c"],
+        stack["ewif_l_per_kwh"],
+        stack["wue"],
+        np.array([dc.pue for dc in cfg.datacenters]),
+        np.array([dc.water.scarcity_factor for dc in cfg.datacenters]),
+    )
 
 
 def served_models(scenario: Scenario) -> list[str]:
@@ -208,8 +250,7 @@ def served_models(scenario: Scenario) -> list[str]:
     return list(seen)
 
 
-def build_requests(scenario: Scenario, rng: np.random.Generator) -> tuple[pd.DataFrame,
-                                                                          list[str]]:
+def build_requests(scenario: Scenario, rng: np.random.Generator) -> tuple[pd.DataFrame, list[str]]:
     """The request table (``arrival_s, origin, model, prompt_tokens, output_tokens``, origin
     and model as indices into the region list and the returned model list) and the model ids."""
     cfg = scenario.config
@@ -220,22 +261,43 @@ def build_requests(scenario: Scenario, rng: np.random.Generator) -> tuple[pd.Dat
         if m not in model_ids:
             model_ids.append(m)
     if isinstance(wl, TraceWorkload):
-        raise ScenarioError([Problem("workload.source", "trace workloads are not available yet",
-                                     "use source: synthetic")])
+        raise ScenarioError(
+            [
+                Problem(
+                    "workload.source",
+                    "trace workloads are not available yet",
+                    "use source: synthetic",
+                )
+            ]
+        )
     assert isinstance(wl, SyntheticWorkload)
-    origin_weights = [wl.origins.get(r, 0.0) for r in region_ids] if wl.origins else \
-        [1.0] * len(region_ids)
-    coords = region_coordinates(scenario) if any(
-        r.latitude is not None or r.zone for r in cfg.regions) else {}
+    origin_weights = (
+        [wl.origins.get(r, 0.0) for r in region_ids] if wl.origins else [1.0] * len(region_ids)
+    )
+    coords = (
+        region_coordinates(scenario)
+        if any(r.latitude is not None or r.zone for r in cfg.regions)
+        else {}
+    )
     start = cfg.time.start_utc
     offsets = [utc_offset_h(r, start, coords.get(r.id)) for r in cfg.regions]
     start_hour = start.hour + start.minute / 60.0 + start.second / 3600.0
     arrival_s, origin = diurnal_poisson_arrivals(
-        wl.rate_per_s, cfg.time.horizon_s, origin_weights, offsets, start_hour,
-        wl.diurnal_amplitude, wl.peak_hour_local, rng)
+        wl.rate_per_s,
+        cfg.time.horizon_s,
+        origin_weights,
+        offsets,
+        start_hour,
+        wl.diurnal_amplitude,
+        wl.peak_hour_local,
+        rng,
+    )
     n = len(arrival_s)
-    shares = np.array([wl.models.get(m, 0.0) for m in model_ids]) if wl.models else \
-        np.ones(len(model_ids))
+    shares = (
+        np.array([wl.models.get(m, 0.0) for m in model_ids])
+        if wl.models
+        else np.ones(len(model_ids))
+    )
     model = rng.choice(len(model_ids), size=n, p=shares / shares.sum()).astype(np.int64)
     if wl.prompt_tokens is None or wl.output_tokens is None:
         profile = profiles.load_request_profile(wl.profile)
@@ -253,7 +315,13 @@ def build_requests(scenario: Scenario, rng: np.random.Generator) -> tuple[pd.Dat
     context = np.array([scenario.llms[m].max_context_tokens for m in model_ids])[model]
     prompt = np.minimum(prompt, context - 1)
     output = np.maximum(1, np.minimum(output, context - prompt))
-    frame = pd.DataFrame({"arrival_s": arrival_s, "origin": origin, "model": model,
-                          "prompt_tokens": prompt.astype(np.int64),
-                          "output_tokens": output.astype(np.int64)})
+    frame = pd.DataFrame(
+        {
+            "arrival_s": arrival_s,
+            "origin": origin,
+            "model": model,
+            "prompt_tokens": prompt.astype(np.int64),
+            "output_tokens": output.astype(np.int64),
+        }
+    )
     return frame, model_ids

@@ -161,8 +161,12 @@ class Nearest(RoutingPolicy):
     def setup(self, ctx: RoutingContext) -> None:
         super().setup(ctx)
         self._best = np.array(
-            [[self._argmin(ctx.rtt_ms[o, c], c, o) if len(c) else -1 for c in self.candidates]
-             for o in range(len(ctx.region_ids))], dtype=np.int64)
+            [
+                [self._argmin(ctx.rtt_ms[o, c], c, o) if len(c) else -1 for c in self.candidates]
+                for o in range(len(ctx.region_ids))
+            ],
+            dtype=np.int64,
+        )
 
     def choose(self, origin: int, model: int, t_s: float, load: FloatArray) -> int:
         return int(self._best[origin, model])
@@ -253,11 +257,13 @@ class Weighted(RoutingPolicy):
         ctx = self.ctx
         cand = self.candidates[model]
         e = ctx.epoch_of(t_s)
-        score = (p.latency * _minmax(ctx.rtt_ms[origin, cand])
-                 + p.carbon * _minmax(ctx.carbon_g_per_kwh[e, cand])
-                 + p.water * _minmax(ctx.water_l_per_kwh[e, cand])
-                 + p.cost * _minmax(ctx.price_usd_per_mwh[e, cand])
-                 + p.load * _minmax(load[cand]))
+        score = (
+            p.latency * _minmax(ctx.rtt_ms[origin, cand])
+            + p.carbon * _minmax(ctx.carbon_g_per_kwh[e, cand])
+            + p.water * _minmax(ctx.water_l_per_kwh[e, cand])
+            + p.cost * _minmax(ctx.price_usd_per_mwh[e, cand])
+            + p.load * _minmax(load[cand])
+        )
         return self._argmin(score, cand, origin)
 
 
@@ -295,8 +301,15 @@ class Plan(RoutingPolicy):
             m = np.asarray(self._matrix_in, float)
             m = m[None] if m.ndim == 2 else m
             if m.shape[1:] != (n_o, n_d):
-                raise ScenarioError([Problem("routing.params", f"plan matrix has shape "
-                                     f"{m.shape}, expected (epochs, {n_o}, {n_d})", "")])
+                raise ScenarioError(
+                    [
+                        Problem(
+                            "routing.params",
+                            f"plan matrix has shape {m.shape}, expected (epochs, {n_o}, {n_d})",
+                            "",
+                        )
+                    ]
+                )
         else:
             p: Any = self.params
             tables = p.epochs or [p.allocation]
@@ -313,14 +326,23 @@ class Plan(RoutingPolicy):
         problems = []
         for origin, row in table.items():
             if origin not in ctx.region_ids:
-                problems.append(Problem(f"routing.params.allocation.{origin}", "unknown region",
-                                        f"valid: {', '.join(ctx.region_ids)}"))
+                problems.append(
+                    Problem(
+                        f"routing.params.allocation.{origin}",
+                        "unknown region",
+                        f"valid: {', '.join(ctx.region_ids)}",
+                    )
+                )
                 continue
             for dc, share in row.items():
                 if dc not in ctx.datacenter_ids:
-                    problems.append(Problem(f"routing.params.allocation.{origin}.{dc}",
-                                            "unknown datacenter",
-                                            f"valid: {', '.join(ctx.datacenter_ids)}"))
+                    problems.append(
+                        Problem(
+                            f"routing.params.allocation.{origin}.{dc}",
+                            "unknown datacenter",
+                            f"valid: {', '.join(ctx.datacenter_ids)}",
+                        )
+                    )
                     continue
                 out[ctx.region_ids.index(origin), ctx.datacenter_ids.index(dc)] = share
         if problems:
@@ -337,5 +359,6 @@ class Plan(RoutingPolicy):
             self.fallbacks += 1
             return self._nearest.choose(origin, model, t_s, load)
         u = self.ctx.rng.random() * total
-        return int(cand[min(int(np.searchsorted(np.cumsum(weights), u, side="right")),
-                            len(cand) - 1)])
+        return int(
+            cand[min(int(np.searchsorted(np.cumsum(weights), u, side="right")), len(cand) - 1)]
+        )

@@ -2,8 +2,8 @@
 
 Summary keys (see docs/metrics.md): ``requests``, ``completed``, ``dropped``, ``ttft_s``,
 ``tpot_s``, ``e2e_s`` (each ``{mean, p50, p95, p99}`` over completed requests), ``slo_attainment``
-(share of *all* requests that completed within both SLOs), ``energy_kwh`` (facility), ``it_energy_kwh``,
-``carbon_kg``, ``water_l`` (on-site + off-site, scarcity-weighted), ``cost_usd``, and
+(share of *all* requests that completed within both SLOs), ``energy_kwh`` (facility),
+``it_energy_kwh``, ``carbon_kg``, ``water_l`` (on-site + off-site, scarcity-weighted), ``cost_usd``, and
 ``per_datacenter`` (the same totals by datacenter).
 """
 
@@ -25,8 +25,15 @@ def _stats(values: pd.Series) -> dict[str, float | None]:
     return {"mean": float(v.mean()), "p50": float(p50), "p95": float(p95), "p99": float(p99)}
 
 
-TOTAL_COLUMNS = ("it_energy_kwh", "energy_kwh", "carbon_kg", "water_l", "water_onsite_l",
-                 "water_offsite_l", "cost_usd")
+TOTAL_COLUMNS = (
+    "it_energy_kwh",
+    "energy_kwh",
+    "carbon_kg",
+    "water_l",
+    "water_onsite_l",
+    "water_offsite_l",
+    "cost_usd",
+)
 
 
 def summarize(requests: pd.DataFrame, timeseries: pd.DataFrame) -> dict[str, Any]:
@@ -47,9 +54,14 @@ def summarize(requests: pd.DataFrame, timeseries: pd.DataFrame) -> dict[str, Any
         "requests": int(n),
         "completed": int(requests["completed"].sum()),
         "dropped": int((~requests["completed"]).sum()),
-        "drop_reasons": {str(k): int(v) for k, v in
-                         requests.loc[~requests["completed"], "drop_reason"].value_counts()
-                         .sort_index().items()},
+        "drop_reasons": {
+            str(k): int(v)
+            for k, v in requests.loc[~requests["completed"], "drop_reason"]
+            .astype(str)
+            .value_counts()
+            .sort_index()
+            .items()
+        },
         "ttft_s": _stats(done["ttft_s"]),
         "tpot_s": _stats(done["tpot_s"]),
         "e2e_s": _stats(done["e2e_s"]),

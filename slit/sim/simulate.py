@@ -34,14 +34,20 @@ def _impact_factors(sig: EpochSignals, d: int) -> ImpactFactors:
     return ImpactFactors(
         carbon_kg_per_j=pue * sig.carbon_g_per_kwh[:, d] / 1000.0 / J_PER_KWH,
         water_l_per_j=(sig.wue_l_per_kwh[:, d] + pue * sig.ewif_l_per_kwh[:, d])
-        * sig.scarcity[d] / J_PER_KWH,
+        * sig.scarcity[d]
+        / J_PER_KWH,
         cost_usd_per_j=pue * sig.price_usd_per_mwh[:, d] / 1000.0 / J_PER_KWH,
     )
 
 
-def simulate(scenario: Scenario, policy: str | RoutingPolicy | None = None, *,
-             seed: int | None = None, progress: ProgressCallback | None = None,
-             power: PowerParams = DEFAULT_POWER) -> SimResult:
+def simulate(
+    scenario: Scenario,
+    policy: str | RoutingPolicy | None = None,
+    *,
+    seed: int | None = None,
+    progress: ProgressCallback | None = None,
+    power: PowerParams = DEFAULT_POWER,
+) -> SimResult:
     """Simulate a scenario and return per-request records, per-epoch series and a summary.
 
     Args:
@@ -87,19 +93,34 @@ def simulate(scenario: Scenario, policy: str | RoutingPolicy | None = None, *,
             if kv_tokens <= 0:
                 need = scenario.llms[pool.model].weight_bytes / 1e9
                 have = pool.tp * scenario.gpus[pool.gpu].memory_gb * pool.kv_memory_fraction
-                raise ScenarioError([Problem(
-                    f"datacenters[{d}].pools[{p}]",
-                    f"{pool.model} ({need:.0f} GB of weights) does not fit on {pool.tp} x "
-                    f"{pool.gpu} ({have:.0f} GB usable)",
-                    "raise tp, pick a GPU with more memory, or a smaller model")])
+                raise ScenarioError(
+                    [
+                        Problem(
+                            f"datacenters[{d}].pools[{p}]",
+                            f"{pool.model} ({need:.0f} GB of weights) does not fit on {pool.tp} x "
+                            f"{pool.gpu} ({have:.0f} GB usable)",
+                            "raise tp, pick a GPU with more memory, or a smaller model",
+                        )
+                    ]
+                )
             load_s = scenario.llms[pool.model].weight_bytes / (pool.load_bandwidth_gb_per_s * 1e9)
             m = model_index[pool.model]
             serves[m, d] = True
             queue = dc.queue_for(m)
             for _ in range(pool.replicas):
-                rep = Replica(sim.env, dc, queue, perf, kv_tokens, pool.max_batch_size,
-                              pool.max_prefill_tokens, pool.resident, load_s,
-                              dc_cfg.server_overhead_fraction, power)
+                rep = Replica(
+                    sim.env,
+                    dc,
+                    queue,
+                    perf,
+                    kv_tokens,
+                    pool.max_batch_size,
+                    pool.max_prefill_tokens,
+                    pool.resident,
+                    load_s,
+                    dc_cfg.server_overhead_fraction,
+                    power,
+                )
                 dc.add_replica(m, rep)
                 gpu_count[d] += pool.tp
                 idle_w[d] += rep.idle_w
@@ -114,18 +135,27 @@ def simulate(scenario: Scenario, policy: str | RoutingPolicy | None = None, *,
         carbon_g_per_kwh=signals.carbon_g_per_it_kwh,
         water_l_per_kwh=signals.water_l_per_it_kwh,
         price_usd_per_mwh=signals.price_usd_per_it_mwh,
-        capacity=np.array([sum(len(v) for v in dc.replicas_by_model.values())
-                           for dc in sim.datacenters], float),
+        capacity=np.array(
+            [sum(len(v) for v in dc.replicas_by_model.values()) for dc in sim.datacenters], float
+        ),
         rng=streams.routing,
     )
     policy.setup(ctx)
 
     net = cfg.network
     per_token_s = float(transfer_time_s(1, net.bytes_per_token, net.bandwidth_gbit_per_s))
-    sim.env.process(sim.arrivals(
-        requests["arrival_s"].to_numpy(), requests["origin"].to_numpy(),
-        requests["model"].to_numpy(), requests["prompt_tokens"].to_numpy(),
-        requests["output_tokens"].to_numpy(), policy, rtt_ms / 1000.0, per_token_s))
+    sim.env.process(
+        sim.arrivals(
+            requests["arrival_s"].to_numpy(),
+            requests["origin"].to_numpy(),
+            requests["model"].to_numpy(),
+            requests["prompt_tokens"].to_numpy(),
+            requests["output_tokens"].to_numpy(),
+            policy,
+            rtt_ms / 1000.0,
+            per_token_s,
+        )
+    )
     if progress is not None:
         sim.env.process(sim.ticker(epoch_s, end_s, lambda now: progress(now, end_s)))
     sim.env.run(until=end_s)
@@ -148,6 +178,7 @@ def simulate(scenario: Scenario, policy: str | RoutingPolicy | None = None, *,
 def _request_records(sim: Simulation, scenario: Scenario, model_ids: list[str]) -> pd.DataFrame:
     cfg = scenario.config
     reqs = sim.requests
+
     def col(name: str, dtype: Any = float) -> np.ndarray:
         return np.fromiter((getattr(r, name) for r in reqs), dtype=dtype, count=len(reqs))
 
@@ -170,35 +201,43 @@ def _request_records(sim: Simulation, scenario: Scenario, model_ids: list[str]) 
     region_ids = [r.id for r in cfg.regions]
     dc_ids = [dc.id for dc in cfg.datacenters]
     dc_idx = col("dc", np.int64)
-    frame = pd.DataFrame({
-        "request_id": col("rid", np.int64),
-        "origin": pd.Categorical.from_codes(col("origin", np.int64), categories=region_ids),
-        "model": pd.Categorical.from_codes(col("model", np.int64), categories=model_ids),
-        "datacenter": pd.Categorical.from_codes(dc_idx, categories=dc_ids),
-        "prompt_tokens": col("prompt", np.int64),
-        "output_tokens": output,
-        "arrival_s": arrival,
-        "network_rtt_s": rtt,
-        "transfer_s": col("transfer_s"),
-        "queue_s": col("prefill_start") - col("arrive_dc"),
-        "load_wait_s": col("load_wait"),
-        "ttft_s": ttft,
-        "tpot_s": tpot,
-        "e2e_s": e2e,
-        "completed": completed,
-        "drop_reason": pd.Categorical(drop.astype(str)),
-        "preemptions": col("preemptions", np.int64),
-        "it_energy_kwh": col("energy_j") / J_PER_KWH,
-        "carbon_kg": col("carbon_kg"),
-        "water_l": col("water_l"),
-        "cost_usd": col("cost_usd"),
-        "slo_met": slo_met,
-    })
+    frame = pd.DataFrame(
+        {
+            "request_id": col("rid", np.int64),
+            "origin": pd.Categorical.from_codes(col("origin", np.int64), categories=region_ids),
+            "model": pd.Categorical.from_codes(col("model", np.int64), categories=model_ids),
+            "datacenter": pd.Categorical.from_codes(dc_idx, categories=dc_ids),
+            "prompt_tokens": col("prompt", np.int64),
+            "output_tokens": output,
+            "arrival_s": arrival,
+            "network_rtt_s": rtt,
+            "transfer_s": col("transfer_s"),
+            "queue_s": col("prefill_start") - col("arrive_dc"),
+            "load_wait_s": col("load_wait"),
+            "ttft_s": ttft,
+            "tpot_s": tpot,
+            "e2e_s": e2e,
+            "completed": completed,
+            "drop_reason": pd.Categorical(drop.astype(str)),
+            "preemptions": col("preemptions", np.int64),
+            "it_energy_kwh": col("energy_j") / J_PER_KWH,
+            "carbon_kg": col("carbon_kg"),
+            "water_l": col("water_l"),
+            "cost_usd": col("cost_usd"),
+            "slo_met": slo_met,
+        }
+    )
     return frame
 
 
-def _timeseries(sim: Simulation, scenario: Scenario, sig: EpochSignals, n_epochs: int,
-                gpu_count: np.ndarray, idle_w: np.ndarray) -> pd.DataFrame:
+def _timeseries(
+    sim: Simulation,
+    scenario: Scenario,
+    sig: EpochSignals,
+    n_epochs: int,
+    gpu_count: np.ndarray,
+    idle_w: np.ndarray,
+) -> pd.DataFrame:
     cfg = scenario.config
     epoch_s = cfg.time.epoch_s
     start = pd.Timestamp(cfg.time.start_utc).tz_convert("UTC")
@@ -213,33 +252,37 @@ def _timeseries(sim: Simulation, scenario: Scenario, sig: EpochSignals, n_epochs
         scarcity = dc_cfg.water.scarcity_factor
         onsite = it_kwh * sig.wue_l_per_kwh[:, d] * scarcity
         offsite = fac_kwh * sig.ewif_l_per_kwh[:, d] * scarcity
-        frames.append(pd.DataFrame({
-            "epoch": np.arange(n_epochs),
-            "start_s": np.arange(n_epochs) * epoch_s,
-            "time_utc": start + pd.to_timedelta(np.arange(n_epochs) * epoch_s, unit="s"),
-            "datacenter": dc_cfg.id,
-            "region": dc_cfg.region,
-            "arrivals": meter.arrivals,
-            "completions": meter.completions,
-            "busy_gpu_s": meter.busy_gpu_s,
-            "gpu_s": gpu_count[d] * length_s,
-            "it_energy_kwh": it_kwh,
-            "energy_kwh": fac_kwh,
-            "carbon_kg": fac_kwh * sig.carbon_g_per_kwh[:, d] / 1000.0,
-            "water_onsite_l": onsite,
-            "water_offsite_l": offsite,
-            "water_l": onsite + offsite,
-            "cost_usd": fac_kwh * sig.price_usd_per_mwh[:, d] / 1000.0,
-            "carbon_g_per_kwh": sig.carbon_g_per_kwh[:, d],
-            "price_usd_per_mwh": sig.price_usd_per_mwh[:, d],
-            "wetbulb_c": sig.wetbulb_c[:, d],
-            "wue_l_per_kwh": sig.wue_l_per_kwh[:, d],
-            "ewif_l_per_kwh": sig.ewif_l_per_kwh[:, d],
-            "pue": dc_cfg.pue,
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "epoch": np.arange(n_epochs),
+                    "start_s": np.arange(n_epochs) * epoch_s,
+                    "time_utc": start + pd.to_timedelta(np.arange(n_epochs) * epoch_s, unit="s"),
+                    "datacenter": dc_cfg.id,
+                    "region": dc_cfg.region,
+                    "arrivals": meter.arrivals,
+                    "completions": meter.completions,
+                    "busy_gpu_s": meter.busy_gpu_s,
+                    "gpu_s": gpu_count[d] * length_s,
+                    "it_energy_kwh": it_kwh,
+                    "energy_kwh": fac_kwh,
+                    "carbon_kg": fac_kwh * sig.carbon_g_per_kwh[:, d] / 1000.0,
+                    "water_onsite_l": onsite,
+                    "water_offsite_l": offsite,
+                    "water_l": onsite + offsite,
+                    "cost_usd": fac_kwh * sig.price_usd_per_mwh[:, d] / 1000.0,
+                    "carbon_g_per_kwh": sig.carbon_g_per_kwh[:, d],
+                    "price_usd_per_mwh": sig.price_usd_per_mwh[:, d],
+                    "wetbulb_c": sig.wetbulb_c[:, d],
+                    "wue_l_per_kwh": sig.wue_l_per_kwh[:, d],
+                    "ewif_l_per_kwh": sig.ewif_l_per_kwh[:, d],
+                    "pue": dc_cfg.pue,
+                }
+            )
+        )
     series = pd.concat(frames, ignore_index=True)
-    series["datacenter"] = pd.Categorical(series["datacenter"],
-                                          categories=[dc.id for dc in cfg.datacenters])
-    series["region"] = pd.Categorical(series["region"],
-                                      categories=[r.id for r in cfg.regions])
+    series["datacenter"] = pd.Categorical(
+        series["datacenter"], categories=[dc.id for dc in cfg.datacenters]
+    )
+    series["region"] = pd.Categorical(series["region"], categories=[r.id for r in cfg.regions])
     return series

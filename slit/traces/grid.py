@@ -35,8 +35,10 @@ class GridSignals:
     def __post_init__(self) -> None:
         missing = [c for c in SIGNAL_COLUMNS if c not in self.frame.columns]
         if missing:
-            raise TraceError(f"{self.label}: missing column(s) {', '.join(missing)}; "
-                             f"signals need {', '.join(SIGNAL_COLUMNS)}")
+            raise TraceError(
+                f"{self.label}: missing column(s) {', '.join(missing)}; "
+                f"signals need {', '.join(SIGNAL_COLUMNS)}"
+            )
         idx = self.frame.index
         if not isinstance(idx, pd.DatetimeIndex) or idx.tz is None:
             raise TraceError(f"{self.label}: the index must be tz-aware UTC timestamps")
@@ -56,12 +58,14 @@ class GridSignals:
         """The signal values in force at UTC time ``t``."""
         idx = self.frame.index
         if t < idx[0] or t >= self.end_utc:
-            raise TraceError(f"{self.label}: {t} is outside the covered period "
-                             f"[{idx[0]}, {self.end_utc})")
+            raise TraceError(
+                f"{self.label}: {t} is outside the covered period [{idx[0]}, {self.end_utc})"
+            )
         return self.frame.iloc[int(idx.searchsorted(t, side="right")) - 1]
 
-    def epoch_means(self, start_utc: pd.Timestamp, epoch_s: float,
-                    n_epochs: int) -> dict[str, npt.NDArray[np.float64]]:
+    def epoch_means(
+        self, start_utc: pd.Timestamp, epoch_s: float, n_epochs: int
+    ) -> dict[str, npt.NDArray[np.float64]]:
         """Time-weighted mean of each signal over epochs ``[start + i*epoch_s, +epoch_s)``.
 
         Raises:
@@ -72,10 +76,12 @@ class GridSignals:
         if start_utc < idx[0] or end > self.end_utc:
             raise TraceError(
                 f"{self.label}: signals cover [{idx[0]}, {self.end_utc}) but the simulation "
-                f"needs [{start_utc}, {end}); supply a longer series or shorten the horizon")
+                f"needs [{start_utc}, {end}); supply a longer series or shorten the horizon"
+            )
         # the integral of a step function is piecewise linear: interpolate it at epoch edges
-        knots_s = np.append((idx - start_utc).total_seconds().to_numpy(),
-                            (self.end_utc - start_utc).total_seconds())
+        knots_s = np.append(
+            (idx - start_utc).total_seconds().to_numpy(), (self.end_utc - start_utc).total_seconds()
+        )
         edges_s = np.arange(n_epochs + 1) * epoch_s
         out = {}
         for col in SIGNAL_COLUMNS:
@@ -86,8 +92,9 @@ class GridSignals:
         return out
 
 
-def constant_signals(start_utc: pd.Timestamp, hours: int, label: str = "constant",
-                     **values: float) -> GridSignals:
+def constant_signals(
+    start_utc: pd.Timestamp, hours: int, label: str = "constant", **values: float
+) -> GridSignals:
     """Signals that hold the same values for ``hours`` hours from ``start_utc``."""
     idx = pd.date_range(start_utc.floor("h"), periods=hours + 1, freq="h", name="time_utc")
     frame = pd.DataFrame({c: float(values[c]) for c in SIGNAL_COLUMNS}, index=idx)
@@ -108,5 +115,7 @@ def read_signals_csv(path: str, label: str | None = None) -> GridSignals:
     try:
         frame["time_utc"] = pd.to_datetime(frame["time_utc"], utc=True)
     except (ValueError, TypeError) as exc:
-        raise TraceError(f"{label}: column time_utc has values that are not times ({exc})") from None
+        raise TraceError(
+            f"{label}: column time_utc has values that are not times ({exc})"
+        ) from None
     return GridSignals(frame.set_index("time_utc"), label)

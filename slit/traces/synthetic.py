@@ -17,20 +17,31 @@ import numpy as np
 import numpy.typing as npt
 
 
-def diurnal_rate_per_s(t_s: npt.ArrayLike, mean_rate_per_s: float, amplitude: float,
-                       utc_offset_h: float, start_hour_utc: float,
-                       peak_hour_local: float) -> npt.NDArray[np.float64]:
+def diurnal_rate_per_s(
+    t_s: npt.ArrayLike,
+    mean_rate_per_s: float,
+    amplitude: float,
+    utc_offset_h: float,
+    start_hour_utc: float,
+    peak_hour_local: float,
+) -> npt.NDArray[np.float64]:
     """Arrival rate at ``t_s`` seconds after the start, 1/s (see the module equation)."""
     hour_local = (start_hour_utc + utc_offset_h + np.asarray(t_s, float) / 3600.0) % 24.0
-    return mean_rate_per_s * (1.0 + amplitude * np.cos(2 * np.pi * (hour_local - peak_hour_local)
-                                                       / 24.0))
+    return mean_rate_per_s * (
+        1.0 + amplitude * np.cos(2 * np.pi * (hour_local - peak_hour_local) / 24.0)
+    )
 
 
-def diurnal_poisson_arrivals(mean_rate_per_s: float, horizon_s: float,
-                             origin_weights: Sequence[float], utc_offsets_h: Sequence[float],
-                             start_hour_utc: float, amplitude: float, peak_hour_local: float,
-                             rng: np.random.Generator,
-                             ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+def diurnal_poisson_arrivals(
+    mean_rate_per_s: float,
+    horizon_s: float,
+    origin_weights: Sequence[float],
+    utc_offsets_h: Sequence[float],
+    start_hour_utc: float,
+    amplitude: float,
+    peak_hour_local: float,
+    rng: np.random.Generator,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
     """Arrival times (s from start, sorted) and origin indices of all origins together.
 
     Args:
@@ -51,7 +62,8 @@ def diurnal_poisson_arrivals(mean_rate_per_s: float, horizon_s: float,
         n = rng.poisson(peak_rate * horizon_s)
         t = np.sort(rng.uniform(0.0, horizon_s, size=n))
         keep = rng.uniform(0.0, peak_rate, size=n) < diurnal_rate_per_s(
-            t, mean_rate_per_s * w, amplitude, offset, start_hour_utc, peak_hour_local)
+            t, mean_rate_per_s * w, amplitude, offset, start_hour_utc, peak_hour_local
+        )
         times.append(t[keep])
         origins.append(np.full(int(keep.sum()), o, dtype=np.int64))
     all_t = np.concatenate(times) if times else np.empty(0)
