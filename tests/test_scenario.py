@@ -186,3 +186,10 @@ def test_json_schema_is_json():
     schema = ScenarioModel.model_json_schema()
     json.dumps(schema)
     assert "datacenters" in schema["properties"]
+
+
+def test_example_scenarios_are_valid():
+    from tests.conftest import REPO
+
+    for path in sorted((REPO / "scenarios").glob("*.yaml")):
+        assert load_scenario(path).config.regions

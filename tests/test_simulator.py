@@ -137,7 +137,8 @@ def test_round_robin_alternates():
 
 def test_full_kv_cache_preempts_and_recomputes_but_loses_nothing():
     tight = small_scenario_dict()
-    tight["workload"].update(rate_per_s=4.0, prompt_tokens=2000, output_tokens=600)
+    tight["time"].update(horizon_s=900, drain_s=900)
+    tight["workload"].update(rate_per_s=1.5, prompt_tokens=2000, output_tokens=600)
     for dc in tight["datacenters"]:
         # 8B weights are 16 GB: 0.25 x 80 GB leaves 4 GB, about 11 requests of 2600 tokens
         dc["pools"][0].update(kv_memory_fraction=0.25, max_batch_size=256)

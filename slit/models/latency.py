@@ -151,7 +151,9 @@ def sum_of_max_lines(c0: float, c1: float, m0: float, m1: float, fixed: float, k
     if b1 <= a1:
         return fixed * k + _line_sum(a0, a1, 0, k)
     cross = (a0 - b0) / (b1 - a1)  # >= 0; the other line leads for j > cross
-    split = min(k, math.floor(cross) + 1)
+    if not cross < k:  # no crossing within the k iterations (or a vanishing slope difference)
+        return fixed * k + _line_sum(a0, a1, 0, k)
+    split = math.floor(cross) + 1
     return fixed * k + _line_sum(a0, a1, 0, split) + _line_sum(b0, b1, split, k)
 
 

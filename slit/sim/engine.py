@@ -196,6 +196,18 @@ class Replica:
         req.cost_usd += s[3] - m[3]
         self.kv_used -= req.prompt + req.generated
 
+    def settle(self) -> None:
+        """Charge requests still running at the end their decode share so far (energy balance
+        holds whether or not they finished)."""
+        s = self.share
+        for req in self.running:
+            m = req.mark
+            req.energy_j += s[0] - m[0]
+            req.carbon_kg += s[1] - m[1]
+            req.water_l += s[2] - m[2]
+            req.cost_usd += s[3] - m[3]
+            req.mark = (s[0], s[1], s[2], s[3])
+
     def _finish(self, req: Request) -> None:
         req.finish = self.env.now
         self.dc.meter.completions[self.dc.meter.epoch(self.env.now)] += 1

@@ -188,7 +188,16 @@ def region_signals(
                     )
                 ]
             )
-        frame = profiles.grid_series_from_profile(zone, start, hours, rng, cfg.noise_scale)
+        try:
+            frame = profiles.grid_series_from_profile(zone, start, hours, rng, cfg.noise_scale)
+        except KeyError as exc:
+            raise ScenarioError([Problem(f"regions[{region.id}].signals", str(exc.args[0]), "")])
+        missing = [c for c in frame.columns if frame[c].isna().any()]
+        if missing:
+            raise ScenarioError([Problem(
+                f"regions[{region.id}].signals",
+                f"the bundled profile of zone {zone} has no data for {', '.join(missing)}",
+                "use signals.source: constant or csv for this region, or another zone")])
     frame["carbon_g_per_kwh"] *= cfg.carbon_scale
     frame["price_usd_per_mwh"] *= cfg.price_scale
     return GridSignals(frame, f"region {region.id}")

@@ -159,6 +159,10 @@ def simulate(
     if progress is not None:
         sim.env.process(sim.ticker(epoch_s, end_s, lambda now: progress(now, end_s)))
     sim.env.run(until=end_s)
+    for dc in sim.datacenters:
+        for replicas in dc.replicas_by_model.values():
+            for rep in replicas:
+                rep.settle()
     wall_s = time.perf_counter() - wall0
 
     records = _request_records(sim, scenario, model_ids)

@@ -1,0 +1,671 @@
+"""Build the bundled profiles in ``slit/data/profiles`` from a local copy of the raw data.
+
+slit does not ship raw third-party time series. It ships compact statistics that this module
+derives from them, plus a ``MANIFEST.csv`` naming the source and licence of each output:
+
+- ``grid_month_hour.csv``: per zone, UTC month and UTC hour of day, the mean and standard
+  deviation of grid carbon intensity (direct and life-cycle), wholesale electricity price and
+  outdoor wet-bulb temperature, and the lag-1 autocorrelation of the standardised hourly
+  residuals (per zone and month) that the generator in :mod:`slit.traces.profiles` needs;
+- ``regions.yaml``: one entry per zone with its location, time zone, annual water intensity of
+  electricity (EWIF) and annual mean carbon intensity;
+- ``requests_azure2023.json``: request-size quantiles, arrival statistics and the intra-hour
+  rate shape of the two Azure LLM inference traces of 2023.
+
+Run it as ``python -m slit.traces.build --from DATA_DIR --out OUT_DIR``. ``DATA_DIR`` is laid
+out as described in ``docs/traces.md`` (``carbon/electricitymaps_hourly``,
+``prices/hourly_wholesale``, ``weather/openmeteo_hourly``, ``water/…``,
+``llm_traces/azure_2023``). The outputs hold no path of the machine that built them; the build
+time comes from ``SOURCE_DATE_EPOCH`` when it is set, so that builds can be reproduced byte for
+byte.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import gzip
+import hashlib
+import io
+import json
+import math
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import yaml
+
+YEAR = 2023
+"""Calendar year of the grid, price and weather data the profiles summarise."""
+
+QUANTILE_LEVELS: tuple[float, ...] = (
+    0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999, 1.0,
+)  # fmt: skip
+"""Probability levels at which request-size quantiles are stored (inverse-CDF knots)."""
+
+GRID_FILE = "grid_month_hour.csv"
+REGIONS_FILE = "regions.yaml"
+REQUESTS_FILE = "requests_azure2023.json"
+MANIFEST_FILE = "MANIFEST.csv"
+
+# Data-directory layout, relative to DATA_DIR. Only these relative descriptions are written to
+# the outputs, never the directory itself.
+_CARBON = "carbon/electricitymaps_hourly/{zone}_{year}_hourly.csv.gz"
+_PRICE = "prices/hourly_wholesale/{zone}_electricity_prices_{year}.csv.gz"
+_WEATHER = "weather/openmeteo_hourly/{zone}_{year}.json.gz"
+_MIXES = "water/ecologits_0.11.3_electricity_mixes.json"
+_AZURE = "llm_traces/azure_2023/AzureLLMInferenceTrace_{kind}.csv"
+
+# Minimum number of hour-to-hour pairs for a lag-1 autocorrelation estimate; fewer (or a flat
+# signal) gives 0, i.e. white noise.
+_MIN_PAIRS = 48
+# AR(1) coefficients are kept inside (-1, 1) so that the generator's innovation scale
+# sqrt(1 - phi^2) stays positive.
+_PHI_LIMIT = 0.999
+
+
+@dataclass(frozen=True)
+class ZoneInfo:
+    """Hand-entered facts about a zone that the raw files do not state."""
+
+    display_name: str
+    continent: str
+    country_iso3: str
+    price_market: str | None
+
+
+# Keyed by the zone id used in the raw file names. The market/node of each price series is the
+# one the upstream extractor used (see docs/traces.md).
+ZONES: dict[str, ZoneInfo] = {
+    "AU-NSW": ZoneInfo("New South Wales (NEM)", "Oceania", "AUS", "AEMO, NSW1 region"),
+    "AU-VIC": ZoneInfo("Victoria (NEM)", "Oceania", "AUS", "AEMO, VIC1 region"),
+    "BR-SP": ZoneInfo("São Paulo (Central Brazil grid)", "South America", "BRA", "ONS/CCEE PLD"),
+    "CA-ON": ZoneInfo("Ontario (IESO)", "North America", "CAN", "IESO"),
+    "CL-SIC": ZoneInfo("Chile (SEN)", "South America", "CHL", "CDEC"),
+    "DE-LU": ZoneInfo("Germany (DE-LU)", "Europe", "DEU", "ENTSO-E day-ahead, DE-LU"),
+    "GB": ZoneInfo("Great Britain", "Europe", "GBR", None),
+    "IN-WE": ZoneInfo("Western India", "Asia", "IND", "IEX day-ahead market"),
+    "JP-TK": ZoneInfo("Tokyo (TEPCO area)", "Asia", "JPN", "JEPX, Tokyo area"),
+    "KR": ZoneInfo("South Korea", "Asia", "KOR", "KPX system marginal price"),
+    "SG": ZoneInfo("Singapore", "Asia", "SGP", "USEP"),
+    "US-CAL-CISO": ZoneInfo(
+        "California (CAISO)", "North America", "USA", "CAISO day-ahead, TH_NP15_GEN-APND"
+    ),
+    "US-MIDA-PJM": ZoneInfo(
+        "Mid-Atlantic (PJM)", "North America", "USA", "PJM real-time hourly, DOM zone"
+    ),
+    "US-NY-NYIS": ZoneInfo("New York (NYISO)", "North America", "USA", "NYISO day-ahead, CAPITL"),
+    "US-TEX-ERCO": ZoneInfo("Texas (ERCOT)", "North America", "USA", "ERCOT, HB_HUBAVG"),
+    "ZA": ZoneInfo("South Africa (Eskom)", "Africa", "ZAF", "Eskom"),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Wet-bulb temperature
+# --------------------------------------------------------------------------------------------
+
+
+def wetbulb_stull_c(temp_c: npt.ArrayLike, rh_pct: npt.ArrayLike) -> Any:
+    """Wet-bulb temperature (°C) from air temperature (°C) and relative humidity (%).
+
+    Uses the empirical fit of Stull (2011), *Wet-Bulb Temperature from Relative Humidity and
+    Air Temperature*, J. Appl. Meteor. Climatol. 50, 2267–2269, at standard sea-level pressure:
+
+        Tw = T·atan(0.151977·(RH + 8.313659)^½) + atan(T + RH) − atan(RH − 1.676331)
+             + 0.00391838·RH^{3/2}·atan(0.023101·RH) − 4.686035
+
+    with angles in radians. The fit is stated for RH 5–99 % and T −20…50 °C, where its error is
+    within about −1…+0.65 °C; outside that range it is extrapolated unchanged. Accepts scalars
+    or arrays (broadcast) and returns a float for scalar input, else a float array.
+    """
+    t = np.asarray(temp_c, dtype=float)
+    rh = np.asarray(rh_pct, dtype=float)
+    tw = (
+        t * np.arctan(0.151977 * np.sqrt(rh + 8.313659))
+        + np.arctan(t + rh)
+        - np.arctan(rh - 1.676331)
+        + 0.00391838 * rh**1.5 * np.arctan(0.023101 * rh)
+        - 4.686035
+    )
+    return float(tw) if tw.ndim == 0 else tw
+
+
+# --------------------------------------------------------------------------------------------
+# Small numeric helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _round_sig(x: npt.ArrayLike, sig: int = 4, max_decimals: int = 4) -> npt.NDArray[np.float64]:
+    """Round to ``sig`` significant digits but at most ``max_decimals`` decimals (NaN kept).
+
+    Four significant digits are far below the sampling noise of a month-hour mean over about
+    30 days, and keep the bundled files small.
+    """
+    a = np.asarray(x, dtype=float)
+    out = np.full(a.shape, np.nan)
+    finite = np.isfinite(a)
+    nonzero = finite & (a != 0)
+    out[finite & (a == 0)] = 0.0
+    mags = np.floor(np.log10(np.abs(a[nonzero])))
+    decimals = np.minimum(sig - 1 - mags, max_decimals).astype(int)
+    out[nonzero] = [round(v, int(d)) for v, d in zip(a[nonzero], decimals, strict=True)]
+    # round() can leave -0.0, which would print as "-0.0"
+    out[out == 0] = 0.0
+    return out
+
+
+def _r(x: float, sig: int = 4, max_decimals: int = 4) -> float | None:
+    """Scalar :func:`_round_sig` for YAML/JSON output; NaN becomes None (null)."""
+    v = float(_round_sig([x], sig, max_decimals)[0])
+    return None if math.isnan(v) else v
+
+
+def _spearman(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
+    """Spearman rank correlation: Pearson correlation of the average ranks (ties shared)."""
+    ra = pd.Series(np.asarray(a, float)).rank(method="average").to_numpy()
+    rb = pd.Series(np.asarray(b, float)).rank(method="average").to_numpy()
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+# --------------------------------------------------------------------------------------------
+# Reading the raw files
+# --------------------------------------------------------------------------------------------
+
+
+def _read_carbon(data_dir: Path, zone: str) -> pd.DataFrame:
+    """Hourly carbon intensity of ``zone`` in ``YEAR`` (UTC index), direct and LCA, g/kWh."""
+    raw = pd.read_csv(data_dir / _CARBON.format(zone=zone, year=YEAR))
+    cols = {c: c.lower() for c in raw.columns}
+    direct = next(c for c, low in cols.items() if "carbon intensity" in low and "direct" in low)
+    lca = next(c for c, low in cols.items() if "carbon intensity" in low and "lca" in low)
+    # The column header says UTC; the stamps carry no offset, so attach UTC explicitly.
+    idx = pd.DatetimeIndex(pd.to_datetime(raw["Datetime (UTC)"]), name="time_utc").tz_localize(
+        "UTC"
+    )
+    est = raw["Data Estimated"].astype(str).str.lower().eq("true")
+    frame = pd.DataFrame(
+        {
+            "carbon": raw[direct].to_numpy(float),
+            "carbon_lca": raw[lca].to_numpy(float),
+            "estimated": est.to_numpy(),
+        },
+        index=idx,
+    )
+    frame.attrs["em_zone_id"] = str(raw["Zone Id"].iloc[0])
+    return _check_hourly(frame, f"carbon {zone}")
+
+
+def _read_price(data_dir: Path, zone: str) -> pd.Series | None:
+    """Hourly wholesale price of ``zone`` in ``YEAR`` (UTC index), USD/MWh; None if absent."""
+    path = data_dir / _PRICE.format(zone=zone, year=YEAR)
+    if not path.exists():
+        return None
+    raw = pd.read_csv(path)
+    t = pd.to_datetime(raw["Datetime (UTC)"], utc=True)
+    # Some markets (IN-WE) stamp their hourly blocks at HH:30 UTC because local hours start on
+    # the half hour there. Such a block is filed under the UTC hour in which it starts.
+    idx = pd.DatetimeIndex(t.dt.floor("h"), name="time_utc")
+    s = pd.Series(raw["Price (USD/MWh)"].to_numpy(float), index=idx, name="price")
+    return _check_hourly(s.to_frame(), f"price {zone}")["price"]
+
+
+def _read_weather(data_dir: Path, zone: str) -> tuple[pd.Series, dict[str, Any]]:
+    """Hourly wet-bulb temperature (°C, UTC index) and the file's location metadata.
+
+    Open-Meteo writes ``time`` as local wall-clock time. The series is a regular hourly grid
+    shifted by the single offset ``utc_offset_seconds`` (no DST gaps or repeats), so subtracting
+    that offset gives UTC. Converting with the DST rules of ``timezone`` instead would create
+    gaps and duplicates at the clock changes.
+    """
+    with gzip.open(data_dir / _WEATHER.format(zone=zone, year=YEAR), "rt", encoding="utf-8") as f:
+        raw = json.load(f)
+    hourly = raw["hourly"]
+    local = pd.to_datetime(pd.Series(hourly["time"]))
+    offset = pd.Timedelta(seconds=int(raw["utc_offset_seconds"]))
+    idx = pd.DatetimeIndex((local - offset).dt.tz_localize("UTC"), name="time_utc")
+    temp = np.asarray(hourly["temperature_2m"], dtype=float)
+    rh = np.asarray(hourly["relative_humidity_2m"], dtype=float)
+    s = pd.Series(wetbulb_stull_c(temp, rh), index=idx, name="wetbulb")
+    meta = {
+        "latitude": float(raw["latitude"]),
+        "longitude": float(raw["longitude"]),
+        "timezone": str(raw["timezone"]),
+        "utc_offset_seconds": int(raw["utc_offset_seconds"]),
+        "outside_stull_range_h": int(np.sum((rh < 5) | (rh > 99) | (temp < -20) | (temp > 50))),
+    }
+    return _check_hourly(s.to_frame(), f"weather {zone}")["wetbulb"], meta
+
+
+def _hour_steps(idx: pd.DatetimeIndex) -> npt.NDArray[np.bool_]:
+    """For each neighbouring pair of timestamps, whether they are exactly one hour apart."""
+    naive = idx.tz_convert(None) if idx.tz is not None else idx
+    return np.diff(naive.to_numpy()) == np.timedelta64(1, "h")
+
+
+def _check_hourly(frame: pd.DataFrame, label: str) -> pd.DataFrame:
+    """Reject series that are not strictly hourly, complete and NaN-free."""
+    idx = frame.index
+    if idx.has_duplicates or not idx.is_monotonic_increasing:
+        raise ValueError(f"{label}: timestamps are duplicated or out of order")
+    if len(idx) > 1 and not _hour_steps(idx).all():
+        raise ValueError(f"{label}: the series is not a gap-free hourly grid")
+    if frame.select_dtypes("number").isna().any().any():
+        raise ValueError(f"{label}: NaN values in the raw series")
+    return frame
+
+
+def _load_mixes(data_dir: Path) -> dict[str, dict[str, Any]]:
+    """EcoLogits electricity mixes keyed by ISO-3 code (``WOR`` = world)."""
+    raw = json.loads((data_dir / _MIXES).read_text(encoding="utf-8"))
+    rows = raw["electricity_mixes"] if isinstance(raw, dict) else raw
+    # The file nests the list once more in some releases; flatten one level if so.
+    if rows and isinstance(rows[0], list):
+        rows = [r for chunk in rows for r in chunk]
+    return {str(r["name"]): r for r in rows}
+
+
+def _discover_zones(data_dir: Path) -> list[str]:
+    """Zones that have a carbon file for ``YEAR``; each must be described in :data:`ZONES`."""
+    folder = data_dir / Path(_CARBON).parent
+    suffix = f"_{YEAR}_hourly.csv.gz"
+    zones = sorted(p.name[: -len(suffix)] for p in folder.glob(f"*{suffix}"))
+    if not zones:
+        raise FileNotFoundError(
+            f"no carbon files matching {Path(_CARBON).parent}/*{suffix} in the data directory"
+        )
+    unknown = [z for z in zones if z not in ZONES]
+    if unknown:
+        raise ValueError(
+            f"zone(s) {', '.join(unknown)} have data but no entry in slit.traces.build.ZONES"
+        )
+    return zones
+
+
+# --------------------------------------------------------------------------------------------
+# Statistics
+# --------------------------------------------------------------------------------------------
+
+
+def _month_hour_stats(s: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
+    """Mean and sample std (ddof=1) per (UTC month, UTC hour), and the standardised residual.
+
+    The residual z = (x − mean) / std of the value's own month-hour cell is what the generator
+    reproduces as unit-variance AR(1) noise; cells with zero spread give NaN residuals.
+    """
+    key = [s.index.month.rename("month"), s.index.hour.rename("hour_utc")]
+    grouped = s.groupby(key)
+    stats = pd.DataFrame({"mean": grouped.mean(), "std": grouped.std(ddof=1)})
+    mean = grouped.transform("mean")
+    std = grouped.transform("std")
+    z = (s - mean) / std.where(std > 0)
+    return stats, z
+
+
+def _lag1_by_month(z: pd.Series) -> pd.Series:
+    """Lag-1 autocorrelation of the hourly residual ``z`` per UTC month (index 1..12).
+
+    Pairs (z_t, z_{t+1}) are filed under the month of t; only pairs one hour apart with both
+    values defined count. Months with too few pairs or no spread get 0 (white noise).
+    """
+    t = z.index
+    a = z.to_numpy()[:-1]
+    b = z.to_numpy()[1:]
+    one_hour = _hour_steps(t)
+    ok = one_hour & np.isfinite(a) & np.isfinite(b)
+    months = t.month.to_numpy()[:-1]
+    out = {}
+    for m in range(1, 13):
+        sel = ok & (months == m)
+        if sel.sum() < _MIN_PAIRS or np.std(a[sel]) == 0 or np.std(b[sel]) == 0:
+            out[m] = 0.0
+            continue
+        phi = float(np.corrcoef(a[sel], b[sel])[0, 1])
+        out[m] = float(np.clip(phi, -_PHI_LIMIT, _PHI_LIMIT))
+    return pd.Series(out, name="lag1")
+
+
+def _zone_table(zone: str, carbon: pd.DataFrame, price: pd.Series | None,
+                wetbulb: pd.Series) -> pd.DataFrame:  # fmt: skip
+    """The 12 × 24 rows of ``grid_month_hour.csv`` for one zone."""
+    grid = pd.MultiIndex.from_product([range(1, 13), range(24)], names=["month", "hour_utc"])
+    out = pd.DataFrame(index=grid)
+
+    def add(prefix: str, s: pd.Series | None, lag_col: str | None) -> None:
+        if s is None:
+            out[f"{prefix}_mean"] = np.nan
+            out[f"{prefix}_std"] = np.nan
+            if lag_col:
+                out[lag_col] = np.nan
+            return
+        stats, z = _month_hour_stats(s)
+        stats = stats.reindex(grid)
+        out[f"{prefix}_mean"] = stats["mean"]
+        out[f"{prefix}_std"] = stats["std"]
+        if lag_col:
+            lag = _lag1_by_month(z)
+            out[lag_col] = lag.reindex(grid.get_level_values("month")).to_numpy()
+
+    add("carbon_g_per_kwh", carbon["carbon"], "lag1_autocorr")
+    add("carbon_lca_g_per_kwh", carbon["carbon_lca"], None)
+    add("price_usd_per_mwh", price, "price_lag1_autocorr")
+    add("wetbulb_c", wetbulb, "wetbulb_lag1_autocorr")
+    out = out.reset_index()
+    out.insert(0, "zone", zone)
+    return out
+
+
+GRID_COLUMNS = [
+    "zone", "month", "hour_utc",
+    "carbon_g_per_kwh_mean", "carbon_g_per_kwh_std",
+    "carbon_lca_g_per_kwh_mean", "carbon_lca_g_per_kwh_std",
+    "price_usd_per_mwh_mean", "price_usd_per_mwh_std",
+    "wetbulb_c_mean", "wetbulb_c_std",
+    "lag1_autocorr", "price_lag1_autocorr", "wetbulb_lag1_autocorr",
+]  # fmt: skip
+"""Column order of ``grid_month_hour.csv``."""
+
+
+def _request_stats(data_dir: Path, kind: str) -> dict[str, Any]:
+    """Size and arrival statistics of one Azure 2023 trace (``kind`` = ``conv`` or ``code``)."""
+    rel = _AZURE.format(kind=kind)
+    raw = pd.read_csv(data_dir / rel)
+    t = pd.to_datetime(raw["TIMESTAMP"], format="ISO8601")
+    if not t.is_monotonic_increasing:
+        order = np.argsort(t.to_numpy(), kind="stable")
+        raw, t = raw.iloc[order].reset_index(drop=True), t.iloc[order].reset_index(drop=True)
+    t_s = (t - t.iloc[0]).dt.total_seconds().to_numpy()
+    duration = float(t_s[-1])
+    prompt = raw["ContextTokens"].to_numpy(float)
+    output = raw["GeneratedTokens"].to_numpy(float)
+    gaps = np.diff(t_s)
+    # Per-minute counts over whole minutes from the first arrival; a trailing partial minute
+    # would read as a spurious dip, so it is dropped.
+    full_minutes = int(duration // 60)
+    counts = np.bincount((t_s // 60).astype(int), minlength=full_minutes + 1)[:full_minutes]
+    shape = counts / counts.mean()
+    levels = np.asarray(QUANTILE_LEVELS)
+    return {
+        "source_file": rel,
+        "requests": int(len(raw)),
+        "first_arrival_wallclock": t.iloc[0].strftime("%Y-%m-%d %H:%M:%S"),
+        "duration_s": _r(duration, 6, 3),
+        "mean_rate_per_s": _r(len(raw) / duration, 4, 4),
+        "quantile_levels": [float(q) for q in levels],
+        "prompt_tokens_quantiles": [_r(v, 6, 2) for v in np.quantile(prompt, levels)],
+        "output_tokens_quantiles": [_r(v, 6, 2) for v in np.quantile(output, levels)],
+        "prompt_tokens_mean": _r(prompt.mean(), 6, 2),
+        "output_tokens_mean": _r(output.mean(), 6, 2),
+        "spearman_prompt_output": _r(_spearman(prompt, output), 4, 4),
+        "interarrival_cv": _r(float(gaps.std(ddof=1) / gaps.mean()), 4, 4),
+        "minute_bin_s": 60,
+        "per_minute_rate_shape": [_r(v, 4, 4) for v in shape],
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------------
+
+
+def _write_grid(table: pd.DataFrame, path: Path) -> None:
+    """Write the grid table with rounded floats and empty cells for missing values."""
+    out = table[GRID_COLUMNS].copy()
+    for c in GRID_COLUMNS[3:]:
+        out[c] = _round_sig(out[c].to_numpy(float))
+    buf = io.StringIO()
+    out.to_csv(buf, index=False, lineterminator="\n", na_rep="", float_format="%.10g")
+    path.write_text(buf.getvalue(), encoding="utf-8")
+
+
+def _built_at_utc() -> str:
+    """Build time (UTC, ISO 8601); ``SOURCE_DATE_EPOCH`` pins it for reproducible builds."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    now = dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC) if epoch else dt.datetime.now(tz=dt.UTC)
+    return now.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _sha256_of(paths: Iterable[Path]) -> str:
+    """One SHA-256 over the inputs (sorted by name), to tell whether raw data changed."""
+    h = hashlib.sha256()
+    for p in sorted(paths, key=lambda q: q.name):
+        h.update(p.name.encode())
+        h.update(hashlib.sha256(p.read_bytes()).digest())
+    return h.hexdigest()
+
+
+_ELECTRICITYMAPS_LICENCE = (
+    "Electricity Maps data: ODbL-1.0 as stated by the sustain-cluster repository (MIT code); "
+    "attribute Electricity Maps; ODbL share-alike applies to derived databases; check current "
+    "Electricity Maps terms before redistribution"
+)
+_PRICE_LICENCE = (
+    "sustain-cluster repository MIT; underlying prices remain under each market operator's "
+    "terms (CAISO, NYISO, PJM, ERCOT, ENTSO-E, JEPX, USEP, KPX, IEX, AEMO, CCEE, IESO, CDEC, "
+    "Eskom); only aggregated statistics are shipped"
+)
+_OPENMETEO_LICENCE = "Open-Meteo historical weather API data: CC-BY-4.0 (attribute Open-Meteo)"
+_ECOLOGITS_LICENCE = "ecologits 0.11.3: MPL-2.0"
+_AZURE_LICENCE = "CC-BY-4.0 (cite Patel et al., Splitwise, ISCA 2024)"
+
+
+# --------------------------------------------------------------------------------------------
+# Public entry points
+# --------------------------------------------------------------------------------------------
+
+
+def build_profiles(data_dir: Path, out_dir: Path) -> list[Path]:
+    """Derive the bundled profiles from the raw data in ``data_dir`` into ``out_dir``.
+
+    Writes ``grid_month_hour.csv`` (g/kWh, USD/MWh, °C), ``regions.yaml`` (degrees, L/kWh,
+    g/kWh), ``requests_azure2023.json`` (tokens, seconds, 1/s) and ``MANIFEST.csv``, and returns
+    their paths in that order. Raises ``FileNotFoundError`` for a missing input file and
+    ``ValueError`` for inputs that are not complete hourly series.
+    """
+    data_dir = Path(data_dir)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    zones = _discover_zones(data_dir)
+    mixes = _load_mixes(data_dir)
+    world = mixes["WOR"]
+
+    tables: list[pd.DataFrame] = []
+    regions: list[dict[str, Any]] = []
+    inputs: dict[str, list[Path]] = {"grid": [], "regions": [], "requests": []}
+    no_price: list[str] = []
+    ewif_world: list[str] = []
+    for zone in zones:
+        info = ZONES[zone]
+        carbon = _read_carbon(data_dir, zone)
+        price = _read_price(data_dir, zone)
+        wetbulb, meta = _read_weather(data_dir, zone)
+        tables.append(_zone_table(zone, carbon, price, wetbulb))
+        carbon_path = data_dir / _CARBON.format(zone=zone, year=YEAR)
+        weather_path = data_dir / _WEATHER.format(zone=zone, year=YEAR)
+        inputs["grid"] += [carbon_path, weather_path]
+        inputs["regions"] += [carbon_path, weather_path]
+        if price is None:
+            no_price.append(zone)
+        else:
+            inputs["grid"].append(data_dir / _PRICE.format(zone=zone, year=YEAR))
+
+        mix = mixes.get(info.country_iso3)
+        warnings = (mix or {}).get("warnings") or []
+        world_default = mix is None or "electricity-mix-wue-world" in warnings
+        if world_default:
+            ewif_world.append(zone)
+        ewif = float((world if mix is None else mix)["wue"])
+        regions.append(
+            {
+                "zone": zone,
+                "display_name": info.display_name,
+                "continent": info.continent,
+                "country_iso3": info.country_iso3,
+                "electricitymaps_zone_id": carbon.attrs["em_zone_id"],
+                "latitude": _r(meta["latitude"], 8, 4),
+                "longitude": _r(meta["longitude"], 8, 4),
+                "timezone": meta["timezone"],
+                "ewif_l_per_kwh": _r(ewif, 5, 4),
+                "ewif_is_world_default": bool(world_default),
+                "carbon_g_per_kwh_annual_mean_2023": _r(carbon["carbon"].mean(), 5, 1),
+                "carbon_lca_g_per_kwh_annual_mean_2023": _r(carbon["carbon_lca"].mean(), 5, 1),
+                "carbon_estimated_fraction_2023": _r(carbon["estimated"].mean(), 3, 3),
+                "has_price": price is not None,
+                "price_market": info.price_market if price is not None else None,
+                "price_usd_per_mwh_annual_mean_2023": (
+                    _r(price.mean(), 5, 2) if price is not None else None
+                ),
+                "wetbulb_c_annual_mean_2023": _r(wetbulb.mean(), 4, 2),
+                "weather_hours_outside_stull_range": meta["outside_stull_range_h"],
+            }
+        )
+    inputs["regions"].append(data_dir / _MIXES)
+
+    paths: list[Path] = []
+    grid_path = out_dir / GRID_FILE
+    _write_grid(pd.concat(tables, ignore_index=True), grid_path)
+    paths.append(grid_path)
+
+    regions_doc = {
+        "format": "slit.regions/1",
+        "year": YEAR,
+        "sources": (
+            "Location and time zone: Open-Meteo historical weather API (CC-BY-4.0), top-level "
+            "fields of the weather file of each zone (the point whose weather is used). "
+            "ewif_l_per_kwh: annual off-site water consumption of electricity generation "
+            "(`wue` of the country's electricity mix) from ecologits 0.11.3 (MPL-2.0); "
+            "ewif_is_world_default marks countries without their own value, which take the "
+            f"world default of {world['wue']} L/kWh. carbon_*_annual_mean_2023: mean of the "
+            "2023 hourly Electricity Maps data (attribute Electricity Maps; ODbL). "
+            "display_name, continent and country_iso3 are entered by hand. The "
+            "electricitymaps_zone_id is the zone id inside the data file, which for some "
+            "zones differs from the slit zone key (e.g. BR-SP data are for BR-CS)."
+        ),
+        "zones_without_price": no_price,
+        "zones_with_world_default_ewif": ewif_world,
+        "regions": regions,
+    }
+    regions_path = out_dir / REGIONS_FILE
+    regions_path.write_text(
+        yaml.safe_dump(regions_doc, sort_keys=False, allow_unicode=True, width=100),
+        encoding="utf-8",
+    )
+    paths.append(regions_path)
+
+    requests_doc = {
+        "format": "slit.request-profiles/1",
+        "notes": (
+            "Statistics of the Azure LLM inference traces of 2023 (Azure/AzurePublicDataset, "
+            "CC-BY-4.0; Patel et al., Splitwise, ISCA 2024). Token quantiles use linear "
+            "interpolation between order statistics. per_minute_rate_shape holds the arrival "
+            "count in each whole minute from the first arrival, divided by its mean. "
+            "Timestamps of the trace are wall-clock values without a stated time zone."
+        ),
+        "profiles": {
+            f"azure2023-{kind}": _request_stats(data_dir, kind) for kind in ("conv", "code")
+        },
+    }
+    inputs["requests"] = [data_dir / _AZURE.format(kind=k) for k in ("conv", "code")]
+    requests_path = out_dir / REQUESTS_FILE
+    requests_path.write_text(json.dumps(requests_doc, indent=1) + "\n", encoding="utf-8")
+    paths.append(requests_path)
+
+    built = _built_at_utc()
+    price_note = (
+        f"; no price file for {', '.join(no_price)} (price columns left empty)" if no_price else ""
+    )
+    rows = [
+        {
+            "file": GRID_FILE,
+            "derived_from": (
+                f"{_CARBON.format(zone='<ZONE>', year=YEAR)}; "
+                f"{_PRICE.format(zone='<ZONE>', year=YEAR)}; "
+                f"{_WEATHER.format(zone='<ZONE>', year=YEAR)}"
+            ),
+            "source": (
+                "Electricity Maps hourly carbon intensity and standardised wholesale prices via "
+                "github:HewlettPackard/sustain-cluster@293fbd15; Open-Meteo historical weather "
+                "via the same repository" + price_note
+            ),
+            "licence": f"{_ELECTRICITYMAPS_LICENCE} | prices: {_PRICE_LICENCE} | "
+            f"weather: {_OPENMETEO_LICENCE}",
+            "date_range": f"{YEAR}-01-01/{YEAR}-12-31 (carbon, prices: UTC; weather: local "
+            "calendar year shifted to UTC)",
+            "units": "carbon gCO2eq/kWh; price USD/MWh; wet-bulb degC (Stull 2011); "
+            "lag1 dimensionless",
+            "inputs_sha256": _sha256_of(inputs["grid"]),
+        },
+        {
+            "file": REGIONS_FILE,
+            "derived_from": (
+                f"{_WEATHER.format(zone='<ZONE>', year=YEAR)} (location, timezone); {_MIXES}; "
+                f"{_CARBON.format(zone='<ZONE>', year=YEAR)}"
+            ),
+            "source": (
+                "Open-Meteo via github:HewlettPackard/sustain-cluster@293fbd15; "
+                "pypi:ecologits==0.11.3 electricity_mixes.json; Electricity Maps via "
+                "github:HewlettPackard/sustain-cluster@293fbd15"
+                + (f"; world-default EWIF for {', '.join(ewif_world)}" if ewif_world else "")
+            ),
+            "licence": f"{_OPENMETEO_LICENCE} | {_ECOLOGITS_LICENCE} | {_ELECTRICITYMAPS_LICENCE}",
+            "date_range": f"{YEAR} (carbon means); EWIF as of ecologits 0.11.3",
+            "units": "degrees; L/kWh; gCO2eq/kWh; USD/MWh; degC",
+            "inputs_sha256": _sha256_of(inputs["regions"]),
+        },
+        {
+            "file": REQUESTS_FILE,
+            "derived_from": _AZURE.format(kind="{conv,code}"),
+            "source": "github:Azure/AzurePublicDataset@b469a113 (AzureLLMInferenceTrace 2023)",
+            "licence": _AZURE_LICENCE,
+            "date_range": "2023-11-16 18:15 to 19:14 (trace wall clock)",
+            "units": "tokens; s; requests/s; dimensionless (rho, CV, rate shape)",
+            "inputs_sha256": _sha256_of(inputs["requests"]),
+        },
+    ]
+    manifest_path = out_dir / MANIFEST_FILE
+    fields = ["file", "derived_from", "source", "licence", "date_range", "units", "builder",
+              "built_at_utc", "inputs_sha256"]  # fmt: skip
+    with manifest_path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
+        w.writeheader()
+        for row in rows:
+            w.writerow({**row, "builder": "slit.traces.build", "built_at_utc": built})
+    paths.append(manifest_path)
+    return paths
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: ``python -m slit.traces.build --from DATA_DIR --out OUT_DIR``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m slit.traces.build",
+        description="Derive slit's bundled grid, region and request profiles from raw data.",
+    )
+    parser.add_argument(
+        "--from",
+        dest="data_dir",
+        type=Path,
+        required=True,
+        help="folder holding the raw data (carbon/, prices/, weather/, ...)",
+    )
+    parser.add_argument(
+        "--out", dest="out_dir", type=Path, required=True, help="folder to write the profiles to"
+    )
+    args = parser.parse_args(argv)
+    try:
+        paths = build_profiles(args.data_dir, args.out_dir)
+    except (FileNotFoundError, ValueError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for p in paths:
+        print(f"{p.name}\t{p.stat().st_size} bytes")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,169 @@
+"""Bundled profiles: they load, the generators behave, and the builder reproduces them."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from slit.traces.build import build_profiles, wetbulb_stull_c
+from slit.traces.profiles import (
+    SERIES_COLUMNS,
+    bundled_profiles_dir,
+    grid_series_from_profile,
+    load_grid_profile,
+    load_region_catalog,
+    load_request_profile,
+    sample_token_lengths,
+)
+
+SHIPPED = ("grid_month_hour.csv", "regions.yaml", "requests_azure2023.json", "MANIFEST.csv")
+
+
+def test_bundled_files_exist_and_hold_no_local_paths() -> None:
+    folder = bundled_profiles_dir()
+    total = 0
+    for name in SHIPPED:
+        path = folder / name
+        assert path.is_file(), name
+        text = path.read_text(encoding="utf-8")
+        for marker in ("/work/", "/home/", "/tmp/", "C:\\"):
+            assert marker not in text, f"{name} contains a local path ({marker})"
+        total += path.stat().st_size
+    assert total < 1_000_000
+
+
+def test_catalog_and_grid_profile_load() -> None:
+    catalog = load_region_catalog()
+    assert len(catalog) == 16
+    for zone, entry in catalog.items():
+        assert entry["zone"] == zone
+        for key in ("display_name", "continent", "latitude", "longitude", "timezone",
+                    "ewif_l_per_kwh", "carbon_g_per_kwh_annual_mean_2023"):  # fmt: skip
+            assert entry[key] is not None, (zone, key)
+        assert entry["continent"] in {
+            "North America", "Europe", "Asia", "Oceania", "South America", "Africa"
+        }  # fmt: skip
+        assert entry["ewif_l_per_kwh"] > 0
+    assert catalog["US-CAL-CISO"]["display_name"] == "California (CAISO)"
+    assert catalog["SG"]["ewif_is_world_default"] is True
+
+    grid = load_grid_profile()
+    assert len(grid) == 16 * 12 * 24
+    assert set(grid["zone"]) == set(catalog)
+    assert not grid.duplicated(["zone", "month", "hour_utc"]).any()
+    assert grid["carbon_g_per_kwh_mean"].notna().all()
+    assert grid["wetbulb_c_mean"].notna().all()
+    assert (grid["lag1_autocorr"].abs() < 1).all()
+    # Zones without a price file have empty price columns, and the catalog says so.
+    no_price = set(grid.loc[grid["price_usd_per_mwh_mean"].isna(), "zone"])
+    assert no_price == {z for z, e in catalog.items() if not e["has_price"]}
+
+    manifest = list(csv.DictReader((bundled_profiles_dir() / "MANIFEST.csv").open()))
+    assert {r["file"] for r in manifest} == set(SHIPPED) - {"MANIFEST.csv"}
+    assert all(r["licence"] and r["source"] and r["builder"] for r in manifest)
+
+
+def test_grid_series_shape_and_determinism() -> None:
+    start = pd.Timestamp("2023-03-30T05:00Z")
+    a = grid_series_from_profile("DE-LU", start, 100, np.random.default_rng(3))
+    b = grid_series_from_profile("DE-LU", start, 100, np.random.default_rng(3))
+    c = grid_series_from_profile("DE-LU", start, 100, np.random.default_rng(4))
+    assert list(a.columns) == list(SERIES_COLUMNS)
+    assert len(a) == 100
+    assert isinstance(a.index, pd.DatetimeIndex)
+    assert a.index.name == "time_utc"
+    assert str(a.index.tz) == "UTC"
+    assert a.index[0] == start
+    assert (a.index[1:] - a.index[:-1] == pd.Timedelta(hours=1)).all()
+    pd.testing.assert_frame_equal(a, b)
+    assert not np.allclose(a["carbon_g_per_kwh"], c["carbon_g_per_kwh"])
+    assert (a["carbon_g_per_kwh"] >= 0).all()
+    assert a[list(SERIES_COLUMNS)].notna().all().all()
+    assert (a["ewif_l_per_kwh"] == load_region_catalog()["DE-LU"]["ewif_l_per_kwh"]).all()
+
+
+def test_zero_noise_reproduces_month_hour_means() -> None:
+    # Spans a month boundary so that both months' cells are used.
+    start = pd.Timestamp("2023-01-31T12:00Z")
+    series = grid_series_from_profile("US-TEX-ERCO", start, 72, np.random.default_rng(0), 0.0)
+    grid = load_grid_profile().set_index(["zone", "month", "hour_utc"])
+    keys = [("US-TEX-ERCO", t.month, t.hour) for t in series.index]
+    for col in ("carbon_g_per_kwh", "price_usd_per_mwh", "wetbulb_c"):
+        expected = grid.loc[keys, f"{col}_mean"].to_numpy()
+        np.testing.assert_array_equal(series[col].to_numpy(), expected)
+
+
+def test_noise_persistence_matches_profile() -> None:
+    series = grid_series_from_profile(
+        "KR", pd.Timestamp("2023-01-01T00:00Z"), 24 * 365, np.random.default_rng(11)
+    )
+    grid = load_grid_profile().set_index(["zone", "month", "hour_utc"])
+    keys = [("KR", t.month, t.hour) for t in series.index]
+    z = (series["wetbulb_c"].to_numpy() - grid.loc[keys, "wetbulb_c_mean"].to_numpy()) / grid.loc[
+        keys, "wetbulb_c_std"
+    ].to_numpy()
+    lag1 = np.corrcoef(z[:-1], z[1:])[0, 1]
+    assert lag1 == pytest.approx(grid.loc[keys, "wetbulb_lag1_autocorr"].mean(), abs=0.03)
+    assert np.std(z) == pytest.approx(1.0, abs=0.25)
+
+
+def test_zone_without_prices_and_unknown_zone() -> None:
+    gb = grid_series_from_profile("GB", pd.Timestamp("2023-06-01"), 5, np.random.default_rng(1))
+    assert gb["price_usd_per_mwh"].isna().all()
+    assert gb["carbon_g_per_kwh"].notna().all()
+    with pytest.raises(KeyError, match="US-CAL-CISO"):
+        grid_series_from_profile("XX-NOPE", pd.Timestamp("2023-06-01"), 5, np.random.default_rng(1))
+
+
+@pytest.mark.parametrize("name", ["azure2023-conv", "azure2023-code"])
+def test_token_sampler_reproduces_median(name: str) -> None:
+    profile = load_request_profile(name)
+    prompt, output = sample_token_lengths(profile, 20_000, np.random.default_rng(5))
+    assert prompt.dtype == np.int64 and output.dtype == np.int64
+    assert len(prompt) == len(output) == 20_000
+    assert prompt.min() >= 1 and output.min() >= 1
+    median_at = profile["quantile_levels"].index(0.5)
+    assert np.median(prompt) == pytest.approx(
+        profile["prompt_tokens_quantiles"][median_at], rel=0.05
+    )
+    assert np.median(output) == pytest.approx(
+        profile["output_tokens_quantiles"][median_at], rel=0.05
+    )
+    rho = pd.Series(prompt).corr(pd.Series(output), method="spearman")
+    assert rho == pytest.approx(profile["spearman_prompt_output"], abs=0.05)
+    again = sample_token_lengths(profile, 100, np.random.default_rng(5))
+    np.testing.assert_array_equal(again[0], prompt[:100])
+
+
+def test_request_profile_unknown_name() -> None:
+    with pytest.raises(KeyError, match="azure2023-conv"):
+        load_request_profile("nope")
+
+
+def test_wetbulb_stull_check_value() -> None:
+    # Stull (2011) quotes T = 20 °C, RH = 50 % -> Tw = 13.7 °C.
+    assert wetbulb_stull_c(20.0, 50.0) == pytest.approx(13.7, abs=0.05)
+    arr = wetbulb_stull_c(np.array([20.0, 30.0]), np.array([50.0, 99.0]))
+    assert arr.shape == (2,)
+    assert arr[1] == pytest.approx(30.0, abs=0.7)  # near saturation, Tw ≈ T
+
+
+def test_builder_reproduces_shipped_files(tmp_path: Path) -> None:
+    data = Path(__file__).resolve().parents[2] / "shared" / "data"
+    if not data.is_dir():
+        pytest.skip("real data not found at ../shared/data; the builder test needs it")
+    written = build_profiles(data, tmp_path)
+    assert [p.name for p in written] == list(SHIPPED)
+    shipped = bundled_profiles_dir()
+    for name in SHIPPED[:3]:
+        assert (tmp_path / name).read_bytes() == (shipped / name).read_bytes(), name
+
+    def rows(path: Path) -> list[dict[str, str]]:
+        with path.open(encoding="utf-8") as f:
+            return [{k: v for k, v in r.items() if k != "built_at_utc"} for r in csv.DictReader(f)]
+
+    assert rows(tmp_path / "MANIFEST.csv") == rows(shipped / "MANIFEST.csv")
