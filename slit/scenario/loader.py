@@ -198,7 +198,9 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
     try:
         value = yaml.load(value_text, Loader=_SafeLoaderNoAliasBomb) if value_text else ""
     except yaml.YAMLError as exc:
-        raise ScenarioError([Problem(f"--set {assignment}", f"value is not YAML: {exc}", "")]) from None
+        raise ScenarioError(
+            [Problem(f"--set {assignment}", f"value is not YAML: {exc}", "")]
+        ) from None
     node: Any = data
     for i, part in enumerate(parts):
         last = i == len(parts) - 1

@@ -188,25 +188,24 @@ class Replica:
         req.mark = (self.share[0], self.share[1], self.share[2], self.share[3])
         self.running.append(req)
 
-    def _leave(self, req: Request) -> None:
+    def _collect(self, req: Request) -> None:
+        """Charge ``req`` its decode share since it joined (or was last charged)."""
         m, s = req.mark, self.share
         req.energy_j += s[0] - m[0]
         req.carbon_kg += s[1] - m[1]
         req.water_l += s[2] - m[2]
         req.cost_usd += s[3] - m[3]
+        req.mark = (s[0], s[1], s[2], s[3])
+
+    def _leave(self, req: Request) -> None:
+        self._collect(req)
         self.kv_used -= req.prompt + req.generated
 
     def settle(self) -> None:
         """Charge requests still running at the end their decode share so far (energy balance
         holds whether or not they finished)."""
-        s = self.share
         for req in self.running:
-            m = req.mark
-            req.energy_j += s[0] - m[0]
-            req.carbon_kg += s[1] - m[1]
-            req.water_l += s[2] - m[2]
-            req.cost_usd += s[3] - m[3]
-            req.mark = (s[0], s[1], s[2], s[3])
+            self._collect(req)
 
     def _finish(self, req: Request) -> None:
         req.finish = self.env.now

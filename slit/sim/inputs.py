@@ -191,13 +191,19 @@ def region_signals(
         try:
             frame = profiles.grid_series_from_profile(zone, start, hours, rng, cfg.noise_scale)
         except KeyError as exc:
-            raise ScenarioError([Problem(f"regions[{region.id}].signals", str(exc.args[0]), "")])
+            where = f"regions[{region.id}].signals"
+            raise ScenarioError([Problem(where, str(exc.args[0]), "")]) from None
         missing = [c for c in frame.columns if frame[c].isna().any()]
         if missing:
-            raise ScenarioError([Problem(
-                f"regions[{region.id}].signals",
-                f"the bundled profile of zone {zone} has no data for {', '.join(missing)}",
-                "use signals.source: constant or csv for this region, or another zone")])
+            raise ScenarioError(
+                [
+                    Problem(
+                        f"regions[{region.id}].signals",
+                        f"the bundled profile of zone {zone} has no data for {', '.join(missing)}",
+                        "use signals.source: constant or csv for this region, or another zone",
+                    )
+                ]
+            )
     frame["carbon_g_per_kwh"] *= cfg.carbon_scale
     frame["price_usd_per_mwh"] *= cfg.price_scale
     return GridSignals(frame, f"region {region.id}")

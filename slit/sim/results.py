@@ -3,8 +3,8 @@
 Summary keys (see docs/metrics.md): ``requests``, ``completed``, ``dropped``, ``ttft_s``,
 ``tpot_s``, ``e2e_s`` (each ``{mean, p50, p95, p99}`` over completed requests), ``slo_attainment``
 (share of *all* requests that completed within both SLOs), ``energy_kwh`` (facility),
-``it_energy_kwh``, ``carbon_kg``, ``water_l`` (on-site + off-site, scarcity-weighted), ``cost_usd``, and
-``per_datacenter`` (the same totals by datacenter).
+``it_energy_kwh``, ``carbon_kg``, ``water_l`` (on-site + off-site, scarcity-weighted),
+``cost_usd``, and ``per_datacenter`` (the same totals by datacenter).
 """
 
 from __future__ import annotations

@@ -304,7 +304,10 @@ def _month_hour_stats(s: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
     stats = pd.DataFrame({"mean": grouped.mean(), "std": grouped.std(ddof=1)})
     mean = grouped.transform("mean")
     std = grouped.transform("std")
-    z = (s - mean) / std.where(std > 0)
+    # A constant cell (a tariff, a price floor) can come out with a rounding-level std such as
+    # 1e-14; treat that as zero spread so its residuals do not turn into amplified float noise.
+    flat = std <= 1e-9 * np.maximum(1.0, mean.abs())
+    z = (s - mean) / std.mask(flat)
     return stats, z
 
 
