@@ -79,12 +79,16 @@ def kv_bytes_per_token(spec: dict) -> int:
 # ---------------------------------------------------------------- GPUs
 
 
+def check_ids(ids: set[str], required: set[str], optional: set[str], what: str) -> None:
+    """Every required id present, nothing unexpected, all lower case."""
+    assert required <= ids, f"missing {what}: {sorted(required - ids)}"
+    unexpected = ids - required - optional
+    assert not unexpected, f"unexpected {what}: {sorted(unexpected)}"
+    assert all(key == key.lower() for key in ids)
+
+
 def test_gpu_ids():
-    ids = set(GPUS)
-    assert REQUIRED_GPUS <= ids, f"missing GPUs: {sorted(REQUIRED_GPUS - ids)}"
-    unexpected = ids - REQUIRED_GPUS - OPTIONAL_GPUS
-    assert not unexpected, f"unexpected GPUs: {sorted(unexpected)}"
-    assert all(gpu_id == gpu_id.lower() for gpu_id in ids)
+    check_ids(set(GPUS), REQUIRED_GPUS, OPTIONAL_GPUS, "GPUs")
 
 
 @pytest.mark.parametrize("gpu_id", sorted(GPUS))
@@ -169,11 +173,7 @@ def test_estimates_are_labelled():
 
 
 def test_llm_ids():
-    ids = set(LLMS)
-    assert REQUIRED_LLMS <= ids, f"missing LLMs: {sorted(REQUIRED_LLMS - ids)}"
-    unexpected = ids - REQUIRED_LLMS - OPTIONAL_LLMS
-    assert not unexpected, f"unexpected LLMs: {sorted(unexpected)}"
-    assert all(model_id == model_id.lower() for model_id in ids)
+    check_ids(set(LLMS), REQUIRED_LLMS, OPTIONAL_LLMS, "LLMs")
 
 
 @pytest.mark.parametrize("model_id", sorted(LLMS))

@@ -32,8 +32,11 @@ def test_bundled_files_exist_and_hold_no_local_paths() -> None:
         assert path.is_file(), name
         text = path.read_text(encoding="utf-8")
         # the folders the builder could have read from or written to must not leak into the files
-        for marker in {str(Path(__file__).resolve().parents[2]), str(Path.home()),
-                       tempfile.gettempdir()}:
+        for marker in {
+            str(Path(__file__).resolve().parents[2]),
+            str(Path.home()),
+            tempfile.gettempdir(),
+        }:
             assert marker not in text, f"{name} contains a local path ({marker})"
         total += path.stat().st_size
     assert total < 1_000_000

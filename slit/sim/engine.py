@@ -433,9 +433,7 @@ class Simulation:
         env = self.env
         dcs = self.datacenters
         load = np.zeros(len(dcs))
-        capacity = np.array(
-            [max(1, sum(len(v) for v in dc.replicas_by_model.values())) for dc in dcs], float
-        )
+        capacity = np.maximum(policy.ctx.capacity, 1.0)  # replicas per datacenter
         serves = [set(dc.replicas_by_model) for dc in dcs]
         any_serves = set().union(*serves)
         for i in range(len(arrival_s)):
