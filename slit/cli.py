@@ -54,18 +54,57 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("list", help="list policies, GPUs, models or regions")
     p.add_argument("what", choices=["policies", "gpus", "models", "regions", "scenarios"])
+
+    p = sub.add_parser("traces", help="bundled profiles and real data: list, show, build")
+    tsub = p.add_subparsers(dest="traces_command", required=True)
+    t = tsub.add_parser("list", help="bundled zones, request profiles and file formats")
+    t = tsub.add_parser(
+        "show", help="summary (coverage, mean, range, units) of a bundled zone, profile or file"
+    )
+    t.add_argument("target", help="zone id, request profile name, or a file (with --format)")
+    t.add_argument("--format", default=None, help="file format (see `slit traces list`)")
+    t.add_argument("--signal", default=None, help="column to plot (default: the first)")
+    t.add_argument("--plot", type=Path, default=None, help="write a plot (.png or .pdf)")
+    t.add_argument(
+        "--start", default="2023-07-15T00:00:00Z", help="zone: first hour of the plotted series"
+    )
+    t.add_argument("--hours", type=int, default=168, help="zone: hours to plot (default 168)")
+    t.add_argument("--seed", type=int, default=0, help="zone: seed of the plotted series")
+    t.add_argument(
+        "--option",
+        dest="options",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="reader option, e.g. --option water_table=macknick2012 (repeatable)",
+    )
+    t.add_argument(
+        "--repair",
+        dest="repairs",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="grid-file repair, e.g. --repair fill_nan=linear (repeatable; see docs/traces.md)",
+    )
+    t = tsub.add_parser("build", help="derive the bundled profiles from a raw-data folder")
+    t.add_argument("--from", dest="data_dir", type=Path, required=True, help="raw-data folder")
+    t.add_argument("--out", type=Path, required=True, help="folder to write the profiles to")
     return parser
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from slit.scenario.loader import load_scenario
+    from slit.sim.inputs import check_inputs
 
     failed = 0
     for path in args.scenarios:
         try:
-            load_scenario(path, args.overrides)
+            scenario = load_scenario(path, args.overrides)
+            log = check_inputs(scenario)
             if not args.quiet:
                 print(f"{path}: valid")
+                for line in log:
+                    print(f"  note: {line}")
         except SlitError as exc:
             failed += 1
             print(f"{path}: invalid\n{exc}", file=sys.stderr)
@@ -206,7 +245,153 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"validate": _cmd_validate, "run": _cmd_run, "schema": _cmd_schema, "list": _cmd_list}
+def _print_frame(frame: Any, title: str) -> None:
+    from rich.table import Table
+
+    from slit.traces.summary import unit_of
+
+    table = Table(title=title)
+    for col in frame.columns:
+        unit = unit_of(str(col)) if col not in ("column", "unit", "zone", "profile") else ""
+        table.add_column(f"{col} [{unit}]" if unit else str(col), overflow="fold")
+    for row in frame.itertuples(index=False):
+        table.add_row(*(_cell(v) for v in row))
+    from rich.console import Console
+
+    Console(width=160).print(table)
+
+
+def _cell(v: Any) -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return "-"
+    if isinstance(v, float):
+        return f"{v:,.4g}" if abs(v) < 1e5 else f"{v:,.0f}"
+    return str(v)
+
+
+def _parse_options(items: list[str]) -> dict[str, Any]:
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise SlitError(f"--option {item!r}: expected KEY=VALUE")
+        key, value = item.split("=", 1)
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+def _cmd_traces(args: argparse.Namespace) -> int:
+    from slit.traces import summary
+
+    if args.traces_command == "list":
+        from slit.traces.grid_readers import grid_formats
+        from slit.traces.requests import request_formats
+
+        _print_frame(summary.bundled_zones(), "bundled grid zones (annual means)")
+        _print_frame(summary.bundled_request_profiles(), "bundled request profiles")
+        print("grid-file formats:")
+        for name, desc in grid_formats().items():
+            print(f"  {name:16s} {desc}")
+        print("request-trace formats: " + ", ".join(request_formats()))
+        return 0
+    if args.traces_command == "build":
+        from slit.traces.build import build_profiles
+
+        try:
+            paths = build_profiles(args.data_dir, args.out)
+        except (FileNotFoundError, ValueError, KeyError) as exc:
+            raise SlitError(f"traces build: {exc}") from None
+        for p in paths:
+            print(f"{p.name}\t{p.stat().st_size} bytes")
+        return 0
+    return _traces_show(args)
+
+
+def _traces_show(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from slit.traces import profiles, summary
+
+    target, frame = args.target, None
+    if args.format is None:
+        zones = profiles.load_region_catalog()
+        if target in zones:
+            table = summary.zone_profile_summary(target)
+            _print_frame(table, f"{target}: bundled month x hour profile")
+            if args.plot:
+                start = pd.Timestamp(args.start)
+                rng = __import__("numpy").random.default_rng(args.seed)
+                frame = profiles.grid_series_from_profile(target, start, args.hours, rng)
+        elif target in profiles.request_profile_names():
+            p = profiles.load_request_profile(target)
+            keys = ("requests", "duration_s", "mean_rate_per_s", "prompt_tokens_mean",
+                    "output_tokens_mean", "spearman_prompt_output", "interarrival_cv")  # fmt: skip
+            for key in keys:
+                print(f"{key:24s} {_cell(p.get(key))}")
+            if args.plot:
+                raise SlitError("a request profile has no time series to plot; plot the trace")
+            return 0
+        else:
+            raise SlitError(
+                f"'{target}' is neither a bundled zone nor a request profile; give --format "
+                "to read it as a file (see `slit traces list`)"
+            )
+    else:
+        from slit.traces.grid_readers import grid_formats, read_grid
+        from slit.traces.requests import read_requests, request_formats
+
+        options = _parse_options(args.options)
+        if args.format in request_formats():
+            frame = read_requests(target, args.format, **options)
+        elif args.format in grid_formats():
+            from slit.traces.grid_readers import GridRepair
+
+            try:
+                repair = GridRepair(**_parse_options(args.repairs))
+            except TypeError as exc:
+                raise SlitError(f"--repair: {exc}; see docs/traces.md for the repairs") from None
+            frame = read_grid(target, args.format, repair=repair, **options)
+        else:
+            valid = sorted(set(grid_formats()) | set(request_formats()))
+            raise SlitError(f"unknown format '{args.format}'; valid: {', '.join(valid)}")
+        _print_frame(summary.frame_summary(frame), f"{Path(target).name} ({args.format})")
+        for note in frame.attrs.get("repairs", []) + frame.attrs.get("transforms", []):
+            print(f"note: {note}")
+    if args.plot and frame is not None:
+        _plot_frame(frame, args.signal, args.plot, target)
+    return 0
+
+
+def _plot_frame(frame: Any, signal: str | None, out: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from slit.plot.signals import plot_arrival_rate, plot_signal
+
+    numeric = [c for c in frame.columns if frame[c].dtype != bool and frame[c].dtype.kind in "fi"]
+    column = signal or (numeric[0] if numeric else None)
+    if column not in frame.columns:
+        raise SlitError(f"--signal {column!r} is not a column; columns: {', '.join(numeric)}")
+    if "arrival_s" in frame.columns and column == "arrival_s":
+        ax = plot_arrival_rate(frame["arrival_s"], title=Path(title).name)
+    elif "arrival_s" in frame.columns:
+        ax = plot_signal(frame.set_index("arrival_s")[column], title=Path(title).name)
+        ax.set_xlabel("time since first request [s]")
+    else:
+        ax = plot_signal(frame[column], title=Path(title).name)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ax.figure.savefig(out, dpi=150)
+    print(f"plot written to {out}")
+
+
+COMMANDS = {
+    "validate": _cmd_validate,
+    "run": _cmd_run,
+    "schema": _cmd_schema,
+    "list": _cmd_list,
+    "traces": _cmd_traces,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from slit.traces.build import build_profiles, wetbulb_stull_c
+from slit.models.psychrometrics import wetbulb_stull_c
+from slit.traces.build import build_profiles
 from slit.traces.profiles import (
     SERIES_COLUMNS,
     bundled_profiles_dir,
@@ -55,7 +56,8 @@ def test_catalog_and_grid_profile_load() -> None:
         }  # fmt: skip
         assert entry["ewif_l_per_kwh"] > 0
     assert catalog["US-CAL-CISO"]["display_name"] == "California (CAISO)"
-    assert catalog["SG"]["ewif_is_world_default"] is True
+    assert catalog["SG"]["ewif_ecologits_is_world_default"] is True
+    assert catalog["US-CAL-CISO"]["ewif_source"].startswith("EIA-930 2022 hourly fuel mix of CISO")
 
     grid = load_grid_profile()
     assert len(grid) == 16 * 12 * 24

@@ -10,6 +10,7 @@ import copy
 import difflib
 import hashlib
 import json
+import os
 import re
 import typing
 from dataclasses import dataclass, field
@@ -388,7 +389,9 @@ def _problems_from(
 
 def _validation_context(raw: dict[str, Any]) -> dict[str, Any]:
     from slit.sim.policies import policy_names  # lazy: sim imports this package
+    from slit.traces.grid_readers import grid_formats
     from slit.traces.profiles import load_region_catalog
+    from slit.traces.requests import request_formats
 
     catalog = raw.get("catalog") if isinstance(raw.get("catalog"), dict) else {}
     user_gpus = catalog.get("gpus") if isinstance(catalog.get("gpus"), dict) else {}
@@ -400,6 +403,8 @@ def _validation_context(raw: dict[str, Any]) -> dict[str, Any]:
         "regions": {r.get("id") for r in regions if isinstance(r, dict) and r.get("id")},
         "zones": set(load_region_catalog()),
         "policies": set(policy_names()),
+        "grid_formats": set(grid_formats()),
+        "request_formats": set(request_formats()),
     }
 
 
@@ -464,9 +469,16 @@ class Scenario:
         canon = json.dumps(self.resolved_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canon.encode()).hexdigest()
 
-    def resolve_path(self, path: str) -> Path:
-        """A path named in the scenario, resolved against the scenario file's folder."""
-        p = Path(path)
+    def resolve_path(self, path: str, where: str = "scenario") -> Path:
+        """A path named in the scenario, resolved against the scenario file's folder.
+
+        ``${NAME}`` is replaced by the environment variable ``NAME``, so that a scenario can
+        name data that lies in a different place on each machine (``${SLIT_DATA}/...``).
+
+        Raises:
+            ScenarioError: if a variable is not set (``where`` names the scenario key).
+        """
+        p = Path(expand_env(path, where))
         return p if p.is_absolute() or self.base_dir is None else self.base_dir / p
 
     def with_overrides(self, overrides: typing.Sequence[str]) -> Scenario:
@@ -475,6 +487,33 @@ class Scenario:
         for assignment in overrides:
             apply_override(raw, assignment)
         return scenario_from_dict(raw, label=self.label, base_dir=self.base_dir)
+
+
+_ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand_env(text: str, where: str = "scenario") -> str:
+    """Replace each ``${NAME}`` in ``text`` by the environment variable ``NAME``.
+
+    Raises:
+        ScenarioError: naming ``where`` and the variable, if it is not set.
+    """
+
+    def sub(m: re.Match[str]) -> str:
+        value = os.environ.get(m.group(1))
+        if value is None:
+            raise ScenarioError(
+                [
+                    Problem(
+                        where,
+                        f"the path '{text}' uses ${{{m.group(1)}}}, which is not set",
+                        f"set it in the environment, e.g. export {m.group(1)}=/path/to/data",
+                    )
+                ]
+            )
+        return value
+
+    return _ENV_VAR.sub(sub, text)
 
 
 def scenario_from_dict(

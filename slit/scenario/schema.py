@@ -24,6 +24,7 @@ from pydantic import (
 
 from slit.models.hardware import GpuSpec
 from slit.models.llm import LlmSpec
+from slit.models.water import DEFAULT_WUE_SCALE
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 NonNegFloat = Annotated[float, Field(ge=0)]
@@ -42,6 +43,8 @@ _SINGULAR = {
     "regions": "region",
     "zones": "grid zone",
     "policies": "policy",
+    "grid_formats": "grid-file format",
+    "request_formats": "request-trace format",
 }
 
 
@@ -133,8 +136,77 @@ class CsvSignals(Strict):
     price_scale: float = 1.0
 
 
+class GridRepairConfig(Strict):
+    """Repairs of hourly input files; all off, so that nothing is changed silently.
+
+    Every repair made is listed in the run's ``metadata.json`` under ``inputs.repairs``.
+    """
+
+    sort: bool = Field(False, description="Sort rows by time instead of rejecting disorder.")
+    drop_duplicates: bool = Field(False, description="Keep the first row of a repeated time.")
+    fill_gaps: Literal["none", "ffill", "linear"] = Field(
+        "none", description="Fill missing hours by holding the last value or interpolating."
+    )
+    max_gap_h: Annotated[int, Field(ge=1)] = Field(
+        6, description="Longest gap (hours) that fill_gaps may fill."
+    )
+    fill_nan: Literal["none", "ffill", "linear"] = Field("none", description="Fill NaN values.")
+    clip_negative: bool = Field(
+        False, description="Set negative carbon intensity or EWIF values to 0."
+    )
+
+
+class SignalFile(Strict):
+    """One hourly file and the column of it that gives a signal (see ``slit traces formats``)."""
+
+    path: str = Field(description="The file, relative to the scenario file.")
+    format: str = Field("csv", description="Reader: electricitymaps, eia930, prices, ...")
+    column: str | None = Field(
+        None, description="Column to use; defaults to the signal's own unit-named column."
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Reader options, e.g. water_table: macknick2012."
+    )
+    shift_years: int = Field(
+        0,
+        description="Move the file's times by whole years (e.g. 1 to use 2023 data for a 2024 "
+        "scenario); hours keep their weekday-free calendar position.",
+    )
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, v: str, info: ValidationInfo) -> str:
+        return _check_known(v, info, "grid_formats")
+
+
+class FileSignals(Strict):
+    """Signals from real hourly files; a signal not given comes from the zone's profile.
+
+    Each of ``carbon``, ``price``, ``wetbulb`` and ``ewif`` is a file, a constant number, or
+    omitted (then drawn from the bundled profile of ``zone``, or of the region's zone).
+    """
+
+    source: Literal["files"]
+    carbon: SignalFile | NonNegFloat | None = Field(None, description="gCO2e/kWh.")
+    price: SignalFile | float | None = Field(None, description="USD/MWh.")
+    wetbulb: SignalFile | float | None = Field(None, description="Wet-bulb temperature, °C.")
+    ewif: SignalFile | NonNegFloat | None = Field(
+        None, description="Water consumed per kWh generated, L/kWh."
+    )
+    zone: str | None = Field(None, description="Zone of the profile for signals not given.")
+    noise_scale: NonNegFloat = 1.0
+    carbon_scale: NonNegFloat = 1.0
+    price_scale: float = 1.0
+    repair: GridRepairConfig = Field(default_factory=GridRepairConfig)
+
+    @field_validator("zone")
+    @classmethod
+    def _known_zone(cls, v: str | None, info: ValidationInfo) -> str | None:
+        return None if v is None else _check_known(v, info, "zones")
+
+
 SignalsConfig = Annotated[
-    ProfileSignals | ConstantSignals | CsvSignals, Field(discriminator="source")
+    ProfileSignals | ConstantSignals | CsvSignals | FileSignals, Field(discriminator="source")
 ]
 
 
@@ -167,6 +239,11 @@ class WaterConfig(Strict):
     )
     cycles_of_concentration: Annotated[float, Field(gt=1)] = 6.0
     min_wue_l_per_kwh: NonNegFloat = Field(0.05, description="Floor for free-cooling hours.")
+    wue_scale: PositiveFloat = Field(
+        DEFAULT_WUE_SCALE,
+        description="k of the wet-bulb model: 1/3.517 reads the Li et al. polynomial per "
+        "ton-hour of heat (default, physically bounded); 1 gives the published values.",
+    )
     scarcity_factor: NonNegFloat = Field(
         1.0, description="Water-scarcity weight applied to reported water (1 = plain volume)."
     )
@@ -266,15 +343,59 @@ class SyntheticWorkload(Strict):
 
 
 class TraceWorkload(Strict):
-    """Requests read from a file (columns ``arrival_s, prompt_tokens, output_tokens`` and
-    optionally ``origin``, ``model``)."""
+    """Requests replayed from a trace file (see ``docs/request-traces.md``).
+
+    The trace's arrival times count from its first request; ``time_shift_s`` places that request
+    in the horizon. Requests without an origin (or model) in the file get one drawn from
+    ``origins`` (or ``models``) with the workload's random stream.
+    """
 
     source: Literal["trace"]
-    path: str
-    format: str = "csv"
-    rate_scale: PositiveFloat = 1.0
+    path: str = Field(description="The trace file, relative to the scenario file.")
+    format: str = Field("csv", description="azure, mooncake, burstgpt or csv.")
+    options: dict[str, Any] = Field(default_factory=dict, description="Reader options.")
+    replay: Literal["as_recorded", "tile", "resample"] = Field(
+        "as_recorded",
+        description="as_recorded: the trace once; tile: repeated back to back to fill the "
+        "horizon; resample: Poisson arrivals at the trace's rate with sizes drawn from it.",
+    )
+    rate_scale: PositiveFloat = Field(1.0, description="Multiply the arrival rate (time / k).")
+    skip_s: NonNegFloat = Field(0.0, description="Drop the trace's first skip_s seconds.")
+    time_shift_s: NonNegFloat = Field(0.0, description="Delay every arrival by this much, s.")
+    sort: bool = Field(False, description="Sort out-of-order arrivals instead of rejecting them.")
     origins: dict[str, PositiveFloat] = Field(default_factory=dict)
     models: dict[str, PositiveFloat] = Field(default_factory=dict)
+    model_map: dict[str, str] = Field(
+        default_factory=dict, description="The trace's model names -> LLM ids."
+    )
+    max_prompt_tokens: Annotated[int, Field(ge=1)] | None = None
+    max_output_tokens: Annotated[int, Field(ge=1)] | None = None
+
+    @field_validator("origins")
+    @classmethod
+    def _known_origins(cls, v: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        for key in v:
+            _check_known(key, info, "regions")
+        return v
+
+    @field_validator("models")
+    @classmethod
+    def _known_models(cls, v: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        for key in v:
+            _check_known(key, info, "llms")
+        return v
+
+    @field_validator("model_map")
+    @classmethod
+    def _known_mapped(cls, v: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        for value in v.values():
+            _check_known(value, info, "llms")
+        return v
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, v: str, info: ValidationInfo) -> str:
+        return _check_known(v, info, "request_formats")
 
 
 WorkloadConfig = Annotated[SyntheticWorkload | TraceWorkload, Field(discriminator="source")]

@@ -63,11 +63,12 @@ def simulate(
     seed = cfg.seed if seed is None else seed
     region_ids = [r.id for r in cfg.regions]
     streams = RandomStreams.from_seed(seed, region_ids)
-    requests, model_ids = build_requests(scenario, streams.workload)
+    input_log: list[str] = []
+    requests, model_ids = build_requests(scenario, streams.workload, input_log)
     end_s = cfg.time.horizon_s + cfg.time.drain_s
     epoch_s = cfg.time.epoch_s
     n_epochs = max(1, math.ceil(end_s / epoch_s - 1e-9))
-    signals = epoch_signals(scenario, streams, n_epochs)
+    signals = epoch_signals(scenario, streams, n_epochs, input_log)
     region_rtt_ms = rtt_between_regions(scenario)
     dc_region = [region_ids.index(dc.region) for dc in cfg.datacenters]
     rtt_ms = region_rtt_ms[:, dc_region]
@@ -175,6 +176,7 @@ def simulate(
         "wall_s": wall_s,
         "requests_per_wall_s": len(records) / wall_s if wall_s > 0 else None,
         "plan_fallbacks": getattr(policy, "fallbacks", None),
+        "inputs": input_log,
     }
     return SimResult(records, series, summary, metadata)
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
-import gzip
 import hashlib
 import io
 import json
@@ -41,6 +40,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import yaml
+
+from slit.errors import TraceError
+from slit.models.fuel_mix import ewif_from_fuel_mix
+from slit.models.psychrometrics import STULL_VALID_RH_PCT, STULL_VALID_T_C
+from slit.traces.grid_readers import GridRepair, read_grid
 
 YEAR = 2023
 """Calendar year of the grid, price and weather data the profiles summarise."""
@@ -62,6 +66,31 @@ _PRICE = "prices/hourly_wholesale/{zone}_electricity_prices_{year}.csv.gz"
 _WEATHER = "weather/openmeteo_hourly/{zone}_{year}.json.gz"
 _MIXES = "water/ecologits_0.11.3_electricity_mixes.json"
 _AZURE = "llm_traces/azure_2023/AzureLLMInferenceTrace_{kind}.csv"
+_EIA = "carbon/eia930_fuelmix_hourly_2022/{ba}_2022_fuelmix_ci.csv.gz"
+_COUNTRY_MIX = "carbon/annual_country/codecarbon_3.3.2_global_energy_mix.json"
+
+EWIF_TABLE = "li2023"
+"""Per-fuel water factors of the bundled EWIF (Li et al. 2023, as in the SLIT paper)."""
+
+EIA_BALANCING_AUTHORITY = {
+    "US-CAL-CISO": "CISO",
+    "US-MIDA-PJM": "PJM",
+    "US-NY-NYIS": "NYIS",
+    "US-TEX-ERCO": "ERCO",
+}
+"""US zones whose hourly EWIF comes from the EIA-930 fuel mix of their balancing authority."""
+
+# codecarbon's country mix (TWh by source) mapped to EIA fuel codes
+_COUNTRY_FUEL_KEYS = {
+    "COL": ("coal_TWh",),
+    "NG": ("gas_TWh",),
+    "OIL": ("oil_TWh",),
+    "NUC": ("nuclear_TWh",),
+    "WAT": ("hydroelectricity_TWh",),
+    "SUN": ("solar_TWh",),
+    "WND": ("wind_TWh",),
+    "OTH": ("biofuel_TWh", "other_renewable_exc_biofuel_TWh"),
+}
 
 # Minimum number of hour-to-hour pairs for a lag-1 autocorrelation estimate; fewer (or a flat
 # signal) gives 0, i.e. white noise.
@@ -108,36 +137,6 @@ ZONES: dict[str, ZoneInfo] = {
 
 
 # --------------------------------------------------------------------------------------------
-# Wet-bulb temperature
-# --------------------------------------------------------------------------------------------
-
-
-def wetbulb_stull_c(temp_c: npt.ArrayLike, rh_pct: npt.ArrayLike) -> Any:
-    """Wet-bulb temperature (°C) from air temperature (°C) and relative humidity (%).
-
-    Uses the empirical fit of Stull (2011), *Wet-Bulb Temperature from Relative Humidity and
-    Air Temperature*, J. Appl. Meteor. Climatol. 50, 2267–2269, at standard sea-level pressure:
-
-        Tw = T·atan(0.151977·(RH + 8.313659)^½) + atan(T + RH) − atan(RH − 1.676331)
-             + 0.00391838·RH^{3/2}·atan(0.023101·RH) − 4.686035
-
-    with angles in radians. The fit is stated for RH 5–99 % and T −20…50 °C, where its error is
-    within about −1…+0.65 °C; outside that range it is extrapolated unchanged. Accepts scalars
-    or arrays (broadcast) and returns a float for scalar input, else a float array.
-    """
-    t = np.asarray(temp_c, dtype=float)
-    rh = np.asarray(rh_pct, dtype=float)
-    tw = (
-        t * np.arctan(0.151977 * np.sqrt(rh + 8.313659))
-        + np.arctan(t + rh)
-        - np.arctan(rh - 1.676331)
-        + 0.00391838 * rh**1.5 * np.arctan(0.023101 * rh)
-        - 4.686035
-    )
-    return float(tw) if tw.ndim == 0 else tw
-
-
-# --------------------------------------------------------------------------------------------
 # Small numeric helpers
 # --------------------------------------------------------------------------------------------
 
@@ -181,84 +180,83 @@ def _spearman(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
 
 def _read_carbon(data_dir: Path, zone: str) -> pd.DataFrame:
     """Hourly carbon intensity of ``zone`` in ``YEAR`` (UTC index), direct and LCA, g/kWh."""
-    raw = pd.read_csv(data_dir / _CARBON.format(zone=zone, year=YEAR))
-    cols = {c: c.lower() for c in raw.columns}
-    direct = next(c for c, low in cols.items() if "carbon intensity" in low and "direct" in low)
-    lca = next(c for c, low in cols.items() if "carbon intensity" in low and "lca" in low)
-    # The column header says UTC; the stamps carry no offset, so attach UTC explicitly.
-    idx = pd.DatetimeIndex(pd.to_datetime(raw["Datetime (UTC)"]), name="time_utc").tz_localize(
-        "UTC"
-    )
-    est = raw["Data Estimated"].astype(str).str.lower().eq("true")
+    rel = _CARBON.format(zone=zone, year=YEAR)
+    grid = read_grid(data_dir / rel, "electricitymaps", label=rel)
     frame = pd.DataFrame(
         {
-            "carbon": raw[direct].to_numpy(float),
-            "carbon_lca": raw[lca].to_numpy(float),
-            "estimated": est.to_numpy(),
-        },
-        index=idx,
+            "carbon": grid["carbon_g_per_kwh"],
+            "carbon_lca": grid["carbon_lca_g_per_kwh"],
+            "estimated": grid["estimated"],
+        }
     )
-    frame.attrs["em_zone_id"] = str(raw["Zone Id"].iloc[0])
-    return _check_hourly(frame, f"carbon {zone}")
+    frame.attrs["em_zone_id"] = str(grid.attrs.get("zone", zone))
+    return frame
 
 
 def _read_price(data_dir: Path, zone: str) -> pd.Series | None:
     """Hourly wholesale price of ``zone`` in ``YEAR`` (UTC index), USD/MWh; None if absent."""
-    path = data_dir / _PRICE.format(zone=zone, year=YEAR)
-    if not path.exists():
+    rel = _PRICE.format(zone=zone, year=YEAR)
+    if not (data_dir / rel).exists():
         return None
-    raw = pd.read_csv(path)
-    t = pd.to_datetime(raw["Datetime (UTC)"], utc=True)
-    # Some markets (IN-WE) stamp their hourly blocks at HH:30 UTC because local hours start on
-    # the half hour there. Such a block is filed under the UTC hour in which it starts.
-    idx = pd.DatetimeIndex(t.dt.floor("h"), name="time_utc")
-    s = pd.Series(raw["Price (USD/MWh)"].to_numpy(float), index=idx, name="price")
-    return _check_hourly(s.to_frame(), f"price {zone}")["price"]
+    return read_grid(data_dir / rel, "prices", label=rel)["price_usd_per_mwh"].rename("price")
 
 
 def _read_weather(data_dir: Path, zone: str) -> tuple[pd.Series, dict[str, Any]]:
-    """Hourly wet-bulb temperature (°C, UTC index) and the file's location metadata.
-
-    Open-Meteo writes ``time`` as local wall-clock time. The series is a regular hourly grid
-    shifted by the single offset ``utc_offset_seconds`` (no DST gaps or repeats), so subtracting
-    that offset gives UTC. Converting with the DST rules of ``timezone`` instead would create
-    gaps and duplicates at the clock changes.
-    """
-    with gzip.open(data_dir / _WEATHER.format(zone=zone, year=YEAR), "rt", encoding="utf-8") as f:
-        raw = json.load(f)
-    hourly = raw["hourly"]
-    local = pd.to_datetime(pd.Series(hourly["time"]))
-    offset = pd.Timedelta(seconds=int(raw["utc_offset_seconds"]))
-    idx = pd.DatetimeIndex((local - offset).dt.tz_localize("UTC"), name="time_utc")
-    temp = np.asarray(hourly["temperature_2m"], dtype=float)
-    rh = np.asarray(hourly["relative_humidity_2m"], dtype=float)
-    s = pd.Series(wetbulb_stull_c(temp, rh), index=idx, name="wetbulb")
+    """Hourly wet-bulb temperature (°C, UTC index) and the file's location metadata."""
+    rel = _WEATHER.format(zone=zone, year=YEAR)
+    grid = read_grid(data_dir / rel, "openmeteo", label=rel)
+    temp = grid["temperature_c"].to_numpy()
+    rh = grid["relative_humidity_pct"].to_numpy()
+    (t_lo, t_hi), (rh_lo, rh_hi) = STULL_VALID_T_C, STULL_VALID_RH_PCT
     meta = {
-        "latitude": float(raw["latitude"]),
-        "longitude": float(raw["longitude"]),
-        "timezone": str(raw["timezone"]),
-        "utc_offset_seconds": int(raw["utc_offset_seconds"]),
-        "outside_stull_range_h": int(np.sum((rh < 5) | (rh > 99) | (temp < -20) | (temp > 50))),
+        "latitude": float(grid.attrs["latitude"]),
+        "longitude": float(grid.attrs["longitude"]),
+        "timezone": str(grid.attrs["timezone"]),
+        "outside_stull_range_h": int(
+            np.sum((rh < rh_lo) | (rh > rh_hi) | (temp < t_lo) | (temp > t_hi))
+        ),
     }
-    return _check_hourly(s.to_frame(), f"weather {zone}")["wetbulb"], meta
+    return grid["wetbulb_c"].rename("wetbulb"), meta
+
+
+def _read_ewif(data_dir: Path, zone: str) -> tuple[pd.Series | None, list[str]]:
+    """Hourly EWIF (L/kWh) of the balancing authority of a US ``zone`` from its EIA-930 fuel
+    mix, with the Li et al. (2023) factors; None for zones without such data.
+
+    The few hours with a missing fuel value are interpolated in time; the returned list says
+    how many.
+    """
+    ba = EIA_BALANCING_AUTHORITY.get(zone)
+    if ba is None:
+        return None, []
+    rel = _EIA.format(ba=ba)
+    grid = read_grid(
+        data_dir / rel,
+        "eia930",
+        label=rel,
+        repair=GridRepair(fill_nan="linear"),
+        water_table=EWIF_TABLE,
+    )
+    return grid["ewif_l_per_kwh"].rename("ewif"), list(grid.attrs["repairs"])
+
+
+def _country_ewif(mix: dict[str, Any], table: str) -> float:
+    """Annual EWIF (L/kWh) of a country's generation mix (codecarbon's 2023 TWh by fuel)."""
+    gen = pd.DataFrame(
+        [
+            {
+                code: sum(float(mix.get(key) or 0.0) for key in keys)
+                for code, keys in _COUNTRY_FUEL_KEYS.items()
+            }
+        ]
+    )
+    return float(ewif_from_fuel_mix(gen, table).iloc[0])
 
 
 def _hour_steps(idx: pd.DatetimeIndex) -> npt.NDArray[np.bool_]:
     """For each neighbouring pair of timestamps, whether they are exactly one hour apart."""
     naive = idx.tz_convert(None) if idx.tz is not None else idx
     return np.diff(naive.to_numpy()) == np.timedelta64(1, "h")
-
-
-def _check_hourly(frame: pd.DataFrame, label: str) -> pd.DataFrame:
-    """Reject series that are not strictly hourly, complete and NaN-free."""
-    idx = frame.index
-    if idx.has_duplicates or not idx.is_monotonic_increasing:
-        raise ValueError(f"{label}: timestamps are duplicated or out of order")
-    if len(idx) > 1 and not _hour_steps(idx).all():
-        raise ValueError(f"{label}: the series is not a gap-free hourly grid")
-    if frame.select_dtypes("number").isna().any().any():
-        raise ValueError(f"{label}: NaN values in the raw series")
-    return frame
 
 
 def _load_mixes(data_dir: Path) -> dict[str, dict[str, Any]]:
@@ -334,9 +332,13 @@ def _lag1_by_month(z: pd.Series) -> pd.Series:
     return pd.Series(out, name="lag1")
 
 
-def _zone_table(zone: str, carbon: pd.DataFrame, price: pd.Series | None,
-                wetbulb: pd.Series) -> pd.DataFrame:  # fmt: skip
-    """The 12 × 24 rows of ``grid_month_hour.csv`` for one zone."""
+def _zone_table(zone: str, carbon: pd.DataFrame, price: pd.Series | None, wetbulb: pd.Series,
+                ewif: pd.Series | float) -> pd.DataFrame:  # fmt: skip
+    """The 12 × 24 rows of ``grid_month_hour.csv`` for one zone.
+
+    ``ewif`` is an hourly series (month-hour statistics as for the other signals) or one
+    annual value (every cell gets that mean, zero spread and no autocorrelation).
+    """
     grid = pd.MultiIndex.from_product([range(1, 13), range(24)], names=["month", "hour_utc"])
     out = pd.DataFrame(index=grid)
 
@@ -359,6 +361,12 @@ def _zone_table(zone: str, carbon: pd.DataFrame, price: pd.Series | None,
     add("carbon_lca_g_per_kwh", carbon["carbon_lca"], None)
     add("price_usd_per_mwh", price, "price_lag1_autocorr")
     add("wetbulb_c", wetbulb, "wetbulb_lag1_autocorr")
+    if isinstance(ewif, pd.Series):
+        add("ewif_l_per_kwh", ewif, "ewif_lag1_autocorr")
+    else:
+        out["ewif_l_per_kwh_mean"] = float(ewif)
+        out["ewif_l_per_kwh_std"] = 0.0
+        out["ewif_lag1_autocorr"] = 0.0
     out = out.reset_index()
     out.insert(0, "zone", zone)
     return out
@@ -370,7 +378,8 @@ GRID_COLUMNS = [
     "carbon_lca_g_per_kwh_mean", "carbon_lca_g_per_kwh_std",
     "price_usd_per_mwh_mean", "price_usd_per_mwh_std",
     "wetbulb_c_mean", "wetbulb_c_std",
-    "lag1_autocorr", "price_lag1_autocorr", "wetbulb_lag1_autocorr",
+    "ewif_l_per_kwh_mean", "ewif_l_per_kwh_std",
+    "lag1_autocorr", "price_lag1_autocorr", "wetbulb_lag1_autocorr", "ewif_lag1_autocorr",
 ]  # fmt: skip
 """Column order of ``grid_month_hour.csv``."""
 
@@ -455,6 +464,7 @@ _PRICE_LICENCE = (
 )
 _OPENMETEO_LICENCE = "Open-Meteo historical weather API data: CC-BY-4.0 (attribute Open-Meteo)"
 _ECOLOGITS_LICENCE = "ecologits 0.11.3: MPL-2.0"
+_CODECARBON_LICENCE = "codecarbon 3.3.2: MIT (country mix from Ember / Our World in Data)"
 _AZURE_LICENCE = "CC-BY-4.0 (cite Patel et al., Splitwise, ISCA 2024)"
 
 
@@ -477,6 +487,8 @@ def build_profiles(data_dir: Path, out_dir: Path) -> list[Path]:
     zones = _discover_zones(data_dir)
     mixes = _load_mixes(data_dir)
     world = mixes["WOR"]
+    country_mix = json.loads((data_dir / _COUNTRY_MIX).read_text(encoding="utf-8"))
+    ewif_notes: list[str] = []
 
     tables: list[pd.DataFrame] = []
     regions: list[dict[str, Any]] = []
@@ -488,7 +500,13 @@ def build_profiles(data_dir: Path, out_dir: Path) -> list[Path]:
         carbon = _read_carbon(data_dir, zone)
         price = _read_price(data_dir, zone)
         wetbulb, meta = _read_weather(data_dir, zone)
-        tables.append(_zone_table(zone, carbon, price, wetbulb))
+        hourly_ewif, repairs = _read_ewif(data_dir, zone)
+        ewif_notes += repairs
+        ewif_country = _country_ewif(country_mix[info.country_iso3], EWIF_TABLE)
+        ewif_value = hourly_ewif if hourly_ewif is not None else ewif_country
+        tables.append(_zone_table(zone, carbon, price, wetbulb, ewif_value))
+        if hourly_ewif is not None:
+            inputs["grid"].append(data_dir / _EIA.format(ba=EIA_BALANCING_AUTHORITY[zone]))
         carbon_path = data_dir / _CARBON.format(zone=zone, year=YEAR)
         weather_path = data_dir / _WEATHER.format(zone=zone, year=YEAR)
         inputs["grid"] += [carbon_path, weather_path]
@@ -503,7 +521,8 @@ def build_profiles(data_dir: Path, out_dir: Path) -> list[Path]:
         world_default = mix is None or "electricity-mix-wue-world" in warnings
         if world_default:
             ewif_world.append(zone)
-        ewif = float((world if mix is None else mix)["wue"])
+        ewif_ecologits = float((world if mix is None else mix)["wue"])
+        ewif = float(hourly_ewif.mean()) if hourly_ewif is not None else ewif_country
         regions.append(
             {
                 "zone": zone,
@@ -515,7 +534,15 @@ def build_profiles(data_dir: Path, out_dir: Path) -> list[Path]:
                 "longitude": _r(meta["longitude"], 8, 4),
                 "timezone": meta["timezone"],
                 "ewif_l_per_kwh": _r(ewif, 5, 4),
-                "ewif_is_world_default": bool(world_default),
+                "ewif_source": (
+                    f"EIA-930 2022 hourly fuel mix of {EIA_BALANCING_AUTHORITY[zone]}, "
+                    f"{EWIF_TABLE} factors"
+                    if hourly_ewif is not None
+                    else f"codecarbon 2023 annual {info.country_iso3} generation mix, "
+                    f"{EWIF_TABLE} factors"
+                ),
+                "ewif_ecologits_l_per_kwh": _r(ewif_ecologits, 5, 4),
+                "ewif_ecologits_is_world_default": bool(world_default),
                 "carbon_g_per_kwh_annual_mean_2023": _r(carbon["carbon"].mean(), 5, 1),
                 "carbon_lca_g_per_kwh_annual_mean_2023": _r(carbon["carbon_lca"].mean(), 5, 1),
                 "carbon_estimated_fraction_2023": _r(carbon["estimated"].mean(), 3, 3),
@@ -528,7 +555,8 @@ def build_profiles(data_dir: Path, out_dir: Path) -> list[Path]:
                 "weather_hours_outside_stull_range": meta["outside_stull_range_h"],
             }
         )
-    inputs["regions"].append(data_dir / _MIXES)
+    inputs["regions"] += [data_dir / _MIXES, data_dir / _COUNTRY_MIX]
+    inputs["grid"].append(data_dir / _COUNTRY_MIX)
 
     paths: list[Path] = []
     grid_path = out_dir / GRID_FILE
@@ -541,17 +569,21 @@ def build_profiles(data_dir: Path, out_dir: Path) -> list[Path]:
         "sources": (
             "Location and time zone: Open-Meteo historical weather API (CC-BY-4.0), top-level "
             "fields of the weather file of each zone (the point whose weather is used). "
-            "ewif_l_per_kwh: annual off-site water consumption of electricity generation "
-            "(`wue` of the country's electricity mix) from ecologits 0.11.3 (MPL-2.0); "
-            "ewif_is_world_default marks countries without their own value, which take the "
-            f"world default of {world['wue']} L/kWh. carbon_*_annual_mean_2023: mean of the "
+            "ewif_l_per_kwh: mean water consumed per kWh generated (L/kWh), from the "
+            f"per-fuel factors '{EWIF_TABLE}' (Li et al. 2023) applied to the EIA-930 2022 "
+            "hourly fuel mix of the zone's balancing authority (US zones) or to the 2023 annual "
+            "country generation mix shipped with codecarbon 3.3.2 (MIT; Ember/OWID data); "
+            "ewif_source says which. ewif_ecologits_l_per_kwh: the country value of ecologits "
+            "0.11.3 (MPL-2.0) for comparison; ewif_ecologits_is_world_default marks countries "
+            f"that take its world default of {world['wue']} L/kWh. carbon_*_annual_mean_2023: "
+            "mean of the "
             "2023 hourly Electricity Maps data (attribute Electricity Maps; ODbL). "
             "display_name, continent and country_iso3 are entered by hand. The "
             "electricitymaps_zone_id is the zone id inside the data file, which for some "
             "zones differs from the slit zone key (e.g. BR-SP data are for BR-CS)."
         ),
         "zones_without_price": no_price,
-        "zones_with_world_default_ewif": ewif_world,
+        "zones_with_ecologits_world_default_ewif": ewif_world,
         "regions": regions,
     }
     regions_path = out_dir / REGIONS_FILE
@@ -589,18 +621,23 @@ def build_profiles(data_dir: Path, out_dir: Path) -> list[Path]:
             "derived_from": (
                 f"{_CARBON.format(zone='<ZONE>', year=YEAR)}; "
                 f"{_PRICE.format(zone='<ZONE>', year=YEAR)}; "
-                f"{_WEATHER.format(zone='<ZONE>', year=YEAR)}"
+                f"{_WEATHER.format(zone='<ZONE>', year=YEAR)}; "
+                f"{_EIA.format(ba='<BA>')}; {_COUNTRY_MIX}"
             ),
             "source": (
                 "Electricity Maps hourly carbon intensity and standardised wholesale prices via "
                 "github:HewlettPackard/sustain-cluster@293fbd15; Open-Meteo historical weather "
-                "via the same repository" + price_note
+                "via the same repository; EWIF from US EIA-930 hourly fuel mix via "
+                "github:HewlettPackard/dc-rl@a92b4755 (US zones) and pypi:codecarbon==3.3.2 "
+                f"annual country mix (others), per-fuel factors {EWIF_TABLE}"
+                + price_note
+                + (f"; EWIF repairs: {'; '.join(ewif_notes)}" if ewif_notes else "")
             ),
             "licence": f"{_ELECTRICITYMAPS_LICENCE} | prices: {_PRICE_LICENCE} | "
-            f"weather: {_OPENMETEO_LICENCE}",
+            f"weather: {_OPENMETEO_LICENCE} | EIA-930: US public domain | {_CODECARBON_LICENCE}",
             "date_range": f"{YEAR}-01-01/{YEAR}-12-31 (carbon, prices: UTC; weather: local "
-            "calendar year shifted to UTC)",
-            "units": "carbon gCO2eq/kWh; price USD/MWh; wet-bulb degC (Stull 2011); "
+            "calendar year shifted to UTC); EWIF: 2022 (EIA-930) or 2023 (country mix)",
+            "units": "carbon gCO2eq/kWh; price USD/MWh; wet-bulb degC (Stull 2011); EWIF L/kWh; "
             "lag1 dimensionless",
             "inputs_sha256": _sha256_of(inputs["grid"]),
         },
@@ -608,16 +645,24 @@ def build_profiles(data_dir: Path, out_dir: Path) -> list[Path]:
             "file": REGIONS_FILE,
             "derived_from": (
                 f"{_WEATHER.format(zone='<ZONE>', year=YEAR)} (location, timezone); {_MIXES}; "
-                f"{_CARBON.format(zone='<ZONE>', year=YEAR)}"
+                f"{_CARBON.format(zone='<ZONE>', year=YEAR)}; {_EIA.format(ba='<BA>')}; "
+                f"{_COUNTRY_MIX}"
             ),
             "source": (
                 "Open-Meteo via github:HewlettPackard/sustain-cluster@293fbd15; "
                 "pypi:ecologits==0.11.3 electricity_mixes.json; Electricity Maps via "
                 "github:HewlettPackard/sustain-cluster@293fbd15"
-                + (f"; world-default EWIF for {', '.join(ewif_world)}" if ewif_world else "")
+                + "; pypi:codecarbon==3.3.2 global_energy_mix.json; EIA-930 via "
+                "github:HewlettPackard/dc-rl@a92b4755"
+                + (
+                    f"; ecologits world-default EWIF for {', '.join(ewif_world)}"
+                    if ewif_world
+                    else ""
+                )
             ),
-            "licence": f"{_OPENMETEO_LICENCE} | {_ECOLOGITS_LICENCE} | {_ELECTRICITYMAPS_LICENCE}",
-            "date_range": f"{YEAR} (carbon means); EWIF as of ecologits 0.11.3",
+            "licence": f"{_OPENMETEO_LICENCE} | {_ECOLOGITS_LICENCE} | {_ELECTRICITYMAPS_LICENCE}"
+            f" | {_CODECARBON_LICENCE} | EIA-930: US public domain",
+            "date_range": f"{YEAR} (carbon means); EWIF 2022 (EIA-930) or 2023 (country mix)",
             "units": "degrees; L/kWh; gCO2eq/kWh; USD/MWh; degC",
             "inputs_sha256": _sha256_of(inputs["regions"]),
         },
@@ -662,7 +707,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         paths = build_profiles(args.data_dir, args.out_dir)
-    except (FileNotFoundError, ValueError, KeyError) as exc:
+    except (FileNotFoundError, ValueError, KeyError, TraceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     for p in paths:

@@ -69,7 +69,7 @@ def load_region_catalog(profiles_dir: Path | str | None = None) -> dict[str, dic
 
     Each entry holds ``zone``, ``display_name``, ``continent``, ``country_iso3``,
     ``latitude``/``longitude`` (degrees), ``timezone`` (IANA name), ``ewif_l_per_kwh`` (litres
-    of water consumed off-site per kWh of electricity), ``ewif_is_world_default``,
+    of water consumed off-site per kWh of electricity) and ``ewif_source``,
     ``carbon_g_per_kwh_annual_mean_2023`` (gCO2eq/kWh), ``has_price`` and a few more facts
     described in ``docs/traces.md``. ``profiles_dir`` defaults to the bundled profiles.
     """
@@ -127,13 +127,14 @@ def grid_series_from_profile(
         e_t = phi_{m(t)} · e_{t-1} + sqrt(1 − phi_{m(t)}²) · eps_t,   eps_t ~ N(0, 1),
 
     so that e has unit stationary variance and the same hour-to-hour persistence as the real
-    residuals. Carbon, price and wet-bulb temperature get independent noise.
+    residuals.
 
     Returns a DataFrame indexed by a tz-aware UTC ``DatetimeIndex`` named ``time_utc`` (hourly
     steps) with columns ``carbon_g_per_kwh`` (gCO2eq/kWh, clipped at 0), ``price_usd_per_mwh``
     (USD/MWh; negative prices are kept; NaN for zones without price data, see the catalog's
-    ``has_price``), ``wetbulb_c`` (°C) and ``ewif_l_per_kwh`` (L/kWh, constant from the region
-    catalog).
+    ``has_price``), ``wetbulb_c`` (°C) and ``ewif_l_per_kwh`` (L/kWh, clipped at 0; the zones
+    whose EWIF comes from an annual mix have zero spread, so it is constant there). The four
+    signals get independent noise, EWIF drawn last.
 
     Args:
         zone: zone id of the bundled profile (e.g. ``"US-CAL-CISO"``).
@@ -198,8 +199,23 @@ def grid_series_from_profile(
         # noise_scale = 0 must return the means exactly, so skip the product (0 · NaN std).
         out[name] = mean + noise_scale * std * noise if noise_scale > 0 else mean.copy()
     out["carbon_g_per_kwh"] = np.clip(out["carbon_g_per_kwh"], 0.0, None)
-    out["ewif_l_per_kwh"] = np.full(len(index), float(catalog[zone]["ewif_l_per_kwh"]))
+    if "ewif_l_per_kwh_mean" in table.columns:
+        # Drawn after the other signals so that adding EWIF did not change their series.
+        mean = cells("ewif_l_per_kwh_mean")[m, h]
+        std = np.nan_to_num(cells("ewif_l_per_kwh_std")[m, h], nan=0.0)
+        phi = np.nan_to_num(cells("ewif_lag1_autocorr")[m, h], nan=0.0)
+        eps_w = rng.standard_normal(len(index))
+        noise = _ar1_unit(np.clip(phi, -0.999, 0.999), eps_w)
+        ewif = mean + noise_scale * std * noise if noise_scale > 0 else mean.copy()
+        out["ewif_l_per_kwh"] = np.clip(ewif, 0.0, None)
+    else:
+        out["ewif_l_per_kwh"] = np.full(len(index), float(catalog[zone]["ewif_l_per_kwh"]))
     return pd.DataFrame({c: out[c] for c in SERIES_COLUMNS}, index=index)
+
+
+def request_profile_names(profiles_dir: Path | str | None = None) -> list[str]:
+    """Names of the bundled request profiles (e.g. ``azure2023-conv``)."""
+    return sorted(_requests_cached(str(_dir(profiles_dir)))["profiles"])
 
 
 def load_request_profile(
