@@ -22,7 +22,13 @@ from slit.traces.profiles import (
     sample_token_lengths,
 )
 
-SHIPPED = ("grid_month_hour.csv", "regions.yaml", "requests_azure2023.json", "MANIFEST.csv")
+SHIPPED = (
+    "grid_month_hour.csv",
+    "regions.yaml",
+    "requests_azure2023.json",
+    "zone_rtt_azure_p95.csv",
+    "MANIFEST.csv",
+)
 
 
 def test_bundled_files_exist_and_hold_no_local_paths() -> None:

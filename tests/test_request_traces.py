@@ -211,7 +211,9 @@ def test_registry(tmp_path, monkeypatch) -> None:
         register_request_format("tsv", tsv)
     with pytest.raises(RegistryError, match="unknown request-trace format 'jsonl'.*mooncake"):
         read_requests(path, "jsonl")
-    with pytest.raises(TypeError, match="format 'tsv' takes no option 'sort_by'.*scale"):
+    with pytest.raises(
+        TraceError, match=r"(?s)t\.tsv: format 'tsv' takes no option 'sort_by'.*scale"
+    ):
         read_requests(path, "tsv", sort_by="x")
 
 

@@ -408,7 +408,22 @@ WorkloadConfig = Annotated[SyntheticWorkload | TraceWorkload, Field(discriminato
 class NetworkConfig(Strict):
     """How long a request takes to reach a datacenter and its tokens to come back."""
 
-    latency: Literal["distance", "hops", "rtt_matrix"] = "distance"
+    latency: Literal["distance", "hops", "rtt_matrix", "cloud"] = Field(
+        "distance",
+        description="distance: great-circle model; hops: SLIT's hops x K_media; rtt_matrix: "
+        "RTTs given in rtt_ms; cloud: a measured cloud RTT table between the regions' zones.",
+    )
+    cloud_provider: Literal["azure", "aws", "gcp"] = Field(
+        "azure", description="'cloud' model: whose RTT table (Azure P95, AWS P50, GCP median)."
+    )
+    rtt_table: str | None = Field(
+        None,
+        description="'cloud' model: the provider's RTT file; default: the bundled zone table "
+        "derived from the Azure P95 statistics.",
+    )
+    cloud_fallback: Literal["distance", "error"] = Field(
+        "distance", description="'cloud' model: zone pairs the table lacks use the distance model."
+    )
     base_rtt_ms: NonNegFloat = Field(2.0, description="RTT inside one region, ms.")
     route_factor: Annotated[float, Field(ge=1)] = Field(
         1.6, description="Fibre route length over great-circle distance ('distance' model)."

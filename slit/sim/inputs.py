@@ -132,10 +132,88 @@ def utc_offset_h(region: Region, at: datetime, coords: tuple[float, float] | Non
     return round(coords[1] / 15.0) if coords else 0.0
 
 
-def rtt_between_regions(scenario: Scenario) -> FloatArray:
-    """``[region, region]`` RTT, ms, by the scenario's network model."""
+def _cloud_rtt_ms(scenario: Scenario, log: list[str]) -> FloatArray:
+    """``[region, region]`` RTT from a measured cloud table between the regions' zones."""
+    from slit.models import cloud_rtt
+
+    net = scenario.config.network
+    regions = scenario.config.regions
+    missing = [f"regions[{i}]" for i, r in enumerate(regions) if r.zone is None]
+    if missing:
+        raise ScenarioError(
+            [
+                Problem(
+                    w,
+                    "no zone, which the 'cloud' latency model needs",
+                    "set the region's zone, or use network.latency: distance",
+                )
+                for w in missing
+            ]
+        )
+    zones = list(dict.fromkeys(str(r.zone) for r in regions))
+    if net.rtt_table is None:
+        if net.cloud_provider != "azure":
+            raise ScenarioError(
+                [
+                    Problem(
+                        "network.rtt_table",
+                        f"no bundled table for '{net.cloud_provider}'",
+                        "give the provider's RTT file in network.rtt_table, or use azure",
+                    )
+                ]
+            )
+        table = profiles.load_zone_rtt_table()
+        pivot = table.pivot(index="src_zone", columns="dst_zone", values="rtt_ms")
+        zone_rtt = pivot.loc[zones, zones].to_numpy(float)
+        fell = [
+            f"{a}<->{b}"
+            for a, b, m in zip(table["src_zone"], table["dst_zone"], table["method"], strict=True)
+            if m == "distance" and a < b and a in zones and b in zones
+        ]
+        source = "bundled Azure P95 zone table"
+    else:
+        path = scenario.resolve_path(net.rtt_table, "network.rtt_table")
+        matrix = cloud_rtt.read_rtt_matrix(path, net.cloud_provider)
+        zone_rtt, fell = cloud_rtt.zone_rtt_ms(
+            zones,
+            matrix,
+            net.cloud_provider,
+            fallback=net.cloud_fallback,
+            route_factor=net.route_factor,
+            fibre_km_per_ms=net.fibre_km_per_ms,
+            base_rtt_ms=net.base_rtt_ms,
+        )
+        source = path.name
+    if fell:
+        if net.cloud_fallback == "error":
+            raise ScenarioError(
+                [
+                    Problem(
+                        "network",
+                        f"{source} has no RTT for {', '.join(fell)}",
+                        "set network.cloud_fallback: distance, or use another table",
+                    )
+                ]
+            )
+        log.append(f"network: {source} lacks {', '.join(fell)}; the distance model was used")
+    idx = [zones.index(str(r.zone)) for r in regions]
+    rtt = zone_rtt[np.ix_(idx, idx)]
+    # two regions in one zone sit in the same metro: the intra-region base RTT
+    same = np.equal.outer(idx, idx)
+    rtt[same] = np.where(np.eye(len(idx), dtype=bool)[same], rtt[same], net.base_rtt_ms)
+    return rtt
+
+
+def rtt_between_regions(scenario: Scenario, log: list[str] | None = None) -> FloatArray:
+    """``[region, region]`` RTT, ms, by the scenario's network model.
+
+    Pairs that a measured table lacks (and took the distance model) are appended to ``log``.
+    """
+    log = [] if log is None else log
     net = scenario.config.network
     ids = [r.id for r in scenario.config.regions]
+    if net.latency == "cloud":
+        return _cloud_rtt_ms(scenario, log)
     if net.latency == "distance":
         graph = network.distance_graph(
             region_coordinates(scenario), net.route_factor, net.fibre_km_per_ms
@@ -417,7 +495,7 @@ def _trace_requests(
     elif wl.replay == "resample":
         trace = request_traces.resample(trace, span_s, rng)
     else:
-        request_traces.check_covers(trace, span_s, label)
+        request_traces.check_covers(trace, span_s)
     trace = trace[trace["arrival_s"].to_numpy() < span_s]
     if wl.time_shift_s:
         trace = request_traces.time_shift(trace, wl.time_shift_s)
@@ -580,5 +658,5 @@ def check_inputs(scenario: Scenario) -> list[str]:
     build_requests(scenario, streams.workload, log)
     end_s = cfg.time.horizon_s + cfg.time.drain_s
     epoch_signals(scenario, streams, max(1, math.ceil(end_s / cfg.time.epoch_s - 1e-9)), log)
-    rtt_between_regions(scenario)
+    rtt_between_regions(scenario, log)
     return log

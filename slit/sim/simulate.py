@@ -69,7 +69,7 @@ def simulate(
     epoch_s = cfg.time.epoch_s
     n_epochs = max(1, math.ceil(end_s / epoch_s - 1e-9))
     signals = epoch_signals(scenario, streams, n_epochs, input_log)
-    region_rtt_ms = rtt_between_regions(scenario)
+    region_rtt_ms = rtt_between_regions(scenario, input_log)
     dc_region = [region_ids.index(dc.region) for dc in cfg.datacenters]
     rtt_ms = region_rtt_ms[:, dc_region]
 

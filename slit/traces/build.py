@@ -42,6 +42,7 @@ import pandas as pd
 import yaml
 
 from slit.errors import TraceError
+from slit.models.cloud_rtt import RTT_FILES, derive_zone_rtt_table, write_zone_rtt_table
 from slit.models.fuel_mix import ewif_from_fuel_mix
 from slit.models.psychrometrics import STULL_VALID_RH_PCT, STULL_VALID_T_C
 from slit.traces.grid_readers import GridRepair, read_grid
@@ -57,6 +58,7 @@ QUANTILE_LEVELS: tuple[float, ...] = (
 GRID_FILE = "grid_month_hour.csv"
 REGIONS_FILE = "regions.yaml"
 REQUESTS_FILE = "requests_azure2023.json"
+ZONE_RTT_FILE = "zone_rtt_azure_p95.csv"
 MANIFEST_FILE = "MANIFEST.csv"
 
 # Data-directory layout, relative to DATA_DIR. Only these relative descriptions are written to
@@ -611,6 +613,12 @@ def build_profiles(data_dir: Path, out_dir: Path) -> list[Path]:
     requests_path.write_text(json.dumps(requests_doc, indent=1) + "\n", encoding="utf-8")
     paths.append(requests_path)
 
+    rtt = derive_zone_rtt_table(data_dir, zones)
+    rtt_path = write_zone_rtt_table(rtt, out_dir / ZONE_RTT_FILE)
+    paths.append(rtt_path)
+    n_measured = int((rtt["method"] == "measured").sum())
+    n_distance = int((rtt["method"] == "distance").sum())
+
     built = _built_at_utc()
     price_note = (
         f"; no price file for {', '.join(no_price)} (price columns left empty)" if no_price else ""
@@ -676,6 +684,24 @@ def build_profiles(data_dir: Path, out_dir: Path) -> list[Path]:
             "inputs_sha256": _sha256_of(inputs["requests"]),
         },
     ]
+    rows.append(
+        {
+            "file": ZONE_RTT_FILE,
+            "derived_from": RTT_FILES["azure"],
+            "source": (
+                "Azure network round-trip latency statistics (Microsoft Learn, "
+                "articles/networking/azure-network-latency.md, 30-day P95 window ending "
+                "2026-07-30) via github:mbender-ms/azure-docs@5b3e2055; zone pairs through the "
+                f"primary Azure region of each zone (slit/data/catalog/cloud_regions.yaml): "
+                f"{n_measured} measured, {n_distance} from the distance model, same-zone pairs "
+                "take the base RTT"
+            ),
+            "licence": "CC-BY-4.0 (attribute Microsoft, Azure network latency statistics)",
+            "date_range": "30 days ending 2026-07-30",
+            "units": "ms (round-trip, P95)",
+            "inputs_sha256": _sha256_of([data_dir / RTT_FILES["azure"]]),
+        }
+    )
     manifest_path = out_dir / MANIFEST_FILE
     fields = ["file", "derived_from", "source", "licence", "date_range", "units", "builder",
               "built_at_utc", "inputs_sha256"]  # fmt: skip

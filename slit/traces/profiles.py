@@ -30,6 +30,7 @@ import yaml
 GRID_FILE = "grid_month_hour.csv"
 REGIONS_FILE = "regions.yaml"
 REQUESTS_FILE = "requests_azure2023.json"
+ZONE_RTT_FILE = "zone_rtt_azure_p95.csv"
 
 SERIES_COLUMNS = ("carbon_g_per_kwh", "price_usd_per_mwh", "wetbulb_c", "ewif_l_per_kwh")
 """Columns of :func:`grid_series_from_profile`, the same names the grid signals use."""
@@ -273,3 +274,18 @@ def sample_token_lengths(
         np.maximum(np.rint(prompt), 1).astype(np.int64),
         np.maximum(np.rint(output), 1).astype(np.int64),
     )
+
+
+@lru_cache(maxsize=8)
+def _zone_rtt_cached(folder: str) -> pd.DataFrame:
+    return pd.read_csv(Path(folder) / ZONE_RTT_FILE, dtype={"src_zone": str, "dst_zone": str})
+
+
+def load_zone_rtt_table(profiles_dir: Path | str | None = None) -> pd.DataFrame:
+    """Zone-to-zone RTT (ms) derived from the Azure P95 latency statistics.
+
+    Long format: ``src_zone``, ``dst_zone``, ``rtt_ms``, ``provider``, ``statistic`` and
+    ``method`` (``measured``, ``distance`` for pairs the table lacks, ``base`` for a zone with
+    itself). Built by :mod:`slit.traces.build`; see ``docs/network.md``.
+    """
+    return _zone_rtt_cached(str(_dir(profiles_dir))).copy()

@@ -185,9 +185,10 @@ def read_requests(
         The request table, one row per request, with a fresh 0-based index.
 
     Raises:
-        TraceError: the file is missing, unreadable, or holds a value that breaks a rule.
+        TraceError: the file is missing, unreadable, or holds a value that breaks a rule; or
+            an option the format's reader does not take (options come from scenario files
+            and the command line, so this is a user error like the others).
         RegistryError: ``format`` is not registered.
-        TypeError: an option the format's reader does not take.
     """
     reader = request_reader(format)
     file = Path(path)
@@ -200,7 +201,7 @@ def read_requests(
         )
     if file.is_dir():
         _fail(where, "is a folder, not a file", "give the path of the trace file itself")
-    _check_options(reader, format, options)
+    _check_options(reader, format, options, where)
     raw = reader(file, where, **options)
     frame = _standardize(raw, where, sort=sort)
     frame.attrs["source"] = label or file.name
@@ -208,7 +209,7 @@ def read_requests(
     return frame
 
 
-def _check_options(reader: RequestReader, format: str, options: dict[str, Any]) -> None:
+def _check_options(reader: RequestReader, format: str, options: dict[str, Any], where: str) -> None:
     """Fail early, with the accepted names, on an option the reader does not take."""
     params = inspect.signature(reader).parameters.values()
     if any(p.kind is p.VAR_KEYWORD for p in params):
@@ -216,9 +217,10 @@ def _check_options(reader: RequestReader, format: str, options: dict[str, Any]) 
     accepted = [p.name for p in params if p.kind is p.KEYWORD_ONLY]
     unknown = sorted(set(options) - set(accepted))
     if unknown:
-        raise TypeError(
-            f"format '{format}' takes no option {', '.join(map(repr, unknown))}; "
-            f"its options are: {', '.join(accepted) or 'none'}"
+        _fail(
+            where,
+            f"format '{format}' takes no option {', '.join(map(repr, unknown))}",
+            f"its options are: {', '.join(accepted) or 'none'}",
         )
 
 
