@@ -246,8 +246,8 @@ def test_gzip_csv_reads(tmp_path: Path) -> None:
 
 def test_openmeteo_without_humidity(tmp_path: Path) -> None:
     p = tmp_path / "w.json"
-    p.write_text(json.dumps({"utc_offset_seconds": 0, "hourly": {"time": ["2023-01-01T00:00"],
-                                                                 "temperature_2m": [1.0]}}))  # fmt: skip
+    hourly = {"time": ["2023-01-01T00:00"], "temperature_2m": [1.0]}
+    p.write_text(json.dumps({"utc_offset_seconds": 0, "hourly": hourly}))
     with pytest.raises(TraceError, match=r"w.json: hourly variable\(s\) relative_humidity_2m "
                        "missing"):  # fmt: skip
         read_grid(p, "openmeteo")
@@ -283,6 +283,9 @@ def test_coverage_error_names_both_ranges(tmp_path: Path) -> None:
     frame = read_grid(_csv(tmp_path, GOOD), "csv")
     start = pd.Timestamp("2023-01-01T00:00Z")
     check_covers(frame, start, start + pd.Timedelta(hours=3), "sig.csv")
-    with pytest.raises(TraceError, match=r"sig.csv: covers \[2023-01-01 00:00, 2023-01-01 03:00\)"
-                       r" UTC but the scenario needs \[2023-01-01 00:00, 2023-01-02 00:00\) UTC"):  # fmt: skip
+    pattern = (
+        r"sig.csv: covers \[2023-01-01 00:00, 2023-01-01 03:00\) UTC but the scenario needs "
+        r"\[2023-01-01 00:00, 2023-01-02 00:00\) UTC"
+    )
+    with pytest.raises(TraceError, match=pattern):
         check_covers(frame, start, start + pd.Timedelta(days=1), "sig.csv")
