@@ -342,7 +342,11 @@ def _traces_show(args: argparse.Namespace) -> int:
         from slit.traces.requests import read_requests, request_formats
 
         options = _parse_options(args.options)
-        if args.format in request_formats():
+        is_trace = args.format in request_formats()
+        if is_trace and args.format in grid_formats():
+            # a name both registries know (csv): a request trace has arrival times
+            is_trace = "arrival_s" in _first_line(Path(target))
+        if is_trace:
             frame = read_requests(target, args.format, **options)
         elif args.format in grid_formats():
             from slit.traces.grid_readers import GridRepair
@@ -361,6 +365,17 @@ def _traces_show(args: argparse.Namespace) -> int:
     if args.plot and frame is not None:
         _plot_frame(frame, args.signal, args.plot, target)
     return 0
+
+
+def _first_line(path: Path) -> str:
+    import gzip
+
+    try:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8", errors="replace") as f:
+            return str(f.readline())
+    except OSError:
+        return ""  # the reader reports the problem
 
 
 def _plot_frame(frame: Any, signal: str | None, out: Path, title: str) -> None:
