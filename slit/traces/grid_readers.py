@@ -404,7 +404,7 @@ def check_hourly(frame: pd.DataFrame, label: str, repair: GridRepair = NO_REPAIR
     """
     repairs: list[str] = list(frame.attrs.get("repairs", []))
     attrs = dict(frame.attrs)
-    idx = frame.index
+    idx = pd.DatetimeIndex(frame.index)
     # order
     if not idx.is_monotonic_increasing:
         back = np.flatnonzero(np.diff(idx.asi8) < 0)
@@ -416,7 +416,7 @@ def check_hourly(frame: pd.DataFrame, label: str, repair: GridRepair = NO_REPAIR
             )
         frame = frame.sort_index(kind="stable")
         repairs.append(f"{label}: sorted {len(back)} out-of-order row(s) by time")
-        idx = frame.index
+        idx = pd.DatetimeIndex(frame.index)
     # duplicates
     dup = idx.duplicated()
     if dup.any():
@@ -429,7 +429,7 @@ def check_hourly(frame: pd.DataFrame, label: str, repair: GridRepair = NO_REPAIR
             )
         frame = frame[~dup]
         repairs.append(f"{label}: dropped {int(dup.sum())} row(s) with a repeated time")
-        idx = frame.index
+        idx = pd.DatetimeIndex(frame.index)
     # hourly grid
     off_grid = (idx != idx.floor("h")) if len(idx) else np.array([], bool)
     if np.any(off_grid):
@@ -439,7 +439,7 @@ def check_hourly(frame: pd.DataFrame, label: str, repair: GridRepair = NO_REPAIR
             "series stamped at the start of each hour"
         )
     if len(idx) > 1:
-        step_h = np.asarray((idx[1:] - idx[:-1]) / pd.Timedelta(hours=1), dtype=float)
+        step_h = np.diff(idx.tz_convert(None).to_numpy()) / np.timedelta64(1, "h")
         gaps = np.flatnonzero(step_h > 1)
         if gaps.size:
             longest = float(step_h.max()) - 1
