@@ -17,6 +17,7 @@ from slit.models import cloud_rtt
 from slit.models.cloud_rtt import (
     cloud_region_for_zone,
     derive_zone_rtt_table,
+    fit_distance_model,
     load_cloud_region_catalog,
     measured_pairs,
     read_rtt_matrix,
@@ -25,7 +26,7 @@ from slit.models.cloud_rtt import (
     zone_rtt_ms,
 )
 from slit.models.network import great_circle_km
-from slit.traces.profiles import load_region_catalog
+from slit.traces.profiles import load_region_catalog, load_zone_rtt_table
 
 SHAPES = {"azure": 54, "aws": 32, "gcp": 44}
 
@@ -382,3 +383,23 @@ def test_small_files_read_as_expected(tmp_path: Path) -> None:
     k.write_text(json.dumps({"data": {"a": {"a": 1, "z": 3}}}))
     with pytest.raises(TraceError, match=r"rect\.json: not a square RTT table.*\['z'\]"):
         read_rtt_matrix(k, "aws")
+
+
+def test_fitted_distance_line_on_azure_and_the_bundled_fallback(azure: pd.DataFrame) -> None:
+    intercept, slope, r2 = fit_distance_model(azure, "azure")
+    assert 20 < intercept < 30 and 0.014 < slope < 0.017 and r2 > 0.75
+    table = load_zone_rtt_table()
+    est = table[table["method"] == "distance"]
+    assert len(est) > 0
+    # every estimated pair lies on the fitted line (the bundled table was built with it)
+    coords = load_region_catalog()
+    for row in est.itertuples():
+        a, b = coords[row.src_zone], coords[row.dst_zone]
+        ra = cloud_region_for_zone(row.src_zone, "azure")
+        rb = cloud_region_for_zone(row.dst_zone, "azure")
+        assert row.rtt_ms > intercept  # at least the zero-distance part
+        if ra is None and rb is None:
+            km = great_circle_km(a["latitude"], a["longitude"], b["latitude"], b["longitude"])
+            assert row.rtt_ms == pytest.approx(intercept + slope * km, abs=0.1)
+    same = table[table["src_zone"] == table["dst_zone"]]
+    assert (same["rtt_ms"] == 2.0).all()

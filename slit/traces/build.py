@@ -42,7 +42,13 @@ import pandas as pd
 import yaml
 
 from slit.errors import TraceError
-from slit.models.cloud_rtt import RTT_FILES, derive_zone_rtt_table, write_zone_rtt_table
+from slit.models.cloud_rtt import (
+    RTT_FILES,
+    derive_zone_rtt_table,
+    fit_distance_model,
+    read_rtt_matrix,
+    write_zone_rtt_table,
+)
 from slit.models.fuel_mix import ewif_from_fuel_mix
 from slit.models.psychrometrics import STULL_VALID_RH_PCT, STULL_VALID_T_C
 from slit.traces.grid_readers import GridRepair, read_grid
@@ -614,6 +620,9 @@ def build_profiles(data_dir: Path, out_dir: Path) -> list[Path]:
     paths.append(requests_path)
 
     rtt = derive_zone_rtt_table(data_dir, zones)
+    fit_a, fit_b, fit_r2 = fit_distance_model(
+        read_rtt_matrix(data_dir / RTT_FILES["azure"], "azure"), "azure"
+    )
     rtt_path = write_zone_rtt_table(rtt, out_dir / ZONE_RTT_FILE)
     paths.append(rtt_path)
     n_measured = int((rtt["method"] == "measured").sum())
@@ -693,8 +702,9 @@ def build_profiles(data_dir: Path, out_dir: Path) -> list[Path]:
                 "articles/networking/azure-network-latency.md, 30-day P95 window ending "
                 "2026-07-30) via github:mbender-ms/azure-docs@5b3e2055; zone pairs through the "
                 f"primary Azure region of each zone (slit/data/catalog/cloud_regions.yaml): "
-                f"{n_measured} measured, {n_distance} from the distance model, same-zone pairs "
-                "take the base RTT"
+                f"{n_measured} measured, {n_distance} from the line fitted to the measured "
+                f"region pairs (rtt_ms = {fit_a:.1f} + {fit_b:.5f} km, R2 {fit_r2:.2f}), "
+                "same-zone pairs take the 2 ms base RTT"
             ),
             "licence": "CC-BY-4.0 (attribute Microsoft, Azure network latency statistics)",
             "date_range": "30 days ending 2026-07-30",
