@@ -306,3 +306,24 @@ def test_example_real_data_scenario_runs(tmp_path: Path, monkeypatch: pytest.Mon
     assert summary["dropped"] == 0
     meta = json.loads((tmp_path / "run" / "metadata.json").read_text())
     assert any("filled" in line for line in meta["inputs"])
+
+
+def test_csv_signals_are_checked_like_every_other_file(tmp_path: Path) -> None:
+    good = (
+        "time_utc,carbon_g_per_kwh,price_usd_per_mwh,wetbulb_c,ewif_l_per_kwh\n"
+        "2023-07-15T00:00:00Z,100,50,15,1\n2023-07-15T01:00:00Z,200,60,16,1\n"
+    )
+    (tmp_path / "sig.csv").write_text(good)
+    data = small_scenario_dict()
+    data["regions"][0]["signals"] = {"source": "csv", "path": "sig.csv"}
+    scenario = load_scenario(_write(tmp_path, data))
+    series = simulate(scenario).timeseries
+    a = series[series["datacenter"] == "dc-a"].sort_values("epoch")
+    assert a["carbon_g_per_kwh"].tolist()[:5] == pytest.approx([100] * 4 + [200])
+    (tmp_path / "sig.csv").write_text(good.replace(":00:00Z", ":00:00"))
+    with pytest.raises(TraceError, match=r"sig.csv \(regions\[0\].signals\): column 'time_utc' "
+                       "holds times without a timezone"):  # fmt: skip
+        check_inputs(scenario)
+    (tmp_path / "sig.csv").write_text(good.replace(",ewif_l_per_kwh", "").replace(",1\n", "\n"))
+    with pytest.raises(TraceError, match=r"missing column\(s\) ewif_l_per_kwh; a signals CSV"):
+        check_inputs(scenario)

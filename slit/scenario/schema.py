@@ -127,15 +127,6 @@ class ConstantSignals(Strict):
     ewif_l_per_kwh: NonNegFloat = 2.0
 
 
-class CsvSignals(Strict):
-    """Hourly signals read from a CSV with a ``time_utc`` column and unit-named value columns."""
-
-    source: Literal["csv"]
-    path: str
-    carbon_scale: NonNegFloat = 1.0
-    price_scale: float = 1.0
-
-
 class GridRepairConfig(Strict):
     """Repairs of hourly input files; all off, so that nothing is changed silently.
 
@@ -154,6 +145,16 @@ class GridRepairConfig(Strict):
     clip_negative: bool = Field(
         False, description="Set negative carbon intensity or EWIF values to 0."
     )
+
+
+class CsvSignals(Strict):
+    """Hourly signals read from a CSV with a ``time_utc`` column and unit-named value columns."""
+
+    source: Literal["csv"]
+    path: str
+    carbon_scale: NonNegFloat = 1.0
+    price_scale: float = 1.0
+    repair: GridRepairConfig = Field(default_factory=GridRepairConfig)
 
 
 class SignalFile(Strict):

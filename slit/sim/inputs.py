@@ -32,7 +32,7 @@ from slit.scenario.schema import (
     TraceWorkload,
 )
 from slit.traces import profiles
-from slit.traces.grid import SIGNAL_COLUMNS, GridSignals, constant_signals, read_signals_csv
+from slit.traces.grid import SIGNAL_COLUMNS, GridSignals, constant_signals
 from slit.traces.grid_readers import GridRepair, check_covers, read_grid
 from slit.traces.synthetic import diurnal_poisson_arrivals
 
@@ -351,10 +351,20 @@ def region_signals(
             ewif_l_per_kwh=cfg.ewif_l_per_kwh,
         )
     if isinstance(cfg, CsvSignals):
-        sig = read_signals_csv(
-            str(scenario.resolve_path(cfg.path, f"{where}.path")), f"region {region.id}"
-        )
-        frame = sig.frame.copy()
+        path = scenario.resolve_path(cfg.path, f"{where}.path")
+        label = f"{path.name} ({where})"
+        grid = read_grid(path, "csv", label=label, repair=GridRepair(**cfg.repair.model_dump()))
+        log.extend(grid.attrs.get("repairs", []))
+        missing = [c for c in SIGNAL_COLUMNS if c not in grid.columns]
+        if missing:
+            raise TraceError(
+                f"{label}: missing column(s) {', '.join(missing)}; a signals CSV needs "
+                f"time_utc and {', '.join(SIGNAL_COLUMNS)} (or use source: files to give them "
+                "one by one)"
+            )
+        end = start + pd.Timedelta(hours=hours)
+        check_covers(grid, start, end, label)
+        frame = grid.loc[start : end - pd.Timedelta(hours=1), list(SIGNAL_COLUMNS)].copy()
     elif isinstance(cfg, FileSignals):
         idx = pd.date_range(start, periods=hours, freq="h", name="time_utc")
         end = idx[-1] + pd.Timedelta(hours=1)

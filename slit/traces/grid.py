@@ -99,23 +99,3 @@ def constant_signals(
     idx = pd.date_range(start_utc.floor("h"), periods=hours + 1, freq="h", name="time_utc")
     frame = pd.DataFrame({c: float(values[c]) for c in SIGNAL_COLUMNS}, index=idx)
     return GridSignals(frame, label)
-
-
-def read_signals_csv(path: str, label: str | None = None) -> GridSignals:
-    """Read hourly signals from a CSV with a ``time_utc`` column and the signal columns."""
-    label = label or str(path)
-    try:
-        frame = pd.read_csv(path)
-    except FileNotFoundError:
-        raise TraceError(f"{label}: file not found") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise TraceError(f"{label}: cannot read as CSV ({exc})") from None
-    if "time_utc" not in frame.columns:
-        raise TraceError(f"{label}: no 'time_utc' column; columns are {list(frame.columns)}")
-    try:
-        frame["time_utc"] = pd.to_datetime(frame["time_utc"], utc=True)
-    except (ValueError, TypeError) as exc:
-        raise TraceError(
-            f"{label}: column time_utc has values that are not times ({exc})"
-        ) from None
-    return GridSignals(frame.set_index("time_utc"), label)
