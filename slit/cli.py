@@ -265,7 +265,7 @@ def _cell(v: Any) -> str:
     if v is None or (isinstance(v, float) and v != v):
         return "-"
     if isinstance(v, float):
-        return f"{v:,.4g}" if abs(v) < 1e5 else f"{v:,.0f}"
+        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
     return str(v)
 
 
@@ -360,6 +360,8 @@ def _traces_show(args: argparse.Namespace) -> int:
             valid = sorted(set(grid_formats()) | set(request_formats()))
             raise SlitError(f"unknown format '{args.format}'; valid: {', '.join(valid)}")
         _print_frame(summary.frame_summary(frame), f"{Path(target).name} ({args.format})")
+        if frame.attrs.get("start_utc") is not None:
+            print(f"first request at {frame.attrs['start_utc']} (UTC)")
         for note in frame.attrs.get("repairs", []) + frame.attrs.get("transforms", []):
             print(f"note: {note}")
     if args.plot and frame is not None:

@@ -57,7 +57,9 @@ def plot_arrival_rate(arrival_s: pd.Series, ax: Any = None, *, bin_s: float = 60
     if ax is None:
         _, ax = plt.subplots(figsize=(7.0, 2.8), layout="constrained")
     t = arrival_s.to_numpy(float)
-    edges = np.arange(0.0, (t.max() if len(t) else 0.0) + bin_s, bin_s)
+    # whole bins only: a trailing partial bin would read as a drop in the rate
+    n_bins = max(1, int((t.max() if len(t) else 0.0) // bin_s))
+    edges = np.arange(n_bins + 1) * bin_s
     counts, _ = np.histogram(t, bins=edges)
     ax.step(edges[:-1], counts / bin_s, where="post", lw=0.9, color=OKABE_ITO[0])
     ax.set_xlabel("time since first request [s]")
