@@ -327,3 +327,38 @@ def test_csv_signals_are_checked_like_every_other_file(tmp_path: Path) -> None:
     (tmp_path / "sig.csv").write_text(good.replace(",ewif_l_per_kwh", "").replace(",1\n", "\n"))
     with pytest.raises(TraceError, match=r"missing column\(s\) ewif_l_per_kwh; a signals CSV"):
         check_inputs(scenario)
+
+
+def test_resampled_trace_replays_are_seeded(tmp_path: Path) -> None:
+    _trace_csv(tmp_path / "trace.csv")
+    path = _write(tmp_path, _trace_scenario(tmp_path, replay="resample"))
+    first = simulate(load_scenario(path)).requests
+    again = simulate(load_scenario(path)).requests
+    other = simulate(load_scenario(path), seed=8).requests
+    pd.testing.assert_frame_equal(first, again)
+    assert len(first) != len(other) or not first["arrival_s"].equals(other["arrival_s"])
+
+
+def test_missing_trace_file_fails_validate_naming_it(tmp_path: Path) -> None:
+    path = _write(tmp_path, _trace_scenario(tmp_path))  # trace.csv does not exist
+    proc = slit("validate", str(path))
+    assert proc.returncode == 2
+    assert "trace.csv" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_extending_the_default_with_a_trace_workload_replaces_the_synthetic_keys(
+    tmp_path: Path,
+) -> None:
+    _trace_csv(tmp_path / "trace.csv")
+    child = {
+        "extends": "bundled:default",
+        "time": {"horizon_s": 900, "epoch_s": 900},
+        "workload": {"source": "trace", "path": "trace.csv", "format": "csv"},
+    }
+    scenario = load_scenario(_write(tmp_path, child))
+    assert scenario.config.workload.source == "trace"
+    # a same-source override still merges key by key
+    child["workload"] = {"rate_per_s": 3.0}
+    merged = load_scenario(_write(tmp_path, child)).config.workload
+    assert merged.source == "synthetic" and merged.rate_per_s == 3.0
+    assert merged.profile == "azure2023-conv"

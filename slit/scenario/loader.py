@@ -118,11 +118,24 @@ def _read_source(ref: str | Path, relative_to: Path | None) -> _Source:
 
 
 def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
-    """Mappings merge key by key; every other value (lists included) in ``top`` replaces."""
+    """Mappings merge key by key; every other value (lists included) in ``top`` replaces.
+
+    A mapping whose ``source`` differs from the base's (``workload: {source: trace, ...}`` over
+    a synthetic workload, ``signals: {source: files, ...}`` over a profile) replaces the base's
+    mapping whole: the keys of one kind of source mean nothing to another.
+    """
     out = dict(base)
     for key, value in top.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
+        old = out.get(key)
+        if (
+            isinstance(value, dict)
+            and isinstance(old, dict)
+            and "source" in value
+            and value["source"] != old.get("source", value["source"])
+        ):
+            out[key] = copy.deepcopy(value)
+        elif isinstance(value, dict) and isinstance(old, dict):
+            out[key] = _deep_merge(old, value)
         else:
             out[key] = copy.deepcopy(value)
     return out
