@@ -289,3 +289,25 @@ def test_coverage_error_names_both_ranges(tmp_path: Path) -> None:
     )
     with pytest.raises(TraceError, match=pattern):
         check_covers(frame, start, start + pd.Timedelta(days=1), "sig.csv")
+
+
+def test_sub_hourly_readings_average_into_hours_only_when_asked(tmp_path: Path) -> None:
+    text = "Time,ci\n" + "".join(
+        f"2023-01-01 {h:02d}:{m:02d}:00,{10 * h + m / 15}\n"
+        for h in range(3)
+        for m in (0, 15, 30, 45)
+    )
+    path = _csv(tmp_path, text)
+    with pytest.raises(TraceError, match="is not on the hour.*set the option hourly: mean"):
+        read_grid(path, "csv", time_column="Time", timezone="UTC")
+    frame = read_grid(path, "csv", time_column="Time", timezone="UTC", hourly="mean")
+    assert frame["ci"].tolist() == pytest.approx([1.5, 11.5, 21.5])
+    assert frame.attrs["transforms"] == ["sig.csv: averaged 12 readings into 3 hours"]
+
+
+def test_entsoe_quarter_hours_read_as_hourly_means() -> None:
+    data = require_shared_data()
+    path = data / "carbon/entsoe_lets_wait_awhile_2020/ger_ci.csv.gz"
+    frame = read_grid(path, "csv", time_column="Time", timezone="UTC", hourly="mean")
+    assert len(frame) == 9288  # 2019-12-20 to 2021-01-09, 15-minute readings
+    assert 100 < frame["Carbon Intensity"].mean() < 500

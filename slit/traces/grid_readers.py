@@ -436,7 +436,8 @@ def check_hourly(frame: pd.DataFrame, label: str, repair: GridRepair = NO_REPAIR
         i = int(np.argmax(off_grid))
         raise TraceError(
             f"{label}: time at {_where(frame, i)} is not on the hour; slit reads hourly "
-            "series stamped at the start of each hour"
+            "series stamped at the start of each hour. For sub-hourly data set the option "
+            "hourly: mean"
         )
     if len(idx) > 1:
         step_h = np.diff(idx.tz_convert(None).to_numpy()) / np.timedelta64(1, "h")
@@ -519,7 +520,9 @@ def read_grid(
         format: one of :func:`grid_formats`.
         label: name used in messages (default: the file name).
         repair: repairs allowed (none by default).
-        **options: format options, e.g. ``water_table="macknick2012"`` for ``eia930``.
+        **options: format options, e.g. ``water_table="macknick2012"`` for ``eia930``, and
+            ``hourly="mean"`` (any format) to average sub-hourly readings into hours instead of
+            rejecting times that are not on the hour.
 
     Returns:
         DataFrame indexed by ``time_utc`` with unit-named columns; ``attrs`` holds ``source``
@@ -532,15 +535,39 @@ def read_grid(
             f"{name}: unknown grid format '{format}'; valid: {', '.join(sorted(_READERS))}"
         )
     reader, _ = _READERS[format]
+    hourly = options.pop("hourly", "strict")
+    if hourly not in ("strict", "mean"):
+        raise TraceError(f"{name}: option hourly must be 'strict' or 'mean', not {hourly!r}")
     try:
         frame = reader(p, name, **options)
     except TypeError as exc:
         if "unexpected keyword" in str(exc):
             raise TraceError(f"{name}: format '{format}' does not take option(s) {exc}") from None
         raise
+    if hourly == "mean":
+        frame = _hourly_means(frame, name)
     out = check_hourly(frame, name, repair)
     out.attrs.update({"source": p.name, "format": format})
     return out
+
+
+def _hourly_means(frame: pd.DataFrame, label: str) -> pd.DataFrame:
+    """Average sub-hourly readings into the hour they fall in (option ``hourly: mean``).
+
+    Each hour gets the plain mean of its readings, so a series with a reading every 5, 15 or 30
+    minutes becomes the hourly series slit uses; the count is recorded in ``attrs``.
+    """
+    attrs = dict(frame.attrs)
+    hours = pd.DatetimeIndex(frame.index).floor("h")
+    values = frame.drop(columns=[LINE]).groupby(hours).mean(numeric_only=True)
+    values[LINE] = frame[LINE].groupby(hours).first().to_numpy()
+    values.index = pd.DatetimeIndex(values.index, name="time_utc")
+    values.attrs = attrs
+    values.attrs["transforms"] = [
+        *attrs.get("transforms", []),
+        f"{label}: averaged {len(frame)} readings into {len(values)} hours",
+    ]
+    return values
 
 
 def covered_range(frame: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp]:
