@@ -19,6 +19,7 @@ from slit.traces.profiles import (
     load_grid_profile,
     load_region_catalog,
     load_request_profile,
+    residual_correlation,
     sample_token_lengths,
 )
 
@@ -123,6 +124,29 @@ def test_noise_persistence_matches_profile() -> None:
     lag1 = np.corrcoef(z[:-1], z[1:])[0, 1]
     assert lag1 == pytest.approx(grid.loc[keys, "wetbulb_lag1_autocorr"].mean(), abs=0.03)
     assert np.std(z) == pytest.approx(1.0, abs=0.25)
+
+
+@pytest.mark.parametrize("zone", ["DE-LU", "US-TEX-ERCO", "SG"])
+def test_carbon_price_wetbulb_residuals_keep_their_measured_correlation(zone: str) -> None:
+    hours = 24 * 365 * 3
+    series = grid_series_from_profile(
+        zone, pd.Timestamp("2023-01-01T00:00Z"), hours, np.random.default_rng(5)
+    )
+    grid = load_grid_profile().set_index(["zone", "month", "hour_utc"])
+    keys = [(zone, t.month, t.hour) for t in series.index]
+
+    def z(col: str) -> np.ndarray:
+        mean = grid.loc[keys, f"{col}_mean"].to_numpy()
+        std = grid.loc[keys, f"{col}_std"].to_numpy()
+        return (series[col].to_numpy() - mean) / std
+
+    got = np.corrcoef(np.stack([z("carbon_g_per_kwh"), z("price_usd_per_mwh"), z("wetbulb_c")]))
+    want = residual_correlation(zone)
+    assert got[0, 1] == pytest.approx(want[0, 1], abs=0.04)
+    # wet-bulb residuals persist for days (lag-1 about 0.98), so three years hold only some
+    # hundred independent values and its correlations scatter by about 0.07 between seeds
+    assert got[0, 2] == pytest.approx(want[0, 2], abs=0.2)
+    assert got[1, 2] == pytest.approx(want[1, 2], abs=0.2)
 
 
 def test_zone_without_prices_and_unknown_zone() -> None:

@@ -317,6 +317,29 @@ def _month_hour_stats(s: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
     return stats, z
 
 
+def _residual_correlation(carbon: pd.Series, price: pd.Series | None,
+                          wetbulb: pd.Series) -> dict[str, float | None]:  # fmt: skip
+    """Pearson correlation of the month-hour standardised residuals of each pair of signals.
+
+    Computed over the hours where all available residuals are defined; the generator mixes its
+    innovations to reproduce it. Price pairs are None for a zone without prices.
+    """
+    parts = {"carbon": _month_hour_stats(carbon)[1], "wetbulb": _month_hour_stats(wetbulb)[1]}
+    if price is not None:
+        parts["price"] = _month_hour_stats(price)[1]
+    frame = pd.DataFrame(parts).dropna()
+    corr = frame.corr()
+
+    def pair(a: str, b: str) -> float | None:
+        return _r(float(corr.loc[a, b]), 3, 3) if a in corr and b in corr else None
+
+    return {
+        "carbon_price": pair("carbon", "price"),
+        "carbon_wetbulb": pair("carbon", "wetbulb"),
+        "price_wetbulb": pair("price", "wetbulb"),
+    }
+
+
 def _lag1_by_month(z: pd.Series) -> pd.Series:
     """Lag-1 autocorrelation of the hourly residual ``z`` per UTC month (index 1..12).
 
@@ -513,6 +536,7 @@ def build_profiles(data_dir: Path, out_dir: Path) -> list[Path]:
         ewif_country = _country_ewif(country_mix[info.country_iso3], EWIF_TABLE)
         ewif_value = hourly_ewif if hourly_ewif is not None else ewif_country
         tables.append(_zone_table(zone, carbon, price, wetbulb, ewif_value))
+        residual_corr = _residual_correlation(carbon["carbon"], price, wetbulb)
         if hourly_ewif is not None:
             inputs["grid"].append(data_dir / _EIA.format(ba=EIA_BALANCING_AUTHORITY[zone]))
         carbon_path = data_dir / _CARBON.format(zone=zone, year=YEAR)
@@ -560,6 +584,7 @@ def build_profiles(data_dir: Path, out_dir: Path) -> list[Path]:
                     _r(price.mean(), 5, 2) if price is not None else None
                 ),
                 "wetbulb_c_annual_mean_2023": _r(wetbulb.mean(), 4, 2),
+                "residual_correlation": residual_corr,
                 "weather_hours_outside_stull_range": meta["outside_stull_range_h"],
             }
         )
@@ -586,6 +611,8 @@ def build_profiles(data_dir: Path, out_dir: Path) -> list[Path]:
             f"that take its world default of {world['wue']} L/kWh. carbon_*_annual_mean_2023: "
             "mean of the "
             "2023 hourly Electricity Maps data (attribute Electricity Maps; ODbL). "
+            "residual_correlation: correlation of the hourly carbon, price and wet-bulb residuals "
+            "about their month-hour means in 2023. "
             "display_name, continent and country_iso3 are entered by hand. The "
             "electricitymaps_zone_id is the zone id inside the data file, which for some "
             "zones differs from the slit zone key (e.g. BR-SP data are for BR-CS)."

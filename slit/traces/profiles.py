@@ -32,6 +32,8 @@ REGIONS_FILE = "regions.yaml"
 REQUESTS_FILE = "requests_azure2023.json"
 ZONE_RTT_FILE = "zone_rtt_azure_p95.csv"
 
+FloatArray = npt.NDArray[np.float64]
+
 SERIES_COLUMNS = ("carbon_g_per_kwh", "price_usd_per_mwh", "wetbulb_c", "ewif_l_per_kwh")
 """Columns of :func:`grid_series_from_profile`, the same names the grid signals use."""
 
@@ -109,6 +111,51 @@ def _ar1_unit(
     return e
 
 
+def residual_correlation(zone: str, profiles_dir: Path | str | None = None) -> FloatArray:
+    """Correlation matrix of the standardised hourly residuals of carbon, price, wet-bulb.
+
+    From ``residual_correlation`` in ``regions.yaml`` (measured on 2023 data); an identity for
+    profiles built without it, and zero correlation with price where a zone has no prices.
+    """
+    entry = _catalog_cached(str(_dir(profiles_dir))).get(zone, {})
+    rc = entry.get("residual_correlation") or {}
+    out = np.eye(3)
+    for (i, j), key in {(0, 1): "carbon_price", (0, 2): "carbon_wetbulb",
+                        (1, 2): "price_wetbulb"}.items():  # fmt: skip
+        value = rc.get(key)
+        if value is not None and np.isfinite(value):
+            out[i, j] = out[j, i] = float(value)
+    return out
+
+
+def _correlate(eps: FloatArray, corr: FloatArray, phis: FloatArray,
+               month: npt.NDArray[np.int64]) -> FloatArray:  # fmt: skip
+    """Mix independent innovations so that the AR(1) outputs have correlation ``corr``.
+
+    AR(1) processes with coefficients phi_i, phi_j driven by innovations of correlation r have a
+    lag-0 correlation r·sqrt((1-phi_i²)(1-phi_j²))/(1-phi_i·phi_j); the innovations therefore
+    get r' = corr·(1-phi_i·phi_j)/sqrt((1-phi_i²)(1-phi_j²)) per month, projected onto the
+    nearest valid correlation matrix when that leaves it, and are mixed by its Cholesky factor.
+    Carbon's innovations (the first row) are left as drawn.
+    """
+    if np.allclose(corr, np.eye(3)) or eps.shape[1] == 0:
+        return eps
+    out = eps.copy()
+    for mo in np.unique(month):
+        sel = month == mo
+        phi = phis[:, np.flatnonzero(sel)[0]]
+        scale = np.sqrt(1.0 - phi**2)
+        adj = corr * (1.0 - np.outer(phi, phi)) / np.outer(scale, scale)
+        np.fill_diagonal(adj, 1.0)
+        w, v = np.linalg.eigh(adj)
+        if w.min() < 1e-6:  # not positive definite: clip eigenvalues, renormalise
+            adj = v @ np.diag(np.maximum(w, 1e-6)) @ v.T
+            d = np.sqrt(np.diag(adj))
+            adj = adj / np.outer(d, d)
+        out[:, sel] = np.linalg.cholesky(adj) @ eps[:, sel]
+    return out
+
+
 def grid_series_from_profile(
     zone: str,
     start_utc: pd.Timestamp,
@@ -128,14 +175,15 @@ def grid_series_from_profile(
         e_t = phi_{m(t)} · e_{t-1} + sqrt(1 − phi_{m(t)}²) · eps_t,   eps_t ~ N(0, 1),
 
     so that e has unit stationary variance and the same hour-to-hour persistence as the real
-    residuals.
+    residuals. The innovations of carbon, price and wet-bulb temperature are correlated so that
+    their residuals keep the correlation measured in 2023 (:func:`residual_correlation`).
 
     Returns a DataFrame indexed by a tz-aware UTC ``DatetimeIndex`` named ``time_utc`` (hourly
     steps) with columns ``carbon_g_per_kwh`` (gCO2eq/kWh, clipped at 0), ``price_usd_per_mwh``
     (USD/MWh; negative prices are kept; NaN for zones without price data, see the catalog's
     ``has_price``), ``wetbulb_c`` (°C) and ``ewif_l_per_kwh`` (L/kWh, clipped at 0; the zones
-    whose EWIF comes from an annual mix have zero spread, so it is constant there). The four
-    signals get independent noise, EWIF drawn last.
+    whose EWIF comes from an annual mix have zero spread, so it is constant there). EWIF noise
+    is independent of the others (its data are of another year) and drawn last.
 
     Args:
         zone: zone id of the bundled profile (e.g. ``"US-CAL-CISO"``).
@@ -181,22 +229,25 @@ def grid_series_from_profile(
 
     m = index.month.to_numpy() - 1
     h = index.hour.to_numpy()
-    # One row of innovations per signal, drawn together so the draw order is fixed.
+    signals = [
+        ("carbon_g_per_kwh", carbon_prefix, "lag1_autocorr"),
+        ("price_usd_per_mwh", "price_usd_per_mwh", "price_lag1_autocorr"),
+        ("wetbulb_c", "wetbulb_c", "wetbulb_lag1_autocorr"),
+    ]
+    # A missing coefficient (zone without prices) becomes white noise; the values stay NaN
+    # through the mean anyway.
+    phis = np.stack(
+        [np.clip(np.nan_to_num(cells(lag)[m, h], nan=0.0), -0.999, 0.999) for *_, lag in signals]
+    )
+    # One row of innovations per signal, drawn together so the draw order is fixed, then mixed
+    # so that the residuals of carbon, price and wet-bulb keep their measured correlation.
     eps = rng.standard_normal((3, len(index)))
+    eps = _correlate(eps, residual_correlation(zone, profiles_dir), phis, m)
     out: dict[str, npt.NDArray[np.float64]] = {}
-    for row, (name, prefix, lag) in enumerate(
-        [
-            ("carbon_g_per_kwh", carbon_prefix, "lag1_autocorr"),
-            ("price_usd_per_mwh", "price_usd_per_mwh", "price_lag1_autocorr"),
-            ("wetbulb_c", "wetbulb_c", "wetbulb_lag1_autocorr"),
-        ]
-    ):
+    for row, (name, prefix, _) in enumerate(signals):
         mean = cells(f"{prefix}_mean")[m, h]
         std = cells(f"{prefix}_std")[m, h]
-        # A missing coefficient (zone without prices) becomes white noise; the values stay
-        # NaN through the mean anyway.
-        phi = np.nan_to_num(cells(lag)[m, h], nan=0.0)
-        noise = _ar1_unit(np.clip(phi, -0.999, 0.999), eps[row])
+        noise = _ar1_unit(phis[row], eps[row])
         # noise_scale = 0 must return the means exactly, so skip the product (0 · NaN std).
         out[name] = mean + noise_scale * std * noise if noise_scale > 0 else mean.copy()
     out["carbon_g_per_kwh"] = np.clip(out["carbon_g_per_kwh"], 0.0, None)
