@@ -19,7 +19,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from slit.models.hardware import GpuSpec
+from slit.models.hardware import GpuSpec, bundled_gpus
+from slit.models.latency import DEFAULT_EFFICIENCY, EfficiencyParams, ReplicaPerf
+from slit.models.llm import LlmSpec, bundled_llms
 
 
 @dataclass(frozen=True)
@@ -55,3 +57,47 @@ def it_power_w(
 ) -> float:
     """IT power of ``n_gpus`` GPUs and their share of the server, W."""
     return gpu_power_w(gpu, activity) * n_gpus * (1.0 + server_overhead_fraction)
+
+
+def energy_per_output_token_j(
+    model: str | LlmSpec,
+    gpu: str | GpuSpec,
+    tp: int,
+    batch_size: int,
+    prompt_tokens: int,
+    output_tokens: int,
+    *,
+    eff: EfficiencyParams = DEFAULT_EFFICIENCY,
+    params: PowerParams = DEFAULT_POWER,
+) -> float:
+    """GPU energy of a whole request (prefill included) per output token at steady state, J.
+
+    A replica serves a steady batch of ``batch_size`` requests at evenly spread progress, so a
+    decode iteration sees an average context of ``prompt + output / 2`` tokens per request and
+    yields ``batch_size`` tokens:
+
+        E_decode/token = P_gpu(decode activity) · tp · t_step(B, prompt + output/2) / B
+        E_prefill      = P_gpu(prefill activity) · tp · t_prefill(prompt)
+        E/token        = E_decode/token + E_prefill / output
+
+    GPU power only (what NVML reports, as in the ML.ENERGY measurements); the server overhead
+    and PUE are added by the simulator. ``model``/``gpu`` are catalog ids or specs.
+    """
+    if batch_size < 1 or output_tokens < 1 or prompt_tokens < 0:
+        raise ValueError(
+            f"need batch_size >= 1, output_tokens >= 1, prompt_tokens >= 0; got {batch_size}, "
+            f"{output_tokens}, {prompt_tokens}"
+        )
+    m = bundled_llms()[model] if isinstance(model, str) else model
+    g = bundled_gpus()[gpu] if isinstance(gpu, str) else gpu
+    perf = ReplicaPerf(m, g, tp, eff)
+    context = prompt_tokens + output_tokens / 2.0
+    c0, _, m0, _, fixed = perf.decode_lines(batch_size, batch_size * context)
+    step_s = max(c0, m0) + fixed
+    decode_w = gpu_power_w(g, decode_activity(c0 / max(c0, m0), params)) * tp
+    decode_j_per_token = decode_w * step_s / batch_size
+    prefill_s = (
+        perf.prefill_time_s(prompt_tokens, float(prompt_tokens) ** 2) if prompt_tokens else 0
+    )
+    prefill_j = gpu_power_w(g, params.prefill_activity) * tp * prefill_s
+    return decode_j_per_token + prefill_j / output_tokens
