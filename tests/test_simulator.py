@@ -23,14 +23,15 @@ def run(**changes):
 
 @given(
     rate=st.floats(0.2, 6.0),
-    replicas=st.integers(0, 2),
+    replicas=st.integers(0, 3),
     batch=st.integers(1, 64),
     kv=st.floats(0.25, 0.9),
     seed=st.integers(0, 2**16),
     policy=st.sampled_from(["nearest", "round_robin", "least_loaded", "lowest_carbon", "weighted"]),
+    split=st.booleans(),
 )
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_requests_are_conserved_and_energy_balances(rate, replicas, batch, kv, seed, policy):
+def test_requests_are_conserved_and_energy_balances(rate, replicas, batch, kv, seed, policy, split):
     base = small_scenario_dict()
     base["seed"] = seed
     base["time"].update(horizon_s=600, epoch_s=300)
@@ -40,6 +41,8 @@ def test_requests_are_conserved_and_energy_balances(rate, replicas, batch, kv, s
         replicas=replicas, max_batch_size=batch, kv_memory_fraction=kv
     )
     base["datacenters"][1]["pools"][0].update(max_batch_size=batch)
+    # phase-split serving where the pool has replicas to split (prefill and decode replicas)
+    base["datacenters"][0]["phase_split"] = {"enabled": split}
     result = simulate(scenario_from_dict(base))
     s, req, ts = result.summary, result.requests, result.timeseries
     # conservation: every request completes or is dropped with a reason, none vanish

@@ -268,6 +268,11 @@ class Pool(Strict):
     load_bandwidth_gb_per_s: PositiveFloat = Field(
         8.0, description="Bandwidth of loading the weights into GPU memory (SLIT's BW_g), GB/s."
     )
+    prefill_replicas: Annotated[int, Field(ge=0)] | None = Field(
+        None,
+        description="With phase_split enabled: replicas that only prefill (default: "
+        "phase_split.prefill_fraction of the pool).",
+    )
 
     @field_validator("model")
     @classmethod
@@ -280,6 +285,27 @@ class Pool(Strict):
         return _check_known(v, info, "gpus")
 
 
+class PhaseSplitConfig(Strict):
+    """Phase-split serving (Splitwise): prefill and decode on separate replicas of a pool.
+
+    With ``enabled``, each pool of two or more replicas gives ``prefill_replicas`` (or
+    ``prefill_fraction`` of its replicas, at least one, leaving at least one) to prefill only;
+    the rest decode only. A request is prefilled on a prefill replica, its KV cache crosses the
+    datacenter's link at ``kv_link_gb_per_s``, and a decode replica generates the rest. Pools of
+    one replica stay colocated and serve both phases.
+    """
+
+    enabled: bool = False
+    prefill_fraction: Annotated[float, Field(gt=0, lt=1)] = Field(
+        0.5, description="Share of a pool's replicas that only prefill."
+    )
+    kv_link_gb_per_s: PositiveFloat = Field(
+        25.0,
+        description="Bandwidth of the link the KV cache crosses from a prefill to a decode "
+        "replica, GB/s (25 GB/s = 200 Gbit/s InfiniBand).",
+    )
+
+
 class Datacenter(Strict):
     """A datacenter in a region: GPU pools, facility overhead (PUE) and a water model."""
 
@@ -290,6 +316,7 @@ class Datacenter(Strict):
         0.35, description="Non-GPU server power (CPU, memory, NICs, fans) as a share of GPU power."
     )
     water: WaterConfig = Field(default_factory=WaterConfig)
+    phase_split: PhaseSplitConfig = Field(default_factory=PhaseSplitConfig)
     pools: list[Pool] = Field(min_length=1)
 
     @field_validator("region")

@@ -56,6 +56,7 @@ class Request:
         "generated",
         "preemptions",
         "load_wait",
+        "kv_transfer_s",
         "energy_j",
         "carbon_kg",
         "water_l",
@@ -74,7 +75,7 @@ class Request:
         self.arrive_dc = self.prefill_start = self.first_token = self.finish = np.nan
         self.generated = 0
         self.preemptions = 0
-        self.load_wait = 0.0
+        self.load_wait = self.kv_transfer_s = 0.0
         self.energy_j = self.carbon_kg = self.water_l = self.cost_usd = 0.0
         self.mark: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
         self.drop = ""
@@ -131,7 +132,11 @@ class Replica:
         load_s: float,
         server_overhead: float,
         power: PowerParams,
+        role: str = "mixed",
     ) -> None:
+        if role not in ("mixed", "prefill", "decode"):
+            raise ValueError(f"replica role must be mixed, prefill or decode, not {role!r}")
+        self.role = role
         self.env = env
         self.dc = dc
         self.perf = perf
@@ -220,7 +225,13 @@ class Replica:
             if not self.loaded and self.waiting:
                 yield from self._load()
                 continue
-            admitted = self._admit() if self.loaded else []
+            if self.role == "decode":
+                # requests arrive here with their KV cache: they join without a prefill
+                if self.loaded:
+                    self._admit_prefilled()
+                admitted = []
+            else:
+                admitted = self._admit() if self.loaded else []
             if admitted:
                 yield from self._prefill(admitted)
             elif self.running:
@@ -251,6 +262,16 @@ class Replica:
             batch.append(req)
         return batch
 
+    def _admit_prefilled(self) -> None:
+        """Decode replicas: move requests whose KV cache has arrived into the running batch."""
+        while self.waiting and len(self.running) < self.max_batch:
+            req = self.waiting[0]
+            if not self._fits(req):
+                break  # first-come first-served: no overtaking
+            self.waiting.popleft()
+            self.kv_used += req.prompt + req.generated
+            self._join(req)
+
     def _prefill(self, batch: list[Request]) -> Any:
         env = self.env
         t0 = env.now
@@ -273,6 +294,10 @@ class Replica:
             if r.generated >= r.output:
                 self.kv_used -= r.prompt + r.generated
                 self._finish(r)
+            elif self.role == "prefill":
+                # the KV cache leaves for a decode replica; this replica's copy is freed
+                self.kv_used -= r.prompt + r.generated
+                self.dc.hand_off(r)
             else:
                 self._join(r)
 
@@ -327,12 +352,14 @@ class Replica:
         self.running = still
 
     def _preempt(self) -> None:
-        """Free the KV cache of the newest running request; it is recomputed later."""
+        """Free the KV cache of the newest running request; it is recomputed later (on a
+        decode replica: by a prefill replica, and its cache crosses the link again)."""
         victim = self.running.pop()
         self._leave(victim)
         victim.preemptions += 1
-        self.waiting.appendleft(victim)
-        self.queue.notify()
+        entry = self.dc.queues[victim.model] if self.role == "decode" else self.queue
+        entry.waiting.appendleft(victim)
+        entry.notify()
 
 
 class PoolQueue:
@@ -380,8 +407,11 @@ class Datacenter:
         self.factors = factors
         self.replicas_by_model: dict[int, list[Replica]] = {}
         self.queues: dict[int, PoolQueue] = {}
+        self.decode_queues: dict[int, PoolQueue] = {}
         self.max_kv_tokens: dict[int, int] = {}
         self.in_flight = 0
+        self.kv_bytes_per_token: dict[int, float] = {}
+        self.kv_link_bytes_per_s = 25e9
 
     def queue_for(self, model: int) -> PoolQueue:
         """The (shared) queue of ``model`` in this datacenter, created on first use."""
@@ -389,10 +419,30 @@ class Datacenter:
             self.queues[model] = PoolQueue()
         return self.queues[model]
 
+    def decode_queue_for(self, model: int) -> PoolQueue:
+        """The queue of ``model``'s decode-only replicas (phase-split serving)."""
+        if model not in self.decode_queues:
+            self.decode_queues[model] = PoolQueue()
+        return self.decode_queues[model]
+
     def add_replica(self, model: int, rep: Replica) -> None:
         self.replicas_by_model.setdefault(model, []).append(rep)
-        self.queues[model].replicas.append(rep)
-        self.max_kv_tokens[model] = max(self.max_kv_tokens.get(model, 0), rep.kv_capacity)
+        rep.queue.replicas.append(rep)
+        self.kv_bytes_per_token[model] = float(rep.perf.model.kv_bytes_per_token)
+        if rep.role != "prefill":  # the replicas that hold a request until it finishes
+            self.max_kv_tokens[model] = max(self.max_kv_tokens.get(model, 0), rep.kv_capacity)
+
+    def hand_off(self, req: Request) -> None:
+        """Send a prefilled request's KV cache over the datacenter link to the decode queue.
+
+        Transfers do not contend: each takes ``tokens · kv_bytes / link bandwidth``.
+        """
+        tokens = req.prompt + req.generated
+        delay = tokens * self.kv_bytes_per_token[req.model] / self.kv_link_bytes_per_s
+        req.kv_transfer_s += delay
+        ev = self.sim.env.timeout(delay)
+        queue = self.decode_queues[req.model]
+        ev.callbacks.append(lambda _e, r=req, q=queue: q.push(r))
 
     def receive(self, req: Request) -> None:
         """A request reaches the datacenter and joins its LLM's queue.

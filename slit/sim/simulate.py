@@ -40,6 +40,32 @@ def _impact_factors(sig: EpochSignals, d: int) -> ImpactFactors:
     )
 
 
+def _replica_roles(dc_cfg: Any, pool: Any, d: int, p: int) -> list[str]:
+    """Role of each replica of a pool: all ``mixed``, or prefill and decode replicas when the
+    datacenter serves phase-split (pools of one replica stay mixed)."""
+    split = dc_cfg.phase_split
+    if not split.enabled or pool.replicas < 2:
+        return ["mixed"] * pool.replicas
+    n_prefill = (
+        pool.prefill_replicas
+        if pool.prefill_replicas is not None
+        else min(pool.replicas - 1, max(1, round(pool.replicas * split.prefill_fraction)))
+    )
+    if not 1 <= n_prefill < pool.replicas:
+        raise ScenarioError(
+            [
+                Problem(
+                    f"datacenters[{d}].pools[{p}].prefill_replicas",
+                    f"{n_prefill} of {pool.replicas} replicas would leave no "
+                    + ("prefill" if n_prefill < 1 else "decode")
+                    + " replica",
+                    f"give between 1 and {pool.replicas - 1}",
+                )
+            ]
+        )
+    return ["prefill"] * n_prefill + ["decode"] * (pool.replicas - n_prefill)
+
+
 def simulate(
     scenario: Scenario,
     policy: str | RoutingPolicy | None = None,
@@ -107,12 +133,14 @@ def simulate(
             load_s = scenario.llms[pool.model].weight_bytes / (pool.load_bandwidth_gb_per_s * 1e9)
             m = model_index[pool.model]
             serves[m, d] = True
-            queue = dc.queue_for(m)
-            for _ in range(pool.replicas):
+            roles = _replica_roles(dc_cfg, pool, d, p)
+            if "decode" in roles:
+                dc.kv_link_bytes_per_s = dc_cfg.phase_split.kv_link_gb_per_s * 1e9
+            for role in roles:
                 rep = Replica(
                     sim.env,
                     dc,
-                    queue,
+                    dc.decode_queue_for(m) if role == "decode" else dc.queue_for(m),
                     perf,
                     kv_tokens,
                     pool.max_batch_size,
@@ -121,6 +149,7 @@ def simulate(
                     load_s,
                     dc_cfg.server_overhead_fraction,
                     power,
+                    role,
                 )
                 dc.add_replica(m, rep)
                 gpu_count[d] += pool.tp
@@ -220,6 +249,7 @@ def _request_records(sim: Simulation, scenario: Scenario, model_ids: list[str]) 
             "transfer_s": col("transfer_s"),
             "queue_s": col("prefill_start") - col("arrive_dc"),
             "load_wait_s": col("load_wait"),
+            "kv_transfer_s": col("kv_transfer_s"),
             "ttft_s": ttft,
             "tpot_s": tpot,
             "e2e_s": e2e,
