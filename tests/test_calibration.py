@@ -1,0 +1,181 @@
+"""Calibration tooling: Vidur / ML.ENERGY loaders on the real data and the per-GPU fit."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from slit.calibration import (
+    error_table,
+    fit_efficiency,
+    load_mlenergy,
+    load_vidur_prefill,
+    model_decode_step_s,
+    model_prefill_s,
+)
+from slit.calibration.fit import dense_layer_parameters
+from slit.models.hardware import bundled_gpus
+from slit.models.latency import DEFAULT_EFFICIENCY, EfficiencyParams, ReplicaPerf
+from slit.models.llm import bundled_llms
+from tests.conftest import REPO, require_shared_data
+
+# Acceptance targets and the figures actually reached with one (mfu, mbu, overhead) per GPU.
+PREFILL_TARGET_PCT = 15.0
+DECODE_TARGET_PCT = 20.0
+# ML.ENERGY pairs whose decode MAPE misses the 20 % target after fitting, with the MAPE reached
+# (asserted as an upper bound so a regression shows): B200 x Llama-3.1-8B has a step in its
+# measured ITL between batch 64 and 128 (9 -> 27 ms) that no roofline reproduces.
+DECODE_MISSES_PCT = {("b200", "llama-3.1-8b"): 36.0}
+
+
+@pytest.fixture(scope="module")
+def vidur() -> pd.DataFrame:
+    return load_vidur_prefill(require_shared_data())
+
+
+@pytest.fixture(scope="module")
+def mlenergy() -> pd.DataFrame:
+    return load_mlenergy(require_shared_data())
+
+
+@pytest.fixture(scope="module")
+def calibration(vidur: pd.DataFrame, mlenergy: pd.DataFrame):
+    return fit_efficiency(vidur, mlenergy)
+
+
+# -- model wrappers (no data needed) -------------------------------------------------------------
+def test_dense_prefill_matches_replica_perf_without_attention_and_embeddings() -> None:
+    m = bundled_llms()["llama-2-70b"]
+    eff = EfficiencyParams(mfu=0.5, mbu=0.7, overhead_s=0.0)
+    n = 4096
+    ours = model_prefill_s(m, "h100-80gb", 1, n, eff)
+    # ReplicaPerf on the same dense parameters, with sum_sq = 0 (no attention term); its extra
+    # KV-cache write only matters when memory bound, which 4096 tokens are not.
+    p_dense = dense_layer_parameters(m) / 1e9
+    dense = m.model_copy(
+        update={"parameters_billion": p_dense, "active_parameters_billion": p_dense}
+    )
+    ref = ReplicaPerf(dense, bundled_gpus()["h100-80gb"], 1, eff).prefill_time_s(n, 0.0)
+    assert ours == pytest.approx(ref, rel=1e-9)
+    # tensor parallelism divides the roofline; the all-reduce is off unless asked for
+    assert model_prefill_s(m, "h100-80gb", 4, n, eff) == pytest.approx(ours / 4)
+    assert model_prefill_s(m, "h100-80gb", 4, n, eff, include_allreduce=True) > ours / 4
+
+
+def test_decode_wrapper_is_replica_perf() -> None:
+    perf = ReplicaPerf(
+        bundled_llms()["llama-3.1-8b"], bundled_gpus()["h100-80gb"], 1, DEFAULT_EFFICIENCY
+    )
+    got = model_decode_step_s("llama-3.1-8b", "h100-80gb", 1, 32, 1500.0)
+    assert got == pytest.approx(perf.decode_step_time_s(32, 32 * 1500.0))
+
+
+# -- loaders on the real data --------------------------------------------------------------------
+def test_vidur_loader_shape_units_and_mapping(vidur: pd.DataFrame) -> None:
+    assert set(vidur["gpu"]) == {"a100-80gb", "h100-80gb", "a40"}
+    # internlm-20b has no catalog entry; Meta-Llama-3 8B/70B (A100 only) map to the 3.1 ids
+    assert "internlm-20b" not in set(vidur["vidur_model"])
+    assert set(vidur.loc[vidur["gpu"] == "a100-80gb", "model"]) >= {"llama-3.1-8b", "qwen-72b"}
+    sizes = vidur.groupby(["gpu", "model"]).size()
+    assert len(sizes) == 17
+    assert len(vidur) == 16817
+    # 259 token counts (1..4096) x 4 tp degrees; phi-2 has tp = 1 only; Llama-3 goes to 32768
+    assert sizes[("h100-80gb", "llama-2-7b")] == 259 * 4
+    assert sizes[("a40", "phi-2")] == 259
+    assert not vidur.duplicated(["gpu", "model", "tp", "num_tokens"]).any()
+    # seconds: Llama-2-70B, 4096 tokens on one A100 ~ 80 layers x 30 ms of ms-scale kernels
+    row = vidur.query("gpu == 'a100-80gb' and model == 'llama-2-70b' and tp == 1")
+    t = row.set_index("num_tokens")["time_s"]
+    assert 1.0 < t[4096] < 5.0
+    assert 0.0 < t[1] < 0.2
+    assert np.allclose(row["time_s"], row["emb_s"] + 80 * row["per_layer_s"])
+
+
+def test_vidur_time_grows_with_tokens_and_shrinks_with_tp(vidur: pd.DataFrame) -> None:
+    coarse = [128, 512, 1024, 2048, 4096]
+    for (_gpu, _model, _tp), g in vidur.groupby(["gpu", "model", "tp"]):
+        t = g.set_index("num_tokens")["time_s"].reindex(coarse).to_numpy()
+        assert np.all(np.diff(t) > 0)
+    at = vidur[vidur["num_tokens"] == 4096].pivot_table(
+        index=["gpu", "model"], columns="tp", values="time_s"
+    )
+    multi = at.dropna()
+    assert len(multi) == 14  # every pair but phi-2 (3 GPUs) has tp 1, 2, 4, 8
+    assert np.all(np.diff(multi.to_numpy(), axis=1) < 0)
+    # near-linear scaling of the per-GPU kernel time at 4096 tokens (no communication included)
+    ratio = multi[8] / multi[1]
+    assert ratio.between(0.12, 0.21).all()
+
+
+def test_mlenergy_loader(mlenergy: pd.DataFrame) -> None:
+    assert len(mlenergy) == 73
+    assert set(mlenergy["gpu"]) == {"h100-80gb", "b200"}
+    assert set(mlenergy["model"]) == {"llama-3.1-8b", "llama-3.1-70b", "llama-3.1-405b"}
+    assert (mlenergy["tp"] == mlenergy["num_gpus"]).all()
+    # seconds, not ms: a few ms to a few hundred ms per token
+    assert mlenergy["median_itl_s"].between(0.002, 0.5).all()
+    for (_g, _m), grp in mlenergy.groupby(["gpu", "source_model"]):
+        itl = grp.sort_values("max_num_seqs")["median_itl_s"].to_numpy()
+        assert itl[-1] > itl[0]  # larger batches take longer per step
+    assert mlenergy["avg_power_w"].gt(0).all() and mlenergy["energy_per_token_j"].gt(0).all()
+
+
+# -- fit -----------------------------------------------------------------------------------------
+def test_error_table_shape(vidur: pd.DataFrame, mlenergy: pd.DataFrame) -> None:
+    table = error_table({}, vidur, mlenergy)
+    assert list(table.columns) == ["gpu", "model", "metric", "mape_pct", "max_abs_pct",
+                                   "bias_pct", "n"]  # fmt: skip
+    assert len(table) == 17 + 5  # Vidur pairs (prefill) + ML.ENERGY pairs (decode)
+    assert (table["max_abs_pct"] >= table["mape_pct"]).all()
+    prefill = table[table["metric"] == "prefill"]
+    assert (prefill["n"] >= 241).all()  # 241 token counts in 128..4096 per tp
+
+
+def test_fit_improves_prefill_everywhere_and_decode_on_average(calibration) -> None:
+    keys = ["gpu", "model", "metric"]
+    both = calibration.before.merge(calibration.after, on=keys, suffixes=("_0", "_1"))
+    pre = both[both["metric"] == "prefill"]
+    assert (pre["mape_pct_1"] < pre["mape_pct_0"]).all()
+    dec = both[both["metric"] == "decode"]
+    # per GPU the decode MAPE improves on average; H100 x Llama-3.1-70B gets slightly worse
+    # (17.4 -> 19.2 %) because H100 shares its parameters with the Vidur prefill points
+    assert dec["mape_pct_1"].mean() < dec["mape_pct_0"].mean()
+    for p in calibration.params.values():
+        assert 0.05 <= p.mfu <= 1.0 and 0.05 <= p.mbu <= 1.0 and 0 <= p.overhead_s <= 0.05
+
+
+def test_fitted_params_meet_prefill_target(calibration) -> None:
+    pre = calibration.after[calibration.after["metric"] == "prefill"]
+    assert len(pre) == 17
+    worst = pre.loc[pre["mape_pct"].idxmax()]
+    assert worst["mape_pct"] <= PREFILL_TARGET_PCT, worst.to_dict()
+
+
+def test_fitted_params_decode_target_reached_except_known_misses(calibration) -> None:
+    dec = calibration.after[calibration.after["metric"] == "decode"]
+    assert len(dec) == 5
+    for row in dec.itertuples():
+        limit = DECODE_MISSES_PCT.get((row.gpu, row.model), DECODE_TARGET_PCT)
+        assert row.mape_pct <= limit, (row.gpu, row.model, row.mape_pct)
+
+
+def test_fidelity_benchmark_json(tmp_path) -> None:
+    data = require_shared_data()
+    before = set(p.name for p in REPO.iterdir())
+    out = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "fidelity.py"), "--from", str(data), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    doc = json.loads(out.stdout)
+    assert set(doc["params"]) == {"a100-80gb", "h100-80gb", "a40", "b200"}
+    assert len(doc["errors"]) == 22
+    assert set(p.name for p in REPO.iterdir()) == before
