@@ -89,6 +89,15 @@ def build_parser() -> argparse.ArgumentParser:
     t = tsub.add_parser("build", help="derive the bundled profiles from a raw-data folder")
     t.add_argument("--from", dest="data_dir", type=Path, required=True, help="raw-data folder")
     t.add_argument("--out", type=Path, required=True, help="folder to write the profiles to")
+
+    p = sub.add_parser(
+        "calibrate", help="fit the latency model to GPU profiles; print the error table"
+    )
+    p.add_argument("--from", dest="data_dir", type=Path, required=True, help="raw-data folder")
+    p.add_argument(
+        "--write", type=Path, default=None, help="write the efficiency catalog (YAML) here"
+    )
+    p.add_argument("--json", action="store_true", help="print the error table as JSON")
     return parser
 
 
@@ -369,6 +378,53 @@ def _traces_show(args: argparse.Namespace) -> int:
     return 0
 
 
+CALIBRATION_DATA_NOTE = (
+    "Vidur per-operator GPU profiles (github:microsoft/vidur@7d475133; A100, H100, A40; "
+    "prefill of 128-4096 tokens, dense operators only, attention not profiled) and the "
+    "ML.ENERGY Benchmark v3 leaderboard (github:ml-energy/leaderboard@0cd52dab; vLLM on H100 "
+    "and B200; median inter-token latency)"
+)
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from slit.calibration import error_table, fit_efficiency, load_mlenergy, load_vidur_prefill
+    from slit.calibration.catalog import catalog_entries, catalog_yaml
+    from slit.models.latency import EfficiencyParams
+
+    if not (args.data_dir / "gpu_profiles").is_dir():
+        raise SlitError(
+            f"calibrate: {args.data_dir} has no gpu_profiles/ folder; give the raw-data folder "
+            "(see docs/models.md, calibration)"
+        )
+    vidur = load_vidur_prefill(args.data_dir)
+    mlenergy = load_mlenergy(args.data_dir)
+    result = fit_efficiency(vidur, mlenergy)
+    fields = set(EfficiencyParams.__dataclass_fields__)
+    entries = catalog_entries(result)
+    catalog = {
+        gpu: EfficiencyParams(**{k: v for k, v in e.items() if k in fields})
+        for gpu, e in entries.items()
+        if gpu != "default"
+    }
+    table = error_table(catalog, vidur, mlenergy)
+    keys = ["gpu", "model", "metric"]
+    table = result.before.merge(table, on=keys, suffixes=("_default", "_calibrated"))
+    if args.json:
+        print(table.to_json(orient="records", indent=1))
+    else:
+        with pd.option_context("display.width", 200, "display.max_rows", None):
+            cols = keys + ["mape_pct_default", "mape_pct_calibrated", "max_abs_pct_calibrated",
+                           "n_calibrated"]  # fmt: skip
+            print(table[cols].round(1).to_string(index=False))
+    if args.write is not None:
+        args.write.parent.mkdir(parents=True, exist_ok=True)
+        args.write.write_text(catalog_yaml(result, CALIBRATION_DATA_NOTE), encoding="utf-8")
+        print(f"efficiency catalog written to {args.write}", file=sys.stderr)
+    return 0
+
+
 def _first_line(path: Path) -> str:
     import gzip
 
@@ -408,6 +464,7 @@ COMMANDS = {
     "schema": _cmd_schema,
     "list": _cmd_list,
     "traces": _cmd_traces,
+    "calibrate": _cmd_calibrate,
 }
 
 

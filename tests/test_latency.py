@@ -48,8 +48,15 @@ def test_decode_is_memory_bound_at_small_batch_and_slower_with_context():
     t1 = latency.decode_step_time_s("llama-3.1-8b", "h100-80gb", 1, 1, 1000)
     gpu = bundled_gpus()["h100-80gb"]
     llm = bundled_llms()["llama-3.1-8b"]
-    weights_only = llm.weight_bytes / (gpu.memory_bandwidth_bytes_per_s * 0.7)
-    assert t1 == pytest.approx(weights_only + 0.003, rel=0.05)
+    eff = latency.calibrated_efficiency("h100-80gb")
+    weights_only = llm.weight_bytes / (gpu.memory_bandwidth_bytes_per_s * eff.mbu)
+    fixed = eff.overhead_s + eff.per_request_overhead_s
+    assert t1 == pytest.approx(weights_only + fixed, rel=0.05)
+    # the uncalibrated defaults on request
+    t0 = latency.decode_step_time_s("llama-3.1-8b", "h100-80gb", 1, 1, 1000,
+                                    latency.DEFAULT_EFFICIENCY)  # fmt: skip
+    default_weights = llm.weight_bytes / (gpu.memory_bandwidth_bytes_per_s * 0.7)
+    assert t0 == pytest.approx(default_weights + 0.003, rel=0.05)
     assert latency.decode_step_time_s("llama-3.1-8b", "h100-80gb", 1, 1, 8000) > t1
 
 

@@ -125,7 +125,9 @@ def decode_context_tokens(
 
 
 # -- comparison points ---------------------------------------------------------------------------
-POINT_COLUMNS = ["gpu", "model", "metric", "tp", "x", "context_tokens", "measured_s"]
+POINT_COLUMNS = [
+    "gpu", "model", "metric", "tp", "x", "context_tokens", "output_tokens", "measured_s",
+]  # fmt: skip
 
 
 def comparison_points(
@@ -148,6 +150,7 @@ def comparison_points(
                     "tp": v["tp"],
                     "x": v["num_tokens"].astype(float),
                     "context_tokens": 0.0,
+                    "output_tokens": 0.0,
                     "measured_s": v["time_s"],
                 }
             )
@@ -167,6 +170,7 @@ def comparison_points(
                     "tp": mlenergy["tp"],
                     "x": mlenergy["avg_batch_size"],
                     "context_tokens": ctx,
+                    "output_tokens": mlenergy["avg_output_len"],
                     "measured_s": mlenergy["median_itl_s"],
                 }
             )
@@ -249,30 +253,51 @@ class CalibrationResult:
                 f"  mfu: {p.mfu:.4f}",
                 f"  mbu: {p.mbu:.4f}",
                 f"  overhead_s: {p.overhead_s:.6f}",
+                *([f"  decode_mfu: {p.decode_mfu:.4f}"] if p.decode_mfu is not None else []),
+                *(
+                    [f"  per_request_overhead_s: {p.per_request_overhead_s:.3g}"]
+                    if p.per_request_overhead_s
+                    else []
+                ),
                 f"  allreduce_latency_s: {p.allreduce_latency_s:g}",
             ]
         return "\n".join(lines) + "\n"
 
 
 def _fit_one(points: pd.DataFrame, start: EfficiencyParams) -> EfficiencyParams:
+    """Fit the parameters the points can see: ``mfu`` from prefill, ``decode_mfu`` from decode,
+    ``mbu`` and ``overhead_s`` from both."""
     weights = 1.0 / np.sqrt(points.groupby(["model", "metric"])["x"].transform("size").to_numpy())
     measured = points["measured_s"].to_numpy()
+    metrics = set(points["metric"])
+    names = ["mbu", "overhead_s"]
+    if PREFILL in metrics:
+        names.append("mfu")
+    if DECODE in metrics:
+        names += ["decode_mfu", "per_request_overhead_s"]
+    bounds = {"mfu": (0.05, 1.0), "decode_mfu": (0.02, 1.0), "mbu": (0.05, 1.0),
+              "overhead_s": (0.0, 0.05), "per_request_overhead_s": (0.0, 2e-4)}  # fmt: skip
+    scale = {"mfu": 0.1, "decode_mfu": 0.1, "mbu": 0.1, "overhead_s": 1e-3,
+             "per_request_overhead_s": 1e-5}  # fmt: skip
+
+    def params(theta: np.ndarray) -> EfficiencyParams:
+        return replace(start, **{n: float(v) for n, v in zip(names, theta, strict=True)})
 
     def residuals(theta: np.ndarray) -> np.ndarray:
-        eff = replace(start, mfu=theta[0], mbu=theta[1], overhead_s=theta[2])
-        return weights * (predict(points, eff) / measured - 1.0)
+        return weights * (predict(points, params(theta)) / measured - 1.0)
 
-    x0 = np.clip([start.mfu, start.mbu, start.overhead_s], FIT_LOWER, FIT_UPPER)
+    x0 = [getattr(start, n) if getattr(start, n) is not None else start.mfu for n in names]
+    lo = [bounds[n][0] for n in names]
+    hi = [bounds[n][1] for n in names]
     sol = least_squares(
         residuals,
-        x0,
-        bounds=(FIT_LOWER, FIT_UPPER),
-        x_scale=[0.1, 0.1, 1e-3],
+        np.clip(x0, lo, hi),
+        bounds=(lo, hi),
+        x_scale=[scale[n] for n in names],
         loss="soft_l1",
         f_scale=0.1,
     )
-    mfu, mbu, overhead = (float(v) for v in sol.x)
-    return replace(start, mfu=mfu, mbu=mbu, overhead_s=overhead)
+    return params(sol.x)
 
 
 def fit_efficiency(

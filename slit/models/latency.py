@@ -9,21 +9,27 @@ Prefill of ``n`` prompt tokens (requests of lengths n_i, n = sum n_i):
     bytes = W + kv * n                                       (read weights, write the KV cache)
 
 Decode iteration of a batch of B requests holding S context tokens in total:
-    FLOPs = 2 * P_active * B + 4 * L * A * S
+    FLOPs = 2 * P_active * B + 4 * L * A * S                 (at MFU_decode)
     bytes = W + kv * S                                       (read weights and the whole KV cache)
+    plus a host overhead per running request, B * t_req
 
 with P_active the parameters used per token, L layers, A = heads x head_dim, W weight bytes,
 kv KV-cache bytes per token. Tensor parallelism adds two ring all-reduces per layer of the
 activations (tokens x hidden x 2 bytes): ``2 L (alpha + 2 (tp-1)/tp * bytes / link_bw)``.
 
-The efficiency factors (MFU, MBU, overhead) are defaults until fitted per GPU type; see
-``docs/models.md``.
+The efficiency factors (MFU, MBU, overheads) are fitted per GPU type to public profiles and
+stored in ``slit/data/catalog/efficiency.yaml`` (:func:`calibrated_efficiency`); decode has its
+own MFU and a host overhead per running request. See ``docs/models.md``.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import yaml
 
 from slit.models.hardware import GpuSpec, bundled_gpus
 from slit.models.llm import LlmSpec, bundled_llms
@@ -34,19 +40,57 @@ class EfficiencyParams:
     """How much of the hardware peak a serving engine achieves.
 
     Attributes:
-        mfu: model FLOP utilisation in compute-bound phases (achieved / peak FLOP/s).
+        mfu: model FLOP utilisation of prefill (achieved / peak FLOP/s).
         mbu: memory-bandwidth utilisation in memory-bound phases (achieved / peak bytes/s).
         overhead_s: fixed per-iteration cost (scheduling, kernel launches, sampling), s.
         allreduce_latency_s: fixed latency of one all-reduce, s.
+        decode_mfu: model FLOP utilisation of decode iterations (None: the same as ``mfu``).
+        per_request_overhead_s: host time per running request in a decode iteration
+            (scheduling, sampling, detokenising), s; it grows the step linearly in the batch.
     """
 
     mfu: float = 0.5
     mbu: float = 0.7
     overhead_s: float = 0.003
     allreduce_latency_s: float = 10e-6
+    decode_mfu: float | None = None
+    per_request_overhead_s: float = 0.0
+
+    @property
+    def decode_flop_utilisation(self) -> float:
+        """MFU of decode iterations: ``decode_mfu``, or ``mfu`` when not set.
+
+        Decode multiplies the weights by a few token vectors at a time, so its matmuls are
+        narrow and reach a smaller share of the peak than prefill's (fitted separately)."""
+        return self.mfu if self.decode_mfu is None else self.decode_mfu
 
 
 DEFAULT_EFFICIENCY = EfficiencyParams()
+"""Uncalibrated textbook values; the simulator uses :func:`calibrated_efficiency` instead."""
+
+_EFFICIENCY_FIELDS = {f for f in EfficiencyParams.__dataclass_fields__}
+
+
+@cache
+def _efficiency_catalog() -> dict[str, EfficiencyParams]:
+    text = resources.files("slit").joinpath("data/catalog/efficiency.yaml").read_text("utf-8")
+    doc = yaml.safe_load(text) or {}
+    return {
+        str(gpu): EfficiencyParams(**{k: v for k, v in entry.items() if k in _EFFICIENCY_FIELDS})
+        for gpu, entry in (doc.get("gpus") or {}).items()
+    }
+
+
+def calibrated_efficiency(gpu: str | GpuSpec) -> EfficiencyParams:
+    """The fitted efficiencies of a GPU type from ``slit/data/catalog/efficiency.yaml``.
+
+    ``gpu`` is a catalog id or a spec (matched to the bundled catalog by value); GPU types the
+    calibration data do not cover get the ``default`` entry (see docs/models.md).
+    """
+    catalog = _efficiency_catalog()
+    if not isinstance(gpu, str):
+        gpu = next((k for k, v in bundled_gpus().items() if v == gpu), "")
+    return catalog.get(gpu) or catalog.get("default", DEFAULT_EFFICIENCY)
 
 
 @dataclass(frozen=True)
@@ -70,6 +114,11 @@ class ReplicaPerf:
         bw = self.tp * self.gpu.memory_bandwidth_bytes_per_s * self.eff.mbu
         m = self.model
         set_(self, "_inv_flops", 1.0 / flops)
+        set_(
+            self,
+            "_inv_flops_decode",
+            1.0 / (self.tp * self.gpu.peak_flop_per_s * self.eff.decode_flop_utilisation),
+        )
         set_(self, "_inv_bw", 1.0 / bw)
         set_(self, "_weights", m.weight_bytes)
         set_(self, "_kv", m.kv_bytes_per_token)
@@ -113,11 +162,11 @@ class ReplicaPerf:
         ``batch_size`` tokens an iteration:
         ``t_j = max(c0 + c1 j, m0 + m1 j) + fixed`` -> ``(c0, c1, m0, m1, fixed)``, s."""
         b = float(batch_size)
-        c0 = (self._p2 * b + 4.0 * self._la * context_tokens) * self._inv_flops
-        c1 = 4.0 * self._la * b * self._inv_flops
+        c0 = (self._p2 * b + 4.0 * self._la * context_tokens) * self._inv_flops_decode
+        c1 = 4.0 * self._la * b * self._inv_flops_decode
         m0 = (self._weights + self._kv * context_tokens) * self._inv_bw
         m1 = self._kv * b * self._inv_bw
-        fixed = self.eff.overhead_s
+        fixed = self.eff.overhead_s + self.eff.per_request_overhead_s * b
         if self.tp > 1:
             fixed += self._ar_fixed + self._ar_per_token * b
         return c0, c1, m0, m1, fixed
@@ -189,12 +238,12 @@ def prefill_time_s(
     tp: int,
     prompt_tokens: int,
     batch_size: int = 1,
-    eff: EfficiencyParams = DEFAULT_EFFICIENCY,
+    eff: EfficiencyParams | None = None,
 ) -> float:
     """Time to prefill ``batch_size`` prompts of ``prompt_tokens`` tokens each in one iteration,
-    s."""
+    s. ``eff`` defaults to the GPU's calibrated efficiencies (:func:`calibrated_efficiency`)."""
     m, g = _resolve(model, gpu)
-    perf = ReplicaPerf(m, g, tp, eff)
+    perf = ReplicaPerf(m, g, tp, eff or calibrated_efficiency(gpu))
     return perf.prefill_time_s(prompt_tokens * batch_size, batch_size * prompt_tokens**2)
 
 
@@ -204,9 +253,10 @@ def decode_step_time_s(
     tp: int,
     batch_size: int,
     context_tokens: int,
-    eff: EfficiencyParams = DEFAULT_EFFICIENCY,
+    eff: EfficiencyParams | None = None,
 ) -> float:
     """One decode iteration for ``batch_size`` requests holding ``context_tokens`` tokens each,
-    s."""
+    s. ``eff`` defaults to the GPU's calibrated efficiencies (:func:`calibrated_efficiency`)."""
     m, g = _resolve(model, gpu)
-    return ReplicaPerf(m, g, tp, eff).decode_step_time_s(batch_size, batch_size * context_tokens)
+    perf = ReplicaPerf(m, g, tp, eff or calibrated_efficiency(gpu))
+    return perf.decode_step_time_s(batch_size, batch_size * context_tokens)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from slit.models.hardware import GpuSpec, bundled_gpus
-from slit.models.latency import DEFAULT_EFFICIENCY, EfficiencyParams, ReplicaPerf
+from slit.models.latency import EfficiencyParams, ReplicaPerf, calibrated_efficiency
 from slit.models.llm import LlmSpec, bundled_llms
 
 
@@ -67,7 +67,7 @@ def energy_per_output_token_j(
     prompt_tokens: int,
     output_tokens: int,
     *,
-    eff: EfficiencyParams = DEFAULT_EFFICIENCY,
+    eff: EfficiencyParams | None = None,
     params: PowerParams = DEFAULT_POWER,
 ) -> float:
     """GPU energy of a whole request (prefill included) per output token at steady state, J.
@@ -90,7 +90,7 @@ def energy_per_output_token_j(
         )
     m = bundled_llms()[model] if isinstance(model, str) else model
     g = bundled_gpus()[gpu] if isinstance(gpu, str) else gpu
-    perf = ReplicaPerf(m, g, tp, eff)
+    perf = ReplicaPerf(m, g, tp, eff or calibrated_efficiency(g))
     context = prompt_tokens + output_tokens / 2.0
     c0, _, m0, _, fixed = perf.decode_lines(batch_size, batch_size * context)
     step_s = max(c0, m0) + fixed

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from slit.errors import Problem, ScenarioError
-from slit.models.latency import ReplicaPerf
+from slit.models.latency import ReplicaPerf, calibrated_efficiency
 from slit.models.network import transfer_time_s
 from slit.models.power import DEFAULT_POWER, PowerParams
 from slit.scenario.loader import Scenario
@@ -115,7 +115,12 @@ def simulate(
         for p, pool in enumerate(dc_cfg.pools):
             if pool.replicas == 0:
                 continue
-            perf = ReplicaPerf(scenario.llms[pool.model], scenario.gpus[pool.gpu], pool.tp)
+            perf = ReplicaPerf(
+                scenario.llms[pool.model],
+                scenario.gpus[pool.gpu],
+                pool.tp,
+                calibrated_efficiency(pool.gpu),
+            )
             kv_tokens = perf.kv_capacity_tokens(pool.kv_memory_fraction)
             if kv_tokens <= 0:
                 need = scenario.llms[pool.model].weight_bytes / 1e9
