@@ -4,15 +4,17 @@ Per GPU, power interpolates linearly between idle and maximum with an *activity*
 
     P_gpu = P_idle + (P_max - P_idle) * activity
 
-Prefill is compute bound and runs near full activity. Decode activity rises with the share of the
-iteration that is compute bound (larger batches):
+Prefill is compute bound and runs at full activity (Splitwise measured H100 prompt power at its
+700 W TDP). Decode activity rises with the share of the iteration that is compute bound:
 
-    activity_decode = a_base + (a_prefill - a_base) * compute_share
+    activity_decode = min(1, a_base + k * compute_share)
+
+with a_base = 0.619 and k = 0.526, fitted to the energy per output token of vLLM serving
+Llama-3.1-8B and 70B on H100 at 8 to 900 concurrent requests in the ML.ENERGY v3 measurements
+(see docs/models.md).
 
 The server around the GPUs (CPUs, memory, NICs, fans) adds ``server_overhead_fraction`` of the GPU
 power; IT power = P_gpu * n_gpus * (1 + overhead). Facility power = IT power * PUE.
-Defaults follow the Splitwise phase powers (A100: idle 63 W, prompt 400 W, token 250 W,
-i.e. token activity (250-63)/(400-63) = 0.55); see docs/models.md.
 """
 
 from __future__ import annotations
@@ -31,10 +33,13 @@ class PowerParams:
     Attributes:
         prefill_activity: activity during a prefill iteration.
         decode_base_activity: activity of a purely memory-bound decode iteration.
+        decode_activity_per_compute_share: activity a decode iteration gains per unit of its
+            compute-bound share (the result is capped at 1, the GPU's maximum power).
     """
 
     prefill_activity: float = 1.0
-    decode_base_activity: float = 0.5
+    decode_base_activity: float = 0.619
+    decode_activity_per_compute_share: float = 0.526
 
 
 DEFAULT_POWER = PowerParams()
@@ -49,7 +54,7 @@ def decode_activity(compute_share: float, params: PowerParams = DEFAULT_POWER) -
     """Activity of a decode iteration whose roofline time is ``compute_share`` compute bound."""
     share = min(1.0, max(0.0, compute_share))
     base = params.decode_base_activity
-    return base + (params.prefill_activity - base) * share
+    return min(1.0, base + params.decode_activity_per_compute_share * share)
 
 
 def it_power_w(
@@ -67,6 +72,7 @@ def energy_per_output_token_j(
     prompt_tokens: int,
     output_tokens: int,
     *,
+    cached_prompt_tokens: int = 0,
     eff: EfficiencyParams | None = None,
     params: PowerParams = DEFAULT_POWER,
 ) -> float:
@@ -80,8 +86,12 @@ def energy_per_output_token_j(
         E_prefill      = P_gpu(prefill activity) · tp · t_prefill(prompt)
         E/token        = E_decode/token + E_prefill / output
 
-    GPU power only (what NVML reports, as in the ML.ENERGY measurements); the server overhead
-    and PUE are added by the simulator. ``model``/``gpu`` are catalog ids or specs.
+    ``cached_prompt_tokens`` of the prompt come from a prefix cache (a chat turn re-sending its
+    history): they count in the context the decode reads, not in the prefill computed, so
+    ``E_prefill`` uses ``t_prefill(prompt - cached)``. GPU power only (what NVML reports, as in
+    the ML.ENERGY measurements); the server overhead and PUE are added by the simulator.
+    ``model``/``gpu`` are catalog ids or specs; ``eff`` defaults to the GPU's calibrated
+    efficiencies.
     """
     if batch_size < 1 or output_tokens < 1 or prompt_tokens < 0:
         raise ValueError(
@@ -96,8 +106,7 @@ def energy_per_output_token_j(
     step_s = max(c0, m0) + fixed
     decode_w = gpu_power_w(g, decode_activity(c0 / max(c0, m0), params)) * tp
     decode_j_per_token = decode_w * step_s / batch_size
-    prefill_s = (
-        perf.prefill_time_s(prompt_tokens, float(prompt_tokens) ** 2) if prompt_tokens else 0
-    )
+    fresh = max(0, prompt_tokens - cached_prompt_tokens)
+    prefill_s = perf.prefill_time_s(fresh, float(fresh) ** 2) if fresh else 0.0
     prefill_j = gpu_power_w(g, params.prefill_activity) * tp * prefill_s
     return decode_j_per_token + prefill_j / output_tokens
