@@ -29,9 +29,12 @@ def run(**changes):
     seed=st.integers(0, 2**16),
     policy=st.sampled_from(["nearest", "round_robin", "least_loaded", "lowest_carbon", "weighted"]),
     split=st.booleans(),
+    chunked=st.booleans(),
 )
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_requests_are_conserved_and_energy_balances(rate, replicas, batch, kv, seed, policy, split):
+def test_requests_are_conserved_and_energy_balances(
+    rate, replicas, batch, kv, seed, policy, split, chunked
+):
     base = small_scenario_dict()
     base["seed"] = seed
     base["time"].update(horizon_s=600, epoch_s=300)
@@ -43,6 +46,7 @@ def test_requests_are_conserved_and_energy_balances(rate, replicas, batch, kv, s
     base["datacenters"][1]["pools"][0].update(max_batch_size=batch)
     # phase-split serving where the pool has replicas to split (prefill and decode replicas)
     base["datacenters"][0]["phase_split"] = {"enabled": split}
+    base["datacenters"][0]["pools"][0].update(chunked_prefill=chunked, max_prefill_tokens=512)
     result = simulate(scenario_from_dict(base))
     s, req, ts = result.summary, result.requests, result.timeseries
     # conservation: every request completes or is dropped with a reason, none vanish

@@ -171,6 +171,42 @@ class ReplicaPerf:
             fixed += self._ar_fixed + self._ar_per_token * b
         return c0, c1, m0, m1, fixed
 
+    def hybrid_time_s(
+        self,
+        decode_batch: int,
+        decode_context_tokens: float,
+        chunk_tokens: float,
+        chunk_attention_pairs: float,
+        chunk_context_tokens: float,
+    ) -> tuple[float, float]:
+        """One chunked-prefill iteration: ``decode_batch`` decode tokens plus prefill chunks.
+
+        The chunks hold ``chunk_tokens`` prompt tokens in all; ``chunk_attention_pairs`` is
+        sum over chunks of ``c · (2 p + c)`` for a chunk of ``c`` tokens after ``p`` already
+        prefilled ones (its causal attention), and ``chunk_context_tokens`` the KV tokens the
+        chunks read and write (``p + c`` each). Returns ``(seconds, compute_share)``:
+
+            compute = (2 P c + 2 L A pairs) / (tp F MFU) + (2 P b + 4 L A S) / (tp F MFU_dec)
+            memory  = (W + kv · (S + chunk context)) / (tp B MBU)
+            t = max(compute, memory) + overhead + b · t_req + all-reduce of (b + c) tokens
+
+        With no chunk it is a decode step; with no decode batch, a prefill of the chunk.
+        """
+        b = float(decode_batch)
+        compute = (
+            self._p2 * chunk_tokens + 2.0 * self._la * chunk_attention_pairs
+        ) * self._inv_flops + (
+            self._p2 * b + 4.0 * self._la * decode_context_tokens
+        ) * self._inv_flops_decode
+        memory = (
+            self._weights + self._kv * (decode_context_tokens + chunk_context_tokens)
+        ) * self._inv_bw
+        fixed = self.eff.overhead_s + self.eff.per_request_overhead_s * b
+        if self.tp > 1:
+            fixed += self._ar_fixed + self._ar_per_token * (b + chunk_tokens)
+        top = max(compute, memory)
+        return top + fixed, compute / top if top > 0 else 0.0
+
     def decode_step_time_s(self, batch_size: int, context_tokens: float) -> float:
         """One decode iteration of ``batch_size`` requests holding ``context_tokens`` tokens in
         all, s."""

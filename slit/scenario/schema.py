@@ -259,7 +259,14 @@ class Pool(Strict):
     replicas: Annotated[int, Field(ge=0)] = 1
     max_batch_size: Annotated[int, Field(ge=1)] = 256
     max_prefill_tokens: Annotated[int, Field(ge=1)] = Field(
-        8192, description="Most prompt tokens one prefill iteration admits."
+        8192,
+        description="Most prompt tokens one prefill iteration admits; with chunked_prefill, "
+        "the token budget of every iteration (decode tokens first, then prompt chunks).",
+    )
+    chunked_prefill: bool = Field(
+        False,
+        description="Split prompts into chunks that share iterations with decodes "
+        "(Sarathi-Serve; vLLM's default scheduler) instead of separate prefill iterations.",
     )
     kv_memory_fraction: Annotated[float, Field(gt=0, le=1)] = Field(
         0.9, description="Share of GPU memory usable for weights + KV cache (vLLM's default 0.9)."

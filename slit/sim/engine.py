@@ -57,6 +57,7 @@ class Request:
         "preemptions",
         "load_wait",
         "kv_transfer_s",
+        "prefilled",
         "energy_j",
         "carbon_kg",
         "water_l",
@@ -74,6 +75,7 @@ class Request:
         self.rtt_s = self.transfer_s = 0.0
         self.arrive_dc = self.prefill_start = self.first_token = self.finish = np.nan
         self.generated = 0
+        self.prefilled = 0
         self.preemptions = 0
         self.load_wait = self.kv_transfer_s = 0.0
         self.energy_j = self.carbon_kg = self.water_l = self.cost_usd = 0.0
@@ -133,10 +135,13 @@ class Replica:
         server_overhead: float,
         power: PowerParams,
         role: str = "mixed",
+        chunked_prefill: bool = False,
     ) -> None:
         if role not in ("mixed", "prefill", "decode"):
             raise ValueError(f"replica role must be mixed, prefill or decode, not {role!r}")
         self.role = role
+        self.chunked = chunked_prefill and role != "decode"
+        self.prefilling: list[Request] = []  # admitted, prompt partly prefilled (chunked mode)
         self.env = env
         self.dc = dc
         self.perf = perf
@@ -169,7 +174,7 @@ class Replica:
         return (
             self.wake is not None
             and not self.wake.triggered
-            and len(self.running) < self.max_batch
+            and len(self.running) + len(self.prefilling) < self.max_batch
             and self._fits(req)
         )
 
@@ -230,6 +235,13 @@ class Replica:
                 if self.loaded:
                     self._admit_prefilled()
                 admitted = []
+            elif self.chunked:
+                if self.loaded:
+                    self.prefilling += self._admit()
+                if self.prefilling:
+                    yield from self._hybrid()
+                    continue
+                admitted = []
             else:
                 admitted = self._admit() if self.loaded else []
             if admitted:
@@ -250,8 +262,10 @@ class Replica:
 
     def _admit(self) -> list[Request]:
         batch: list[Request] = []
-        budget = self.max_prefill_tokens
-        while self.waiting and len(self.running) + len(batch) < self.max_batch:
+        # chunked prefill splits prompts across iterations, so only batch slots and KV limit it
+        budget = float("inf") if self.chunked else self.max_prefill_tokens
+        busy = len(self.running) + len(self.prefilling)
+        while self.waiting and busy + len(batch) < self.max_batch:
             req = self.waiting[0]
             tokens = req.prompt + req.generated
             if not self._fits(req) or (batch and tokens > budget):
@@ -296,6 +310,68 @@ class Replica:
                 self._finish(r)
             elif self.role == "prefill":
                 # the KV cache leaves for a decode replica; this replica's copy is freed
+                self.kv_used -= r.prompt + r.generated
+                self.dc.hand_off(r)
+            else:
+                self._join(r)
+
+    def _hybrid(self) -> Any:
+        """One chunked-prefill iteration (Sarathi-Serve, vLLM's default): every running request
+        decodes one token and prompt chunks fill the rest of the ``max_prefill_tokens`` budget."""
+        env = self.env
+        running = self.running
+        b = len(running)
+        if self.kv_capacity - self.kv_used < b:
+            self._preempt()
+            return
+        left = max(1, self.max_prefill_tokens - b)  # every iteration advances a prompt
+        chunks: list[tuple[Request, int]] = []
+        for r in self.prefilling:
+            c = min(r.prompt + r.generated - r.prefilled, left)
+            if c <= 0:
+                break
+            chunks.append((r, c))
+            left -= c
+        n_chunk = float(sum(c for _, c in chunks))
+        pairs = float(sum(c * (2 * r.prefilled + c) for r, c in chunks))
+        chunk_ctx = float(sum(r.prefilled + c for r, c in chunks))
+        decode_ctx = float(sum(r.prompt + r.generated for r in running))
+        duration, share = self.perf.hybrid_time_s(b, decode_ctx, n_chunk, pairs, chunk_ctx)
+        t0 = env.now
+        yield env.timeout(duration)
+        t1 = env.now
+        activity = (
+            n_chunk * self.power.prefill_activity + b * decode_activity(share, self.power)
+        ) / (n_chunk + b)
+        watts = it_power_w(self.perf.gpu, self.n_gpus, activity, self.server_overhead)
+        self._book(t0, t1, watts)
+        e = self.dc.meter.epoch(t0)
+        per_token = watts * (t1 - t0) / (n_chunk + b)
+        still = []
+        for r in running:
+            self._charge(r, per_token, e)
+            r.generated += 1
+            self.kv_used += 1
+            if r.generated >= r.output:
+                self._leave(r)
+                self._finish(r)
+            else:
+                still.append(r)
+        self.running = still
+        for r, c in chunks:
+            self._charge(r, per_token * c, e)
+            r.prefilled += c
+            if r.prefilled < r.prompt + r.generated:
+                continue
+            self.prefilling.remove(r)
+            r.prefilled = 0
+            r.generated += 1
+            if np.isnan(r.first_token):
+                r.first_token = t1
+            if r.generated >= r.output:
+                self.kv_used -= r.prompt + r.generated
+                self._finish(r)
+            elif self.role == "prefill":
                 self.kv_used -= r.prompt + r.generated
                 self.dc.hand_off(r)
             else:
@@ -357,6 +433,7 @@ class Replica:
         victim = self.running.pop()
         self._leave(victim)
         victim.preemptions += 1
+        victim.prefilled = 0
         entry = self.dc.queues[victim.model] if self.role == "decode" else self.queue
         entry.waiting.appendleft(victim)
         entry.notify()

@@ -155,6 +155,7 @@ def simulate(
                     dc_cfg.server_overhead_fraction,
                     power,
                     role,
+                    pool.chunked_prefill,
                 )
                 dc.add_replica(m, rep)
                 gpu_count[d] += pool.tp
