@@ -98,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--write", type=Path, default=None, help="write the efficiency catalog (YAML) here"
     )
     p.add_argument("--json", action="store_true", help="print the error table as JSON")
+    p.add_argument(
+        "--write-tables",
+        type=Path,
+        default=None,
+        help="write the measured latency tables (CSV) used by latency_model: table",
+    )
     return parser
 
 
@@ -418,6 +424,11 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
             cols = keys + ["mape_pct_default", "mape_pct_calibrated", "max_abs_pct_calibrated",
                            "n_calibrated"]  # fmt: skip
             print(table[cols].round(1).to_string(index=False))
+    if args.write_tables is not None:
+        from slit.calibration.tables import derive_latency_tables, write_latency_tables
+
+        write_latency_tables(derive_latency_tables(vidur, mlenergy), args.write_tables)
+        print(f"latency tables written to {args.write_tables}", file=sys.stderr)
     if args.write is not None:
         args.write.parent.mkdir(parents=True, exist_ok=True)
         args.write.write_text(catalog_yaml(result, CALIBRATION_DATA_NOTE), encoding="utf-8")

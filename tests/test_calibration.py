@@ -220,3 +220,58 @@ def test_energy_per_output_token_within_25_percent_of_mlenergy_on_h100(mlenergy)
     assert errors.max() < 0.25, errors.max()
     assert errors.mean() < 0.12
     assert ASSUMED_PROMPT_TOKENS == 1000
+
+
+def test_shipped_latency_tables_are_the_data(vidur, mlenergy) -> None:
+    from slit.calibration.tables import derive_latency_tables
+    from slit.models.latency_table import _tables
+
+    derived = derive_latency_tables(vidur, mlenergy)
+    shipped = _tables()
+    assert len(shipped) == len(derived)
+    np.testing.assert_allclose(shipped["seconds"], derived["seconds"], rtol=1e-3)
+    assert (shipped["model"].to_numpy() == derived["model"].to_numpy()).all()
+
+
+def test_table_latency_model_interpolates_and_adds_the_unprofiled_terms() -> None:
+    from slit.models.latency_table import TableReplicaPerf, _tables
+
+    llm, gpu = bundled_llms()["llama-2-70b"], bundled_gpus()["h100-80gb"]
+    eff = EfficiencyParams(mfu=0.5, mbu=0.7, overhead_s=0.002)
+    perf = TableReplicaPerf(llm, gpu, 4, eff, gpu_id="h100-80gb", model_id="llama-2-70b")
+    t = _tables()
+    sel = (t["kind"] == "prefill_dense") & (t["gpu"] == "h100-80gb")
+    sel &= (t["model"] == "llama-2-70b") & (t["tp"] == 4)
+    rows = t[sel].set_index("x")["seconds"]
+    roof = ReplicaPerf(llm, gpu, 4, eff)
+    attention = roof.prefill_time_s(1024, 1024**2) - roof.prefill_time_s(1024, 0)
+    comm = roof.decode_lines(1024, 0)[4] - 0.002  # all-reduce of 1,024 tokens
+    got = perf.prefill_time_s(1024, 1024**2)
+    assert got == pytest.approx(rows[1024] + attention + comm + 0.002, rel=1e-6)
+    # halfway between two measured counts: the mean of their dense times
+    mid = perf.prefill_time_s(1280, 0) - comm_at(roof, 1280) - 0.002
+    assert mid == pytest.approx((rows[1024] + rows[1536]) / 2, rel=1e-6)
+    # no decode table for llama-2-70b: decode falls back to the roofline
+    assert perf.decode_step_time_s(8, 8000) == pytest.approx(roof.decode_step_time_s(8, 8000))
+
+
+def comm_at(roof: ReplicaPerf, tokens: int) -> float:
+    """All-reduce time of ``tokens`` tokens (tp > 1) in the roofline model."""
+    return roof.decode_lines(tokens, 0)[4] - roof.eff.overhead_s
+
+
+def test_table_latency_model_in_a_scenario_and_its_error() -> None:
+    from slit.errors import ScenarioError
+    from slit.scenario.loader import scenario_from_dict
+    from slit.sim.simulate import simulate
+    from tests.conftest import small_scenario_dict
+
+    data = small_scenario_dict()
+    data["time"].update(horizon_s=600, epoch_s=300)
+    data["datacenters"][0]["pools"][0]["latency_model"] = "table"  # llama-3.1-8b on H100
+    result = simulate(scenario_from_dict(data))
+    assert result.summary["dropped"] == 0
+    data["datacenters"][1]["pools"][0].update(gpu="l40s", latency_model="table")
+    with pytest.raises(ScenarioError, match=r"pools\[0\].latency_model: no measured table for "
+                       "llama-3.1-8b on l40s at tp 1; tables cover"):  # fmt: skip
+        simulate(scenario_from_dict(data))

@@ -263,6 +263,11 @@ class Pool(Strict):
         description="Most prompt tokens one prefill iteration admits; with chunked_prefill, "
         "the token budget of every iteration (decode tokens first, then prompt chunks).",
     )
+    latency_model: Literal["roofline", "table"] = Field(
+        "roofline",
+        description="roofline: the calibrated roofline; table: interpolate the measured tables "
+        "shipped with slit where they cover this GPU, model and tp (see `slit calibrate`).",
+    )
     chunked_prefill: bool = Field(
         False,
         description="Split prompts into chunks that share iterations with decodes "

@@ -40,6 +40,28 @@ def _impact_factors(sig: EpochSignals, d: int) -> ImpactFactors:
     )
 
 
+def _replica_perf(scenario: Scenario, pool: Any, d: int, p: int) -> ReplicaPerf:
+    """The latency model of a pool's replicas: calibrated roofline or measured tables."""
+    llm, gpu = scenario.llms[pool.model], scenario.gpus[pool.gpu]
+    eff = calibrated_efficiency(pool.gpu)
+    if pool.latency_model == "roofline":
+        return ReplicaPerf(llm, gpu, pool.tp, eff)
+    from slit.models.latency_table import TableReplicaPerf
+
+    try:
+        return TableReplicaPerf(llm, gpu, pool.tp, eff, gpu_id=pool.gpu, model_id=pool.model)
+    except ValueError as exc:
+        raise ScenarioError(
+            [
+                Problem(
+                    f"datacenters[{d}].pools[{p}].latency_model",
+                    str(exc),
+                    "use latency_model: roofline, or a GPU, model and tp the tables cover",
+                )
+            ]
+        ) from None
+
+
 def _replica_roles(dc_cfg: Any, pool: Any, d: int, p: int) -> list[str]:
     """Role of each replica of a pool: all ``mixed``, or prefill and decode replicas when the
     datacenter serves phase-split (pools of one replica stay mixed)."""
@@ -115,12 +137,7 @@ def simulate(
         for p, pool in enumerate(dc_cfg.pools):
             if pool.replicas == 0:
                 continue
-            perf = ReplicaPerf(
-                scenario.llms[pool.model],
-                scenario.gpus[pool.gpu],
-                pool.tp,
-                calibrated_efficiency(pool.gpu),
-            )
+            perf = _replica_perf(scenario, pool, d, p)
             kv_tokens = perf.kv_capacity_tokens(pool.kv_memory_fraction)
             if kv_tokens <= 0:
                 need = scenario.llms[pool.model].weight_bytes / 1e9
