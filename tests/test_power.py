@@ -35,3 +35,21 @@ def test_energy_per_token_falls_with_batch_size_and_grows_with_tp() -> None:
 def test_energy_per_token_rejects_empty_requests() -> None:
     with pytest.raises(ValueError, match="output_tokens >= 1"):
         energy_per_output_token_j("llama-3.1-8b", "h100-80gb", 1, 8, 500, 0)
+
+
+def test_constant_server_watts_add_exactly_their_energy() -> None:
+    from slit.scenario.loader import scenario_from_dict
+    from slit.sim.engine import J_PER_KWH
+    from slit.sim.simulate import simulate
+    from tests.conftest import small_scenario_dict
+
+    base = small_scenario_dict()
+    plain = simulate(scenario_from_dict(base))
+    base["datacenters"][0]["server_overhead_w_per_gpu"] = 100.0
+    more = simulate(scenario_from_dict(base))
+    ts0, ts1 = plain.timeseries, more.timeseries
+    a0, a1 = ts0[ts0["datacenter"] == "dc-a"], ts1[ts1["datacenter"] == "dc-a"]
+    extra_kwh = 100.0 * a1["gpu_s"].sum() / J_PER_KWH
+    assert a1["it_energy_kwh"].sum() - a0["it_energy_kwh"].sum() == pytest.approx(extra_kwh)
+    pd_b0, pd_b1 = ts0[ts0["datacenter"] == "dc-b"], ts1[ts1["datacenter"] == "dc-b"]
+    assert pd_b1["it_energy_kwh"].sum() == pytest.approx(pd_b0["it_energy_kwh"].sum())

@@ -58,10 +58,20 @@ def decode_activity(compute_share: float, params: PowerParams = DEFAULT_POWER) -
 
 
 def it_power_w(
-    gpu: GpuSpec, n_gpus: int, activity: float, server_overhead_fraction: float
+    gpu: GpuSpec,
+    n_gpus: int,
+    activity: float,
+    server_overhead_fraction: float,
+    server_overhead_w_per_gpu: float = 0.0,
 ) -> float:
-    """IT power of ``n_gpus`` GPUs and their share of the server, W."""
-    return gpu_power_w(gpu, activity) * n_gpus * (1.0 + server_overhead_fraction)
+    """IT power of ``n_gpus`` GPUs and their share of the server, W.
+
+    The server around the GPUs adds ``server_overhead_fraction`` of the GPU power (parts that
+    work with the GPUs) plus a constant ``server_overhead_w_per_gpu`` (parts that draw the same
+    whatever the load, e.g. fans and idle CPUs).
+    """
+    gpu_w = gpu_power_w(gpu, activity)
+    return n_gpus * (gpu_w * (1.0 + server_overhead_fraction) + server_overhead_w_per_gpu)
 
 
 def energy_per_output_token_j(

@@ -327,6 +327,11 @@ class Datacenter(Strict):
     server_overhead_fraction: NonNegFloat = Field(
         0.35, description="Non-GPU server power (CPU, memory, NICs, fans) as a share of GPU power."
     )
+    server_overhead_w_per_gpu: NonNegFloat = Field(
+        0.0,
+        description="Constant non-GPU server power per GPU, W, on top of the fraction (e.g. "
+        "fans and idle CPUs that draw the same at any load).",
+    )
     water: WaterConfig = Field(default_factory=WaterConfig)
     phase_split: PhaseSplitConfig = Field(default_factory=PhaseSplitConfig)
     pools: list[Pool] = Field(min_length=1)

@@ -136,6 +136,7 @@ class Replica:
         power: PowerParams,
         role: str = "mixed",
         chunked_prefill: bool = False,
+        server_overhead_w: float = 0.0,
     ) -> None:
         if role not in ("mixed", "prefill", "decode"):
             raise ValueError(f"replica role must be mixed, prefill or decode, not {role!r}")
@@ -151,9 +152,10 @@ class Replica:
         self.loaded = resident
         self.load_s = load_s
         self.n_gpus = perf.tp
-        self.idle_w = it_power_w(perf.gpu, self.n_gpus, 0.0, server_overhead)
-        self.prefill_w = it_power_w(perf.gpu, self.n_gpus, power.prefill_activity, server_overhead)
         self.server_overhead = server_overhead
+        self.server_w = server_overhead_w
+        self.idle_w = self._it_w(0.0)
+        self.prefill_w = self._it_w(power.prefill_activity)
         self.power = power
         self.queue = queue
         self.waiting = queue.waiting  # shared by every replica of this LLM in the datacenter
@@ -167,6 +169,10 @@ class Replica:
         # relative speed for dispatch inside a datacenter: a mid-size decode iteration
         self.step_s = perf.decode_step_time_s(32, 32 * 1024)
         env.process(self.run())
+
+    def _it_w(self, activity: float) -> float:
+        """IT power of this replica's GPUs and their share of the server at ``activity``, W."""
+        return it_power_w(self.perf.gpu, self.n_gpus, activity, self.server_overhead, self.server_w)
 
     # -- queue ------------------------------------------------------------------------------
     def can_take(self, req: Request) -> bool:
@@ -343,7 +349,7 @@ class Replica:
         activity = (
             n_chunk * self.power.prefill_activity + b * decode_activity(share, self.power)
         ) / (n_chunk + b)
-        watts = it_power_w(self.perf.gpu, self.n_gpus, activity, self.server_overhead)
+        watts = self._it_w(activity)
         self._book(t0, t1, watts)
         e = self.dc.meter.epoch(t0)
         per_token = watts * (t1 - t0) / (n_chunk + b)
@@ -406,7 +412,7 @@ class Replica:
         compute = lines[0] + lines[1] * (k - 1) / 2.0
         memory = lines[2] + lines[3] * (k - 1) / 2.0
         activity = decode_activity(compute / max(compute, memory), self.power)
-        watts = it_power_w(self.perf.gpu, self.n_gpus, activity, self.server_overhead)
+        watts = self._it_w(activity)
         self._book(t0, t1, watts)
         e = self.dc.meter.epoch(t0)
         per_member = watts * (t1 - t0) / b

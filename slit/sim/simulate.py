@@ -173,6 +173,7 @@ def simulate(
                     power,
                     role,
                     pool.chunked_prefill,
+                    dc_cfg.server_overhead_w_per_gpu,
                 )
                 dc.add_replica(m, rep)
                 gpu_count[d] += pool.tp
