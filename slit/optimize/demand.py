@@ -1,0 +1,69 @@
+"""Per-epoch demand and impact factors of a scenario, as the fast evaluator takes them.
+
+:func:`oracle_demands` counts the requests a run with the same seed will see in each epoch
+(the oracle forecast) and takes the epoch's signals exactly as the simulator does, so that a
+plan evaluated here and replayed in the simulator faces the same inputs (common random numbers).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from slit.optimize.evaluator import EpochDemand
+from slit.scenario.loader import Scenario
+from slit.sim.inputs import RandomStreams, build_requests, epoch_signals
+
+
+def oracle_demands(
+    scenario: Scenario, seed: int | None = None
+) -> tuple[list[EpochDemand], list[str]]:
+    """One :class:`EpochDemand` per epoch of the horizon and the LLM ids, from the seed's
+    requests and signals."""
+    cfg = scenario.config
+    seed = cfg.seed if seed is None else seed
+    streams = RandomStreams.from_seed(seed, [r.id for r in cfg.regions])
+    requests, model_ids = build_requests(scenario, streams.workload)
+    end_s = cfg.time.horizon_s + cfg.time.drain_s
+    n_epochs = max(1, math.ceil(end_s / cfg.time.epoch_s - 1e-9))
+    sig = epoch_signals(scenario, streams, n_epochs)
+    n_o, n_m = len(cfg.regions), len(model_ids)
+    epoch_s = cfg.time.epoch_s
+    n_horizon = max(1, math.ceil(cfg.time.horizon_s / epoch_s - 1e-9))
+    epoch_of = np.minimum((requests["arrival_s"].to_numpy() // epoch_s).astype(int), n_horizon - 1)
+    out = []
+    # mean lengths over the whole horizon keep epochs with few requests well defined
+    prompt_all = np.array(
+        [
+            requests.loc[requests["model"] == m, "prompt_tokens"].mean()
+            if (requests["model"] == m).any()
+            else 1.0
+            for m in range(n_m)
+        ]
+    )
+    output_all = np.array(
+        [
+            requests.loc[requests["model"] == m, "output_tokens"].mean()
+            if (requests["model"] == m).any()
+            else 1.0
+            for m in range(n_m)
+        ]
+    )
+    for e in range(n_horizon):
+        here = requests[epoch_of == e]
+        counts = np.zeros((n_o, n_m))
+        np.add.at(counts, (here["origin"].to_numpy(), here["model"].to_numpy()), 1.0)
+        length = min(epoch_s, cfg.time.horizon_s - e * epoch_s)
+        out.append(
+            EpochDemand(
+                rate_per_s=counts / length,
+                prompt_tokens=prompt_all,
+                output_tokens=output_all,
+                carbon_g_per_it_kwh=sig.carbon_g_per_it_kwh[e],
+                water_l_per_it_kwh=sig.water_l_per_it_kwh[e],
+                price_usd_per_it_mwh=sig.price_usd_per_it_mwh[e],
+                epoch_s=length,
+            )
+        )
+    return out, model_ids

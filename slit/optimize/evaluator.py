@@ -1,0 +1,337 @@
+"""The fast evaluator: one epoch of a whole population of allocations, vectorised with numpy.
+
+An allocation ``A[origin, datacenter]`` (rows sum to 1) sends that share of each origin's
+requests to each datacenter (per LLM, renormalised over the datacenters serving it; a row with
+no such datacenter sends to the nearest one that does). For each pool — the replicas of one LLM
+on one GPU type in one datacenter — the evaluator takes the arrival rate that results and
+models continuous batching in steady state with the same latency and power models as the
+simulator (:mod:`slit.models`):
+
+* a replica (arrival rate ``λ``) spends the share ``ρ_p = λ t_p`` of its time in prefill
+  iterations (``t_p`` = prefill of one mean prompt), which stall decoding;
+* its decode batch ``b`` solves ``b = λ · out · step(b) / (1 − ρ_p)`` (Little's law: each
+  request stays ``out`` iterations of ``step(b)`` seconds), at most ``b_max`` = the batch or
+  KV-cache limit; ``step(b)`` is the roofline decode iteration at context ``prompt + out/2``;
+* its utilisation is ``u = λ (t_p + out · step(b_max) / b_max)``, the share of its capacity at
+  full batch, and must stay below 1;
+* a request waits for a prefill slot as in an M/D/c queue of the pool's ``c = n`` replicas
+  (Erlang C with the Allen–Cunneen factor ½ for deterministic service), and for a batch slot
+  as in an M/D/c queue of ``n · b_max`` slots holding a request for ``t_p + out·step(b_max)``;
+* TTFT = RTT + prompt transfer + the two waits + half a decode iteration (the one under way
+  when it arrives, if the replica is decoding) + ``t_p``;
+* IT energy = epoch × replicas × (``ρ_p`` P_prefill + ``f_d`` P_decode(b) + rest P_idle) with
+  the decode busy share ``f_d = λ · out · step(b) / b``; carbon, water and cost follow from
+  the epoch's per-IT-kWh factors of the datacenter (PUE, WUE and EWIF folded in).
+
+Idle pools draw idle power. Everything is an array over ``[population, pool]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from slit.models.latency import ReplicaPerf, calibrated_efficiency
+from slit.models.power import DEFAULT_POWER, decode_activity, it_power_w
+from slit.scenario.loader import Scenario
+
+FloatArray = npt.NDArray[np.float64]
+
+INFEASIBLE_TTFT_S = 1.0e3
+"""TTFT reported for a pool pushed past its capacity (its queue would grow without bound)."""
+
+
+@dataclass(frozen=True)
+class EpochDemand:
+    """What an epoch asks for and what its energy costs, per origin, LLM and datacenter.
+
+    Attributes:
+        rate_per_s: ``[origin, model]`` mean arrival rate, requests/s.
+        prompt_tokens, output_tokens: ``[model]`` mean prompt and output length, tokens.
+        carbon_g_per_it_kwh, water_l_per_it_kwh, price_usd_per_it_mwh: ``[datacenter]``
+            impact of one more kWh (MWh) of IT energy there this epoch (PUE folded in).
+        epoch_s: epoch length, s.
+    """
+
+    rate_per_s: FloatArray
+    prompt_tokens: FloatArray
+    output_tokens: FloatArray
+    carbon_g_per_it_kwh: FloatArray
+    water_l_per_it_kwh: FloatArray
+    price_usd_per_it_mwh: FloatArray
+    epoch_s: float
+
+
+@dataclass(frozen=True)
+class EpochOutcome:
+    """Per population member: the epoch's objectives and its worst pool utilisation."""
+
+    ttft_mean_s: FloatArray
+    carbon_kg: FloatArray
+    water_l: FloatArray
+    cost_usd: FloatArray
+    it_energy_kwh: FloatArray
+    max_utilization: FloatArray
+
+    def objectives(self) -> FloatArray:
+        """``[population, 4]``: TTFT mean (s), carbon (kg), water (L), cost (USD)."""
+        return np.stack([self.ttft_mean_s, self.carbon_kg, self.water_l, self.cost_usd], axis=1)
+
+
+def _erlang_c(servers: FloatArray, offered: FloatArray) -> FloatArray:
+    """Probability of waiting in M/M/c with ``servers`` c and offered load a (< c), arrays.
+
+    Erlang B by its stable recursion B_k = a B_{k-1} / (k + a B_{k-1}), then
+    C = c B / (c − a (1 − B)). ``servers`` are whole numbers; a ≥ c gives 1.
+    """
+    c_max = int(servers.max()) if servers.size else 0
+    b = np.ones_like(offered)
+    out = np.ones_like(offered)
+    for k in range(1, c_max + 1):
+        b = offered * b / (k + offered * b)
+        at = servers == k
+        if at.any():
+            out = np.where(at, k * b / np.maximum(k - offered * (1 - b), 1e-300), out)
+    return np.where(offered >= servers, 1.0, np.clip(out, 0.0, 1.0))
+
+
+class FastEvaluator:
+    """The epoch model of one scenario's datacenters, pools and network (see module doc).
+
+    Build it with :meth:`from_scenario`; :meth:`evaluate` then takes a population of
+    allocations ``[population, origin, datacenter]`` and one epoch's :class:`EpochDemand`.
+    """
+
+    def __init__(self, scenario: Scenario, model_ids: list[str], rtt_ms: FloatArray) -> None:
+        cfg = scenario.config
+        self.region_ids = [r.id for r in cfg.regions]
+        self.datacenter_ids = [dc.id for dc in cfg.datacenters]
+        self.model_ids = list(model_ids)
+        self.rtt_s = np.asarray(rtt_ms, float) / 1000.0  # [origin, datacenter]
+        net = cfg.network
+        self.transfer_s_per_token = net.bytes_per_token * 8.0 / (net.bandwidth_gbit_per_s * 1e9)
+        perfs, dcs, models, replicas, max_batch, kv_cap, overhead_f, overhead_w = (
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+        )
+        idle_w = np.zeros(len(cfg.datacenters))
+        for d, dc in enumerate(cfg.datacenters):
+            for pool in dc.pools:
+                if pool.replicas == 0:
+                    continue
+                perf = ReplicaPerf(
+                    scenario.llms[pool.model],
+                    scenario.gpus[pool.gpu],
+                    pool.tp,
+                    calibrated_efficiency(pool.gpu),
+                )
+                w0 = it_power_w(
+                    perf.gpu,
+                    pool.tp,
+                    0.0,
+                    dc.server_overhead_fraction,
+                    dc.server_overhead_w_per_gpu,
+                )
+                if pool.model not in self.model_ids:
+                    idle_w[d] += w0 * pool.replicas  # serves nothing asked for: idles
+                    continue
+                perfs.append(perf)
+                dcs.append(d)
+                models.append(self.model_ids.index(pool.model))
+                replicas.append(pool.replicas)
+                max_batch.append(pool.max_batch_size)
+                kv_cap.append(perf.kv_capacity_tokens(pool.kv_memory_fraction))
+                overhead_f.append(dc.server_overhead_fraction)
+                overhead_w.append(dc.server_overhead_w_per_gpu)
+        self.perfs = perfs
+        self.pool_dc = np.array(dcs, dtype=np.int64)
+        self.pool_model = np.array(models, dtype=np.int64)
+        self.replicas = np.array(replicas, float)
+        self.max_batch = np.array(max_batch, float)
+        self.kv_capacity = np.array(kv_cap, float)
+        self.extra_idle_w = idle_w
+        self._overhead = list(zip(overhead_f, overhead_w, strict=True))
+        n_d, n_m = len(self.datacenter_ids), len(self.model_ids)
+        self.serves = np.zeros((n_m, n_d), dtype=bool)
+        self.serves[self.pool_model, self.pool_dc] = True
+        # the nearest datacenter serving each model, for rows that put no weight on any
+        self.nearest = np.argmin(
+            np.where(self.serves[:, None, :], self.rtt_s[None], np.inf), axis=2
+        )
+
+    @classmethod
+    def from_scenario(cls, scenario: Scenario, model_ids: list[str] | None = None) -> FastEvaluator:
+        """The evaluator of a scenario (its RTT model, pools and calibrated efficiencies)."""
+        from slit.sim.inputs import rtt_between_regions, served_models
+
+        cfg = scenario.config
+        region_ids = [r.id for r in cfg.regions]
+        dc_region = [region_ids.index(dc.region) for dc in cfg.datacenters]
+        rtt = rtt_between_regions(scenario)[:, dc_region]
+        return cls(scenario, model_ids or served_models(scenario), rtt)
+
+    # -- per-epoch pool coefficients ----------------------------------------------------------
+    def _coefficients(self, demand: EpochDemand) -> dict[str, FloatArray]:
+        """Per pool, the linear-in-batch decode lines and the prefill time at mean lengths."""
+        keys = (
+            "ac",
+            "cw",
+            "am",
+            "mw",
+            "f0",
+            "f1",
+            "tp",
+            "bmax",
+            "p_idle",
+            "p_pre",
+            "p_dec0",
+            "p_dec1",
+        )
+        out = {k: np.zeros(len(self.perfs)) for k in keys}
+        for k, perf in enumerate(self.perfs):
+            m = self.pool_model[k]
+            prompt, output = float(demand.prompt_tokens[m]), float(demand.output_tokens[m])
+            ctx = prompt + output / 2.0
+            c1, _, m1, _, f1 = perf.decode_lines(1, ctx)
+            c2, _, m2, _, f2 = perf.decode_lines(2, 2.0 * ctx)
+            out["ac"][k], out["cw"][k] = c2 - c1, 2.0 * c1 - c2
+            out["am"][k], out["mw"][k] = m2 - m1, 2.0 * m1 - m2
+            out["f1"][k], out["f0"][k] = f2 - f1, 2.0 * f1 - f2
+            out["tp"][k] = perf.prefill_time_s(prompt, prompt * prompt)
+            per_request_kv = max(prompt + output, 1.0)
+            out["bmax"][k] = max(1.0, min(self.max_batch[k], self.kv_capacity[k] // per_request_kv))
+            frac, watts = self._overhead[k]
+            n = perf.tp
+
+            def it_w(
+                activity: float,
+                perf: ReplicaPerf = perf,
+                frac: float = frac,
+                watts: float = watts,
+                n: int = n,
+            ) -> float:
+                return it_power_w(perf.gpu, n, activity, frac, watts)
+
+            out["p_idle"][k] = it_w(0.0)
+            out["p_pre"][k] = it_w(DEFAULT_POWER.prefill_activity)
+            # decode power is linear in its compute share: P(s) = p_dec0 + p_dec1 * s (below
+            # the activity cap, which the fitted parameters reach only at share ~0.7)
+            out["p_dec0"][k] = it_w(decode_activity(0.0))
+            out["p_dec1"][k] = (it_w(decode_activity(0.5)) - out["p_dec0"][k]) / 0.5
+        return out
+
+    # -- the evaluation -----------------------------------------------------------------------
+    def pool_rates(self, alloc: FloatArray, demand: EpochDemand) -> FloatArray:
+        """``[population, pool]`` arrival rate, requests/s, of a population of allocations."""
+        a = np.asarray(alloc, float)
+        if a.ndim == 2:
+            a = a[None]
+        n_pop = a.shape[0]
+        rates = np.zeros((n_pop, len(self.perfs)))
+        for m in range(len(self.model_ids)):
+            lam_o = demand.rate_per_s[:, m]  # [origin]
+            if not lam_o.any():
+                continue
+            masked = a * self.serves[m][None, None, :]
+            total = masked.sum(axis=2, keepdims=True)
+            fallback = np.zeros_like(masked)
+            fallback[:, np.arange(a.shape[1]), self.nearest[m]] = 1.0
+            share = np.where(total > 0, masked / np.where(total > 0, total, 1.0), fallback)
+            to_dc = np.einsum("o,pod->pd", lam_o, share)  # [population, datacenter]
+            pools = np.flatnonzero(self.pool_model == m)
+            # pools of one LLM in one datacenter split its traffic by replica count
+            for d in np.unique(self.pool_dc[pools]):
+                here = pools[self.pool_dc[pools] == d]
+                weight = self.replicas[here] / self.replicas[here].sum()
+                rates[:, here] = to_dc[:, [d]] * weight[None, :]
+        return rates
+
+    def evaluate(self, alloc: FloatArray, demand: EpochDemand) -> EpochOutcome:
+        """Objectives of every allocation in ``alloc`` (``[population, origin, datacenter]``)."""
+        a = np.asarray(alloc, float)
+        if a.ndim == 2:
+            a = a[None]
+        co = self._coefficients(demand)
+        lam = self.pool_rates(a, demand)  # [P, K]
+        n = self.replicas[None, :]
+        lam_r = lam / n
+        out_len = demand.output_tokens[self.pool_model][None, :]
+
+        def step(b: FloatArray) -> FloatArray:
+            comp = co["ac"] * b + co["cw"]
+            mem = co["am"] * b + co["mw"]
+            return np.maximum(comp, mem) + co["f0"] + co["f1"] * b
+
+        rho_p = lam_r * co["tp"]
+        bmax = co["bmax"][None, :]
+        util = lam_r * (co["tp"] + out_len * step(bmax) / bmax)
+        free = np.clip(1.0 - rho_p, 1e-6, 1.0)
+
+        def busy_batch(b: FloatArray) -> FloatArray:
+            # requests decoding at once are Poisson with mean b (M/G/inf): the replica decodes
+            # with probability 1 - e^-b, and then holds b / (1 - e^-b) of them on average
+            return np.maximum(b / np.maximum(-np.expm1(-b), 1e-12), 1.0)
+
+        b = np.minimum(lam_r * out_len * step(np.ones_like(lam_r)) / free, bmax)
+        for _ in range(30):  # fixed point of b = λ out step(b_busy) / (1 − ρ_p)
+            b = np.clip(lam_r * out_len * step(busy_batch(b)) / free, 0.0, bmax)
+        b_busy = np.minimum(busy_batch(b), bmax)
+        step_b = step(b_busy)
+        f_dec = np.clip(-np.expm1(-b) * free, 0.0, 1.0 - np.clip(rho_p, 0, 1))
+
+        # waits: prefill servers (M/D/n) and batch slots (M/D/(n b_max))
+        reps = np.broadcast_to(n, lam.shape)
+        a_pre = lam * co["tp"]
+        w_pre = _erlang_c(reps, a_pre) * co["tp"] / np.maximum(reps - a_pre, 1e-9) * 0.5
+        slots = np.broadcast_to(n * bmax, lam.shape)
+        hold = co["tp"] + out_len * step(bmax)
+        a_slot = lam * hold
+        w_slot = _erlang_c(np.floor(slots), a_slot) * hold / np.maximum(slots - a_slot, 1e-9) * 0.5
+        ttft_pool = w_pre + w_slot + co["tp"] + f_dec * step_b / 2.0
+        over = (util >= 1.0) | (rho_p >= 1.0)
+        ttft_pool = np.where(over, INFEASIBLE_TTFT_S, ttft_pool)
+
+        # network part: per origin → datacenter flow of requests
+        net_s = self.rtt_s[None] + 0.0  # [1, O, D]
+        total_rate = demand.rate_per_s.sum()
+        ttft_sum = (lam * ttft_pool).sum(axis=1)
+        for m in range(len(self.model_ids)):
+            lam_o = demand.rate_per_s[:, m]
+            if not lam_o.any():
+                continue
+            masked = a * self.serves[m][None, None, :]
+            total = masked.sum(axis=2, keepdims=True)
+            fallback = np.zeros_like(masked)
+            fallback[:, np.arange(a.shape[1]), self.nearest[m]] = 1.0
+            share = np.where(total > 0, masked / np.where(total > 0, total, 1.0), fallback)
+            xfer = demand.prompt_tokens[m] * self.transfer_s_per_token
+            ttft_sum += np.einsum("o,pod,pod->p", lam_o, share, net_s + xfer)
+        ttft_mean = ttft_sum / max(total_rate, 1e-12)
+
+        # energy, J per pool over the epoch
+        comp_b = co["ac"] * b_busy + co["cw"]
+        mem_b = co["am"] * b_busy + co["mw"]
+        share_c = comp_b / np.maximum(comp_b, mem_b)
+        p_dec = np.minimum(co["p_dec0"] + co["p_dec1"] * share_c, co["p_pre"])
+        f_pre = np.clip(rho_p, 0.0, 1.0)
+        f_idle = np.clip(1.0 - f_pre - f_dec, 0.0, 1.0)
+        watts = n * (f_pre * co["p_pre"] + f_dec * p_dec + f_idle * co["p_idle"])
+        e_kwh = watts * demand.epoch_s / 3.6e6  # [P, K]
+        d_idx = self.pool_dc
+        carbon = (e_kwh * demand.carbon_g_per_it_kwh[d_idx]).sum(axis=1) / 1000.0
+        water = (e_kwh * demand.water_l_per_it_kwh[d_idx]).sum(axis=1)
+        cost = (e_kwh * demand.price_usd_per_it_mwh[d_idx]).sum(axis=1) / 1000.0
+        idle_kwh = self.extra_idle_w * demand.epoch_s / 3.6e6  # [D]
+        carbon += float((idle_kwh * demand.carbon_g_per_it_kwh).sum()) / 1000.0
+        water += float((idle_kwh * demand.water_l_per_it_kwh).sum())
+        cost += float((idle_kwh * demand.price_usd_per_it_mwh).sum()) / 1000.0
+        energy = e_kwh.sum(axis=1) + float(idle_kwh.sum())
+        return EpochOutcome(ttft_mean, carbon, water, cost, energy, util.max(axis=1))
