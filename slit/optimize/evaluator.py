@@ -86,7 +86,10 @@ def _erlang_c(servers: FloatArray, offered: FloatArray) -> FloatArray:
     Erlang B by its stable recursion B_k = a B_{k-1} / (k + a B_{k-1}), then
     C = c B / (c − a (1 − B)). ``servers`` are whole numbers; a ≥ c gives 1.
     """
-    c_max = int(servers.max()) if servers.size else 0
+    # With many servers at low load nobody waits: for c > 8 and a/c < 0.1, C < 1e-7. Skipping
+    # those keeps the recursion short (it runs to the largest c that matters).
+    matters = (servers <= 8) | (offered > 0.1 * servers)
+    c_max = int(servers[matters].max()) if matters.any() else 0
     b = np.ones_like(offered)
     out = np.ones_like(offered)
     for k in range(1, c_max + 1):
@@ -94,6 +97,7 @@ def _erlang_c(servers: FloatArray, offered: FloatArray) -> FloatArray:
         at = servers == k
         if at.any():
             out = np.where(at, k * b / np.maximum(k - offered * (1 - b), 1e-300), out)
+    out = np.where(matters, out, 0.0)
     return np.where(offered >= servers, 1.0, np.clip(out, 0.0, 1.0))
 
 
@@ -180,7 +184,15 @@ class FastEvaluator:
 
     # -- per-epoch pool coefficients ----------------------------------------------------------
     def _coefficients(self, demand: EpochDemand) -> dict[str, FloatArray]:
-        """Per pool, the linear-in-batch decode lines and the prefill time at mean lengths."""
+        """Per pool, the linear-in-batch decode lines and the prefill time at mean lengths
+        (cached per pair of mean lengths: an optimiser asks for the same epoch many times)."""
+        key = (tuple(demand.prompt_tokens.tolist()), tuple(demand.output_tokens.tolist()))
+        cache = self.__dict__.setdefault("_coef_cache", {})
+        if key not in cache:
+            cache[key] = self._compute_coefficients(demand)
+        return cache[key]  # type: ignore[no-any-return]
+
+    def _compute_coefficients(self, demand: EpochDemand) -> dict[str, FloatArray]:
         keys = (
             "ac",
             "cw",

@@ -42,6 +42,9 @@ class RoutingContext:
             serving costs there at that time.
         capacity: ``[datacenter]`` replicas able to serve, used to normalise load.
         rng: the policy's own random generator.
+        throughput_rps: ``[model, datacenter]`` requests/s the datacenter's replicas of the LLM
+            can sustain at full batch for the run's mean prompt and output lengths (None when
+            not computed).
     """
 
     region_ids: tuple[str, ...]
@@ -55,6 +58,7 @@ class RoutingContext:
     price_usd_per_mwh: FloatArray
     capacity: FloatArray
     rng: np.random.Generator
+    throughput_rps: FloatArray | None = None
 
     def epoch_of(self, t_s: float) -> int:
         """Index of the epoch holding time ``t_s`` (clamped to the last epoch)."""
@@ -362,3 +366,7 @@ class Plan(RoutingPolicy):
         return int(
             cand[min(int(np.searchsorted(np.cumsum(weights), u, side="right")), len(cand) - 1)]
         )
+
+
+# The baselines register themselves on import; imported last, after the registry exists.
+from slit.sim import baselines  # noqa: E402, F401

@@ -62,6 +62,29 @@ def _replica_perf(scenario: Scenario, pool: Any, d: int, p: int) -> ReplicaPerf:
         ) from None
 
 
+def _throughput_rps(sim: Simulation, requests: pd.DataFrame, n_models: int) -> np.ndarray:
+    """``[model, datacenter]`` requests/s the replicas can sustain at full batch.
+
+    A replica at its batch limit ``b`` spends ``t_p + out · step(b) / b`` of its time per
+    request (prefill of the mean prompt, its share of ``out`` decode iterations), so it serves
+    the inverse of that per second; the mean lengths are the run's own, per LLM.
+    """
+    out = np.zeros((n_models, len(sim.datacenters)))
+    for m in range(n_models):
+        mine = requests[requests["model"] == m]
+        if mine.empty:
+            continue
+        prompt = float(mine["prompt_tokens"].mean())
+        output = float(mine["output_tokens"].mean())
+        for dc in sim.datacenters:
+            for rep in dc.replicas_by_model.get(m, []):
+                b = max(1, min(rep.max_batch, int(rep.kv_capacity // max(prompt + output, 1.0))))
+                t_p = rep.perf.prefill_time_s(prompt, prompt * prompt)
+                step = rep.perf.decode_step_time_s(b, b * (prompt + output / 2.0))
+                out[m, dc.index] += 1.0 / (t_p + output * step / b)
+    return out
+
+
 def _replica_roles(dc_cfg: Any, pool: Any, d: int, p: int) -> list[str]:
     """Role of each replica of a pool: all ``mixed``, or prefill and decode replicas when the
     datacenter serves phase-split (pools of one replica stay mixed)."""
@@ -193,6 +216,7 @@ def simulate(
             [sum(len(v) for v in dc.replicas_by_model.values()) for dc in sim.datacenters], float
         ),
         rng=streams.routing,
+        throughput_rps=_throughput_rps(sim, requests, len(model_ids)),
     )
     policy.setup(ctx)
 
