@@ -53,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schema", help="print the JSON Schema of scenario files")
 
     p = sub.add_parser("list", help="list policies, GPUs, models or regions")
-    p.add_argument("what", choices=["policies", "gpus", "models", "regions", "scenarios"])
+    p.add_argument(
+        "what", choices=["policies", "algorithms", "gpus", "models", "regions", "scenarios"]
+    )
 
     p = sub.add_parser("traces", help="bundled profiles and real data: list, show, build")
     tsub = p.add_subparsers(dest="traces_command", required=True)
@@ -89,6 +91,16 @@ def build_parser() -> argparse.ArgumentParser:
     t = tsub.add_parser("build", help="derive the bundled profiles from a raw-data folder")
     t.add_argument("--from", dest="data_dir", type=Path, required=True, help="raw-data folder")
     t.add_argument("--out", type=Path, required=True, help="folder to write the profiles to")
+
+    p = sub.add_parser(
+        "optimize", help="rolling multi-objective routing over the horizon, validated by replay"
+    )
+    p.add_argument("scenario", nargs="?", default=None, help="scenario YAML (default: bundled)")
+    p.add_argument("--algorithm", default="nsga2", help="see `slit list algorithms`")
+    p.add_argument("--evaluations", type=int, default=2000, help="evaluations per epoch")
+    p.add_argument("--pop-size", type=int, default=40, help="population size")
+    p.add_argument("--jobs", type=int, default=2, help="processes for the validation replays")
+    _common(p)
 
     p = sub.add_parser(
         "calibrate", help="fit the latency model to GPU profiles; print the error table"
@@ -231,6 +243,11 @@ def _cmd_list(args: argparse.Namespace) -> int:
         for name in policy_names():
             doc = (policy_class(name).__doc__ or "").strip().splitlines()[0]
             print(f"{name:14s} {doc}")
+    elif args.what == "algorithms":
+        from slit.optimize.algorithms import algorithm_description, algorithm_names
+
+        for name in algorithm_names():
+            print(f"{name:10s} {algorithm_description(name)}")
     elif args.what == "gpus":
         from slit.models.hardware import bundled_gpus
 
@@ -384,6 +401,77 @@ def _traces_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_optimize(args: argparse.Namespace) -> int:
+    from slit.experiment.rundir import base_metadata, check_out_dir, write_json, write_run
+    from slit.optimize.algorithms import algorithm_names
+    from slit.optimize.run import run_optimize
+    from slit.scenario.loader import load_scenario
+
+    check_out_dir(args.out, args.overwrite)
+    if args.algorithm not in algorithm_names():
+        raise SlitError(
+            f"unknown algorithm '{args.algorithm}'; valid: {', '.join(algorithm_names())}"
+        )
+    scenario = load_scenario(args.scenario, args.overrides)
+    seed = scenario.config.seed if args.seed is None else args.seed
+    meta = base_metadata("optimize", seed, scenario.content_hash())
+    meta["scenario"] = scenario.label
+    wall0 = time.perf_counter()
+    bar = None if args.quiet else _stage_bar()
+    tasks: dict[str, Any] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if bar is None:
+            return
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done)
+
+    if bar is not None:
+        with bar:
+            out = run_optimize(scenario, args.algorithm, evaluations=args.evaluations,
+                               pop_size=args.pop_size, seed=seed, jobs=args.jobs,
+                               progress=progress)  # fmt: skip
+    else:
+        out = run_optimize(scenario, args.algorithm, evaluations=args.evaluations,
+                           pop_size=args.pop_size, seed=seed, jobs=args.jobs)  # fmt: skip
+    meta.update({"status": "completed", "wall_s": time.perf_counter() - wall0,
+                 "algorithm": args.algorithm})  # fmt: skip
+
+    def csv_writer(frame: Any) -> Any:
+        def write(path: Path) -> None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            frame.to_csv(path, index=False, lineterminator="\n", float_format="%.10g")
+
+        return write
+
+    files = {
+        "pareto.csv": csv_writer(out["pareto"]),
+        "fronts.csv": csv_writer(out["fronts"]),
+        "validated.csv": csv_writer(out["validated"]),
+        "indicators.json": lambda p: write_json(p, out["indicators"]),
+        "config.resolved.yaml": lambda p: p.write_text(scenario.resolved_yaml(), encoding="utf-8"),
+        "metadata.json": lambda p: write_json(p, meta),
+    }
+    for name, table in out["plans"].items():
+        files[f"plans/{name}.csv"] = csv_writer(table)
+    write_run(args.out, args.overwrite, files)
+    if not args.quiet:
+        v = out["validated"]
+        cols = ["name", "ttft_p95_s", "carbon_kg", "water_l", "cost_usd", "dropped"]
+        print(v[cols].round(3).to_string(index=False))
+        print(f"{len(out['pareto'])} non-dominated plans; results in {args.out}")
+    return 0
+
+
+def _stage_bar() -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("[bold]{task.description}[/]"), BarColumn(),
+                    MofNCompleteColumn(), TimeElapsedColumn(), transient=True,
+                    console=_stderr_console())  # fmt: skip
+
+
 CALIBRATION_DATA_NOTE = (
     "Vidur per-operator GPU profiles (github:microsoft/vidur@7d475133; A100, H100, A40; "
     "prefill of 128-4096 tokens, dense operators only, attention not profiled) and the "
@@ -476,6 +564,7 @@ COMMANDS = {
     "list": _cmd_list,
     "traces": _cmd_traces,
     "calibrate": _cmd_calibrate,
+    "optimize": _cmd_optimize,
 }
 
 

@@ -19,8 +19,11 @@ from slit.sim.inputs import RandomStreams, build_requests, epoch_signals
 def oracle_demands(
     scenario: Scenario, seed: int | None = None
 ) -> tuple[list[EpochDemand], list[str]]:
-    """One :class:`EpochDemand` per epoch of the horizon and the LLM ids, from the seed's
-    requests and signals."""
+    """One :class:`EpochDemand` per epoch of the accounting window (horizon + drain) and the
+    LLM ids, from the seed's requests and signals; drain epochs have no arrivals.
+
+    The horizon's last epoch is cut at the horizon, and the drain's epochs are cut at its end,
+    so that the epoch lengths add up to ``horizon_s + drain_s``."""
     cfg = scenario.config
     seed = cfg.seed if seed is None else seed
     streams = RandomStreams.from_seed(seed, [r.id for r in cfg.regions])
@@ -50,11 +53,18 @@ def oracle_demands(
             for m in range(n_m)
         ]
     )
-    for e in range(n_horizon):
-        here = requests[epoch_of == e]
+    for e in range(n_epochs):
+        # epochs after the horizon (the drain) receive no requests but their idle power counts,
+        # as in the simulator's accounting window of horizon + drain
         counts = np.zeros((n_o, n_m))
-        np.add.at(counts, (here["origin"].to_numpy(), here["model"].to_numpy()), 1.0)
-        length = min(epoch_s, cfg.time.horizon_s - e * epoch_s)
+        if e < n_horizon:
+            here = requests[epoch_of == e]
+            np.add.at(counts, (here["origin"].to_numpy(), here["model"].to_numpy()), 1.0)
+            length = min(epoch_s, cfg.time.horizon_s - e * epoch_s)
+        else:
+            length = min(epoch_s, end_s - e * epoch_s)
+        if length <= 0:
+            continue
         out.append(
             EpochDemand(
                 rate_per_s=counts / length,

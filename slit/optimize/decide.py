@@ -1,0 +1,54 @@
+"""Picking one allocation from an epoch's Pareto front: SLIT's decision variants.
+
+Objectives are normalised over the front (0 = the best value any member reaches, 1 = the
+worst); a variant is then:
+
+* ``balanced``: the member closest (Euclidean) to the ideal point (SLIT-Balanced);
+* ``ttft``, ``carbon``, ``water``, ``cost``: the best member on that objective (ties broken
+  by the sum of the normalised objectives);
+* ``knee``: the member whose worst normalised objective is smallest (the Chebyshev point);
+* user weights ``w``: the member minimising ``max_i w_i f_i`` of the normalised objectives
+  (the weighted Chebyshev distance to the ideal point, which, unlike a weighted sum, can pick
+  members on non-convex parts of the front).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from slit.optimize.problem import OBJECTIVES
+
+FloatArray = npt.NDArray[np.float64]
+
+VARIANTS = ("balanced", "ttft", "carbon", "water", "cost", "knee")
+"""The named decision variants, in the order outputs list them."""
+
+
+def normalise(front: FloatArray) -> FloatArray:
+    """Objectives scaled to [0, 1] over the front (a flat objective becomes 0)."""
+    f = np.asarray(front, float)
+    lo, hi = f.min(axis=0), f.max(axis=0)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    return (f - lo) / span
+
+
+def choose(front: FloatArray, variant: str | FloatArray) -> int:
+    """Index of the member of ``front`` (``[members, objectives]``) the variant picks."""
+    z = normalise(front)
+    if isinstance(variant, str):
+        if variant == "balanced":
+            return int(np.argmin(np.sqrt((z**2).sum(axis=1))))
+        if variant == "knee":
+            return int(np.argmin(z.max(axis=1)))
+        if variant in OBJECTIVES or f"{variant}_s" in OBJECTIVES or variant in (
+            "carbon", "water", "cost"
+        ):  # fmt: skip
+            col = {"ttft": 0, "carbon": 1, "water": 2, "cost": 3}[variant]
+            return int(np.lexsort((z.sum(axis=1), z[:, col]))[0])
+        raise ValueError(f"unknown decision variant {variant!r}; valid: {', '.join(VARIANTS)}")
+    w = np.asarray(variant, float)
+    if w.shape != (front.shape[1],) or (w < 0).any() or w.sum() <= 0:
+        raise ValueError(f"weights must be {front.shape[1]} non-negative numbers, not all zero")
+    w = w / w.sum()
+    return int(np.lexsort((z @ w, (z * w).max(axis=1)))[0])

@@ -1,0 +1,188 @@
+"""Rolling optimisation over the horizon: one front per epoch, one plan per decision variant.
+
+For every epoch of the horizon the algorithm solves the :class:`EpochProblem` (oracle demand by
+default) within an evaluation budget; each decision variant (and each weight vector) picks one
+allocation per epoch, which together make its plan ``[epoch, origin, datacenter]``. The plan's
+horizon totals are the sums of its epochs' objectives (TTFT weighted by the epoch's requests).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from pymoo.optimize import minimize
+
+from slit.optimize.algorithms import make_algorithm
+from slit.optimize.decide import VARIANTS, choose
+from slit.optimize.demand import oracle_demands
+from slit.optimize.evaluator import EpochDemand, FastEvaluator, FloatArray
+from slit.optimize.problem import OBJECTIVES, EpochProblem, allocation_from_x
+from slit.scenario.loader import Scenario
+
+
+@dataclass
+class EpochFront:
+    """The non-dominated allocations an algorithm found for one epoch."""
+
+    epoch: int
+    objectives: FloatArray  # [members, 4]
+    allocations: FloatArray  # [members, origin, datacenter]
+    feasible: bool
+    evaluations: int
+    wall_s: float
+
+
+@dataclass
+class HorizonResult:
+    """Everything a rolling optimisation produced."""
+
+    fronts: list[EpochFront]
+    plans: dict[str, FloatArray]  # name -> [epoch, origin, datacenter]
+    totals: pd.DataFrame  # one row per plan: objective totals
+    demands: list[EpochDemand]
+    evaluator: FastEvaluator
+    meta: dict[str, object] = field(default_factory=dict)
+
+
+def default_weight_vectors(n: int = 24, seed: int = 0) -> FloatArray:
+    """Weight vectors over the four objectives: the corners' mixes plus Dirichlet samples."""
+    rng = np.random.default_rng(seed)
+    return rng.dirichlet(np.ones(len(OBJECTIVES)), size=n)
+
+
+def optimise_epoch(
+    evaluator: FastEvaluator,
+    demand: EpochDemand,
+    epoch: int,
+    algorithm: str,
+    evaluations: int,
+    pop_size: int,
+    seed: int,
+    ttft_slo_s: float | None = None,
+) -> EpochFront:
+    """Solve one epoch; an all-infeasible result keeps the least-violating members.
+
+    An epoch without requests (the drain) has nothing to decide: its front is the nearest
+    allocation alone."""
+    t0 = time.perf_counter()
+    problem = EpochProblem(evaluator, demand, ttft_slo_s=ttft_slo_s)
+    if not demand.rate_per_s.any():
+        alloc = np.eye(problem.n_origins, problem.n_datacenters)[None]
+        f = evaluator.evaluate(alloc, demand).objectives()
+        return EpochFront(epoch, f, alloc, True, 1, time.perf_counter() - t0)
+    algo = make_algorithm(algorithm, pop_size, problem.n_obj, seed)
+    # the extreme schedules of SLIT's initial population: even spread, nearest, all-at-one-site
+    n_o, n_d = problem.n_origins, problem.n_datacenters
+    seeds = [np.full((n_o, n_d), 1.0), np.eye(n_o, n_d) + 1e-9]
+    seeds += [np.eye(1, n_d, d).repeat(n_o, axis=0) for d in range(n_d)]
+    rng = np.random.default_rng(seed)
+    x0 = np.vstack(
+        [s.reshape(1, -1) for s in seeds] + [rng.random((max(0, pop_size - len(seeds)), n_o * n_d))]
+    )
+    algo.initialization.sampling = x0[:pop_size] if len(x0) >= pop_size else x0
+    res = minimize(problem, algo, ("n_eval", evaluations), seed=seed, verbose=False)
+    pop = res.pop
+    f, x, cv = pop.get("F"), pop.get("X"), pop.get("CV")[:, 0]
+    ok = cv <= 0
+    feasible = bool(ok.any())
+    if feasible:
+        f, x = f[ok], x[ok]
+    else:
+        keep = cv <= cv.min() + 1e-12
+        f, x = f[keep], x[keep]
+    from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+    front = NonDominatedSorting().do(f, only_non_dominated_front=True)
+    alloc = allocation_from_x(x[front], n_o, n_d)
+    return EpochFront(
+        epoch,
+        f[front],
+        alloc,
+        feasible,
+        int(res.algorithm.evaluator.n_eval),
+        time.perf_counter() - t0,
+    )
+
+
+def optimise_horizon(
+    scenario: Scenario,
+    algorithm: str = "nsga2",
+    *,
+    evaluations: int = 2000,
+    pop_size: int = 40,
+    seed: int | None = None,
+    weights: FloatArray | None = None,
+    ttft_slo_s: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> HorizonResult:
+    """Optimise every epoch of the horizon and build the plans of all decision variants."""
+    seed = scenario.config.seed if seed is None else seed
+    demands, model_ids = oracle_demands(scenario, seed)
+    evaluator = FastEvaluator.from_scenario(scenario, model_ids)
+    fronts = []
+    for e, demand in enumerate(demands):
+        fronts.append(
+            optimise_epoch(
+                evaluator, demand, e, algorithm, evaluations, pop_size, seed + 1009 * e, ttft_slo_s
+            )
+        )
+        if progress is not None:
+            progress(e + 1, len(demands))
+    weights = default_weight_vectors() if weights is None else np.asarray(weights, float)
+    plans: dict[str, FloatArray] = {}
+    for name in VARIANTS:
+        plans[name] = np.stack([fr.allocations[choose(fr.objectives, name)] for fr in fronts])
+    for i, w in enumerate(weights):
+        plans[f"w{i:02d}"] = np.stack([fr.allocations[choose(fr.objectives, w)] for fr in fronts])
+    totals = horizon_totals(evaluator, demands, plans)
+    for i, w in enumerate(weights):
+        for j, obj in enumerate(OBJECTIVES):
+            totals.loc[totals["plan"] == f"w{i:02d}", f"weight_{obj}"] = float(w[j])
+    return HorizonResult(
+        fronts,
+        plans,
+        totals,
+        demands,
+        evaluator,
+        {
+            "algorithm": algorithm,
+            "evaluations_per_epoch": evaluations,
+            "pop_size": pop_size,
+            "seed": seed,
+        },
+    )
+
+
+def horizon_totals(
+    evaluator: FastEvaluator, demands: list[EpochDemand], plans: dict[str, FloatArray]
+) -> pd.DataFrame:
+    """Predicted horizon totals of each plan: TTFT mean (request-weighted), carbon, water, cost."""
+    weight = np.array([d.rate_per_s.sum() * d.epoch_s for d in demands])
+    rows = []
+    for name, plan in plans.items():
+        outs = [evaluator.evaluate(plan[e][None], d) for e, d in enumerate(demands)]
+        rows.append(
+            {
+                "plan": name,
+                "ttft_s": float(
+                    sum(o.ttft_mean_s[0] * w for o, w in zip(outs, weight, strict=True))
+                    / max(weight.sum(), 1e-12)
+                ),
+                "carbon_kg": float(sum(o.carbon_kg[0] for o in outs)),
+                "water_l": float(sum(o.water_l[0] for o in outs)),
+                "cost_usd": float(sum(o.cost_usd[0] for o in outs)),
+                "max_utilization": float(max(o.max_utilization[0] for o in outs)),
+            }
+        )
+    out = pd.DataFrame(rows)
+    from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+    f = out[list(OBJECTIVES)].to_numpy(float)
+    nd = NonDominatedSorting().do(f, only_non_dominated_front=True)
+    out["non_dominated"] = False
+    out.loc[nd, "non_dominated"] = True
+    return out

@@ -1,0 +1,70 @@
+"""Rolling optimisation and `slit optimize`: outputs, decisions, and the algorithm registry."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from slit.cli import main
+from slit.errors import RegistryError
+from slit.optimize.algorithms import algorithm_names, make_algorithm
+from slit.optimize.decide import VARIANTS, choose
+
+
+def test_decision_variants_pick_the_expected_members() -> None:
+    front = np.array([[1.0, 9.0, 9.0, 9.0], [9.0, 1.0, 9.0, 9.0], [9.0, 9.0, 1.0, 1.0],
+                      [4.0, 4.0, 4.0, 4.0]])  # fmt: skip
+    assert choose(front, "ttft") == 0
+    assert choose(front, "carbon") == 1
+    assert choose(front, "water") == 2 and choose(front, "cost") == 2
+    assert choose(front, "balanced") == 3
+    assert choose(front, "knee") == 3
+    assert choose(front, np.array([0.0, 1.0, 0.0, 0.0])) == 1
+    with pytest.raises(ValueError, match="unknown decision variant 'greenest'"):
+        choose(front, "greenest")
+
+
+def test_registry_lists_pymoo_algorithms_and_rejects_unknown_names() -> None:
+    assert {"nsga2", "nsga3", "moead", "smsemoa", "rvea", "random"} <= set(algorithm_names())
+    for name in ("nsga2", "nsga3", "moead", "smsemoa", "rvea", "random"):
+        assert make_algorithm(name, 20, 4, 1) is not None
+    with pytest.raises(RegistryError, match="unknown algorithm 'nsga4'; valid: "):
+        make_algorithm("nsga4", 20, 4, 1)
+
+
+def test_slit_optimize_writes_every_output(tmp_path: Path) -> None:
+    out = tmp_path / "opt"
+    code = main(["optimize", "--out", str(out), "-q", "--set", "time.horizon_s=1800",
+                 "--evaluations", "600", "--pop-size", "20", "--jobs", "1"])  # fmt: skip
+    assert code == 0
+    names = {p.name for p in out.iterdir()}
+    assert {"pareto.csv", "fronts.csv", "validated.csv", "indicators.json", "plans",
+            "metadata.json", "config.resolved.yaml"} <= names  # fmt: skip
+    pareto = pd.read_csv(out / "pareto.csv")
+    f = pareto[["ttft_s", "carbon_kg", "water_l", "cost_usd"]].to_numpy()
+    # mutually non-dominated
+    for i in range(len(f)):
+        dominated = ((f <= f[i]).all(axis=1) & (f < f[i]).any(axis=1)).any()
+        assert not dominated
+    validated = pd.read_csv(out / "validated.csv")
+    assert set(VARIANTS) <= set(validated["name"])
+    assert {"helix", "splitwise", "nearest"} <= set(validated["name"])
+    assert (validated["dropped"] == 0).all()
+    ind = json.loads((out / "indicators.json").read_text())
+    assert len(ind["hypervolume_per_epoch"]) == ind["epochs"]
+    # the fast evaluator's prediction of every replayed plan
+    err = ind["evaluator_max_abs_error"]
+    assert err["carbon_kg"] < 0.10 and err["water_l"] < 0.10 and err["cost_usd"] < 0.10
+    assert err["ttft_mean_s"] < 0.20
+    plan = pd.read_csv(out / "plans" / "balanced.csv")
+    sums = plan.groupby(["epoch", "origin"])["share"].sum()
+    assert np.allclose(sums, 1.0)
+
+
+def test_unknown_algorithm_is_a_clean_error(tmp_path: Path) -> None:
+    assert main(["optimize", "--out", str(tmp_path / "x"), "-q", "--algorithm", "nsga4"]) == 2
+    assert not (tmp_path / "x").exists()
