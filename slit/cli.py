@@ -100,6 +100,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--evaluations", type=int, default=2000, help="evaluations per epoch")
     p.add_argument("--pop-size", type=int, default=40, help="population size")
     p.add_argument("--jobs", type=int, default=2, help="processes for the validation replays")
+    p.add_argument(
+        "--forecaster", default="oracle", help="demand forecast: oracle, seasonal or slit"
+    )
+    p.add_argument(
+        "--signal-error",
+        type=float,
+        default=0.0,
+        help="relative error (sd) of the carbon, water and price forecasts, e.g. 0.1",
+    )
     _common(p)
 
     p = sub.add_parser(
@@ -408,6 +417,14 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
     from slit.scenario.loader import load_scenario
 
     check_out_dir(args.out, args.overwrite)
+    from slit.optimize.forecast import forecaster_names
+
+    if args.forecaster not in forecaster_names():
+        raise SlitError(
+            f"unknown forecaster '{args.forecaster}'; valid: {', '.join(forecaster_names())}"
+        )
+    if args.signal_error < 0:
+        raise SlitError(f"--signal-error must be >= 0, got {args.signal_error}")
     if args.algorithm not in algorithm_names():
         raise SlitError(
             f"unknown algorithm '{args.algorithm}'; valid: {', '.join(algorithm_names())}"
@@ -431,10 +448,13 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
         with bar:
             out = run_optimize(scenario, args.algorithm, evaluations=args.evaluations,
                                pop_size=args.pop_size, seed=seed, jobs=args.jobs,
+                               forecaster=args.forecaster, signal_error=args.signal_error,
                                progress=progress)  # fmt: skip
     else:
         out = run_optimize(scenario, args.algorithm, evaluations=args.evaluations,
-                           pop_size=args.pop_size, seed=seed, jobs=args.jobs)  # fmt: skip
+                           pop_size=args.pop_size, seed=seed, jobs=args.jobs,
+                           forecaster=args.forecaster,
+                           signal_error=args.signal_error)  # fmt: skip
     meta.update({"status": "completed", "wall_s": time.perf_counter() - wall0,
                  "algorithm": args.algorithm})  # fmt: skip
 

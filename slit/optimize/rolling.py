@@ -84,7 +84,10 @@ def optimise_epoch(
         [s.reshape(1, -1) for s in seeds] + [rng.random((max(0, pop_size - len(seeds)), n_o * n_d))]
     )
     algo.initialization.sampling = x0[:pop_size] if len(x0) >= pop_size else x0
-    res = minimize(problem, algo, ("n_eval", evaluations), seed=seed, verbose=False)
+    # pymoo's SBX crossover takes a power of a negative number for genes sitting exactly on a
+    # bound and then discards the NaN it makes; silence that floating-point warning only
+    with np.errstate(invalid="ignore"):
+        res = minimize(problem, algo, ("n_eval", evaluations), seed=seed, verbose=False)
     pop = res.pop
     f, x, cv = pop.get("F"), pop.get("X"), pop.get("CV")[:, 0]
     ok = cv <= 0
@@ -117,17 +120,39 @@ def optimise_horizon(
     seed: int | None = None,
     weights: FloatArray | None = None,
     ttft_slo_s: float | None = None,
+    forecaster: str = "oracle",
+    signal_error: float = 0.0,
     progress: Callable[[int, int], None] | None = None,
 ) -> HorizonResult:
-    """Optimise every epoch of the horizon and build the plans of all decision variants."""
+    """Optimise every epoch of the horizon and build the plans of all decision variants.
+
+    Each epoch is decided on a forecast (``forecaster`` for the demand, signals perturbed by
+    ``signal_error`` relative noise) and every plan is then scored on the true epochs.
+    """
+    from dataclasses import replace
+
+    from slit.optimize.forecast import make_forecaster, perturb
+
     seed = scenario.config.seed if seed is None else seed
     demands, model_ids = oracle_demands(scenario, seed)
     evaluator = FastEvaluator.from_scenario(scenario, model_ids)
+    predict = make_forecaster(forecaster)
+    noise = np.random.default_rng(np.random.SeedSequence([seed, 7]))
+    empty = np.zeros((0,) + demands[0].rate_per_s.shape)
     fronts = []
     for e, demand in enumerate(demands):
+        history = np.stack([d.rate_per_s for d in demands[:e]]) if e else empty
+        rate = predict(history, demand.rate_per_s) if demand.rate_per_s.any() else demand.rate_per_s
+        seen = replace(
+            demand,
+            rate_per_s=rate,
+            carbon_g_per_it_kwh=perturb(demand.carbon_g_per_it_kwh, signal_error, noise),
+            water_l_per_it_kwh=perturb(demand.water_l_per_it_kwh, signal_error, noise),
+            price_usd_per_it_mwh=perturb(demand.price_usd_per_it_mwh, signal_error, noise),
+        )
         fronts.append(
             optimise_epoch(
-                evaluator, demand, e, algorithm, evaluations, pop_size, seed + 1009 * e, ttft_slo_s
+                evaluator, seen, e, algorithm, evaluations, pop_size, seed + 1009 * e, ttft_slo_s
             )
         )
         if progress is not None:
@@ -153,6 +178,8 @@ def optimise_horizon(
             "evaluations_per_epoch": evaluations,
             "pop_size": pop_size,
             "seed": seed,
+            "forecaster": forecaster,
+            "signal_error": signal_error,
         },
     )
 

@@ -89,6 +89,8 @@ def run_optimize(
     pop_size: int = 40,
     seed: int | None = None,
     jobs: int = 2,
+    forecaster: str = "oracle",
+    signal_error: float = 0.0,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Optimise, validate and tabulate; returns the tables and the indicators document."""
@@ -97,6 +99,7 @@ def run_optimize(
     slo = scenario.config.slo.ttft_s
     result = optimise_horizon(
         scenario, algorithm, evaluations=evaluations, pop_size=pop_size, seed=seed,
+        forecaster=forecaster, signal_error=signal_error,
         progress=(lambda i, n: progress("optimising", i, n)) if progress else None,
     )  # fmt: skip
     t_opt = time.perf_counter() - t0
@@ -153,6 +156,8 @@ def run_optimize(
         "evaluations_per_epoch": evaluations,
         "pop_size": pop_size,
         "seed": seed,
+        "forecaster": forecaster,
+        "signal_error": signal_error,
         "epochs": len(result.fronts),
         "hypervolume_per_epoch": hypervolumes(result),
         "hypervolume_reference": "objectives normalised per epoch between the ideal point and "
