@@ -8,6 +8,7 @@ added with :func:`register_algorithm`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from slit.errors import RegistryError
@@ -40,7 +41,7 @@ def algorithm_description(name: str) -> str:
     return _ALGORITHMS[name][1]
 
 
-def make_algorithm(name: str, pop_size: int, n_obj: int, seed: int) -> Any:
+def make_algorithm(name: str, pop_size: int, n_obj: int, seed: int, **context: Any) -> Any:
     """A fresh pymoo algorithm instance.
 
     Raises:
@@ -48,14 +49,31 @@ def make_algorithm(name: str, pop_size: int, n_obj: int, seed: int) -> Any:
     """
     if name not in _ALGORITHMS:
         raise RegistryError(f"unknown algorithm '{name}'; valid: {', '.join(algorithm_names())}")
-    return _ALGORITHMS[name][0](pop_size, n_obj, seed)
+    factory = _ALGORITHMS[name][0]
+    # state kept across the epochs of one optimisation (SLIT's learned guide) goes to
+    # factories that take it
+    import inspect
+
+    accepted = inspect.signature(factory).parameters
+    return factory(pop_size, n_obj, seed, **{k: v for k, v in context.items() if k in accepted})
 
 
 def _ref_dirs(n_obj: int, pop_size: int, seed: int) -> Any:
+    return reference_directions(n_obj, pop_size)
+
+
+@cache
+def reference_directions(n_obj: int, n: int) -> Any:
+    """Riesz s-energy weight vectors: exactly ``n`` of them for any number of objectives.
+
+    Computing them takes about a second, so they are made once per size (with a fixed seed:
+    the same directions for every epoch and run) and reused.
+    """
     from pymoo.util.ref_dirs import get_reference_directions
 
-    # Riesz s-energy directions: exactly pop_size of them for any number of objectives
-    return get_reference_directions("energy", n_obj, pop_size, seed=seed)
+    dirs = get_reference_directions("energy", n_obj, n, seed=1)
+    dirs.setflags(write=False)
+    return dirs
 
 
 @register_algorithm("nsga2", "NSGA-II (Deb et al. 2002): non-dominated sorting and crowding")
@@ -117,3 +135,10 @@ def _random(pop_size: int, n_obj: int, seed: int) -> Any:
             return rng.uniform(problem.xl, problem.xu, size=X.shape)
 
     return NSGA2(pop_size=pop_size, mutation=Resample(prob=1.0))
+
+
+@register_algorithm("slit", "SLIT (this paper): MOEA/D with GBM-guided local search")
+def _slit(pop_size: int, n_obj: int, seed: int, guide: Any = None) -> Any:
+    from slit.optimize.slit_algorithm import SLIT
+
+    return SLIT(pop_size=pop_size, guide=guide)

@@ -36,6 +36,8 @@ class EpochProblem(Problem):  # type: ignore[misc]
         demand: the epoch's demand and impact factors.
         max_utilization: highest pool utilisation allowed (< 1 keeps queues finite).
         ttft_slo_s: if given, a constraint that the mean TTFT stays below it, s.
+        penalty: if given, no constraints: each objective grows by ``penalty`` times the total
+            violation instead (for algorithms without constraint handling, e.g. MOEA/D).
     """
 
     def __init__(
@@ -44,17 +46,19 @@ class EpochProblem(Problem):  # type: ignore[misc]
         demand: EpochDemand,
         max_utilization: float = 0.95,
         ttft_slo_s: float | None = None,
+        penalty: float | None = None,
     ) -> None:
         self.evaluator = evaluator
         self.demand = demand
         self.max_utilization = max_utilization
         self.ttft_slo_s = ttft_slo_s
+        self.penalty = penalty
         self.n_origins = len(evaluator.region_ids)
         self.n_datacenters = len(evaluator.datacenter_ids)
         super().__init__(
             n_var=self.n_origins * self.n_datacenters,
             n_obj=len(OBJECTIVES),
-            n_ieq_constr=1 + (ttft_slo_s is not None),
+            n_ieq_constr=0 if penalty is not None else 1 + (ttft_slo_s is not None),
             xl=0.0,
             xu=1.0,
         )
@@ -62,8 +66,13 @@ class EpochProblem(Problem):  # type: ignore[misc]
     def _evaluate(self, x: FloatArray, out: dict[str, Any], *args: Any, **kwargs: Any) -> None:
         alloc = allocation_from_x(x, self.n_origins, self.n_datacenters)
         res = self.evaluator.evaluate(alloc, self.demand)
-        out["F"] = res.objectives()
         g = [res.max_utilization - self.max_utilization]
         if self.ttft_slo_s is not None:
             g.append(res.ttft_mean_s - self.ttft_slo_s)
-        out["G"] = np.stack(g, axis=1)
+        constraints = np.stack(g, axis=1)
+        if self.penalty is None:
+            out["F"] = res.objectives()
+            out["G"] = constraints
+        else:
+            violation = np.maximum(constraints, 0.0).sum(axis=1, keepdims=True)
+            out["F"] = res.objectives() + self.penalty * violation

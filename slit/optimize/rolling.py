@@ -23,6 +23,9 @@ from slit.optimize.evaluator import EpochDemand, FastEvaluator, FloatArray
 from slit.optimize.problem import OBJECTIVES, EpochProblem, allocation_from_x
 from slit.scenario.loader import Scenario
 
+PENALTY_ALGORITHMS = frozenset({"moead"})
+"""Algorithms that cannot handle constraints and get them as objective penalties."""
+
 
 @dataclass
 class EpochFront:
@@ -63,6 +66,7 @@ def optimise_epoch(
     pop_size: int,
     seed: int,
     ttft_slo_s: float | None = None,
+    context: dict[str, object] | None = None,
 ) -> EpochFront:
     """Solve one epoch; an all-infeasible result keeps the least-violating members.
 
@@ -74,7 +78,7 @@ def optimise_epoch(
         alloc = np.eye(problem.n_origins, problem.n_datacenters)[None]
         f = evaluator.evaluate(alloc, demand).objectives()
         return EpochFront(epoch, f, alloc, True, 1, time.perf_counter() - t0)
-    algo = make_algorithm(algorithm, pop_size, problem.n_obj, seed)
+    algo = make_algorithm(algorithm, pop_size, problem.n_obj, seed, **(context or {}))
     # the extreme schedules of SLIT's initial population: even spread, nearest, all-at-one-site
     n_o, n_d = problem.n_origins, problem.n_datacenters
     seeds = [np.full((n_o, n_d), 1.0), np.eye(n_o, n_d) + 1e-9]
@@ -86,10 +90,19 @@ def optimise_epoch(
     algo.initialization.sampling = x0[:pop_size] if len(x0) >= pop_size else x0
     # pymoo's SBX crossover takes a power of a negative number for genes sitting exactly on a
     # bound and then discards the NaN it makes; silence that floating-point warning only
+    solved = problem
+    if algorithm in PENALTY_ALGORITHMS:
+        # pymoo's MOEA/D takes no constraints: it sees them as a penalty on every objective
+        solved = EpochProblem(evaluator, demand, ttft_slo_s=ttft_slo_s, penalty=1.0e3)
     with np.errstate(invalid="ignore"):
-        res = minimize(problem, algo, ("n_eval", evaluations), seed=seed, verbose=False)
-    pop = res.pop
-    f, x, cv = pop.get("F"), pop.get("X"), pop.get("CV")[:, 0]
+        # no copy: an algorithm's state across epochs (SLIT's guide) must be the caller's
+        res = minimize(solved, algo, ("n_eval", evaluations), seed=seed, verbose=False,
+                       copy_algorithm=False)  # fmt: skip
+    # the final population, scored on the true objectives and constraints
+    x = res.pop.get("X")
+    scored = problem.evaluate(x, return_as_dictionary=True)
+    f = scored["F"]
+    cv = np.maximum(scored["G"], 0.0).sum(axis=1)
     ok = cv <= 0
     feasible = bool(ok.any())
     if feasible:
@@ -139,6 +152,10 @@ def optimise_horizon(
     predict = make_forecaster(forecaster)
     noise = np.random.default_rng(np.random.SeedSequence([seed, 7]))
     empty = np.zeros((0,) + demands[0].rate_per_s.shape)
+    # what an algorithm may keep from epoch to epoch (SLIT's learned guide)
+    from slit.optimize.slit_algorithm import SlitGuide
+
+    context: dict[str, object] = {"guide": SlitGuide()}
     fronts = []
     for e, demand in enumerate(demands):
         history = np.stack([d.rate_per_s for d in demands[:e]]) if e else empty
@@ -152,9 +169,10 @@ def optimise_horizon(
         )
         fronts.append(
             optimise_epoch(
-                evaluator, seen, e, algorithm, evaluations, pop_size, seed + 1009 * e, ttft_slo_s
+                evaluator, seen, e, algorithm, evaluations, pop_size, seed + 1009 * e,
+                ttft_slo_s, context,
             )
-        )
+        )  # fmt: skip
         if progress is not None:
             progress(e + 1, len(demands))
     weights = default_weight_vectors() if weights is None else np.asarray(weights, float)
