@@ -96,8 +96,19 @@ def build_parser() -> argparse.ArgumentParser:
         "optimize", help="rolling multi-objective routing over the horizon, validated by replay"
     )
     p.add_argument("scenario", nargs="?", default=None, help="scenario YAML (default: bundled)")
-    p.add_argument("--algorithm", default="nsga2", help="see `slit list algorithms`")
+    p.add_argument("--algorithm", default="slit", help="see `slit list algorithms`")
     p.add_argument("--evaluations", type=int, default=2000, help="evaluations per epoch")
+    p.add_argument(
+        "--time-budget-s",
+        type=float,
+        default=None,
+        help="wall-clock budget per epoch, s (instead of --evaluations)",
+    )
+    p.add_argument(
+        "--ttft-slo",
+        action="store_true",
+        help="constrain each epoch's mean TTFT to the scenario's slo.ttft_s",
+    )
     p.add_argument("--pop-size", type=int, default=40, help="population size")
     p.add_argument("--jobs", type=int, default=2, help="processes for the validation replays")
     p.add_argument(
@@ -449,12 +460,14 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
             out = run_optimize(scenario, args.algorithm, evaluations=args.evaluations,
                                pop_size=args.pop_size, seed=seed, jobs=args.jobs,
                                forecaster=args.forecaster, signal_error=args.signal_error,
+                               time_budget_s=args.time_budget_s, ttft_slo=args.ttft_slo,
                                progress=progress)  # fmt: skip
     else:
         out = run_optimize(scenario, args.algorithm, evaluations=args.evaluations,
                            pop_size=args.pop_size, seed=seed, jobs=args.jobs,
                            forecaster=args.forecaster,
-                           signal_error=args.signal_error)  # fmt: skip
+                           signal_error=args.signal_error, time_budget_s=args.time_budget_s,
+                           ttft_slo=args.ttft_slo)  # fmt: skip
     meta.update({"status": "completed", "wall_s": time.perf_counter() - wall0,
                  "algorithm": args.algorithm})  # fmt: skip
 

@@ -39,7 +39,7 @@ def test_registry_lists_pymoo_algorithms_and_rejects_unknown_names() -> None:
 def test_slit_optimize_writes_every_output(tmp_path: Path) -> None:
     out = tmp_path / "opt"
     code = main(["optimize", "--out", str(out), "-q", "--set", "time.horizon_s=1800",
-                 "--evaluations", "600", "--pop-size", "20", "--jobs", "1"])  # fmt: skip
+                 "--evaluations", "600", "--pop-size", "20", "--jobs", "1", "--algorithm", "nsga2"])  # fmt: skip
     assert code == 0
     names = {p.name for p in out.iterdir()}
     assert {"pareto.csv", "fronts.csv", "validated.csv", "indicators.json", "plans",

@@ -67,6 +67,7 @@ def optimise_epoch(
     seed: int,
     ttft_slo_s: float | None = None,
     context: dict[str, object] | None = None,
+    time_budget_s: float | None = None,
 ) -> EpochFront:
     """Solve one epoch; an all-infeasible result keeps the least-violating members.
 
@@ -96,7 +97,8 @@ def optimise_epoch(
         solved = EpochProblem(evaluator, demand, ttft_slo_s=ttft_slo_s, penalty=1.0e3)
     with np.errstate(invalid="ignore"):
         # no copy: an algorithm's state across epochs (SLIT's guide) must be the caller's
-        res = minimize(solved, algo, ("n_eval", evaluations), seed=seed, verbose=False,
+        budget = ("time", float(time_budget_s)) if time_budget_s else ("n_eval", evaluations)
+        res = minimize(solved, algo, budget, seed=seed, verbose=False,
                        copy_algorithm=False)  # fmt: skip
     # the final population, scored on the true objectives and constraints
     x = res.pop.get("X")
@@ -126,7 +128,7 @@ def optimise_epoch(
 
 def optimise_horizon(
     scenario: Scenario,
-    algorithm: str = "nsga2",
+    algorithm: str = "slit",
     *,
     evaluations: int = 2000,
     pop_size: int = 40,
@@ -135,6 +137,7 @@ def optimise_horizon(
     ttft_slo_s: float | None = None,
     forecaster: str = "oracle",
     signal_error: float = 0.0,
+    time_budget_s: float | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> HorizonResult:
     """Optimise every epoch of the horizon and build the plans of all decision variants.
@@ -170,7 +173,7 @@ def optimise_horizon(
         fronts.append(
             optimise_epoch(
                 evaluator, seen, e, algorithm, evaluations, pop_size, seed + 1009 * e,
-                ttft_slo_s, context,
+                ttft_slo_s, context, time_budget_s,
             )
         )  # fmt: skip
         if progress is not None:

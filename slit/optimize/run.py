@@ -83,7 +83,7 @@ def hypervolumes(result: HorizonResult) -> list[float]:
 
 def run_optimize(
     scenario: Scenario,
-    algorithm: str = "nsga2",
+    algorithm: str = "slit",
     *,
     evaluations: int = 2000,
     pop_size: int = 40,
@@ -91,6 +91,8 @@ def run_optimize(
     jobs: int = 2,
     forecaster: str = "oracle",
     signal_error: float = 0.0,
+    time_budget_s: float | None = None,
+    ttft_slo: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Optimise, validate and tabulate; returns the tables and the indicators document."""
@@ -99,7 +101,8 @@ def run_optimize(
     slo = scenario.config.slo.ttft_s
     result = optimise_horizon(
         scenario, algorithm, evaluations=evaluations, pop_size=pop_size, seed=seed,
-        forecaster=forecaster, signal_error=signal_error,
+        forecaster=forecaster, signal_error=signal_error, time_budget_s=time_budget_s,
+        ttft_slo_s=slo if ttft_slo else None,
         progress=(lambda i, n: progress("optimising", i, n)) if progress else None,
     )  # fmt: skip
     t_opt = time.perf_counter() - t0
@@ -158,6 +161,8 @@ def run_optimize(
         "seed": seed,
         "forecaster": forecaster,
         "signal_error": signal_error,
+        "time_budget_s": time_budget_s,
+        "ttft_slo_s": slo if ttft_slo else None,
         "epochs": len(result.fronts),
         "hypervolume_per_epoch": hypervolumes(result),
         "hypervolume_reference": "objectives normalised per epoch between the ideal point and "
