@@ -122,6 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(p)
 
+    p = sub.add_parser("plot", help="figures (PNG and PDF) of a `slit optimize` output folder")
+    p.add_argument("run_dir", type=Path, help="folder written by slit optimize")
+    p.add_argument("--out", type=Path, default=None, help="figure folder (default RUN_DIR/figures)")
+
     p = sub.add_parser(
         "calibrate", help="fit the latency model to GPU profiles; print the error table"
     )
@@ -497,6 +501,38 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_plot(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+
+    from slit.plot.pareto import plot_parallel, plot_pareto_grid
+
+    pareto_path = args.run_dir / "pareto.csv"
+    if not pareto_path.is_file():
+        raise SlitError(f"{args.run_dir}: no pareto.csv; give a folder written by `slit optimize`")
+    pareto = pd.read_csv(pareto_path)
+    validated_path = args.run_dir / "validated.csv"
+    baselines = None
+    if validated_path.is_file():
+        v = pd.read_csv(validated_path)
+        baselines = v[v["kind"] == "baseline"]
+    out = args.out or args.run_dir / "figures"
+    out.mkdir(parents=True, exist_ok=True)
+    fig = plot_pareto_grid(pareto, baselines)
+    ax = plot_parallel(pareto)
+    written = []
+    for name, figure in (("pareto_grid", fig), ("parallel", ax.figure)):
+        for ext in ("png", "pdf"):
+            path = out / f"{name}.{ext}"
+            figure.savefig(path, dpi=150)
+            written.append(path)
+    for path in written:
+        print(path)
+    return 0
+
+
 def _stage_bar() -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -598,6 +634,7 @@ COMMANDS = {
     "traces": _cmd_traces,
     "calibrate": _cmd_calibrate,
     "optimize": _cmd_optimize,
+    "plot": _cmd_plot,
 }
 
 

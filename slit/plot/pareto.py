@@ -1,0 +1,93 @@
+"""Plots of optimisation results: the Pareto front as a pairwise grid and in parallel
+coordinates, with decision variants and baselines marked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from slit.plot.signals import OKABE_ITO
+
+OBJECTIVE_LABELS = {
+    "ttft_s": "TTFT mean [s]",
+    "carbon_kg": "carbon [kg]",
+    "water_l": "water [L]",
+    "cost_usd": "cost [USD]",
+}
+"""Axis labels (with units) of the four objectives."""
+
+VARIANT_MARKERS = {"balanced": "*", "ttft": "^", "carbon": "v", "water": "<", "cost": ">",
+                   "knee": "D"}  # fmt: skip
+
+
+def plot_pareto_grid(pareto: pd.DataFrame, baselines: pd.DataFrame | None = None,
+                     fig: Any = None) -> Any:  # fmt: skip
+    """Pairwise scatter of the four objectives of ``pareto.csv``.
+
+    Weight-vector plans are grey dots, decision variants coloured markers; ``baselines`` (rows
+    of ``validated.csv`` with ``kind == "baseline"``, simulated) are black crosses, using their
+    mean TTFT. Returns the figure (its axes are ``fig.axes``).
+    """
+    import matplotlib.pyplot as plt
+
+    objs = list(OBJECTIVE_LABELS)
+    n = len(objs)
+    if fig is None:
+        fig = plt.figure(figsize=(7.0, 7.0), layout="constrained")
+    axes = fig.subplots(n - 1, n - 1, squeeze=False)
+    named = pareto[pareto["plan"].isin(list(VARIANT_MARKERS))]
+    rest = pareto[~pareto["plan"].isin(list(VARIANT_MARKERS))]
+    base = None
+    if baselines is not None and len(baselines):
+        base = baselines.rename(columns={"ttft_mean_s": "ttft_s"})
+    for row in range(1, n):
+        for col in range(n - 1):
+            ax = axes[row - 1][col]
+            if col >= row:
+                ax.set_visible(False)
+                continue
+            x, y = objs[col], objs[row]
+            ax.scatter(rest[x], rest[y], s=10, color="0.6", label="weight vectors (predicted)")
+            for k, r in enumerate(named.itertuples()):
+                ax.scatter(getattr(r, x), getattr(r, y), s=60, marker=VARIANT_MARKERS[r.plan],
+                           color=OKABE_ITO[k % len(OKABE_ITO)], label=r.plan, zorder=3)  # fmt: skip
+            if base is not None:
+                ax.scatter(
+                    base[x], base[y], s=30, marker="x", color="black", label="baselines (simulated)"
+                )
+            if row == n - 1:
+                ax.set_xlabel(OBJECTIVE_LABELS[x])
+            if col == 0:
+                ax.set_ylabel(OBJECTIVE_LABELS[y])
+            ax.grid(alpha=0.3)
+    handles, labels = axes[n - 2][0].get_legend_handles_labels()
+    uniq = dict(zip(labels, handles, strict=False))
+    fig.legend(uniq.values(), uniq.keys(), loc="upper right", fontsize=8, frameon=False)
+    return fig
+
+
+def plot_parallel(pareto: pd.DataFrame, ax: Any = None) -> Any:
+    """Parallel coordinates of the front, each objective scaled to [0, 1] (best to worst)."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.0, 3.2), layout="constrained")
+    objs = list(OBJECTIVE_LABELS)
+    f = pareto[objs].to_numpy(float)
+    lo, hi = f.min(axis=0), f.max(axis=0)
+    z = (f - lo) / np.where(hi > lo, hi - lo, 1.0)
+    xs = np.arange(len(objs))
+    for i, plan in enumerate(pareto["plan"]):
+        if plan in VARIANT_MARKERS:
+            k = list(VARIANT_MARKERS).index(plan)
+            ax.plot(xs, z[i], lw=2.0, color=OKABE_ITO[k % len(OKABE_ITO)], label=plan, zorder=3)
+        else:
+            ax.plot(xs, z[i], lw=0.8, color="0.7")
+    ax.set_xticks(xs, [f"{OBJECTIVE_LABELS[o]}\n{lo[j]:.3g} to {hi[j]:.3g}"
+                       for j, o in enumerate(objs)], fontsize=8)  # fmt: skip
+    ax.set_ylabel("scaled objective [0 = best on the front]")
+    ax.legend(fontsize=8, frameon=False, ncol=3)
+    ax.grid(alpha=0.3)
+    return ax
