@@ -122,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(p)
 
+    p = sub.add_parser("sweep", help="run a grid of scenario overrides × seeds, resumable")
+    p.add_argument("sweep_file", type=Path, help="sweep YAML (see docs/sweeps.md)")
+    p.add_argument("--out", type=Path, required=True, help="sweep folder (reruns resume)")
+    p.add_argument("--jobs", type=int, default=1, help="parallel processes")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+
     p = sub.add_parser("plot", help="figures (PNG and PDF) of a `slit optimize` output folder")
     p.add_argument("run_dir", type=Path, help="folder written by slit optimize")
     p.add_argument("--out", type=Path, default=None, help="figure folder (default RUN_DIR/figures)")
@@ -501,6 +507,32 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from slit.experiment.sweep import load_sweep, run_sweep
+
+    spec, base_dir = load_sweep(args.sweep_file)
+    bar = None if args.quiet else _stage_bar()
+    state: dict[str, Any] = {}
+
+    def progress(done: int, total: int) -> None:
+        if bar is None:
+            return
+        if "task" not in state:
+            state["task"] = bar.add_task("sweep", total=total)
+        bar.update(state["task"], completed=done)
+
+    if bar is not None:
+        with bar:
+            table = run_sweep(spec, base_dir, args.out, args.jobs, progress)
+    else:
+        table = run_sweep(spec, base_dir, args.out, args.jobs)
+    failed = int((table["status"] != "ok").sum()) if len(table) else 0
+    if not args.quiet:
+        print(f"{len(table)} point x seed results in {args.out / 'results.parquet'}"
+              + (f"; {failed} failed (see the error column)" if failed else ""))  # fmt: skip
+    return 0
+
+
 def _cmd_plot(args: argparse.Namespace) -> int:
     import matplotlib
 
@@ -635,6 +667,7 @@ COMMANDS = {
     "calibrate": _cmd_calibrate,
     "optimize": _cmd_optimize,
     "plot": _cmd_plot,
+    "sweep": _cmd_sweep,
 }
 
 
