@@ -586,7 +586,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
     from slit.calibration import error_table, fit_efficiency, load_mlenergy, load_vidur_prefill
     from slit.calibration.catalog import catalog_entries, catalog_yaml
-    from slit.models.latency import EfficiencyParams
+    from slit.models.latency import efficiency_from_entry
 
     if not (args.data_dir / "gpu_profiles").is_dir():
         raise SlitError(
@@ -596,13 +596,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     vidur = load_vidur_prefill(args.data_dir)
     mlenergy = load_mlenergy(args.data_dir)
     result = fit_efficiency(vidur, mlenergy)
-    fields = set(EfficiencyParams.__dataclass_fields__)
     entries = catalog_entries(result)
-    catalog = {
-        gpu: EfficiencyParams(**{k: v for k, v in e.items() if k in fields})
-        for gpu, e in entries.items()
-        if gpu != "default"
-    }
+    catalog = {gpu: efficiency_from_entry(e) for gpu, e in entries.items() if gpu != "default"}
     table = error_table(catalog, vidur, mlenergy)
     keys = ["gpu", "model", "metric"]
     table = result.before.merge(table, on=keys, suffixes=("_default", "_calibrated"))

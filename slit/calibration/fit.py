@@ -36,9 +36,9 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
-from slit.models.hardware import GpuSpec, bundled_gpus
-from slit.models.latency import DEFAULT_EFFICIENCY, EfficiencyParams, ReplicaPerf
-from slit.models.llm import LlmSpec, bundled_llms
+from slit.models.hardware import GpuSpec
+from slit.models.latency import DEFAULT_EFFICIENCY, EfficiencyParams, ReplicaPerf, resolve_specs
+from slit.models.llm import LlmSpec
 
 #: Assumed prompt length of an ML.ENERGY request (the leaderboard table has none), tokens.
 ASSUMED_PROMPT_TOKENS = 1000
@@ -52,12 +52,6 @@ FIT_UPPER = (1.0, 1.0, 0.05)
 
 PREFILL = "prefill"
 DECODE = "decode"
-
-
-def _specs(model: str | LlmSpec, gpu: str | GpuSpec) -> tuple[LlmSpec, GpuSpec]:
-    m = bundled_llms()[model] if isinstance(model, str) else model
-    g = bundled_gpus()[gpu] if isinstance(gpu, str) else gpu
-    return m, g
 
 
 def dense_layer_parameters(model: LlmSpec) -> float:
@@ -82,7 +76,7 @@ def model_prefill_s(
     overhead; with ``include_allreduce`` also the model's tensor-parallel all-reduce time, taken
     from :class:`ReplicaPerf` (Vidur's compute profile excludes it, hence off by default).
     """
-    m, g = _specs(model, gpu)
+    m, g = resolve_specs(model, gpu)
     p_dense = dense_layer_parameters(m)
     compute = 2.0 * p_dense * tokens / (tp * g.peak_flop_per_s * eff.mfu)
     memory = p_dense * m.bytes_per_parameter / (tp * g.memory_bandwidth_bytes_per_s * eff.mbu)
@@ -104,7 +98,7 @@ def model_decode_step_s(
     """One decode iteration of ``batch_size`` requests holding ``context_tokens`` tokens *each*,
     s (``ReplicaPerf.decode_step_time_s`` with the batch's total context). ``batch_size`` may be
     fractional (ML.ENERGY reports the *average* batch); the roofline is linear in it."""
-    m, g = _specs(model, gpu)
+    m, g = resolve_specs(model, gpu)
     perf = ReplicaPerf(m, g, tp, eff)
     return perf.decode_step_time_s(batch_size, batch_size * context_tokens)  # type: ignore[arg-type]
 
@@ -119,7 +113,7 @@ def decode_context_tokens(
 ) -> float:
     """Typical context per request of a steady decode batch: prompt + half the output, capped
     so the batch fits the KV cache, tokens."""
-    m, g = _specs(model, gpu)
+    m, g = resolve_specs(model, gpu)
     capacity = ReplicaPerf(m, g, tp).kv_capacity_tokens(KV_MEMORY_FRACTION)
     return min(prompt_tokens + avg_output_len / 2.0, capacity / max(batch_size, 1.0))
 

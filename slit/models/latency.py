@@ -75,10 +75,12 @@ _EFFICIENCY_FIELDS = {f for f in EfficiencyParams.__dataclass_fields__}
 def _efficiency_catalog() -> dict[str, EfficiencyParams]:
     text = resources.files("slit").joinpath("data/catalog/efficiency.yaml").read_text("utf-8")
     doc = yaml.safe_load(text) or {}
-    return {
-        str(gpu): EfficiencyParams(**{k: v for k, v in entry.items() if k in _EFFICIENCY_FIELDS})
-        for gpu, entry in (doc.get("gpus") or {}).items()
-    }
+    return {str(gpu): efficiency_from_entry(e) for gpu, e in (doc.get("gpus") or {}).items()}
+
+
+def efficiency_from_entry(entry: dict[str, object]) -> EfficiencyParams:
+    """The parameters of one efficiency-catalog entry (its provenance keys are ignored)."""
+    return EfficiencyParams(**{k: v for k, v in entry.items() if k in _EFFICIENCY_FIELDS})  # type: ignore[arg-type]
 
 
 def calibrated_efficiency(gpu: str | GpuSpec) -> EfficiencyParams:
@@ -262,7 +264,8 @@ def iterations_to_cover(
     return lo
 
 
-def _resolve(model: str | LlmSpec, gpu: str | GpuSpec) -> tuple[LlmSpec, GpuSpec]:
+def resolve_specs(model: str | LlmSpec, gpu: str | GpuSpec) -> tuple[LlmSpec, GpuSpec]:
+    """The LLM and GPU specs of catalog ids (specs pass through)."""
     m = bundled_llms()[model] if isinstance(model, str) else model
     g = bundled_gpus()[gpu] if isinstance(gpu, str) else gpu
     return m, g
@@ -278,7 +281,7 @@ def prefill_time_s(
 ) -> float:
     """Time to prefill ``batch_size`` prompts of ``prompt_tokens`` tokens each in one iteration,
     s. ``eff`` defaults to the GPU's calibrated efficiencies (:func:`calibrated_efficiency`)."""
-    m, g = _resolve(model, gpu)
+    m, g = resolve_specs(model, gpu)
     perf = ReplicaPerf(m, g, tp, eff or calibrated_efficiency(gpu))
     return perf.prefill_time_s(prompt_tokens * batch_size, batch_size * prompt_tokens**2)
 
@@ -293,6 +296,6 @@ def decode_step_time_s(
 ) -> float:
     """One decode iteration for ``batch_size`` requests holding ``context_tokens`` tokens each,
     s. ``eff`` defaults to the GPU's calibrated efficiencies (:func:`calibrated_efficiency`)."""
-    m, g = _resolve(model, gpu)
+    m, g = resolve_specs(model, gpu)
     perf = ReplicaPerf(m, g, tp, eff or calibrated_efficiency(gpu))
     return perf.decode_step_time_s(batch_size, batch_size * context_tokens)

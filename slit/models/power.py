@@ -21,9 +21,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from slit.models.hardware import GpuSpec, bundled_gpus
-from slit.models.latency import EfficiencyParams, ReplicaPerf, calibrated_efficiency
-from slit.models.llm import LlmSpec, bundled_llms
+from slit.models.hardware import GpuSpec
+from slit.models.latency import (
+    EfficiencyParams,
+    ReplicaPerf,
+    calibrated_efficiency,
+    resolve_specs,
+)
+from slit.models.llm import LlmSpec
 
 
 @dataclass(frozen=True)
@@ -108,8 +113,7 @@ def energy_per_output_token_j(
             f"need batch_size >= 1, output_tokens >= 1, prompt_tokens >= 0; got {batch_size}, "
             f"{output_tokens}, {prompt_tokens}"
         )
-    m = bundled_llms()[model] if isinstance(model, str) else model
-    g = bundled_gpus()[gpu] if isinstance(gpu, str) else gpu
+    m, g = resolve_specs(model, gpu)
     perf = ReplicaPerf(m, g, tp, eff or calibrated_efficiency(g))
     context = prompt_tokens + output_tokens / 2.0
     c0, _, m0, _, fixed = perf.decode_lines(batch_size, batch_size * context)

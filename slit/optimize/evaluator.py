@@ -241,23 +241,30 @@ class FastEvaluator:
         return out
 
     # -- the evaluation -----------------------------------------------------------------------
-    def pool_rates(self, alloc: FloatArray, demand: EpochDemand) -> FloatArray:
-        """``[population, pool]`` arrival rate, requests/s, of a population of allocations."""
+    def model_shares(self, alloc: FloatArray, demand: EpochDemand) -> dict[int, FloatArray]:
+        """Per LLM with demand, ``[population, origin, datacenter]`` shares: the allocation
+        restricted to the datacenters serving it and renormalised; a row with no weight on any
+        of them sends to the nearest one that serves it."""
         a = np.asarray(alloc, float)
         if a.ndim == 2:
             a = a[None]
-        n_pop = a.shape[0]
-        rates = np.zeros((n_pop, len(self.perfs)))
+        out = {}
         for m in range(len(self.model_ids)):
-            lam_o = demand.rate_per_s[:, m]  # [origin]
-            if not lam_o.any():
+            if not demand.rate_per_s[:, m].any():
                 continue
             masked = a * self.serves[m][None, None, :]
             total = masked.sum(axis=2, keepdims=True)
             fallback = np.zeros_like(masked)
             fallback[:, np.arange(a.shape[1]), self.nearest[m]] = 1.0
-            share = np.where(total > 0, masked / np.where(total > 0, total, 1.0), fallback)
-            to_dc = np.einsum("o,pod->pd", lam_o, share)  # [population, datacenter]
+            out[m] = np.where(total > 0, masked / np.where(total > 0, total, 1.0), fallback)
+        return out
+
+    def pool_rates(self, shares: dict[int, FloatArray], demand: EpochDemand,
+                   n_pop: int) -> FloatArray:  # fmt: skip
+        """``[population, pool]`` arrival rate, requests/s, from :meth:`model_shares`."""
+        rates = np.zeros((n_pop, len(self.perfs)))
+        for m, share in shares.items():
+            to_dc = np.einsum("o,pod->pd", demand.rate_per_s[:, m], share)  # [P, datacenter]
             pools = np.flatnonzero(self.pool_model == m)
             # pools of one LLM in one datacenter split its traffic by replica count
             for d in np.unique(self.pool_dc[pools]):
@@ -272,7 +279,8 @@ class FastEvaluator:
         if a.ndim == 2:
             a = a[None]
         co = self._coefficients(demand)
-        lam = self.pool_rates(a, demand)  # [P, K]
+        shares = self.model_shares(a, demand)
+        lam = self.pool_rates(shares, demand, a.shape[0])  # [P, K]
         n = self.replicas[None, :]
         lam_r = lam / n
         out_len = demand.output_tokens[self.pool_model][None, :]
@@ -315,17 +323,9 @@ class FastEvaluator:
         net_s = self.rtt_s[None] + 0.0  # [1, O, D]
         total_rate = demand.rate_per_s.sum()
         ttft_sum = (lam * ttft_pool).sum(axis=1)
-        for m in range(len(self.model_ids)):
-            lam_o = demand.rate_per_s[:, m]
-            if not lam_o.any():
-                continue
-            masked = a * self.serves[m][None, None, :]
-            total = masked.sum(axis=2, keepdims=True)
-            fallback = np.zeros_like(masked)
-            fallback[:, np.arange(a.shape[1]), self.nearest[m]] = 1.0
-            share = np.where(total > 0, masked / np.where(total > 0, total, 1.0), fallback)
+        for m, share in shares.items():
             xfer = demand.prompt_tokens[m] * self.transfer_s_per_token
-            ttft_sum += np.einsum("o,pod,pod->p", lam_o, share, net_s + xfer)
+            ttft_sum += np.einsum("o,pod,pod->p", demand.rate_per_s[:, m], share, net_s + xfer)
         ttft_mean = ttft_sum / max(total_rate, 1e-12)
 
         # energy, J per pool over the epoch

@@ -14,6 +14,7 @@ Outputs (DESIGN.md §5):
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -41,6 +42,7 @@ def _simulate_one(args: tuple[dict[str, Any], str, Any, int]) -> dict[str, Any]:
     from slit.sim.simulate import simulate
 
     raw, name, plan, seed = args
+    raw = copy.deepcopy(raw)  # in one process the jobs share the dict; each edits its own
     if name == "splitwise":
         for dc in raw["datacenters"]:
             dc.setdefault("phase_split", {})["enabled"] = True

@@ -346,7 +346,25 @@ class Datacenter(Strict):
 # Workload
 
 
-class SyntheticWorkload(Strict):
+class _WorkloadChecks(Strict):
+    """The checks every workload shares: origin regions and LLMs must exist."""
+
+    @field_validator("origins", check_fields=False)
+    @classmethod
+    def _known_origins(cls, v: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        for key in v:
+            _check_known(key, info, "regions")
+        return v
+
+    @field_validator("models", check_fields=False)
+    @classmethod
+    def _known_models(cls, v: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        for key in v:
+            _check_known(key, info, "llms")
+        return v
+
+
+class SyntheticWorkload(_WorkloadChecks):
     """Poisson arrivals with a diurnal rate in each origin's local time, token lengths from a
     bundled profile of a real trace."""
 
@@ -372,22 +390,8 @@ class SyntheticWorkload(Strict):
         None, description="Fix every output to this many tokens (instead of the profile)."
     )
 
-    @field_validator("origins")
-    @classmethod
-    def _known_origins(cls, v: dict[str, float], info: ValidationInfo) -> dict[str, float]:
-        for key in v:
-            _check_known(key, info, "regions")
-        return v
 
-    @field_validator("models")
-    @classmethod
-    def _known_models(cls, v: dict[str, float], info: ValidationInfo) -> dict[str, float]:
-        for key in v:
-            _check_known(key, info, "llms")
-        return v
-
-
-class TraceWorkload(Strict):
+class TraceWorkload(_WorkloadChecks):
     """Requests replayed from a trace file (see ``docs/request-traces.md``).
 
     The trace's arrival times count from its first request; ``time_shift_s`` places that request
@@ -415,20 +419,6 @@ class TraceWorkload(Strict):
     )
     max_prompt_tokens: Annotated[int, Field(ge=1)] | None = None
     max_output_tokens: Annotated[int, Field(ge=1)] | None = None
-
-    @field_validator("origins")
-    @classmethod
-    def _known_origins(cls, v: dict[str, float], info: ValidationInfo) -> dict[str, float]:
-        for key in v:
-            _check_known(key, info, "regions")
-        return v
-
-    @field_validator("models")
-    @classmethod
-    def _known_models(cls, v: dict[str, float], info: ValidationInfo) -> dict[str, float]:
-        for key in v:
-            _check_known(key, info, "llms")
-        return v
 
     @field_validator("model_map")
     @classmethod

@@ -308,18 +308,23 @@ class Replica:
         energy = self.prefill_w * (t1 - t0)
         for r, n in zip(batch, tokens, strict=True):
             self._charge(r, energy * n / total, e)
-            r.generated += 1
-            if np.isnan(r.first_token):
-                r.first_token = t1
-            if r.generated >= r.output:
-                self.kv_used -= r.prompt + r.generated
-                self._finish(r)
-            elif self.role == "prefill":
-                # the KV cache leaves for a decode replica; this replica's copy is freed
-                self.kv_used -= r.prompt + r.generated
-                self.dc.hand_off(r)
-            else:
-                self._join(r)
+            self._prefilled(r, t1)
+
+    def _prefilled(self, r: Request, t1: float) -> None:
+        """A request's prefill ended at ``t1`` with its next token: it finishes, leaves for a
+        decode replica (phase split) or joins this replica's running batch."""
+        r.generated += 1
+        if np.isnan(r.first_token):
+            r.first_token = t1
+        if r.generated >= r.output:
+            self.kv_used -= r.prompt + r.generated
+            self._finish(r)
+        elif self.role == "prefill":
+            # the KV cache leaves for a decode replica; this replica's copy is freed
+            self.kv_used -= r.prompt + r.generated
+            self.dc.hand_off(r)
+        else:
+            self._join(r)
 
     def _hybrid(self) -> Any:
         """One chunked-prefill iteration (Sarathi-Serve, vLLM's default): every running request
@@ -371,17 +376,7 @@ class Replica:
                 continue
             self.prefilling.remove(r)
             r.prefilled = 0
-            r.generated += 1
-            if np.isnan(r.first_token):
-                r.first_token = t1
-            if r.generated >= r.output:
-                self.kv_used -= r.prompt + r.generated
-                self._finish(r)
-            elif self.role == "prefill":
-                self.kv_used -= r.prompt + r.generated
-                self.dc.hand_off(r)
-            else:
-                self._join(r)
+            self._prefilled(r, t1)
 
     def _decode(self) -> Any:
         env = self.env
