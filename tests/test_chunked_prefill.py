@@ -50,8 +50,12 @@ def _load(chunked: bool, budget: int, rate: float = 20.0):
 
 def test_smaller_chunks_bound_decode_stalls_at_the_cost_of_ttft() -> None:
     separate = simulate(_load(False, 8192)).summary
-    small = simulate(_load(True, 512)).summary
+    small_run = simulate(_load(True, 512))
+    small = small_run.summary
     assert separate["dropped"] == small["dropped"] == 0
+    # chunked requests record when their first chunk started, so their queue time is known
+    assert small_run.requests["queue_s"].notna().all()
+    assert (small_run.requests["queue_s"] >= 0).all()
     assert small["tpot_s"]["p95"] < 0.95 * separate["tpot_s"]["p95"]
     assert small["ttft_s"]["p95"] > 1.1 * separate["ttft_s"]["p95"]
 

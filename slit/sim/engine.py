@@ -349,6 +349,9 @@ class Replica:
         decode_ctx = float(sum(r.prompt + r.generated for r in running))
         duration, share = self.perf.hybrid_time_s(b, decode_ctx, n_chunk, pairs, chunk_ctx)
         t0 = env.now
+        for r, _ in chunks:
+            if np.isnan(r.prefill_start):
+                r.prefill_start = t0
         yield env.timeout(duration)
         t1 = env.now
         activity = (
