@@ -125,7 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sweep", help="run a grid of scenario overrides × seeds, resumable")
     p.add_argument("sweep_file", type=Path, help="sweep YAML (see docs/sweeps.md)")
     p.add_argument("--out", type=Path, required=True, help="sweep folder (reruns resume)")
-    p.add_argument("--jobs", type=int, default=1, help="parallel processes")
+    p.add_argument("--jobs", type=int, default=1, help="parallel workers (processes or Ray CPUs)")
+    p.add_argument("--executor", choices=["local", "ray"], default="local",
+                   help="local processes, or Ray tasks (a local instance unless --address)")
+    p.add_argument("--address", default=None,
+                   help="ray: address of an existing cluster, e.g. ray://head:10001 or auto")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
     p = sub.add_parser("plot", help="figures (PNG and PDF) of a `slit optimize` output folder")
@@ -523,9 +527,11 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     if bar is not None:
         with bar:
-            table = run_sweep(spec, base_dir, args.out, args.jobs, progress)
+            table = run_sweep(spec, base_dir, args.out, args.jobs, progress,
+                              executor=args.executor, address=args.address)  # fmt: skip
     else:
-        table = run_sweep(spec, base_dir, args.out, args.jobs)
+        table = run_sweep(spec, base_dir, args.out, args.jobs, executor=args.executor,
+                          address=args.address)  # fmt: skip
     failed = int((table["status"] != "ok").sum()) if len(table) else 0
     if not args.quiet:
         print(f"{len(table)} point x seed results in {args.out / 'results.parquet'}"

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 
 from slit.cli import main
+
+SMOKE = Path(__file__).resolve().parents[1] / "experiments" / "smoke" / "sweep.yaml"
 
 SWEEP = {
     "base": "bundled:default",
@@ -52,12 +61,81 @@ def test_a_failed_point_is_recorded_and_the_sweep_goes_on(tmp_path: Path) -> Non
     assert "unknown policy 'no_such_policy'" in table.loc["no_such_policy", "error"]
 
 
-def test_a_second_sweep_on_the_same_folder_is_refused(tmp_path: Path) -> None:
+def test_a_second_sweep_on_the_same_folder_is_refused(tmp_path: Path, capsys) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    (out / ".lock").write_text("12345")
-    assert main(["sweep", str(_write(tmp_path, SWEEP)), "--out", str(out), "-q"]) == 2
+    fd = os.open(out / ".lock", os.O_CREAT | os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # as a running sweep holds it
+    try:
+        assert main(["sweep", str(_write(tmp_path, SWEEP)), "--out", str(out), "-q"]) == 2
+    finally:
+        os.close(fd)
+    assert "another sweep is running on this folder" in capsys.readouterr().err
     assert not (out / "results.parquet").exists()
+    # a lock file left by a dead sweep blocks nothing
+    assert main(["sweep", str(_write(tmp_path, SWEEP)), "--out", str(out), "-q"]) == 0
+
+
+def _values(table: pd.DataFrame) -> pd.DataFrame:
+    """The results without what legitimately differs between runs (wall times)."""
+    return table.drop(columns=[c for c in table.columns if "wall_s" in c])
+
+
+def test_smoke_sweep_killed_part_way_resumes_to_the_same_table(tmp_path: Path) -> None:
+    """SIGKILL part-way, rerun: exactly 8 rows, equal to an uninterrupted run's values."""
+    ref = tmp_path / "ref"
+    assert main(["sweep", str(SMOKE), "--out", str(ref), "-q", "--jobs", "2"]) == 0
+    reference = pd.read_parquet(ref / "results.parquet")
+    assert len(reference) == 8 and (reference["status"] == "ok").all()
+
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "slit.cli", "sweep", str(SMOKE), "--out", str(out), "-q"]
+    proc = subprocess.Popen(cmd, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if len(list((out / "points").glob("*.json"))) >= 2:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the sweep finished before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = len(list((out / "points").glob("*.json")))
+    assert 2 <= done_before < 8
+    assert not (out / "results.parquet").exists()
+    assert main(["sweep", str(SMOKE), "--out", str(out), "-q", "--jobs", "2"]) == 0
+    resumed = pd.read_parquet(out / "results.parquet")
+    assert len(resumed) == 8 and resumed["run_id"].is_unique
+    pd.testing.assert_frame_equal(_values(resumed), _values(reference))
+
+
+def test_ray_executor_gives_the_local_results(tmp_path: Path) -> None:
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'slit[ray]')")
+    spec = dict(SWEEP, seeds=[1], grid={"routing.policy": ["nearest", "lowest_carbon"]})
+    path = _write(tmp_path, spec)
+    local, remote = tmp_path / "local", tmp_path / "ray"
+    assert main(["sweep", str(path), "--out", str(local), "-q"]) == 0
+    assert main(["sweep", str(path), "--out", str(remote), "-q", "--executor", "ray",
+                 "--jobs", "2"]) == 0  # fmt: skip
+    a, b = pd.read_parquet(local / "results.parquet"), pd.read_parquet(remote / "results.parquet")
+    assert len(b) == 2 and (b["status"] == "ok").all()
+    pd.testing.assert_frame_equal(_values(a), _values(b))
+
+
+def test_an_unknown_executor_is_refused(tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["sweep", str(_write(tmp_path, SWEEP)), "--out", str(tmp_path / "o"),
+              "--executor", "dask"])  # fmt: skip
+    assert "invalid choice: 'dask'" in capsys.readouterr().err
+
+
+def test_listed_points_cross_the_grid_and_options_reach_the_run(tmp_path: Path) -> None:
+    spec = dict(SWEEP, seeds=[1], grid={"workload.rate_per_s": [0.5]},
+                points=[{"options.policy": "nearest"}, {"options.policy": "lowest_carbon"}])
+    out = tmp_path / "out"
+    assert main(["sweep", str(_write(tmp_path, spec)), "--out", str(out), "-q"]) == 0
+    table = pd.read_parquet(out / "results.parquet").set_index("param.options.policy")
+    assert len(table) == 2 and (table["status"] == "ok").all()
+    assert table.loc["lowest_carbon", "carbon_kg"] < table.loc["nearest", "carbon_kg"]
 
 
 def test_a_bad_sweep_file_names_the_key(tmp_path: Path, capsys) -> None:

@@ -8,19 +8,33 @@ A sweep file::
     grid:                            # every combination of these values
       workload.rate_per_s: [1.0, 2.0]
       routing.policy: [nearest, lowest_carbon]
+    points:                          # optional: listed points, each crossed with the grid
+      - {options.algorithm: slit}
+      - {options.algorithm: nsga2}
     set: [time.horizon_s=3600]       # overrides applied to every point
     options: {evaluations: 500}      # optimize only: arguments of run_optimize
 
-``slit sweep SWEEP.yaml --out DIR [--jobs N]`` writes each point × seed to
-``DIR/points/<id>.json`` atomically (a temporary file renamed), so a rerun skips what is done
-and never duplicates a point; a failed point is recorded with its error and the sweep goes on.
-``DIR/results.parquet`` is the tidy table (one row per point × seed: the swept parameters,
-the seed, every summary metric, status, error, wall time). A lock file refuses a second sweep
-on the same folder at the same time.
+A key starting with ``options.`` sets an option of ``run_optimize`` (or ``policy`` of a
+``run``) for that point instead of a scenario override.
+
+``slit sweep SWEEP.yaml --out DIR [--executor local|ray] [--jobs N]`` writes each point × seed
+to ``DIR/points/<id>.json`` atomically (a temporary file renamed), so a rerun skips what is done
+and never duplicates a point, even after the sweep was killed with SIGKILL; a failed point is
+recorded with its error and the sweep goes on. ``DIR/results.parquet`` is the tidy table (one
+row per point × seed: the swept parameters, the seed, the run id, every summary metric, status,
+error, wall time). An advisory lock (``flock``) on ``DIR/.lock`` refuses a second sweep on the
+same folder while one runs; the operating system releases it when the sweep's process ends,
+however it ends, so a killed sweep never blocks its own resumption.
+
+Executors: ``local`` runs points in this process (``jobs == 1``) or in a process pool; ``ray``
+sends them as Ray tasks to an existing cluster (``address``) or to a local Ray instance it
+starts with ``jobs`` CPUs. Every point is a pure function of its overrides and seed, so the
+results do not depend on the executor or the number of workers.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import itertools
 import json
@@ -37,7 +51,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from slit.errors import OutputError, Problem, ScenarioError
+from slit.errors import OutputError, Problem, ScenarioError, SlitError
 
 
 class SweepSpec(BaseModel):
@@ -48,6 +62,7 @@ class SweepSpec(BaseModel):
     command: Literal["run", "optimize"] = "run"
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     grid: dict[str, list[Any]] = Field(default_factory=dict)
+    points: list[dict[str, Any]] = Field(default_factory=list)
     set: list[str] = Field(default_factory=list)
     options: dict[str, Any] = Field(default_factory=dict)
 
@@ -72,9 +87,11 @@ def load_sweep(path: Path) -> tuple[SweepSpec, Path]:
 
 
 def points(spec: SweepSpec) -> list[dict[str, Any]]:
-    """Every combination of the grid's values, as ``{key: value}`` (one point if no grid)."""
+    """The sweep's points as ``{key: value}``: every listed point (``points:``, default one
+    empty point) combined with every combination of the grid's values."""
     keys = list(spec.grid)
-    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*spec.grid.values())]
+    combos = [dict(zip(keys, c, strict=True)) for c in itertools.product(*spec.grid.values())]
+    return [{**listed, **combo} for listed in (spec.points or [{}]) for combo in combos]
 
 
 def point_id(point: dict[str, Any], seed: int) -> str:
@@ -83,59 +100,93 @@ def point_id(point: dict[str, Any], seed: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+EXECUTORS = ("local", "ray")
+"""Where the points of a sweep run (see the module doc)."""
+
+
 @contextmanager
 def sweep_lock(out: Path) -> Iterator[None]:
-    """Hold ``out/.lock`` for the sweep; a second sweep on the folder is refused."""
+    """Hold an exclusive ``flock`` on ``out/.lock`` for the sweep.
+
+    A second sweep on the folder is refused while the first runs. The lock dies with its
+    process (also on SIGKILL), so a rerun after a crash resumes without manual clean-up.
+    """
     out.mkdir(parents=True, exist_ok=True)
     lock = out / ".lock"
+    fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
     try:
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
         raise OutputError(
-            f"{out}: another sweep is running on this folder (or one was killed: remove "
-            f"{lock.name} if no sweep runs)"
+            f"{out}: another sweep is running on this folder; wait for it to finish or choose "
+            "another --out"
         ) from None
     try:
+        os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
-        os.close(fd)
         yield
     finally:
-        lock.unlink(missing_ok=True)
+        os.close(fd)  # releases the lock; the file stays, an unlocked file blocks nothing
 
 
-def _run_point(
-    args: tuple[str, str, list[str], dict[str, Any], int, dict[str, Any]],
-) -> dict[str, Any]:
-    """Worker: one point × seed; never raises (a failure is a row with its error)."""
+RUN_METRICS = ("requests", "completed", "dropped", "ttft_mean_s", "ttft_p95_s", "tpot_p95_s",
+               "e2e_p95_s", "slo_attainment", "energy_kwh", "carbon_kg", "water_l", "cost_usd")
+"""Summary metrics of a ``run`` point, as columns of ``results.parquet`` (units in the names)."""
+
+PointArgs = tuple[str, str, list[str], dict[str, Any], int, dict[str, Any]]
+
+
+def summary_metrics(summary: dict[str, Any]) -> dict[str, Any]:
+    """The flat metrics of :data:`RUN_METRICS` from a ``summary.json`` dictionary."""
+    return {
+        "requests": summary["requests"], "completed": summary["completed"],
+        "dropped": summary["dropped"], "ttft_mean_s": summary["ttft_s"]["mean"],
+        "ttft_p95_s": summary["ttft_s"]["p95"], "tpot_p95_s": summary["tpot_s"]["p95"],
+        "e2e_p95_s": summary["e2e_s"]["p95"], "slo_attainment": summary["slo_attainment"],
+        "energy_kwh": summary["energy_kwh"], "carbon_kg": summary["carbon_kg"],
+        "water_l": summary["water_l"], "cost_usd": summary["cost_usd"],
+    }  # fmt: skip
+
+
+def _run_point(args: PointArgs) -> dict[str, Any]:
+    """Worker: one point × seed; never raises (a failure is a row with its error).
+
+    Keys of ``point`` starting with ``options.`` are options of ``slit optimize`` (algorithm,
+    evaluations, pop_size, forecaster, signal_error, ...), not scenario overrides.
+    """
     base, command, overrides, point, seed, options = args
     t0 = time.perf_counter()
     row: dict[str, Any] = {**{f"param.{k}": v for k, v in point.items()}, "seed": seed}
     try:
         from slit.scenario.loader import load_scenario
 
+        opts = dict(options)
+        opts.update({k.removeprefix("options."): v for k, v in point.items()
+                     if k.startswith("options.")})  # fmt: skip
         sets = overrides + [f"{k}={json.dumps(v) if isinstance(v, (dict, list)) else v}"
-                            for k, v in point.items()] + [f"seed={seed}"]  # fmt: skip
+                            for k, v in point.items() if not k.startswith("options.")]
+        sets += [f"seed={seed}"]  # fmt: skip
         scenario = load_scenario(base, sets)
         if command == "run":
             from slit.sim.simulate import simulate
 
-            s = simulate(scenario).summary
-            row.update({
-                "requests": s["requests"], "dropped": s["dropped"],
-                "ttft_mean_s": s["ttft_s"]["mean"], "ttft_p95_s": s["ttft_s"]["p95"],
-                "tpot_p95_s": s["tpot_s"]["p95"], "slo_attainment": s["slo_attainment"],
-                "energy_kwh": s["energy_kwh"], "carbon_kg": s["carbon_kg"],
-                "water_l": s["water_l"], "cost_usd": s["cost_usd"],
-            })  # fmt: skip
+            policy = opts.pop("policy", None)
+            row.update(summary_metrics(simulate(scenario, policy).summary))
         else:
             from slit.optimize.run import run_optimize
 
-            out = run_optimize(scenario, seed=seed, jobs=1, **options)
+            opts.setdefault("jobs", 1)  # the sweep's executor is the parallelism
+            out = run_optimize(scenario, seed=seed, **opts)
             v = out["validated"].set_index("name")
             for name in v.index:
-                for col in ("ttft_p95_s", "carbon_kg", "water_l", "cost_usd"):
+                for col in ("ttft_mean_s", "ttft_p95_s", "carbon_kg", "water_l", "cost_usd",
+                            "dropped"):  # fmt: skip
                     row[f"{name}.{col}"] = float(v.loc[name, col])
             row["pareto_size"] = len(out["pareto"])
+            hv = out["indicators"]["hypervolume_per_epoch"]
+            row["hypervolume_mean"] = float(sum(hv) / len(hv)) if hv else float("nan")
+            row["optimise_wall_s"] = float(out["indicators"]["wall_s"]["optimise"])
         row["status"] = "ok"
         row["error"] = ""
     except Exception as exc:  # a failed point is recorded, the sweep goes on
@@ -146,16 +197,82 @@ def _run_point(
     return row
 
 
+def _execute_local(
+    todo: list[tuple[str, PointArgs]], jobs: int, save: Callable[[str, dict[str, Any]], None]
+) -> None:
+    if jobs > 1 and len(todo) > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(_run_point, args): pid for pid, args in todo}
+            for fut in as_completed(futures):
+                save(futures[fut], fut.result())
+    else:
+        for pid, args in todo:
+            save(pid, _run_point(args))
+
+
+def _execute_ray(
+    todo: list[tuple[str, PointArgs]], jobs: int, address: str | None,
+    save: Callable[[str, dict[str, Any]], None],
+) -> None:  # fmt: skip
+    """Run the points as Ray tasks; results are saved here, in the driver, as they arrive."""
+    try:
+        import ray
+    except ImportError:
+        raise SlitError(
+            "--executor ray needs Ray, which is not installed; install it with "
+            "pip install 'slit[ray]' or use --executor local"
+        ) from None
+    started = False
+    if not ray.is_initialized():
+        if address:
+            ray.init(address=address, logging_level="ERROR", log_to_driver=False)
+        else:
+            # a private local instance: no dashboard, only the CPUs asked for
+            ray.init(num_cpus=max(1, jobs), include_dashboard=False, logging_level="ERROR",
+                     log_to_driver=False)  # fmt: skip
+        started = True
+    try:
+        task = ray.remote(num_cpus=1)(_run_point)
+        pending = {task.remote(args): pid for pid, args in todo}
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                save(pending.pop(ref), ray.get(ref))
+    finally:
+        if started:
+            ray.shutdown()
+
+
 def run_sweep(
     spec: SweepSpec,
     base_dir: Path,
     out: Path,
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    executor: str = "local",
+    address: str | None = None,
 ) -> pd.DataFrame:
-    """Run every point × seed not yet done, then write and return ``results.parquet``."""
+    """Run every point × seed not yet done, then write and return ``results.parquet``.
+
+    Args:
+        spec: the sweep (see :func:`load_sweep`).
+        base_dir: folder that a relative ``base`` scenario path is resolved against.
+        out: the sweep folder; points already in ``out/points`` are not run again.
+        jobs: parallel workers (processes for ``local``; CPUs of a local Ray instance).
+        progress: called with (points done, points in all) after each point.
+        executor: ``local`` or ``ray``.
+        address: address of an existing Ray cluster (``ray`` only; default: start one).
+
+    Returns:
+        The tidy table, one row per point × seed, sorted by the swept parameters and seed.
+    """
+    if executor not in EXECUTORS:
+        raise SlitError(f"unknown executor '{executor}'; valid: {', '.join(EXECUTORS)}")
+    if jobs < 1:
+        raise SlitError(f"--jobs must be at least 1, got {jobs}")
     base = spec.base
-    if base != "bundled:default" and not base.startswith("bundled:"):
+    if not base.startswith("bundled:"):
         base = str((base_dir / base).resolve())
     pts = points(spec)
     with sweep_lock(out):
@@ -169,34 +286,39 @@ def run_sweep(
                     todo.append((pid, (base, spec.command, list(spec.set), p, seed,
                                        dict(spec.options))))  # fmt: skip
         total = len(pts) * len(spec.seeds)
-        finished = total - len(todo)
+        state = {"finished": total - len(todo)}
         if progress:
-            progress(finished, total)
+            progress(state["finished"], total)
 
         def save(pid: str, row: dict[str, Any]) -> None:
             tmp = done_dir / f".{pid}.json.tmp"
-            tmp.write_text(json.dumps({"id": pid, **row}, default=str) + "\n", encoding="utf-8")
-            tmp.replace(done_dir / f"{pid}.json")
+            tmp.write_text(json.dumps({"run_id": pid, **row}, default=str) + "\n",
+                           encoding="utf-8")  # fmt: skip
+            os.replace(tmp, done_dir / f"{pid}.json")
+            state["finished"] += 1
+            if progress:
+                progress(state["finished"], total)
 
-        if jobs > 1 and len(todo) > 1:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
-                futures = {pool.submit(_run_point, args): pid for pid, args in todo}
-                for fut in as_completed(futures):
-                    save(futures[fut], fut.result())
-                    finished += 1
-                    if progress:
-                        progress(finished, total)
+        if executor == "ray" and todo:
+            _execute_ray(todo, jobs, address, save)
         else:
-            for pid, args in todo:
-                save(pid, _run_point(args))
-                finished += 1
-                if progress:
-                    progress(finished, total)
-        rows = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(done_dir.glob("*.json"))]
-        table = pd.DataFrame(rows).drop(columns=["traceback"], errors="ignore")
-        sort = [c for c in table.columns if c.startswith("param.")] + ["seed"]
-        table = table.sort_values(sort, ignore_index=True) if len(table) else table
-        tmp = out / ".results.parquet.tmp"
-        table.to_parquet(tmp, index=False)
-        tmp.replace(out / "results.parquet")
+            _execute_local(todo, jobs, save)
+        return write_results(out, {point_id(p, s) for p in pts for s in spec.seeds})
+
+
+def write_results(out: Path, ids: set[str] | None = None) -> pd.DataFrame:
+    """Gather ``out/points/*.json`` (only ``ids`` if given) into ``out/results.parquet``."""
+    done_dir = out / "points"
+    rows = []
+    for path in sorted(done_dir.glob("*.json")):
+        row = json.loads(path.read_text(encoding="utf-8"))
+        row.setdefault("run_id", row.pop("id", path.stem))  # files of older sweeps
+        if ids is None or row["run_id"] in ids:
+            rows.append(row)
+    table = pd.DataFrame(rows).drop(columns=["traceback"], errors="ignore")
+    sort = [c for c in table.columns if c.startswith("param.")] + ["seed"]
+    table = table.sort_values(sort, ignore_index=True) if len(table) else table
+    tmp = out / ".results.parquet.tmp"
+    table.to_parquet(tmp, index=False)
+    os.replace(tmp, out / "results.parquet")
     return table
