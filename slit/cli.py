@@ -110,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="constrain each epoch's mean TTFT to the scenario's slo.ttft_s",
     )
     p.add_argument("--pop-size", type=int, default=40, help="population size")
+    p.add_argument("--baselines", default=None,
+                   help="comma-separated routing policies replayed beside the plans "
+                   "(default: all baselines; '' for none)")
     p.add_argument("--jobs", type=int, default=2, help="processes for the validation replays")
     p.add_argument(
         "--forecaster", default="oracle", help="demand forecast: oracle, seasonal or slit"
@@ -132,9 +135,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ray: address of an existing cluster, e.g. ray://head:10001 or auto")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
-    p = sub.add_parser("plot", help="figures (PNG and PDF) of a `slit optimize` output folder")
-    p.add_argument("run_dir", type=Path, help="folder written by slit optimize")
-    p.add_argument("--out", type=Path, default=None, help="figure folder (default RUN_DIR/figures)")
+    p = sub.add_parser("plot", help="figures (PNG and PDF) of a run, optimize or sweep folder")
+    p.add_argument("run_dir", type=Path, help="folder written by slit run, optimize or sweep")
+    p.add_argument("--out", type=Path, default=None, help="figure folder (default RUN_DIR/plots)")
+    p.add_argument("--style", choices=["default", "paper"], default="default",
+                   help="paper: one-column width, small type, 300 dpi PNG")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
     p = sub.add_parser(
         "calibrate", help="fit the latency model to GPU profiles; print the error table"
@@ -454,6 +460,11 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
         raise SlitError(
             f"unknown algorithm '{args.algorithm}'; valid: {', '.join(algorithm_names())}"
         )
+    from slit.optimize.run import BASELINES
+
+    baselines = BASELINES if args.baselines is None else tuple(
+        b for b in args.baselines.split(",") if b.strip()
+    )
     scenario = load_scenario(args.scenario, args.overrides)
     seed = scenario.config.seed if args.seed is None else args.seed
     meta = base_metadata("optimize", seed, scenario.content_hash())
@@ -475,15 +486,16 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
                                pop_size=args.pop_size, seed=seed, jobs=args.jobs,
                                forecaster=args.forecaster, signal_error=args.signal_error,
                                time_budget_s=args.time_budget_s, ttft_slo=args.ttft_slo,
-                               progress=progress)  # fmt: skip
+                               baselines=baselines, progress=progress)  # fmt: skip
     else:
         out = run_optimize(scenario, args.algorithm, evaluations=args.evaluations,
                            pop_size=args.pop_size, seed=seed, jobs=args.jobs,
                            forecaster=args.forecaster,
                            signal_error=args.signal_error, time_budget_s=args.time_budget_s,
-                           ttft_slo=args.ttft_slo)  # fmt: skip
+                           ttft_slo=args.ttft_slo, baselines=baselines)  # fmt: skip
     meta.update({"status": "completed", "wall_s": time.perf_counter() - wall0,
-                 "algorithm": args.algorithm})  # fmt: skip
+                 "algorithm": args.algorithm, "replayed_plan": "balanced",
+                 "baselines": list(baselines)})  # fmt: skip
 
     def csv_writer(frame: Any) -> Any:
         def write(path: Path) -> None:
@@ -492,10 +504,17 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
 
         return write
 
+    replay = out["replay"]
     files = {
         "pareto.csv": csv_writer(out["pareto"]),
         "fronts.csv": csv_writer(out["fronts"]),
+        "convergence.csv": csv_writer(out["convergence"]),
         "validated.csv": csv_writer(out["validated"]),
+        "validated_datacenters.csv": csv_writer(out["validated_datacenters"]),
+        # the files of `slit run`, from the balanced plan's replay
+        "summary.json": lambda p: p.write_text(replay.summary_json(), encoding="utf-8"),
+        "requests.parquet": lambda p: replay.requests.to_parquet(p, index=False),
+        "timeseries.parquet": lambda p: replay.timeseries.to_parquet(p, index=False),
         "indicators.json": lambda p: write_json(p, out["indicators"]),
         "config.resolved.yaml": lambda p: p.write_text(scenario.resolved_yaml(), encoding="utf-8"),
         "metadata.json": lambda p: write_json(p, meta),
@@ -540,34 +559,11 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    import matplotlib
+    from slit.plot.folder import write_figures
 
-    matplotlib.use("Agg")
-    import pandas as pd
-
-    from slit.plot.pareto import plot_parallel, plot_pareto_grid
-
-    pareto_path = args.run_dir / "pareto.csv"
-    if not pareto_path.is_file():
-        raise SlitError(f"{args.run_dir}: no pareto.csv; give a folder written by `slit optimize`")
-    pareto = pd.read_csv(pareto_path)
-    validated_path = args.run_dir / "validated.csv"
-    baselines = None
-    if validated_path.is_file():
-        v = pd.read_csv(validated_path)
-        baselines = v[v["kind"] == "baseline"]
-    out = args.out or args.run_dir / "figures"
-    out.mkdir(parents=True, exist_ok=True)
-    fig = plot_pareto_grid(pareto, baselines)
-    ax = plot_parallel(pareto)
-    written = []
-    for name, figure in (("pareto_grid", fig), ("parallel", ax.figure)):
-        for ext in ("png", "pdf"):
-            path = out / f"{name}.{ext}"
-            figure.savefig(path, dpi=150)
-            written.append(path)
-    for path in written:
-        print(path)
+    for path in write_figures(args.run_dir, args.out, args.style):
+        if not args.quiet:
+            print(path)
     return 0
 
 

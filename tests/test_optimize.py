@@ -39,11 +39,24 @@ def test_registry_lists_pymoo_algorithms_and_rejects_unknown_names() -> None:
 def test_slit_optimize_writes_every_output(tmp_path: Path) -> None:
     out = tmp_path / "opt"
     code = main(["optimize", "--out", str(out), "-q", "--set", "time.horizon_s=1800",
-                 "--evaluations", "600", "--pop-size", "20", "--jobs", "1", "--algorithm", "nsga2"])  # fmt: skip
+                 "--evaluations", "600", "--pop-size", "20", "--jobs", "1",
+                 "--algorithm", "nsga2"])  # fmt: skip
     assert code == 0
     names = {p.name for p in out.iterdir()}
-    assert {"pareto.csv", "fronts.csv", "validated.csv", "indicators.json", "plans",
-            "metadata.json", "config.resolved.yaml"} <= names  # fmt: skip
+    assert {"pareto.csv", "fronts.csv", "convergence.csv", "validated.csv",
+            "validated_datacenters.csv", "indicators.json", "plans", "metadata.json",
+            "config.resolved.yaml", "summary.json", "requests.parquet",
+            "timeseries.parquet"} <= names  # fmt: skip
+    # the run files are the balanced plan's replay
+    summary = json.loads((out / "summary.json").read_text())
+    validated = pd.read_csv(out / "validated.csv").set_index("name")
+    assert summary["carbon_kg"] == pytest.approx(validated.loc["balanced", "carbon_kg"])
+    per_dc = pd.read_csv(out / "validated_datacenters.csv")
+    totals = per_dc.groupby("name")["carbon_kg"].sum()
+    assert np.allclose(totals[validated.index], validated["carbon_kg"])
+    conv = pd.read_csv(out / "convergence.csv")
+    assert (conv.groupby("epoch")["evaluations"].max() <= 600 + 20).all()
+    assert conv["hypervolume"].between(0, 1.1**4).all()
     pareto = pd.read_csv(out / "pareto.csv")
     f = pareto[["ttft_s", "carbon_kg", "water_l", "cost_usd"]].to_numpy()
     # mutually non-dominated

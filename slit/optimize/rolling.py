@@ -37,6 +37,8 @@ class EpochFront:
     feasible: bool
     evaluations: int
     wall_s: float
+    # (evaluations so far, objectives of the population's feasible members) per generation
+    history: list[tuple[int, FloatArray]] = field(default_factory=list)
 
 
 @dataclass
@@ -95,10 +97,21 @@ def optimise_epoch(
     if algorithm in PENALTY_ALGORITHMS:
         # pymoo's MOEA/D takes no constraints: it sees them as a penalty on every objective
         solved = EpochProblem(evaluator, demand, ttft_slo_s=ttft_slo_s, penalty=1.0e3)
+    history: list[tuple[int, FloatArray]] = []
+
+    def record(algorithm: object) -> None:
+        # the population after each generation, for convergence plots (feasible members only:
+        # a penalised objective is not on the front's scale)
+        pop = algorithm.pop  # type: ignore[attr-defined]
+        cv = pop.get("CV")
+        f = pop.get("F")
+        ok = (cv[:, 0] <= 0) if cv is not None else np.ones(len(f), bool)
+        history.append((int(algorithm.evaluator.n_eval), f[ok].copy()))  # type: ignore[attr-defined]
+
     with np.errstate(invalid="ignore"):
         # no copy: an algorithm's state across epochs (SLIT's guide) must be the caller's
         budget = ("time", float(time_budget_s)) if time_budget_s else ("n_eval", evaluations)
-        res = minimize(solved, algo, budget, seed=seed, verbose=False,
+        res = minimize(solved, algo, budget, seed=seed, verbose=False, callback=record,
                        copy_algorithm=False)  # fmt: skip
     # the final population, scored on the true objectives and constraints
     x = res.pop.get("X")
@@ -123,6 +136,7 @@ def optimise_epoch(
         feasible,
         int(res.algorithm.evaluator.n_eval),
         time.perf_counter() - t0,
+        history,
     )
 
 

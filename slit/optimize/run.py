@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from slit.errors import SlitError
 from slit.optimize.decide import VARIANTS
+from slit.optimize.evaluator import FloatArray
 from slit.optimize.problem import OBJECTIVES
 from slit.optimize.rolling import HorizonResult, optimise_horizon
 from slit.scenario.loader import Scenario
@@ -35,23 +37,33 @@ BASELINES = (
 """Routing policies replayed beside the optimised plans (splitwise with phase split on)."""
 
 
-def _simulate_one(args: tuple[dict[str, Any], str, Any, int]) -> dict[str, Any]:
-    """Worker: one replay (runs in a separate process, so it takes plain data)."""
+REPLAY_KEPT = "balanced"
+"""The decision variant whose replay is written in full (summary, requests, time series), as
+``slit run`` writes them, so an optimisation folder can be plotted and reported like a run."""
+
+
+def _simulate_one(args: tuple[dict[str, Any], str, Any, int, bool]) -> dict[str, Any]:
+    """Worker: one replay (runs in a separate process, so it takes plain data).
+
+    Returns ``row`` (the line of ``validated.csv``), ``per_datacenter`` (lines of
+    ``validated_datacenters.csv``) and, when ``keep`` is set, the whole ``result``."""
     from slit.scenario.loader import scenario_from_dict
     from slit.sim.policies import Plan
     from slit.sim.simulate import simulate
 
-    raw, name, plan, seed = args
+    raw, name, plan, seed, keep = args
     raw = copy.deepcopy(raw)  # in one process the jobs share the dict; each edits its own
     if name == "splitwise":
         for dc in raw["datacenters"]:
             dc.setdefault("phase_split", {})["enabled"] = True
     scenario = scenario_from_dict(raw)
     policy = Plan(matrix=plan) if plan is not None else name
-    s = simulate(scenario, policy, seed=seed).summary
-    return {
+    result = simulate(scenario, policy, seed=seed)
+    s = result.summary
+    kind = "plan" if plan is not None else "baseline"
+    row = {
         "name": name,
-        "kind": "plan" if plan is not None else "baseline",
+        "kind": kind,
         "requests": s["requests"],
         "dropped": s["dropped"],
         "ttft_mean_s": s["ttft_s"]["mean"],
@@ -63,6 +75,27 @@ def _simulate_one(args: tuple[dict[str, Any], str, Any, int]) -> dict[str, Any]:
         "water_l": s["water_l"],
         "cost_usd": s["cost_usd"],
     }
+    per_dc = [
+        {"name": name, "kind": kind, "datacenter": dc,
+         **{k: v[k] for k in ("requests", "energy_kwh", "carbon_kg", "water_l", "cost_usd",
+                               "gpu_utilization")}}
+        for dc, v in s["per_datacenter"].items()
+    ]  # fmt: skip
+    return {"row": row, "per_datacenter": per_dc, "result": result if keep else None}
+
+
+def _epoch_scales(result: HorizonResult) -> list[tuple[FloatArray, FloatArray]]:
+    """Per epoch, the (ideal, span) that normalise objectives for the hypervolume: between the
+    ideal point and the nadir of the final front and the nearest-datacenter schedule."""
+    ev = result.evaluator
+    n_o, n_d = len(ev.region_ids), len(ev.datacenter_ids)
+    out = []
+    for fr, demand in zip(result.fronts, result.demands, strict=True):
+        nearest = ev.evaluate(np.eye(n_o, n_d)[None], demand).objectives()
+        pts = np.vstack([fr.objectives, nearest])
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        out.append((lo, np.where(hi > lo, hi - lo, 1.0)))
+    return out
 
 
 def hypervolumes(result: HorizonResult) -> list[float]:
@@ -71,16 +104,27 @@ def hypervolumes(result: HorizonResult) -> list[float]:
     reference point 1.1 in every objective (pymoo's HV)."""
     from pymoo.indicators.hv import HV
 
-    ev = result.evaluator
-    n_o, n_d = len(ev.region_ids), len(ev.datacenter_ids)
-    out = []
-    for fr, demand in zip(result.fronts, result.demands, strict=True):
-        nearest = ev.evaluate(np.eye(n_o, n_d)[None], demand).objectives()
-        pts = np.vstack([fr.objectives, nearest])
-        lo, hi = pts.min(axis=0), pts.max(axis=0)
-        span = np.where(hi > lo, hi - lo, 1.0)
-        out.append(float(HV(ref_point=np.full(len(OBJECTIVES), 1.1))((fr.objectives - lo) / span)))
-    return out
+    hv = HV(ref_point=np.full(len(OBJECTIVES), 1.1))
+    scales = _epoch_scales(result)
+    return [float(hv((fr.objectives - lo) / span))
+            for fr, (lo, span) in zip(result.fronts, scales, strict=True)]  # fmt: skip
+
+
+def convergence_table(result: HorizonResult) -> pd.DataFrame:
+    """Hypervolume of the population after every generation of every epoch (the final fronts'
+    normalisation of :func:`hypervolumes`): columns epoch, generation, evaluations,
+    hypervolume. Dominated and infeasible members add nothing, so it only rises to the epoch's
+    final value when the algorithm keeps its best members."""
+    from pymoo.indicators.hv import HV
+
+    hv = HV(ref_point=np.full(len(OBJECTIVES), 1.1))
+    rows = []
+    for fr, (lo, span) in zip(result.fronts, _epoch_scales(result), strict=True):
+        for g, (n_eval, f) in enumerate(fr.history):
+            value = float(hv((f - lo) / span)) if len(f) else 0.0
+            rows.append({"epoch": fr.epoch, "generation": g + 1, "evaluations": n_eval,
+                         "hypervolume": value})  # fmt: skip
+    return pd.DataFrame(rows, columns=["epoch", "generation", "evaluations", "hypervolume"])
 
 
 def run_optimize(
@@ -95,9 +139,36 @@ def run_optimize(
     signal_error: float = 0.0,
     time_budget_s: float | None = None,
     ttft_slo: bool = False,
+    baselines: Sequence[str] = BASELINES,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Optimise, validate and tabulate; returns the tables and the indicators document."""
+    """Optimise, validate and tabulate.
+
+    Args:
+        scenario: the scenario whose horizon is optimised epoch by epoch.
+        algorithm: a registered algorithm (``slit list algorithms``).
+        evaluations: evaluation budget per epoch (ignored when ``time_budget_s`` is set).
+        pop_size: population size.
+        seed: random seed (default: the scenario's); also the seed of every replay.
+        jobs: processes for the replays in the simulator.
+        forecaster: demand forecaster (``oracle``, ``seasonal``, ``slit``, ``last``).
+        signal_error: relative noise on the carbon, water and price the optimiser sees.
+        time_budget_s: wall-clock budget per epoch, in seconds.
+        ttft_slo: constrain the predicted mean TTFT to the scenario's TTFT SLO.
+        baselines: routing policies replayed beside the plans (default :data:`BASELINES`).
+        progress: called with (stage, done, total).
+
+    Returns:
+        ``pareto``, ``fronts``, ``convergence``, ``plans`` (name -> table), ``validated``,
+        ``validated_datacenters``, ``indicators`` and ``replay`` (the :class:`SimResult` of
+        the balanced plan's replay).
+    """
+    from slit.sim.policies import policy_names
+
+    unknown = [b for b in baselines if b not in (*policy_names(), "helix", "splitwise")]
+    if unknown:
+        raise SlitError(f"unknown baseline policy {unknown[0]!r}; valid: "
+                        f"{', '.join(sorted({*policy_names(), 'splitwise'}))}")  # fmt: skip
     seed = scenario.config.seed if seed is None else seed
     t0 = time.perf_counter()
     slo = scenario.config.slo.ttft_s
@@ -126,22 +197,24 @@ def run_optimize(
         })  # fmt: skip
 
     raw = scenario.resolved_dict()
-    jobs_list = [(raw, v, result.plans[v], seed) for v in VARIANTS]
-    jobs_list += [(raw, b, None, seed) for b in BASELINES]
+    jobs_list = [(raw, v, result.plans[v], seed, v == REPLAY_KEPT) for v in VARIANTS]
+    jobs_list += [(raw, b, None, seed, False) for b in baselines]
     t1 = time.perf_counter()
-    rows = []
+    replays = []
     if jobs > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for i, row in enumerate(pool.map(_simulate_one, jobs_list)):
-                rows.append(row)
+            for i, rep in enumerate(pool.map(_simulate_one, jobs_list)):
+                replays.append(rep)
                 if progress:
                     progress("validating", i + 1, len(jobs_list))
     else:
         for i, job in enumerate(jobs_list):
-            rows.append(_simulate_one(job))
+            replays.append(_simulate_one(job))
             if progress:
                 progress("validating", i + 1, len(jobs_list))
-    validated = pd.DataFrame(rows)
+    validated = pd.DataFrame([r["row"] for r in replays])
+    validated_dc = pd.DataFrame([d for r in replays for d in r["per_datacenter"]])
+    replay = next(r["result"] for r in replays if r["result"] is not None)
     validated["ttft_slo_met_p95"] = validated["ttft_p95_s"] <= slo
     pred = totals.set_index("plan")
     errors: dict[str, dict[str, float]] = {}
@@ -156,6 +229,7 @@ def run_optimize(
             for key in ("ttft_mean_s", "carbon_kg", "water_l", "cost_usd")
         }
     t_val = time.perf_counter() - t1
+    hv_epochs = hypervolumes(result)
     indicators = {
         "algorithm": algorithm,
         "evaluations_per_epoch": evaluations,
@@ -166,7 +240,8 @@ def run_optimize(
         "time_budget_s": time_budget_s,
         "ttft_slo_s": slo if ttft_slo else None,
         "epochs": len(result.fronts),
-        "hypervolume_per_epoch": hypervolumes(result),
+        "hypervolume_per_epoch": hv_epochs,
+        "hypervolume_mean": float(np.mean(hv_epochs)),
         "hypervolume_reference": "objectives normalised per epoch between the ideal point and "
         "the nadir of the front and the nearest-datacenter schedule; reference point 1.1",
         "evaluator_relative_error": errors,
@@ -180,7 +255,10 @@ def run_optimize(
     return {
         "pareto": pareto,
         "fronts": fronts,
+        "convergence": convergence_table(result),
         "plans": plan_tables,
         "validated": validated,
+        "validated_datacenters": validated_dc,
         "indicators": indicators,
+        "replay": replay,
     }

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from slit.plot.signals import OKABE_ITO
+from slit.plot.style import OKABE_ITO
 
 OBJECTIVE_LABELS = {
     "ttft_s": "TTFT mean [s]",

@@ -6,10 +6,8 @@ from typing import Any
 
 import pandas as pd
 
+from slit.plot.style import OKABE_ITO
 from slit.traces.summary import unit_of
-
-# Okabe-Ito colours: distinguishable with every common colour-vision deficiency.
-OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442")
 
 
 def plot_signal(series: pd.Series, ax: Any = None, *, label: str | None = None,

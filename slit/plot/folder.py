@@ -1,0 +1,126 @@
+"""The figures of a result folder: what ``slit plot DIR`` draws and ``slit report DIR`` embeds.
+
+The kind of folder is read from the files in it:
+
+* ``slit optimize``: Pareto grid, parallel coordinates, hypervolume convergence, per-datacenter
+  impacts of every replayed plan and baseline, routing share of the balanced plan's replay;
+* ``slit run``: routing share and per-datacenter impacts;
+* ``slit sweep``: every metric of interest against every swept parameter, a band over seeds.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from slit.errors import SlitError
+from slit.plot.style import figure_style, figure_width_in
+
+RUN_METRICS = ("ttft_p95_s", "carbon_kg", "water_l", "cost_usd")
+"""Metrics of a ``run`` sweep drawn against each swept parameter."""
+
+OPTIMIZE_METRICS = ("balanced.ttft_p95_s", "balanced.carbon_kg", "balanced.water_l",
+                    "balanced.cost_usd", "hypervolume_mean")  # fmt: skip
+"""Metrics of an ``optimize`` sweep drawn against each swept parameter."""
+
+
+def folder_kind(folder: Path) -> str:
+    """``optimize``, ``run`` or ``sweep``, from the files in ``folder``."""
+    if (folder / "pareto.csv").is_file():
+        return "optimize"
+    if (folder / "results.parquet").is_file():
+        return "sweep"
+    if (folder / "summary.json").is_file():
+        return "run"
+    raise SlitError(
+        f"{folder}: no pareto.csv, results.parquet or summary.json; give a folder written by "
+        "`slit optimize`, `slit sweep` or `slit run`"
+    )
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def figures(folder: Path, style: str = "default") -> dict[str, Any]:
+    """Draw every figure of ``folder``; returns ``{file stem: Figure}`` in a stable order."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from slit.plot.convergence import plot_convergence
+    from slit.plot.impacts import per_datacenter_from_summary, plot_datacenter_impacts
+    from slit.plot.pareto import plot_parallel, plot_pareto_grid
+    from slit.plot.routing import plot_routing_share
+    from slit.plot.sweep import plot_sweep
+
+    kind = folder_kind(folder)
+    width = figure_width_in(style, 7.0)
+    out: dict[str, Any] = {}
+    with figure_style(style):
+        if kind == "optimize":
+            pareto = pd.read_csv(folder / "pareto.csv")
+            baselines = None
+            if (folder / "validated.csv").is_file():
+                v = pd.read_csv(folder / "validated.csv")
+                baselines = v[v["kind"] == "baseline"]
+            grid = plt.figure(figsize=(width, width), layout="constrained")
+            out["pareto_grid"] = plot_pareto_grid(pareto, baselines, fig=grid)
+            _, ax = plt.subplots(figsize=(width, width * 0.46), layout="constrained")
+            out["parallel"] = plot_parallel(pareto, ax=ax).figure
+            if (folder / "convergence.csv").is_file():
+                conv = pd.read_csv(folder / "convergence.csv")
+                if len(conv):
+                    _, ax = plt.subplots(figsize=(width * 0.7, width * 0.45),
+                                         layout="constrained")  # fmt: skip
+                    out["convergence"] = plot_convergence(conv, ax=ax).figure
+            if (folder / "validated_datacenters.csv").is_file():
+                per_dc = pd.read_csv(folder / "validated_datacenters.csv")
+                out["datacenter_impacts"] = plot_datacenter_impacts(per_dc, width_in=width)
+        if kind in ("optimize", "run") and (folder / "timeseries.parquet").is_file():
+            ts = pd.read_parquet(folder / "timeseries.parquet")
+            out["routing_share"] = plot_routing_share(ts, width_in=width)
+        if kind == "run":
+            summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+            per_dc = per_datacenter_from_summary(summary, "run")
+            out["datacenter_impacts"] = plot_datacenter_impacts(per_dc, width_in=width)
+        if kind == "sweep":
+            results = pd.read_parquet(folder / "results.parquet")
+            params = [c for c in results.columns if c.startswith("param.")]
+            metrics = [m for m in (*RUN_METRICS, *OPTIMIZE_METRICS) if m in results]
+            for x in params:
+                others = [p for p in params if p != x]
+                hue = others[0] if len(others) == 1 else None
+                for y in metrics:
+                    _, ax = plt.subplots(figsize=(width * 0.64, width * 0.43),
+                                         layout="constrained")  # fmt: skip
+                    stem = f"sweep_{_safe(y)}_vs_{_safe(x.removeprefix('param.'))}"
+                    out[stem] = plot_sweep(results, x, y, hue=hue, ax=ax).figure
+    return out
+
+
+def write_figures(folder: Path, out: Path | None = None, style: str = "default") -> list[Path]:
+    """Save every figure of ``folder`` as PNG and PDF into ``out`` (default ``folder/plots``).
+
+    Returns the written paths. Figures are closed after saving.
+    """
+    import matplotlib.pyplot as plt
+
+    figs = figures(folder, style)
+    target = out or folder / "plots"
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    with figure_style(style):
+        for stem, fig in figs.items():
+            for ext in ("png", "pdf"):
+                path = target / f"{stem}.{ext}"
+                # no creation date in the PDF, so the same results give the same bytes
+                meta = {"CreationDate": None} if ext == "pdf" else {}
+                fig.savefig(path, metadata=meta)
+                written.append(path)
+            plt.close(fig)
+    return written
