@@ -92,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--from", dest="data_dir", type=Path, required=True, help="raw-data folder")
     t.add_argument("--out", type=Path, required=True, help="folder to write the profiles to")
 
+    p = sub.add_parser("report", help="one self-contained HTML report of a result folder")
+    p.add_argument("run_dir", type=Path, help="folder written by slit run, optimize or sweep")
+    p.add_argument("--out", type=Path, default=None, help="HTML file (default RUN_DIR/report.html)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+
     p = sub.add_parser(
         "optimize", help="rolling multi-objective routing over the horizon, validated by replay"
     )
@@ -567,6 +572,15 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from slit.report import write_report
+
+    path = write_report(args.run_dir, args.out)
+    if not args.quiet:
+        print(path)
+    return 0
+
+
 def _stage_bar() -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -664,6 +678,7 @@ COMMANDS = {
     "calibrate": _cmd_calibrate,
     "optimize": _cmd_optimize,
     "plot": _cmd_plot,
+    "report": _cmd_report,
     "sweep": _cmd_sweep,
 }
 

@@ -100,3 +100,19 @@ def test_datacenter_impacts_stack_to_the_totals() -> None:
     ends = sorted({round(p.get_x() + p.get_width(), 9) for p in carbon.patches})
     assert ends[-2:] == [3.0, 7.0]  # a: 1 + 2, b: 3 + 4
     assert [a.get_xlabel() for a in fig.axes] == ["carbon [kg CO2]", "water [L]", "cost [USD]"]
+
+
+def test_slit_report_is_one_offline_html_file_with_the_tables(tmp_path: Path) -> None:
+    run = tmp_path / "r"
+    assert main(["run", "--out", str(run), "-q", "--set", "time.horizon_s=1200",
+                 "--set", "time.epoch_s=600"]) == 0  # fmt: skip
+    assert main(["report", str(run), "-q"]) == 0
+    text = (run / "report.html").read_text(encoding="utf-8")
+    summary = __import__("json").loads((run / "summary.json").read_text())
+    assert text.count("<table") >= 4  # totals, latency, by datacenter, provenance
+    assert f"{summary['carbon_kg']:.4g}" in text
+    assert text.count("data:image/png;base64,") == 2  # routing share, datacenter impacts
+    assert "Resolved scenario" in text and "scenario_sha256" in text
+    # nothing outside the file: no links, scripts or remote images
+    assert "http://" not in text and "https://" not in text and "<script" not in text
+    assert main(["report", str(tmp_path / "missing"), "-q"]) == 2

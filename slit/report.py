@@ -1,0 +1,156 @@
+"""``slit report DIR``: one self-contained HTML file of a run, optimize or sweep folder.
+
+The page holds the result tables, every figure of :mod:`slit.plot.folder` (PNG embedded as
+base64, so the file opens offline and can be mailed as one attachment), the resolved scenario
+and the provenance of ``metadata.json``. It links to nothing outside itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from slit.plot.folder import figures, folder_kind
+
+CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 72em; color: #222;
+       padding: 0 1em; }
+h1 { font-size: 1.6em; } h2 { font-size: 1.25em; border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0 1.5em; }
+th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: right; }
+th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
+figure { margin: 1em 0 2em; } figure img { max-width: 100%; }
+figcaption { font-size: 0.85em; color: #555; }
+pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: 0.8em; }
+.failed { color: #b00; }
+"""
+
+CAPTIONS = {
+    "pareto_grid": "Predicted horizon totals of the non-dominated plans (grey: weight vectors; "
+    "markers: decision variants) and the baselines replayed in the simulator (crosses).",
+    "parallel": "The front in parallel coordinates; each objective scaled from best (0) to "
+    "worst (1) on the front.",
+    "convergence": "Hypervolume of the population after each generation: median over the "
+    "epochs, band the interquartile range.",
+    "datacenter_impacts": "Carbon, water and cost of each replayed plan or policy, stacked "
+    "by datacenter (simulated).",
+    "routing_share": "Share of requests each datacenter served per epoch, with the carbon "
+    "intensity, water intensity and electricity price of its region.",
+}
+"""Figure captions by file stem; sweep figures are captioned from their name."""
+
+
+def _table(frame: pd.DataFrame, float_format: str = "{:.4g}") -> str:
+    def fmt(v: Any) -> str:
+        if isinstance(v, float):
+            return float_format.format(v)
+        return str(v)
+
+    return frame.to_html(index=False, border=0, escape=True, formatters=None,
+                         float_format=lambda v: fmt(float(v)), na_rep="")  # fmt: skip
+
+
+def _png(fig: Any) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _summary_tables(summary: dict[str, Any]) -> str:
+    latency = pd.DataFrame(
+        [{"metric": f"{k} [s]", **{s: summary[k][s] for s in ("mean", "p50", "p95", "p99")}}
+         for k in ("ttft_s", "tpot_s", "e2e_s")]  # fmt: skip
+    )
+    totals = pd.DataFrame([{
+        "requests": summary["requests"], "completed": summary["completed"],
+        "dropped": summary["dropped"], "SLO attainment [fraction]": summary["slo_attainment"],
+        "energy [kWh]": summary["energy_kwh"], "carbon [kg CO2]": summary["carbon_kg"],
+        "water [L]": summary["water_l"], "cost [USD]": summary["cost_usd"],
+    }])  # fmt: skip
+    per_dc = pd.DataFrame([
+        {"datacenter": dc, "requests": v["requests"], "energy [kWh]": v["energy_kwh"],
+         "carbon [kg CO2]": v["carbon_kg"], "water [L]": v["water_l"], "cost [USD]": v["cost_usd"],
+         "GPU utilisation [fraction]": v["gpu_utilization"]}
+        for dc, v in summary["per_datacenter"].items()
+    ])  # fmt: skip
+    return ("<h3>Totals</h3>" + _table(totals) + "<h3>Latency</h3>" + _table(latency)
+            + "<h3>By datacenter</h3>" + _table(per_dc))  # fmt: skip
+
+
+def build_report(folder: Path, style: str = "default") -> str:
+    """The HTML text of the report of ``folder`` (see the module doc)."""
+    kind = folder_kind(folder)
+    meta: dict[str, Any] = {}
+    if (folder / "metadata.json").is_file():
+        meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    parts = [f"<h1>slit {html.escape(kind)}: {html.escape(folder.resolve().name)}</h1>"]
+    if kind == "optimize":
+        validated = pd.read_csv(folder / "validated.csv")
+        cols = [c for c in ("name", "kind", "ttft_mean_s", "ttft_p95_s", "tpot_p95_s",
+                            "carbon_kg", "water_l", "cost_usd", "energy_kwh", "dropped",
+                            "slo_attainment") if c in validated]  # fmt: skip
+        parts.append("<h2>Plans and baselines replayed in the simulator</h2>")
+        parts.append("<p>Units: seconds, kg CO2, litres, USD, kWh; the same seed for every "
+                     "replay.</p>" + _table(validated[cols]))  # fmt: skip
+        ind = json.loads((folder / "indicators.json").read_text(encoding="utf-8"))
+        rows = [{"indicator": "algorithm", "value": ind.get("algorithm")},
+                {"indicator": "epochs", "value": ind.get("epochs")},
+                {"indicator": "evaluations per epoch", "value": ind.get("evaluations_per_epoch")},
+                {"indicator": "population", "value": ind.get("pop_size")},
+                {"indicator": "forecaster", "value": ind.get("forecaster")},
+                {"indicator": "hypervolume, mean over epochs", "value": ind.get("hypervolume_mean")}]
+        for key, err in (ind.get("evaluator_max_abs_error") or {}).items():
+            rows.append({"indicator": f"fast evaluator max |error| vs simulator, {key}",
+                         "value": f"{100 * err:.2f} %"})  # fmt: skip
+        parts.append("<h2>Indicators</h2>" + _table(pd.DataFrame(rows)))
+        pareto = pd.read_csv(folder / "pareto.csv")
+        parts.append(f"<h2>Pareto set ({len(pareto)} plans, predicted)</h2>"
+                     + _table(pareto))  # fmt: skip
+    if kind in ("optimize", "run") and (folder / "summary.json").is_file():
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        title = "Balanced plan, simulated" if kind == "optimize" else "Summary"
+        parts.append(f"<h2>{title}</h2>" + _summary_tables(summary))
+    if kind == "sweep":
+        results = pd.read_parquet(folder / "results.parquet")
+        failed = results[results["status"] != "ok"] if "status" in results else results[:0]
+        parts.append(f"<h2>Sweep results ({len(results)} point × seed runs, "
+                     f"{len(failed)} failed)</h2>" + _table(results))  # fmt: skip
+        if len(failed):
+            parts.append("<h3 class='failed'>Failed points</h3>"
+                         + _table(failed[["run_id", "seed", "error"]]))  # fmt: skip
+    parts.append("<h2>Figures</h2>")
+    import matplotlib.pyplot as plt
+
+    for stem, fig in figures(folder, style).items():
+        caption = CAPTIONS.get(stem, stem.replace("_", " "))
+        parts.append(f"<figure><img alt='{html.escape(stem)}' src='data:image/png;base64,"
+                     f"{_png(fig)}'><figcaption>{html.escape(caption)}</figcaption></figure>")
+        plt.close(fig)
+    if (folder / "config.resolved.yaml").is_file():
+        text = (folder / "config.resolved.yaml").read_text(encoding="utf-8")
+        parts.append("<h2>Resolved scenario</h2><pre>" + html.escape(text) + "</pre>")
+    if meta:
+        prov = pd.DataFrame([{"key": k, "value": json.dumps(v) if isinstance(v, (list, dict))
+                              else v} for k, v in meta.items()])  # fmt: skip
+        parts.append("<h2>Provenance</h2>" + _table(prov))
+    body = "\n".join(parts)
+    return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+            f"<title>slit {html.escape(kind)} report</title><style>{CSS}</style></head>"
+            f"<body>\n{body}\n</body></html>\n")  # fmt: skip
+
+
+def write_report(folder: Path, out: Path | None = None, style: str = "default") -> Path:
+    """Write the report of ``folder`` to ``out`` (default ``folder/report.html``), atomically."""
+    target = out or folder / "report.html"
+    text = build_report(folder, style)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(target)
+    return target
