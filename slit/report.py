@@ -104,7 +104,8 @@ def build_report(folder: Path, style: str = "default") -> str:
                 {"indicator": "evaluations per epoch", "value": ind.get("evaluations_per_epoch")},
                 {"indicator": "population", "value": ind.get("pop_size")},
                 {"indicator": "forecaster", "value": ind.get("forecaster")},
-                {"indicator": "hypervolume, mean over epochs", "value": ind.get("hypervolume_mean")}]
+                {"indicator": "hypervolume, mean over epochs",
+                 "value": ind.get("hypervolume_mean")}]  # fmt: skip
         for key, err in (ind.get("evaluator_max_abs_error") or {}).items():
             rows.append({"indicator": f"fast evaluator max |error| vs simulator, {key}",
                          "value": f"{100 * err:.2f} %"})  # fmt: skip

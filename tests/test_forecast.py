@@ -11,8 +11,8 @@ from slit.scenario.loader import load_scenario
 
 
 def test_forecasters_are_listed_and_unknown_names_rejected() -> None:
-    assert {"oracle", "seasonal", "slit"} <= set(forecaster_names())
-    with pytest.raises(ValueError, match="unknown forecaster 'arima'; valid: oracle, "):
+    assert {"last", "oracle", "seasonal", "slit"} <= set(forecaster_names())
+    with pytest.raises(ValueError, match="unknown forecaster 'arima'; valid: last, oracle, "):
         make_forecaster("arima")
 
 

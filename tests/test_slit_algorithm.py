@@ -60,3 +60,24 @@ def test_slit_beats_random_search_on_the_balanced_objective(epoch) -> None:
         return float(np.sqrt((((f - lo) / span) ** 2).sum(axis=1)).min())
 
     assert best(s.objectives) <= best(r.objectives) + 0.05
+
+
+@pytest.mark.parametrize(("name", "records"), [("slit", True), ("slit-noguide", False),
+                                                ("slit-nolocal", False)])  # fmt: skip
+def test_ablations_switch_off_their_component(epoch, name: str, records: bool) -> None:
+    ev, demands = epoch
+    guide = SlitGuide(warmup_generations=2)
+    front = optimise_epoch(ev, demands[1], 1, name, 600, 20, seed=3, context={"guide": guide})
+    assert front.feasible and np.allclose(front.allocations.sum(axis=2), 1.0)
+    # only the full algorithm feeds (and so fits) the gradient-boosting guide
+    assert bool(guide.gains) is records
+    assert (guide.model is not None) is records
+
+
+def test_last_forecaster_is_persistence() -> None:
+    from slit.optimize.forecast import make_forecaster
+
+    f = make_forecaster("last")
+    history = np.array([[[1.0]], [[3.0]]])
+    assert f(history, np.array([[9.0]]))[0, 0] == 3.0
+    assert f(np.zeros((0, 1, 1)), np.array([[9.0]]))[0, 0] == 0.0

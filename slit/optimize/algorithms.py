@@ -142,3 +142,17 @@ def _slit(pop_size: int, n_obj: int, seed: int, guide: Any = None) -> Any:
     from slit.optimize.slit_algorithm import SLIT
 
     return SLIT(pop_size=pop_size, guide=guide)
+
+
+@register_algorithm("slit-noguide", "SLIT ablation: random local-search starts, no boosting")
+def _slit_noguide(pop_size: int, n_obj: int, seed: int, guide: Any = None) -> Any:
+    from slit.optimize.slit_algorithm import SLIT
+
+    return SLIT(pop_size=pop_size, guide=guide, guided=False)
+
+
+@register_algorithm("slit-nolocal", "SLIT ablation: no local search (MOEA/D, SLIT's initial set)")
+def _slit_nolocal(pop_size: int, n_obj: int, seed: int, guide: Any = None) -> Any:
+    from slit.optimize.slit_algorithm import SLIT
+
+    return SLIT(pop_size=pop_size, guide=guide, local_search=False)

@@ -4,6 +4,8 @@ Workload forecasters predict the next epoch's arrival rate ``[origin, model]`` f
 of past epochs (``history[epoch, origin, model]``, requests/s):
 
 * ``oracle``: the true rate (what the plan will face);
+* ``last``: persistence, the last epoch's rate (no predictor at all; zero before any epoch
+  is known). The ablation "SLIT without its workload predictor" uses it;
 * ``seasonal``: the rate one season ago (``period`` epochs, a day by default), or the last
   epoch's while less than a season is known;
 * ``slit``: SLIT's predictor, a set of linear regressions on the recent history refit every
@@ -58,6 +60,17 @@ def make_forecaster(name: str, **params: float) -> Forecaster:
 def oracle() -> Forecaster:
     """The true rate."""
     return lambda history, truth: np.asarray(truth, float)
+
+
+@register_forecaster("last")
+def last() -> Forecaster:
+    """The last epoch's rate (persistence); zero before the first epoch is known."""
+
+    def predict(history: FloatArray, truth: FloatArray) -> FloatArray:
+        h = np.asarray(history, float)
+        return h[-1] if len(h) else np.zeros_like(np.asarray(truth, float))
+
+    return predict
 
 
 @register_forecaster("seasonal")

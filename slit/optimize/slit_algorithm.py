@@ -82,8 +82,15 @@ class SLIT(Algorithm):  # type: ignore[misc]
 
     def __init__(self, pop_size: int = 30, sampling: Any = None, guide: SlitGuide | None = None,
                  n_neighbors: int = 10, ls_starts: int = 3, ls_steps: int = 6, ls_moves: int = 8,
+                 guided: bool = True, local_search: bool = True,
                  **kwargs: Any) -> None:  # fmt: skip
+        """Args beyond pymoo's: ``guide`` (shared across epochs), the neighbourhood size, the
+        local search's starts, steps and moves per step; ``guided=False`` picks local-search
+        starts at random for ever (ablation: no gradient boosting), ``local_search=False``
+        skips it (ablation: plain MOEA/D with SLIT's initial population)."""
         super().__init__(**kwargs)
+        self.guided = guided
+        self.local_search = local_search
         self.pop_size = pop_size
         self.initialization = Initialization(
             sampling if sampling is not None else FloatRandomSampling()
@@ -171,19 +178,21 @@ class SLIT(Algorithm):  # type: ignore[misc]
 
     def _infill(self) -> Population:
         feats = self._features()
-        k = min(self.ls_starts, len(self.pop))
-        if self.guide.ready():
+        k = min(self.ls_starts, len(self.pop)) if self.local_search else 0
+        if self.guided and self.guide.ready():
             starts = self.guide.rank(feats)[:k]
         else:
             starts = self.rng.choice(len(self.pop), size=k, replace=False)
         for i in starts:
             gain = self._local_search(int(i))
-            self.guide.record(feats[i], gain)
-        self.guide.step(int(self.seed or 0))
+            if self.guided:
+                self.guide.record(feats[i], gain)
+        if self.guided:
+            self.guide.step(int(self.seed or 0))
         # crossover: searched members with random neighbours, the rest with each other
         parents = []
         for i in range(len(self.pop)):
-            a = int(self.rng.choice(starts)) if self.rng.random() < 0.5 else i
+            a = int(self.rng.choice(starts)) if len(starts) and self.rng.random() < 0.5 else i
             b = int(self.rng.choice(self.neighbors[a]))
             parents.append((a, b))
         off = self.crossover.do(self.problem, self.pop, np.array(parents), algorithm=self,
