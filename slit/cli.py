@@ -205,7 +205,7 @@ def _stderr_console() -> Any:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from slit.experiment.rundir import base_metadata, check_out_dir, write_json, write_run
+    from slit.experiment.rundir import base_metadata, check_out_dir, write_run_dir
     from slit.scenario.loader import load_scenario
     from slit.sim.simulate import simulate
 
@@ -233,19 +233,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     meta["status"] = "completed"
     meta["wall_s"] = time.perf_counter() - wall0
 
-    write_run(
-        args.out,
-        args.overwrite,
-        {
-            "summary.json": lambda p: p.write_text(result.summary_json(), encoding="utf-8"),
-            "requests.parquet": lambda p: result.requests.to_parquet(p, index=False),
-            "timeseries.parquet": lambda p: result.timeseries.to_parquet(p, index=False),
-            "config.resolved.yaml": lambda p: p.write_text(
-                scenario.resolved_yaml(), encoding="utf-8"
-            ),
-            "metadata.json": lambda p: write_json(p, meta),
-        },
-    )
+    write_run_dir(args.out, args.overwrite, result, scenario, meta)
     if not args.quiet:
         _print_summary(result.summary, args.out)
     return 0
@@ -447,7 +435,7 @@ def _traces_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_optimize(args: argparse.Namespace) -> int:
-    from slit.experiment.rundir import base_metadata, check_out_dir, write_json, write_run
+    from slit.experiment.rundir import base_metadata, check_out_dir, write_optimize_dir
     from slit.optimize.algorithms import algorithm_names
     from slit.optimize.run import run_optimize
     from slit.scenario.loader import load_scenario
@@ -502,31 +490,7 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
                  "algorithm": args.algorithm, "replayed_plan": "balanced",
                  "baselines": list(baselines)})  # fmt: skip
 
-    def csv_writer(frame: Any) -> Any:
-        def write(path: Path) -> None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            frame.to_csv(path, index=False, lineterminator="\n", float_format="%.10g")
-
-        return write
-
-    replay = out["replay"]
-    files = {
-        "pareto.csv": csv_writer(out["pareto"]),
-        "fronts.csv": csv_writer(out["fronts"]),
-        "convergence.csv": csv_writer(out["convergence"]),
-        "validated.csv": csv_writer(out["validated"]),
-        "validated_datacenters.csv": csv_writer(out["validated_datacenters"]),
-        # the files of `slit run`, from the balanced plan's replay
-        "summary.json": lambda p: p.write_text(replay.summary_json(), encoding="utf-8"),
-        "requests.parquet": lambda p: replay.requests.to_parquet(p, index=False),
-        "timeseries.parquet": lambda p: replay.timeseries.to_parquet(p, index=False),
-        "indicators.json": lambda p: write_json(p, out["indicators"]),
-        "config.resolved.yaml": lambda p: p.write_text(scenario.resolved_yaml(), encoding="utf-8"),
-        "metadata.json": lambda p: write_json(p, meta),
-    }
-    for name, table in out["plans"].items():
-        files[f"plans/{name}.csv"] = csv_writer(table)
-    write_run(args.out, args.overwrite, files)
+    write_optimize_dir(args.out, args.overwrite, out, scenario, meta)
     if not args.quiet:
         v = out["validated"]
         cols = ["name", "ttft_p95_s", "carbon_kg", "water_l", "cost_usd", "dropped"]

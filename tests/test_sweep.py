@@ -142,3 +142,19 @@ def test_a_bad_sweep_file_names_the_key(tmp_path: Path, capsys) -> None:
     assert main(["sweep", str(_write(tmp_path, dict(SWEEP, command="fly"))), "--out",
                  str(tmp_path / "o"), "-q"]) == 2  # fmt: skip
     assert "sweep.yaml: command" in capsys.readouterr().err
+
+
+def test_an_optimize_sweep_keeps_each_points_folder(tmp_path: Path) -> None:
+    spec = {"base": "bundled:default", "command": "optimize", "seeds": [1], "keep_outputs": True,
+            "set": ["time.horizon_s=900", "time.epoch_s=300", "time.drain_s=120"],
+            "grid": {"options.algorithm": ["slit", "slit-nolocal"]},
+            "options": {"evaluations": 150, "pop_size": 10, "baselines": ["nearest"]}}
+    out = tmp_path / "out"
+    assert main(["sweep", str(_write(tmp_path, spec)), "--out", str(out), "-q"]) == 0
+    table = pd.read_parquet(out / "results.parquet")
+    assert len(table) == 2 and (table["status"] == "ok").all(), table.get("error")
+    assert {"balanced.carbon_kg", "nearest.ttft_p95_s", "hypervolume_mean",
+            "pareto_objectives"} <= set(table.columns)  # fmt: skip
+    for run_id in table["run_id"]:
+        folder = out / "runs" / run_id
+        assert (folder / "pareto.csv").is_file() and (folder / "summary.json").is_file()

@@ -94,3 +94,43 @@ def write_run(out: Path, overwrite: bool, files: dict[str, Callable[[Path], None
     with staged_dir(out, overwrite) as tmp:
         for name, writer in files.items():
             writer(tmp / name)
+
+
+def _csv(frame: Any) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(path, index=False, lineterminator="\n", float_format="%.10g")
+
+    return write
+
+
+def run_files(
+    result: Any, scenario: Any, meta: dict[str, Any]
+) -> dict[str, Callable[[Path], None]]:
+    """The files of a ``slit run`` folder from a :class:`~slit.sim.results.SimResult`."""
+    return {
+        "summary.json": lambda p: p.write_text(result.summary_json(), encoding="utf-8"),
+        "requests.parquet": lambda p: result.requests.to_parquet(p, index=False),
+        "timeseries.parquet": lambda p: result.timeseries.to_parquet(p, index=False),
+        "config.resolved.yaml": lambda p: p.write_text(scenario.resolved_yaml(), encoding="utf-8"),
+        "metadata.json": lambda p: write_json(p, meta),
+    }
+
+
+def write_run_dir(out: Path, overwrite: bool, result: Any, scenario: Any,
+                  meta: dict[str, Any]) -> None:  # fmt: skip
+    """Write the folder of ``slit run`` (see README) atomically."""
+    write_run(out, overwrite, run_files(result, scenario, meta))
+
+
+def write_optimize_dir(out: Path, overwrite: bool, tables: dict[str, Any], scenario: Any,
+                       meta: dict[str, Any]) -> None:  # fmt: skip
+    """Write the folder of ``slit optimize`` from :func:`slit.optimize.run.run_optimize`'s
+    tables, plus the files of ``slit run`` from the balanced plan's replay, atomically."""
+    files = run_files(tables["replay"], scenario, meta)
+    for name in ("pareto", "fronts", "convergence", "validated", "validated_datacenters"):
+        files[f"{name}.csv"] = _csv(tables[name])
+    files["indicators.json"] = lambda p: write_json(p, tables["indicators"])
+    for name, table in tables["plans"].items():
+        files[f"plans/{name}.csv"] = _csv(table)
+    write_run(out, overwrite, files)

@@ -14,6 +14,9 @@ A sweep file::
     set: [time.horizon_s=3600]       # overrides applied to every point
     options: {evaluations: 500}      # optimize only: arguments of run_optimize
 
+``keep_outputs: true`` also writes each point's whole result folder (the files of ``slit run``
+or ``slit optimize``) to ``DIR/runs/<run_id>/``, before the point counts as done.
+
 A key starting with ``options.`` sets an option of ``run_optimize`` (or ``policy`` of a
 ``run``) for that point instead of a scenario override.
 
@@ -65,6 +68,9 @@ class SweepSpec(BaseModel):
     points: list[dict[str, Any]] = Field(default_factory=list)
     set: list[str] = Field(default_factory=list)
     options: dict[str, Any] = Field(default_factory=dict)
+    keep_outputs: bool = Field(
+        False, description="also write each point's full result folder to DIR/runs/<run_id>/"
+    )
 
 
 def load_sweep(path: Path) -> tuple[SweepSpec, Path]:
@@ -134,7 +140,7 @@ RUN_METRICS = ("requests", "completed", "dropped", "ttft_mean_s", "ttft_p95_s", 
                "e2e_p95_s", "slo_attainment", "energy_kwh", "carbon_kg", "water_l", "cost_usd")
 """Summary metrics of a ``run`` point, as columns of ``results.parquet`` (units in the names)."""
 
-PointArgs = tuple[str, str, list[str], dict[str, Any], int, dict[str, Any]]
+PointArgs = tuple[str, str, list[str], dict[str, Any], int, dict[str, Any], str | None]
 
 
 def summary_metrics(summary: dict[str, Any]) -> dict[str, Any]:
@@ -155,7 +161,7 @@ def _run_point(args: PointArgs) -> dict[str, Any]:
     Keys of ``point`` starting with ``options.`` are options of ``slit optimize`` (algorithm,
     evaluations, pop_size, forecaster, signal_error, ...), not scenario overrides.
     """
-    base, command, overrides, point, seed, options = args
+    base, command, overrides, point, seed, options, keep_dir = args
     t0 = time.perf_counter()
     row: dict[str, Any] = {**{f"param.{k}": v for k, v in point.items()}, "seed": seed}
     try:
@@ -172,12 +178,28 @@ def _run_point(args: PointArgs) -> dict[str, Any]:
             from slit.sim.simulate import simulate
 
             policy = opts.pop("policy", None)
-            row.update(summary_metrics(simulate(scenario, policy).summary))
+            result = simulate(scenario, policy)
+            row.update(summary_metrics(result.summary))
+            if keep_dir:
+                from slit.experiment.rundir import base_metadata, write_run_dir
+
+                meta = {**base_metadata("run", seed, scenario.content_hash()), **result.metadata,
+                        "status": "completed", "sweep_point": point}  # fmt: skip
+                write_run_dir(Path(keep_dir), True, result, scenario, meta)
         else:
             from slit.optimize.run import run_optimize
 
             opts.setdefault("jobs", 1)  # the sweep's executor is the parallelism
             out = run_optimize(scenario, seed=seed, **opts)
+            if keep_dir:
+                from slit.experiment.rundir import base_metadata, write_optimize_dir
+
+                meta = {**base_metadata("optimize", seed, scenario.content_hash()),
+                        "status": "completed", "sweep_point": point, "options": opts}  # fmt: skip
+                write_optimize_dir(Path(keep_dir), True, out, scenario, meta)
+            row["pareto_objectives"] = json.dumps(
+                out["pareto"][["ttft_s", "carbon_kg", "water_l", "cost_usd"]].round(10)
+                .to_numpy().tolist())  # fmt: skip
             v = out["validated"].set_index("name")
             for name in v.index:
                 for col in ("ttft_mean_s", "ttft_p95_s", "carbon_kg", "water_l", "cost_usd",
@@ -283,8 +305,9 @@ def run_sweep(
             for seed in spec.seeds:
                 pid = point_id(p, seed)
                 if not (done_dir / f"{pid}.json").exists():
+                    keep = str(out / "runs" / pid) if spec.keep_outputs else None
                     todo.append((pid, (base, spec.command, list(spec.set), p, seed,
-                                       dict(spec.options))))  # fmt: skip
+                                       dict(spec.options), keep)))  # fmt: skip
         total = len(pts) * len(spec.seeds)
         state = {"finished": total - len(todo)}
         if progress:
