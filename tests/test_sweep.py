@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -158,3 +159,23 @@ def test_an_optimize_sweep_keeps_each_points_folder(tmp_path: Path) -> None:
     for run_id in table["run_id"]:
         folder = out / "runs" / run_id
         assert (folder / "pareto.csv").is_file() and (folder / "summary.json").is_file()
+
+
+def test_common_hypervolume_ranks_a_dominating_front_higher() -> None:
+    import json
+
+    from slit.experiment.analysis import common_hypervolume, mean_sd, one_at_a_time
+
+    good = [[0.1, 1.0, 1.0, 1.0], [0.2, 0.5, 0.5, 0.5]]
+    bad = [[0.3, 2.0, 2.0, 2.0]]
+    table = pd.DataFrame({"pareto_objectives": [json.dumps(good), json.dumps(bad), None],
+                          "param.options.pop_size": [20, None, None],
+                          "param.time.epoch_s": [None, 300, 900], "carbon_kg": [1.0, 2.0, 4.0],
+                          "run_id": ["a", "b", "c"]})  # fmt: skip
+    hv = common_hypervolume(table)
+    assert hv[0] > hv[1] > 0 and np.isnan(hv[2])
+    oat = one_at_a_time(table)
+    assert list(oat["factor"]) == ["pop_size", "time.epoch_s", "time.epoch_s"]
+    stats = mean_sd(oat, ["factor"], ["carbon_kg"]).set_index("factor")
+    assert stats.loc["time.epoch_s", "carbon_kg"] == 3.0
+    assert stats.loc["time.epoch_s", "seeds"] == 2

@@ -18,7 +18,7 @@ A sweep file::
 or ``slit optimize``) to ``DIR/runs/<run_id>/``, before the point counts as done.
 
 A key starting with ``options.`` sets an option of ``run_optimize`` (or ``policy`` of a
-``run``) for that point instead of a scenario override.
+``run``) for that point instead of a scenario override; the key ``label`` only names the point.
 
 ``slit sweep SWEEP.yaml --out DIR [--executor local|ray] [--jobs N]`` writes each point × seed
 to ``DIR/points/<id>.json`` atomically (a temporary file renamed), so a rerun skips what is done
@@ -140,6 +140,9 @@ RUN_METRICS = ("requests", "completed", "dropped", "ttft_mean_s", "ttft_p95_s", 
                "e2e_p95_s", "slo_attainment", "energy_kwh", "carbon_kg", "water_l", "cost_usd")
 """Summary metrics of a ``run`` point, as columns of ``results.parquet`` (units in the names)."""
 
+LABEL_KEY = "label"
+"""A point key that only names the point (a column of the results), nothing else."""
+
 PointArgs = tuple[str, str, list[str], dict[str, Any], int, dict[str, Any], str | None]
 
 
@@ -171,7 +174,8 @@ def _run_point(args: PointArgs) -> dict[str, Any]:
         opts.update({k.removeprefix("options."): v for k, v in point.items()
                      if k.startswith("options.")})  # fmt: skip
         sets = overrides + [f"{k}={json.dumps(v) if isinstance(v, (dict, list)) else v}"
-                            for k, v in point.items() if not k.startswith("options.")]
+                            for k, v in point.items()
+                            if not k.startswith("options.") and k != LABEL_KEY]
         sets += [f"seed={seed}"]  # fmt: skip
         scenario = load_scenario(base, sets)
         if command == "run":

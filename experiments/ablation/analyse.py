@@ -1,0 +1,84 @@
+"""Table and figure of the ablation experiment, from its result files only.
+
+    python experiments/ablation/analyse.py [RESULTS_DIR]
+
+Writes ``table.md`` and ``ablation.png``/``.pdf`` beside this script.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from slit.experiment.analysis import common_hypervolume, mean_sd
+
+HERE = Path(__file__).resolve().parent
+METRICS = {"hypervolume_common": "hypervolume [-]", "balanced.ttft_p95_s": "TTFT p95 [s]",
+           "balanced.carbon_kg": "carbon [kg CO2]", "balanced.water_l": "water [L]",
+           "balanced.cost_usd": "cost [USD]", "optimise_wall_s": "optimiser time [s]"}
+ORDER = ["full", "no-guidance", "no-local-search", "no-predictor"]
+
+
+def table(results: pd.DataFrame) -> pd.DataFrame:
+    ok = results[results["status"] == "ok"].copy()
+    ok["hypervolume_common"] = common_hypervolume(ok)
+    stats = mean_sd(ok, ["param.label"], list(METRICS)).rename(columns={"param.label": "label"})
+    return stats.set_index("label").reindex([o for o in ORDER if o in set(stats["label"])])
+
+
+def markdown(stats: pd.DataFrame) -> str:
+    full = stats.loc["full"]
+    lines = ["| SLIT | " + " | ".join(METRICS.values()) + " |",
+             "|---|" + "---:|" * len(METRICS)]  # fmt: skip
+    for label, row in stats.iterrows():
+        cells = []
+        for m in METRICS:
+            delta = "" if label == "full" else f" ({100 * (row[m] / full[m] - 1):+.1f} %)"
+            cells.append(f"{row[m]:.4g} ± {row[f'{m}_sd']:.2g}{delta}")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append(f"Mean ± sd over {int(stats['seeds'].min())} seeds; in brackets the change "
+                 "against the full algorithm. The hypervolume is over the predicted horizon "
+                 "totals of each run's Pareto set, all runs on one normalisation; the other "
+                 "columns are the balanced plan replayed in the simulator.")
+    return "\n".join(lines) + "\n"
+
+
+def figure(stats: pd.DataFrame) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from slit.plot.style import OKABE_ITO, figure_style
+
+    shown = ["hypervolume_common", "balanced.carbon_kg", "balanced.ttft_p95_s"]
+    with figure_style("paper"):
+        fig, axes = plt.subplots(1, len(shown), figsize=(7.0, 2.0), layout="constrained")
+        for ax, m in zip(axes, shown, strict=True):
+            ax.bar(range(len(stats)), stats[m], yerr=stats[f"{m}_sd"], capsize=2,
+                   color=[OKABE_ITO[i] for i in range(len(stats))])  # fmt: skip
+            ax.set_xticks(range(len(stats)), stats.index, rotation=20)
+            ax.set_ylabel(METRICS[m])
+            lo = (stats[m] - stats[f"{m}_sd"]).min()
+            hi = (stats[m] + stats[f"{m}_sd"]).max()
+            ax.set_ylim(lo - 0.15 * (hi - lo), hi + 0.15 * (hi - lo))
+        for ext in ("png", "pdf"):
+            meta = {"CreationDate": None} if ext == "pdf" else {}
+            fig.savefig(HERE / f"ablation.{ext}", metadata=meta)
+
+
+def main(argv: list[str]) -> int:
+    results_dir = Path(argv[0]) if argv else HERE / "results"
+    stats = table(pd.read_parquet(results_dir / "results.parquet"))
+    text = markdown(stats)
+    (HERE / "table.md").write_text(text, encoding="utf-8")
+    print(text)
+    figure(stats)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
