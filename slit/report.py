@@ -28,7 +28,7 @@ th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
 figure { margin: 1em 0 2em; } figure img { max-width: 100%; }
 figcaption { font-size: 0.85em; color: #555; }
 pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: 0.8em; }
-.failed { color: #b00; }
+.failed { color: #b00; } .scroll { overflow-x: auto; }
 """
 
 CAPTIONS = {
@@ -52,8 +52,9 @@ def _table(frame: pd.DataFrame, float_format: str = "{:.4g}") -> str:
             return float_format.format(v)
         return str(v)
 
-    return frame.to_html(index=False, border=0, escape=True, formatters=None,
+    text = frame.to_html(index=False, border=0, escape=True, formatters=None,
                          float_format=lambda v: fmt(float(v)), na_rep="")  # fmt: skip
+    return f"<div class='scroll'>{text}</div>"  # wide tables scroll instead of the page
 
 
 def _png(fig: Any) -> str:
