@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from slit.experiment.analysis import common_hypervolume, mean_sd
+from slit.experiment.analysis import analyse_main, common_hypervolume, mean_sd, save_figure
 
 HERE = Path(__file__).resolve().parent
 METRICS = {"hypervolume_common": "hypervolume [-]", "balanced.ttft_p95_s": "TTFT p95 [s]",
@@ -65,19 +65,11 @@ def figure(stats: pd.DataFrame) -> None:
             lo = (stats[m] - stats[f"{m}_sd"]).min()
             hi = (stats[m] + stats[f"{m}_sd"]).max()
             ax.set_ylim(lo - 0.15 * (hi - lo), hi + 0.15 * (hi - lo))
-        for ext in ("png", "pdf"):
-            meta = {"CreationDate": None} if ext == "pdf" else {}
-            fig.savefig(HERE / f"ablation.{ext}", metadata=meta)
+        save_figure(fig, HERE / "ablation")
 
 
 def main(argv: list[str]) -> int:
-    results_dir = Path(argv[0]) if argv else HERE / "results"
-    stats = table(pd.read_parquet(results_dir / "results.parquet"))
-    text = markdown(stats)
-    (HERE / "table.md").write_text(text, encoding="utf-8")
-    print(text)
-    figure(stats)
-    return 0
+    return analyse_main(HERE, argv, table, markdown, figure)
 
 
 if __name__ == "__main__":

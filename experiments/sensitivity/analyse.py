@@ -14,7 +14,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from slit.experiment.analysis import common_hypervolume, mean_sd, one_at_a_time
+from slit.experiment.analysis import (
+    analyse_main,
+    common_hypervolume,
+    mean_sd,
+    one_at_a_time,
+    save_figure,
+)
 
 HERE = Path(__file__).resolve().parent
 METRICS = {"balanced.ttft_p95_s": "TTFT p95 [s]", "balanced.carbon_kg": "carbon [kg CO2]",
@@ -86,19 +92,11 @@ def figure(stats: pd.DataFrame) -> None:
                     ax.set_xscale("log")
                 if j == 0:
                     ax.set_ylabel(METRICS[m])
-        for ext in ("png", "pdf"):
-            meta = {"CreationDate": None} if ext == "pdf" else {}
-            fig.savefig(HERE / f"sensitivity.{ext}", metadata=meta)
+        save_figure(fig, HERE / "sensitivity")
 
 
 def main(argv: list[str]) -> int:
-    results_dir = Path(argv[0]) if argv else HERE / "results"
-    stats = table(pd.read_parquet(results_dir / "results.parquet"))
-    text = markdown(stats)
-    (HERE / "table.md").write_text(text, encoding="utf-8")
-    print(text)
-    figure(stats)
-    return 0
+    return analyse_main(HERE, argv, table, markdown, figure)
 
 
 if __name__ == "__main__":

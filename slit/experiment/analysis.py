@@ -10,6 +10,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -60,3 +63,31 @@ def mean_sd(frame: pd.DataFrame, by: list[str], metrics: list[str]) -> pd.DataFr
     mean = g[metrics].mean()
     sd = g[metrics].std(ddof=1).fillna(0.0).add_suffix("_sd")
     return pd.concat([mean, sd, g.size().rename("seeds")], axis=1).reset_index()
+
+
+def save_figure(fig: Any, stem: Path) -> list[Path]:
+    """Save ``fig`` as ``stem.png`` and ``stem.pdf`` (no creation date: same bytes each time)."""
+    paths = []
+    for ext in ("png", "pdf"):
+        path = stem.with_suffix(f".{ext}")
+        fig.savefig(path, metadata={"CreationDate": None} if ext == "pdf" else {})
+        paths.append(path)
+    return paths
+
+
+def analyse_main(
+    here: Path,
+    argv: list[str],
+    table: Callable[[pd.DataFrame], pd.DataFrame],
+    markdown: Callable[[pd.DataFrame], str],
+    figure: Callable[[pd.DataFrame], None],
+) -> int:
+    """The body of an experiment's ``analyse.py``: read ``RESULTS_DIR/results.parquet``
+    (``argv[0]``, default ``here/results``), write ``here/table.md``, print it, draw."""
+    results_dir = Path(argv[0]) if argv else here / "results"
+    stats = table(pd.read_parquet(results_dir / "results.parquet"))
+    text = markdown(stats)
+    (here / "table.md").write_text(text, encoding="utf-8")
+    print(text)
+    figure(stats)
+    return 0
