@@ -76,6 +76,19 @@ def test_slit_optimize_writes_every_output(tmp_path: Path) -> None:
     plan = pd.read_csv(out / "plans" / "balanced.csv")
     sums = plan.groupby(["epoch", "origin"])["share"].sum()
     assert np.allclose(sums, 1.0)
+    # every figure of an optimisation, non-empty, and the report holding its tables
+    assert main(["plot", str(out), "-q"]) == 0
+    figures = {"pareto_grid", "parallel", "convergence", "datacenter_impacts", "routing_share"}
+    assert {p.name for p in (out / "plots").iterdir()} == {
+        f"{f}.{ext}" for f in figures for ext in ("png", "pdf")}
+    assert all(p.stat().st_size > 10_000 for p in (out / "plots").iterdir())
+    assert main(["report", str(out), "-q"]) == 0
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert html.count("data:image/png;base64,") == len(figures)
+    for title in ("Plans and baselines replayed in the simulator", "Indicators", "Pareto set",
+                  "Balanced plan, simulated", "Resolved scenario", "Provenance"):
+        assert title in html
+    assert "helix" in html and f"{summary['carbon_kg']:.4g}" in html
 
 
 def test_unknown_algorithm_is_a_clean_error(tmp_path: Path) -> None:
