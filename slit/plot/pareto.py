@@ -22,13 +22,23 @@ VARIANT_MARKERS = {"balanced": "*", "ttft": "^", "carbon": "v", "water": "<", "c
                    "knee": "D"}  # fmt: skip
 
 
+BASELINE_MARKERS = {"helix": ("s", "Helix (simulated)"),
+                    "splitwise": ("D", "Splitwise (simulated)"),
+                    "greedy": ("x", "greedy policies (simulated)")}  # fmt: skip
+"""Markers of the replayed baselines: Helix and Splitwise each, the greedy policies together."""
+
+GREEDY = ("nearest", "round_robin", "least_loaded", "lowest_carbon", "lowest_water",
+          "lowest_cost")  # fmt: skip
+
+
 def plot_pareto_grid(pareto: pd.DataFrame, baselines: pd.DataFrame | None = None,
                      fig: Any = None) -> Any:  # fmt: skip
     """Pairwise scatter of the four objectives of ``pareto.csv``.
 
     Weight-vector plans are grey dots, decision variants coloured markers; ``baselines`` (rows
-    of ``validated.csv`` with ``kind == "baseline"``, simulated) are black crosses, using their
-    mean TTFT. Returns the figure (its axes are ``fig.axes``).
+    of ``validated.csv`` with ``kind == "baseline"``, simulated) are black: open squares for
+    Helix, open diamonds for Splitwise and crosses for the greedy policies, at their mean TTFT.
+    Returns the figure (its axes are ``fig.axes``).
     """
     import matplotlib.pyplot as plt
 
@@ -54,9 +64,12 @@ def plot_pareto_grid(pareto: pd.DataFrame, baselines: pd.DataFrame | None = None
                 ax.scatter(getattr(r, x), getattr(r, y), s=60, marker=VARIANT_MARKERS[r.plan],
                            color=OKABE_ITO[k % len(OKABE_ITO)], label=r.plan, zorder=3)  # fmt: skip
             if base is not None:
-                ax.scatter(
-                    base[x], base[y], s=30, marker="x", color="black", label="baselines (simulated)"
-                )
+                for key, (marker, label) in BASELINE_MARKERS.items():
+                    pick = base["name"].isin(GREEDY) if key == "greedy" else base["name"] == key
+                    if pick.any():
+                        ax.scatter(base.loc[pick, x], base.loc[pick, y], s=28, marker=marker,
+                                   color="black", facecolors="none" if marker != "x" else None,
+                                   label=label, zorder=4)  # fmt: skip
             if row == n - 1:
                 ax.set_xlabel(OBJECTIVE_LABELS[x])
             if col == 0:
