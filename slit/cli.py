@@ -92,11 +92,6 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--from", dest="data_dir", type=Path, required=True, help="raw-data folder")
     t.add_argument("--out", type=Path, required=True, help="folder to write the profiles to")
 
-    p = sub.add_parser("report", help="one self-contained HTML report of a result folder")
-    p.add_argument("run_dir", type=Path, help="folder written by slit run, optimize or sweep")
-    p.add_argument("--out", type=Path, default=None, help="HTML file (default RUN_DIR/report.html)")
-    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
-
     p = sub.add_parser(
         "optimize", help="rolling multi-objective routing over the horizon, validated by replay"
     )
@@ -145,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="figure folder (default RUN_DIR/plots)")
     p.add_argument("--style", choices=["default", "paper"], default="default",
                    help="paper: one-column width, small type, 300 dpi PNG")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+
+    p = sub.add_parser("report", help="one self-contained HTML report of a result folder")
+    p.add_argument("run_dir", type=Path, help="folder written by slit run, optimize or sweep")
+    p.add_argument("--out", type=Path, default=None, help="HTML file (default RUN_DIR/report.html)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
     p = sub.add_parser(
@@ -280,7 +280,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
         from slit.optimize.algorithms import algorithm_description, algorithm_names
 
         for name in algorithm_names():
-            print(f"{name:10s} {algorithm_description(name)}")
+            width = max(len(n) for n in algorithm_names())
+            print(f"{name:{width}s} {algorithm_description(name)}")
     elif args.what == "gpus":
         from slit.models.hardware import bundled_gpus
 
