@@ -133,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="local processes, or Ray tasks (a local instance unless --address)")
     p.add_argument("--address", default=None,
                    help="ray: address of an existing cluster, e.g. ray://head:10001 or auto")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="run again the points recorded as failed")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
     p = sub.add_parser("plot", help="figures (PNG and PDF) of a run, optimize or sweep folder")
@@ -517,10 +519,11 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if bar is not None:
         with bar:
             table = run_sweep(spec, base_dir, args.out, args.jobs, progress,
-                              executor=args.executor, address=args.address)  # fmt: skip
+                              executor=args.executor, address=args.address,
+                              retry_failed=args.retry_failed)  # fmt: skip
     else:
         table = run_sweep(spec, base_dir, args.out, args.jobs, executor=args.executor,
-                          address=args.address)  # fmt: skip
+                          address=args.address, retry_failed=args.retry_failed)  # fmt: skip
     failed = int((table["status"] != "ok").sum()) if len(table) else 0
     if not args.quiet:
         print(f"{len(table)} point x seed results in {args.out / 'results.parquet'}"

@@ -60,6 +60,14 @@ def test_a_failed_point_is_recorded_and_the_sweep_goes_on(tmp_path: Path) -> Non
     assert table.loc["nearest", "status"] == "ok"
     assert table.loc["no_such_policy", "status"] == "failed"
     assert "unknown policy 'no_such_policy'" in table.loc["no_such_policy", "error"]
+    # a plain rerun keeps the failure; --retry-failed runs that point again (and only it)
+    ok_file = next(p for p in (out / "points").glob("*.json") if '"ok"' in p.read_text())
+    stamp = ok_file.stat().st_mtime_ns
+    assert main(["sweep", str(_write(tmp_path, spec)), "--out", str(out), "-q",
+                 "--retry-failed"]) == 0  # fmt: skip
+    again = pd.read_parquet(out / "results.parquet")
+    assert len(again) == 2 and (again["status"] == "failed").sum() == 1
+    assert ok_file.stat().st_mtime_ns == stamp
 
 
 def test_a_second_sweep_on_the_same_folder_is_refused(tmp_path: Path, capsys) -> None:
@@ -179,3 +187,15 @@ def test_common_hypervolume_ranks_a_dominating_front_higher() -> None:
     stats = mean_sd(oat, ["factor"], ["carbon_kg"]).set_index("factor")
     assert stats.loc["time.epoch_s", "carbon_kg"] == 3.0
     assert stats.loc["time.epoch_s", "seeds"] == 2
+
+
+def test_ray_executor_without_ray_says_how_to_install_it(tmp_path: Path, monkeypatch,
+                                                          capsys) -> None:  # fmt: skip
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    spec = dict(SWEEP, seeds=[1], grid={"routing.policy": ["nearest"]})
+    out = tmp_path / "out"
+    assert main(["sweep", str(_write(tmp_path, spec)), "--out", str(out), "-q",
+                 "--executor", "ray"]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert "--executor ray needs Ray" in err and "pip install 'slit[ray]'" in err
+    assert not (out / "results.parquet").exists()

@@ -269,6 +269,10 @@ def _execute_ray(
             ray.shutdown()
 
 
+def _failed(point_file: Path) -> bool:
+    return json.loads(point_file.read_text(encoding="utf-8")).get("status") != "ok"
+
+
 def run_sweep(
     spec: SweepSpec,
     base_dir: Path,
@@ -278,6 +282,7 @@ def run_sweep(
     *,
     executor: str = "local",
     address: str | None = None,
+    retry_failed: bool = False,
 ) -> pd.DataFrame:
     """Run every point × seed not yet done, then write and return ``results.parquet``.
 
@@ -289,6 +294,7 @@ def run_sweep(
         progress: called with (points done, points in all) after each point.
         executor: ``local`` or ``ray``.
         address: address of an existing Ray cluster (``ray`` only; default: start one).
+        retry_failed: run again the points recorded as failed (after fixing their cause).
 
     Returns:
         The tidy table, one row per point × seed, sorted by the swept parameters and seed.
@@ -308,7 +314,8 @@ def run_sweep(
         for p in pts:
             for seed in spec.seeds:
                 pid = point_id(p, seed)
-                if not (done_dir / f"{pid}.json").exists():
+                done = done_dir / f"{pid}.json"
+                if not done.exists() or (retry_failed and _failed(done)):
                     keep = str(out / "runs" / pid) if spec.keep_outputs else None
                     todo.append((pid, (base, spec.command, list(spec.set), p, seed,
                                        dict(spec.options), keep)))  # fmt: skip
