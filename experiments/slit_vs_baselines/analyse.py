@@ -33,7 +33,10 @@ def comparison(results: pd.DataFrame) -> pd.DataFrame:
     """Mean over seeds of each plan's and baseline's replayed metrics, per day (long form)."""
     ok = results[results["status"] == "ok"]
     rows = []
-    for day, grp in ok.groupby("param.time.start_utc", sort=False):
+    days = [d for d in DAYS if d in set(ok["param.time.start_utc"])]
+    days += [d for d in dict.fromkeys(ok["param.time.start_utc"]) if d not in DAYS]
+    for day in days:
+        grp = ok[ok["param.time.start_utc"] == day]
         for key, label in {**VARIANTS, **BASELINES}.items():
             row = {"day": DAYS.get(str(day), str(day)), "policy": label, "seeds": len(grp)}
             for m in METRICS:
