@@ -121,8 +121,14 @@ def build_report(folder: Path, style: str = "default") -> str:
     if kind == "sweep":
         results = pd.read_parquet(folder / "results.parquet")
         failed = results[results["status"] != "ok"] if "status" in results else results[:0]
+        from slit.plot.folder import OPTIMIZE_METRICS, RUN_METRICS
+
+        shown = [c for c in results.columns if c.startswith("param.")] + [
+            c for c in ("seed", "run_id", "status", *RUN_METRICS, *OPTIMIZE_METRICS, "wall_s")
+            if c in results]  # fmt: skip
         parts.append(f"<h2>Sweep results ({len(results)} point × seed runs, "
-                     f"{len(failed)} failed)</h2>" + _table(results))  # fmt: skip
+                     f"{len(failed)} failed)</h2><p>The main metrics; every column is in "
+                     "results.parquet.</p>" + _table(results[shown]))  # fmt: skip
         if len(failed):
             parts.append("<h3 class='failed'>Failed points</h3>"
                          + _table(failed[["run_id", "seed", "error"]]))  # fmt: skip
