@@ -58,6 +58,10 @@ def test_slit_plot_of_a_sweep_draws_every_metric_against_every_parameter(tmp_pat
     pngs = sorted(p.name for p in (tmp_path / "plots").glob("*.png"))
     assert len(pngs) == 8 and "sweep_carbon_kg_vs_workload.rate_per_s.png" in pngs
     assert all(p.stat().st_size > 5_000 for p in (tmp_path / "plots").iterdir())
+    assert main(["report", str(tmp_path), "-q"]) == 0
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "Sweep results (8 point × seed runs, 0 failed)" in html
+    assert html.count("data:image/png;base64,") == 8 and "lowest_carbon" in html
 
 
 def test_sweep_plot_band_spans_the_seeds() -> None:
