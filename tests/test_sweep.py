@@ -199,3 +199,27 @@ def test_ray_executor_without_ray_says_how_to_install_it(tmp_path: Path, monkeyp
     err = capsys.readouterr().err
     assert "--executor ray needs Ray" in err and "pip install 'slit[ray]'" in err
     assert not (out / "results.parquet").exists()
+
+
+@pytest.mark.parametrize("n_listed", [0, 1, 3])
+def test_points_are_the_listed_points_crossed_with_the_grid(n_listed: int) -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from slit.experiment.sweep import SweepSpec, point_id, points
+
+    values = st.lists(st.integers(0, 50), min_size=1, max_size=3, unique=True)
+
+    @settings(max_examples=40, deadline=None)
+    @given(st.dictionaries(st.sampled_from(["a.x", "b.y", "c.z"]), values, max_size=3),
+           st.lists(st.integers(1, 9), min_size=1, max_size=3, unique=True))
+    def check(grid: dict, seeds: list[int]) -> None:
+        listed = [{"label": f"p{i}"} for i in range(n_listed)]
+        spec = SweepSpec(grid=grid, points=listed, seeds=seeds)
+        pts = points(spec)
+        expected = max(1, n_listed) * int(np.prod([len(v) for v in grid.values()]))
+        assert len(pts) == expected
+        ids = {point_id(p, s) for p in pts for s in seeds}
+        assert len(ids) == len(pts) * len(seeds)  # every point x seed has its own file
+
+    check()
