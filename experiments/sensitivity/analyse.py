@@ -34,6 +34,11 @@ def table(results: pd.DataFrame) -> pd.DataFrame:
     ok = results[results["status"] == "ok"].copy()
     ok["hypervolume_common"] = common_hypervolume(ok)
     oat = one_at_a_time(ok)
+    # the default run (every setting at its default) is the reference level of every factor
+    base = oat[(oat["factor"] == "time.epoch_s") & (oat["level"] == DEFAULTS["time.epoch_s"])]
+    refs = [base.assign(factor=f, level=v) for f, v in DEFAULTS.items()
+            if f != "time.epoch_s" and f in set(oat["factor"])]  # fmt: skip
+    oat = pd.concat([oat, *refs], ignore_index=True)
     stats = mean_sd(oat, ["factor", "level"], list(METRICS))
     def order(col: pd.Series) -> pd.Series:
         if col.name == "factor":
@@ -55,6 +60,8 @@ def markdown(stats: pd.DataFrame) -> str:
         cells = [f"{row[m]:.4g} ± {row[m + '_sd']:.2g}"
                  for m in METRICS]  # fmt: skip
         mark = " (default)" if DEFAULTS.get(row["factor"]) == row["level"] else ""
+        if mark and row["factor"] != "time.epoch_s":
+            mark = " (default run)"
         lines.append(f"| {row['factor']} | {row['level']}{mark} | " + " | ".join(cells) + " |")
     lines.append("")
     lines.append("The balanced plan's values are simulated (its replay); the hypervolume is "
@@ -90,6 +97,8 @@ def figure(stats: pd.DataFrame) -> None:
                                "signal_error": "signal error [relative sd]"}[f])  # fmt: skip
                 if f in ("time.epoch_s", "evaluations"):
                     ax.set_xscale("log")
+                ax.set_xticks(grp["x"], [f"{v:g}" for v in grp["x"]])
+                ax.minorticks_off()
                 if j == 0:
                     ax.set_ylabel(METRICS[m])
         save_figure(fig, HERE / "sensitivity")
