@@ -572,6 +572,7 @@ class Simulation:
         capacity = np.maximum(policy.ctx.capacity, 1.0)  # replicas per datacenter
         serves = [set(dc.replicas_by_model) for dc in dcs]
         any_serves = set().union(*serves)
+        uses_load = getattr(policy, "uses_load", True)
         for i in range(len(arrival_s)):
             t = float(arrival_s[i])
             if t > env.now:
@@ -582,8 +583,9 @@ class Simulation:
                 req.drop = "no_datacenter_serves_model"
                 self.resolved += 1
                 continue
-            for d, dc in enumerate(dcs):
-                load[d] = dc.in_flight / capacity[d]
+            if uses_load:
+                for d, dc in enumerate(dcs):
+                    load[d] = dc.in_flight / capacity[d]
             d = policy.choose(req.origin, req.model, t, load)
             dc = dcs[d]
             req.dc = d

@@ -91,6 +91,10 @@ class RoutingPolicy(ABC):
         self.ctx = ctx
         self.candidates = [np.flatnonzero(ctx.serves[m]) for m in range(len(ctx.model_ids))]
 
+    uses_load: ClassVar[bool] = True
+    """Whether :meth:`choose` reads ``load``; the simulator skips computing it for policies
+    that set this False (a per-request cost). Leave it True in your own policies unless sure."""
+
     @abstractmethod
     def choose(self, origin: int, model: int, t_s: float, load: FloatArray) -> int:
         """Index of the datacenter that serves this request (one of ``self.candidates[model]``).
@@ -172,6 +176,8 @@ class Nearest(RoutingPolicy):
             dtype=np.int64,
         )
 
+    uses_load: ClassVar[bool] = False
+
     def choose(self, origin: int, model: int, t_s: float, load: FloatArray) -> int:
         return int(self._best[origin, model])
 
@@ -179,6 +185,8 @@ class Nearest(RoutingPolicy):
 @register_policy("round_robin")
 class RoundRobin(RoutingPolicy):
     """Each LLM's able datacenters in turn, whatever the origin."""
+
+    uses_load: ClassVar[bool] = False
 
     def setup(self, ctx: RoutingContext) -> None:
         super().setup(ctx)
@@ -204,6 +212,7 @@ class _LowestSignal(RoutingPolicy):
     """The datacenter where one more kWh is cheapest in some signal at the current epoch."""
 
     signal: ClassVar[str] = ""
+    uses_load: ClassVar[bool] = False
 
     def choose(self, origin: int, model: int, t_s: float, load: FloatArray) -> int:
         assert self.ctx is not None
