@@ -220,6 +220,11 @@ def _run_point(args: PointArgs) -> dict[str, Any]:
         row["error"] = f"{type(exc).__name__}: {exc}"
         row["traceback"] = traceback.format_exc(limit=5)
     row["wall_s"] = time.perf_counter() - t0
+    from slit import __version__
+    from slit.experiment.rundir import git_commit
+
+    row["slit_version"] = __version__
+    row["git_commit"] = git_commit() or ""
     return row
 
 
