@@ -220,11 +220,6 @@ def _run_point(args: PointArgs) -> dict[str, Any]:
         row["error"] = f"{type(exc).__name__}: {exc}"
         row["traceback"] = traceback.format_exc(limit=5)
     row["wall_s"] = time.perf_counter() - t0
-    from slit import __version__
-    from slit.experiment.rundir import git_commit
-
-    row["slit_version"] = __version__
-    row["git_commit"] = git_commit() or ""
     return row
 
 
@@ -329,7 +324,15 @@ def run_sweep(
         if progress:
             progress(state["finished"], total)
 
+        # provenance of the code that starts the points, read once: HEAD may move while a
+        # long sweep runs, and the workers run the code they imported at the start
+        from slit import __version__
+        from slit.experiment.rundir import git_commit
+
+        stamp = {"slit_version": __version__, "git_commit": git_commit() or ""}
+
         def save(pid: str, row: dict[str, Any]) -> None:
+            row = {**row, **stamp}
             tmp = done_dir / f".{pid}.json.tmp"
             tmp.write_text(json.dumps({"run_id": pid, **row}, default=str) + "\n",
                            encoding="utf-8")  # fmt: skip
