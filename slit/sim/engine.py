@@ -163,7 +163,10 @@ class Replica:
         self.kv_used = 0
         self.busy_s = 0.0
         self.attributed_j = 0.0
+        # what the replica's process waits on while it could take work: a plain event when
+        # idle, the timer of its decode stretch while decoding (see wake_up)
         self.wake: simpy.Event | None = None
+        self.woken = False
         # per-member cumulative decode share (energy J, carbon kg, water L, cost USD)
         self.share = [0.0, 0.0, 0.0, 0.0]
         # relative speed for dispatch inside a datacenter: a mid-size decode iteration
@@ -179,10 +182,25 @@ class Replica:
         """Whether the replica is waiting for work and could admit ``req`` right now."""
         return (
             self.wake is not None
-            and not self.wake.triggered
+            and not self.woken
             and len(self.running) + len(self.prefilling) < self.max_batch
             and self._fits(req)
         )
+
+    def wake_up(self) -> None:
+        """Resume the waiting process now. An idle replica's event is triggered; a decoding
+        replica's timer cannot fire early, so its waiter moves to an event that fires now and
+        the timer, when it comes, finds no one waiting."""
+        ev = self.wake
+        if ev is None or self.woken:
+            return
+        self.woken = True
+        if not ev.triggered:
+            ev.succeed()
+        else:
+            now = self.env.event()
+            now.callbacks, ev.callbacks = ev.callbacks, []
+            now.succeed()
 
     def _fits(self, req: Request) -> bool:
         return self.kv_used + req.prompt + req.generated + 1 <= self.kv_capacity
@@ -255,7 +273,7 @@ class Replica:
             elif self.running:
                 yield from self._decode()
             else:  # nothing to do (or the queue's head does not fit here): sleep until woken
-                self.wake = env.event()
+                self.wake, self.woken = env.event(), False
                 yield self.wake
                 self.wake = None
 
@@ -395,13 +413,10 @@ class Replica:
         t0 = env.now
         can_admit = b < self.max_batch
         if can_admit:
-            # sleep until the iterations end or an arrival wakes us, whichever comes first: a
-            # plain event that the timer or the waker triggers is much cheaper than any_of
-            wake = self.wake = env.event()
-            env.timeout(duration).callbacks.append(
-                lambda _timer, w=wake: None if w.triggered else w.succeed()
-            )
-            yield wake
+            # sleep until the iterations end or an arrival wakes us (wake_up), whichever comes
+            # first; waiting on the timer itself costs one event when nothing arrives
+            self.wake, self.woken = env.timeout(duration), False
+            yield self.wake
             self.wake = None
             elapsed = env.now - t0
             if elapsed < duration:  # a request arrived: stop after the iteration under way
@@ -477,8 +492,8 @@ class PoolQueue:
                 key = (len(rep.running) + 1) * rep.step_s
                 if best is None or key < best_key:
                     best, best_key = rep, key
-        if best is not None and best.wake is not None:
-            best.wake.succeed()
+        if best is not None:
+            best.wake_up()
 
 
 class Datacenter:
