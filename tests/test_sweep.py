@@ -223,3 +223,12 @@ def test_points_are_the_listed_points_crossed_with_the_grid(n_listed: int) -> No
         assert len(ids) == len(pts) * len(seeds)  # every point x seed has its own file
 
     check()
+
+
+def test_python_api_runs_a_sweep_file(tmp_path: Path) -> None:
+    import slit
+
+    spec = dict(SWEEP, seeds=[1], grid={"routing.policy": ["nearest"]})
+    table = slit.run_sweep(_write(tmp_path, spec), tmp_path / "out")
+    assert len(table) == 1 and table["status"].iloc[0] == "ok"
+    assert callable(slit.run_optimize)

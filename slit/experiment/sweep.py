@@ -364,3 +364,19 @@ def write_results(out: Path, ids: set[str] | None = None) -> pd.DataFrame:
     table.to_parquet(tmp, index=False)
     os.replace(tmp, out / "results.parquet")
     return table
+
+
+def sweep(
+    sweep_file: str | Path,
+    out: str | Path,
+    *,
+    jobs: int = 1,
+    executor: str = "local",
+    address: str | None = None,
+    retry_failed: bool = False,
+) -> pd.DataFrame:
+    """Load a sweep file and run it into ``out`` (what ``slit sweep`` does); returns the tidy
+    results table. See :func:`run_sweep` for the arguments."""
+    spec, base_dir = load_sweep(Path(sweep_file))
+    return run_sweep(spec, base_dir, Path(out), jobs, executor=executor, address=address,
+                     retry_failed=retry_failed)  # fmt: skip
