@@ -89,10 +89,12 @@ class Meter:
     def __init__(self, n_epochs: int, epoch_s: float) -> None:
         self.epoch_s = epoch_s
         self.n = n_epochs
-        self.extra_j = np.zeros(n_epochs)
-        self.busy_gpu_s = np.zeros(n_epochs)
-        self.arrivals = np.zeros(n_epochs, dtype=np.int64)
-        self.completions = np.zeros(n_epochs, dtype=np.int64)
+        # plain lists: updating one element of a numpy array costs several times more, and
+        # these are updated once or twice per decode stretch (the sums are the same doubles)
+        self.extra_j: list[float] = [0.0] * n_epochs
+        self.busy_gpu_s: list[float] = [0.0] * n_epochs
+        self.arrivals: list[int] = [0] * n_epochs
+        self.completions: list[int] = [0] * n_epochs
 
     def epoch(self, t: float) -> int:
         return min(int(t / self.epoch_s), self.n - 1)

@@ -330,7 +330,7 @@ def _timeseries(
     frames = []
     for d, dc_cfg in enumerate(cfg.datacenters):
         meter = sim.datacenters[d].meter
-        it_j = idle_w[d] * length_s + meter.extra_j
+        it_j = idle_w[d] * length_s + np.asarray(meter.extra_j, dtype=float)
         it_kwh = it_j / J_PER_KWH
         fac_kwh = it_kwh * dc_cfg.pue
         scarcity = dc_cfg.water.scarcity_factor
@@ -344,9 +344,9 @@ def _timeseries(
                     "time_utc": start + pd.to_timedelta(np.arange(n_epochs) * epoch_s, unit="s"),
                     "datacenter": dc_cfg.id,
                     "region": dc_cfg.region,
-                    "arrivals": meter.arrivals,
-                    "completions": meter.completions,
-                    "busy_gpu_s": meter.busy_gpu_s,
+                    "arrivals": np.asarray(meter.arrivals, dtype=np.int64),
+                    "completions": np.asarray(meter.completions, dtype=np.int64),
+                    "busy_gpu_s": np.asarray(meter.busy_gpu_s, dtype=float),
                     "gpu_s": gpu_count[d] * length_s,
                     "it_energy_kwh": it_kwh,
                     "energy_kwh": fac_kwh,
