@@ -113,11 +113,14 @@ class Meter:
 
 @dataclass(frozen=True)
 class ImpactFactors:
-    """Per-epoch conversion of one joule of IT energy at one datacenter into impacts."""
+    """Per-epoch conversion of one joule of IT energy at one datacenter into impacts.
 
-    carbon_kg_per_j: npt.NDArray[np.float64]
-    water_l_per_j: npt.NDArray[np.float64]
-    cost_usd_per_j: npt.NDArray[np.float64]
+    Plain lists of floats: the engine reads one element per booking, and a Python float is
+    cheaper to read and to multiply than a numpy scalar (the values are the same doubles)."""
+
+    carbon_kg_per_j: list[float]
+    water_l_per_j: list[float]
+    cost_usd_per_j: list[float]
 
 
 class Replica:

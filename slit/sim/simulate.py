@@ -31,12 +31,11 @@ ProgressCallback = Callable[[float, float], None]
 
 def _impact_factors(sig: EpochSignals, d: int) -> ImpactFactors:
     pue = sig.pue[d]
+    water = (sig.wue_l_per_kwh[:, d] + pue * sig.ewif_l_per_kwh[:, d]) * sig.scarcity[d]
     return ImpactFactors(
-        carbon_kg_per_j=pue * sig.carbon_g_per_kwh[:, d] / 1000.0 / J_PER_KWH,
-        water_l_per_j=(sig.wue_l_per_kwh[:, d] + pue * sig.ewif_l_per_kwh[:, d])
-        * sig.scarcity[d]
-        / J_PER_KWH,
-        cost_usd_per_j=pue * sig.price_usd_per_mwh[:, d] / 1000.0 / J_PER_KWH,
+        carbon_kg_per_j=(pue * sig.carbon_g_per_kwh[:, d] / 1000.0 / J_PER_KWH).tolist(),
+        water_l_per_j=(water / J_PER_KWH).tolist(),
+        cost_usd_per_j=(pue * sig.price_usd_per_mwh[:, d] / 1000.0 / J_PER_KWH).tolist(),
     )
 
 
