@@ -168,18 +168,16 @@ class Nearest(RoutingPolicy):
 
     def setup(self, ctx: RoutingContext) -> None:
         super().setup(ctx)
-        self._best = np.array(
-            [
-                [self._argmin(ctx.rtt_ms[o, c], c, o) if len(c) else -1 for c in self.candidates]
-                for o in range(len(ctx.region_ids))
-            ],
-            dtype=np.int64,
-        )
+        # nested lists of ints: read once per request, cheaper than numpy indexing
+        self._best = [
+            [self._argmin(ctx.rtt_ms[o, c], c, o) if len(c) else -1 for c in self.candidates]
+            for o in range(len(ctx.region_ids))
+        ]
 
     uses_load: ClassVar[bool] = False
 
     def choose(self, origin: int, model: int, t_s: float, load: FloatArray) -> int:
-        return int(self._best[origin, model])
+        return self._best[origin][model]
 
 
 @register_policy("round_robin")
@@ -214,11 +212,20 @@ class _LowestSignal(RoutingPolicy):
     signal: ClassVar[str] = ""
     uses_load: ClassVar[bool] = False
 
+    def setup(self, ctx: RoutingContext) -> None:
+        super().setup(ctx)
+        # the choice depends only on (epoch, origin, model): work it out once per key
+        self._chosen: dict[tuple[int, int, int], int] = {}
+
     def choose(self, origin: int, model: int, t_s: float, load: FloatArray) -> int:
         assert self.ctx is not None
-        cand = self.candidates[model]
-        values = getattr(self.ctx, self.signal)[self.ctx.epoch_of(t_s), cand]
-        return self._argmin(values, cand, origin)
+        key = (self.ctx.epoch_of(t_s), origin, model)
+        best = self._chosen.get(key)
+        if best is None:
+            cand = self.candidates[model]
+            values = getattr(self.ctx, self.signal)[key[0], cand]
+            best = self._chosen[key] = self._argmin(values, cand, origin)
+        return best
 
 
 @register_policy("lowest_carbon")
