@@ -593,11 +593,14 @@ class Simulation:
         serves = [set(dc.replicas_by_model) for dc in dcs]
         any_serves = set().union(*serves)
         uses_load = getattr(policy, "uses_load", True)
-        for i in range(len(arrival_s)):
-            t = float(arrival_s[i])
+        # plain Python numbers: indexing numpy arrays once per request is slow
+        times, origins, models = arrival_s.tolist(), origin.tolist(), model.tolist()
+        prompts, outputs, rtts = prompt.tolist(), output.tolist(), rtt_s.tolist()
+        for i in range(len(times)):
+            t = times[i]
             if t > env.now:
                 yield env.timeout(t - env.now)
-            req = Request(i, int(origin[i]), int(model[i]), int(prompt[i]), int(output[i]), t)
+            req = Request(i, origins[i], models[i], prompts[i], outputs[i], t)
             self.requests.append(req)
             if req.model not in any_serves:
                 req.drop = "no_datacenter_serves_model"
@@ -609,7 +612,7 @@ class Simulation:
             d = policy.choose(req.origin, req.model, t, load)
             dc = dcs[d]
             req.dc = d
-            req.rtt_s = float(rtt_s[req.origin, d])
+            req.rtt_s = rtts[req.origin][d]
             req.transfer_s = req.prompt * transfer_s_per_token
             dc.in_flight += 1
             dc.meter.arrivals[dc.meter.epoch(t)] += 1
