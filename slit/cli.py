@@ -281,8 +281,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
     elif args.what == "algorithms":
         from slit.optimize.algorithms import algorithm_description, algorithm_names
 
+        width = max(len(n) for n in algorithm_names())
         for name in algorithm_names():
-            width = max(len(n) for n in algorithm_names())
             print(f"{name:{width}s} {algorithm_description(name)}")
     elif args.what == "gpus":
         from slit.models.hardware import bundled_gpus
@@ -440,7 +440,7 @@ def _traces_show(args: argparse.Namespace) -> int:
 def _cmd_optimize(args: argparse.Namespace) -> int:
     from slit.experiment.rundir import base_metadata, check_out_dir, write_optimize_dir
     from slit.optimize.algorithms import algorithm_names
-    from slit.optimize.run import run_optimize
+    from slit.optimize.run import BASELINES, run_optimize
     from slit.scenario.loader import load_scenario
 
     check_out_dir(args.out, args.overwrite)
@@ -456,10 +456,8 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
         raise SlitError(
             f"unknown algorithm '{args.algorithm}'; valid: {', '.join(algorithm_names())}"
         )
-    from slit.optimize.run import BASELINES
-
     baselines = BASELINES if args.baselines is None else tuple(
-        b for b in args.baselines.split(",") if b.strip()
+        b.strip() for b in args.baselines.split(",") if b.strip()
     )
     scenario = load_scenario(args.scenario, args.overrides)
     seed = scenario.config.seed if args.seed is None else args.seed

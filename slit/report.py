@@ -46,14 +46,9 @@ CAPTIONS = {
 """Figure captions by file stem; sweep figures are captioned from their name."""
 
 
-def _table(frame: pd.DataFrame, float_format: str = "{:.4g}") -> str:
-    def fmt(v: Any) -> str:
-        if isinstance(v, float):
-            return float_format.format(v)
-        return str(v)
-
-    text = frame.to_html(index=False, border=0, escape=True, formatters=None,
-                         float_format=lambda v: fmt(float(v)), na_rep="")  # fmt: skip
+def _table(frame: pd.DataFrame) -> str:
+    text = frame.to_html(index=False, border=0, escape=True,
+                         float_format=lambda v: f"{v:.4g}", na_rep="")  # fmt: skip
     return f"<div class='scroll'>{text}</div>"  # wide tables scroll instead of the page
 
 
@@ -121,11 +116,12 @@ def build_report(folder: Path, style: str = "default") -> str:
     if kind == "sweep":
         results = pd.read_parquet(folder / "results.parquet")
         failed = results[results["status"] != "ok"] if "status" in results else results[:0]
-        from slit.plot.folder import OPTIMIZE_METRICS, RUN_METRICS
+        from slit.plot.folder import OPTIMIZE_FIGURE_METRICS, RUN_FIGURE_METRICS
 
-        shown = [c for c in results.columns if c.startswith("param.")] + [
-            c for c in ("seed", "run_id", "status", *RUN_METRICS, *OPTIMIZE_METRICS, "wall_s")
-            if c in results]  # fmt: skip
+        main = ("seed", "run_id", "status", *RUN_FIGURE_METRICS, *OPTIMIZE_FIGURE_METRICS,
+                "wall_s")  # fmt: skip
+        shown = [c for c in results.columns if c.startswith("param.")]
+        shown += [c for c in main if c in results]
         parts.append(f"<h2>Sweep results ({len(results)} point × seed runs, "
                      f"{len(failed)} failed)</h2><p>The main metrics; every column is in "
                      "results.parquet.</p>" + _table(results[shown]))  # fmt: skip

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from slit.experiment.analysis import analyse_main, common_hypervolume, mean_sd, save_figure
+from slit.experiment.analysis import analyse_main, common_hypervolume, mean_sd
+from slit.plot.style import save_figure
 
 HERE = Path(__file__).resolve().parent
 METRICS = {"hypervolume_common": "hypervolume [-]", "balanced.ttft_p95_s": "TTFT p95 [s]",

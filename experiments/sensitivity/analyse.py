@@ -14,13 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from slit.experiment.analysis import (
-    analyse_main,
-    common_hypervolume,
-    mean_sd,
-    one_at_a_time,
-    save_figure,
-)
+from slit.experiment.analysis import analyse_main, common_hypervolume, mean_sd, one_at_a_time
+from slit.plot.style import save_figure
 
 HERE = Path(__file__).resolve().parent
 METRICS = {"balanced.ttft_p95_s": "TTFT p95 [s]", "balanced.carbon_kg": "carbon [kg CO2]",

@@ -74,7 +74,7 @@ def pareto_figure(results_dir: Path, results: pd.DataFrame) -> list[Path]:
 
     matplotlib.use("Agg")
     from slit.plot.pareto import plot_pareto_grid
-    from slit.plot.style import figure_style
+    from slit.plot.style import figure_style, save_figure
 
     first = results[(results["status"] == "ok")
                     & (results["param.time.start_utc"] == "2023-07-15T00:00:00Z")]
@@ -82,16 +82,13 @@ def pareto_figure(results_dir: Path, results: pd.DataFrame) -> list[Path]:
     run = results_dir / "runs" / first["run_id"]
     pareto = pd.read_csv(run / "pareto.csv")
     validated = pd.read_csv(run / "validated.csv")
-    written = []
     with figure_style("default"):
         fig = plot_pareto_grid(pareto, validated[validated["kind"] == "baseline"])
         fig.suptitle(f"SLIT front, 15 Jul 2023 (seed {first['seed']}), five regions", fontsize=9)
-        for path in (HERE / "pareto_summer.png", HERE / "pareto_summer.pdf",
-                     ROOT / "docs" / "figures" / "pareto_slit_vs_baselines.png"):  # fmt: skip
-            meta = {"CreationDate": None} if path.suffix == ".pdf" else {}
-            fig.savefig(path, dpi=150, metadata=meta)
-            written.append(path)
-    return written
+        written = save_figure(fig, HERE / "pareto_summer", dpi=150)
+        readme_figure = ROOT / "docs" / "figures" / "pareto_slit_vs_baselines.png"
+        fig.savefig(readme_figure, dpi=150)
+    return [*written, readme_figure]
 
 
 def main(argv: list[str]) -> int:

@@ -4,7 +4,8 @@
   normalisation, so fronts of different runs can be compared (each run's own
   ``hypervolume_mean`` is normalised by its own front and is not comparable across runs);
 * :func:`one_at_a_time`: which factor a point of a one-factor-at-a-time sweep varies;
-* :func:`mean_sd`: mean and standard deviation over seeds, per group.
+* :func:`mean_sd`: mean and standard deviation over seeds, per group;
+* :func:`analyse_main`: the read-tabulate-draw body of an experiment's ``analyse.py``.
 """
 
 from __future__ import annotations
@@ -12,13 +13,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
-
-OBJECTIVE_COLUMNS = ("ttft_s", "carbon_kg", "water_l", "cost_usd")
-"""The order of the objectives in ``pareto_objectives``."""
 
 
 def common_hypervolume(results: pd.DataFrame, column: str = "pareto_objectives") -> pd.Series:
@@ -63,16 +60,6 @@ def mean_sd(frame: pd.DataFrame, by: list[str], metrics: list[str]) -> pd.DataFr
     mean = g[metrics].mean()
     sd = g[metrics].std(ddof=1).fillna(0.0).add_suffix("_sd")
     return pd.concat([mean, sd, g.size().rename("seeds")], axis=1).reset_index()
-
-
-def save_figure(fig: Any, stem: Path) -> list[Path]:
-    """Save ``fig`` as ``stem.png`` and ``stem.pdf`` (no creation date: same bytes each time)."""
-    paths = []
-    for ext in ("png", "pdf"):
-        path = stem.with_suffix(f".{ext}")
-        fig.savefig(path, metadata={"CreationDate": None} if ext == "pdf" else {})
-        paths.append(path)
-    return paths
 
 
 def analyse_main(

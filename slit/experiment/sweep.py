@@ -136,26 +136,10 @@ def sweep_lock(out: Path) -> Iterator[None]:
         os.close(fd)  # releases the lock; the file stays, an unlocked file blocks nothing
 
 
-RUN_METRICS = ("requests", "completed", "dropped", "ttft_mean_s", "ttft_p95_s", "tpot_p95_s",
-               "e2e_p95_s", "slo_attainment", "energy_kwh", "carbon_kg", "water_l", "cost_usd")
-"""Summary metrics of a ``run`` point, as columns of ``results.parquet`` (units in the names)."""
-
 LABEL_KEY = "label"
 """A point key that only names the point (a column of the results), nothing else."""
 
 PointArgs = tuple[str, str, list[str], dict[str, Any], int, dict[str, Any], str | None]
-
-
-def summary_metrics(summary: dict[str, Any]) -> dict[str, Any]:
-    """The flat metrics of :data:`RUN_METRICS` from a ``summary.json`` dictionary."""
-    return {
-        "requests": summary["requests"], "completed": summary["completed"],
-        "dropped": summary["dropped"], "ttft_mean_s": summary["ttft_s"]["mean"],
-        "ttft_p95_s": summary["ttft_s"]["p95"], "tpot_p95_s": summary["tpot_s"]["p95"],
-        "e2e_p95_s": summary["e2e_s"]["p95"], "slo_attainment": summary["slo_attainment"],
-        "energy_kwh": summary["energy_kwh"], "carbon_kg": summary["carbon_kg"],
-        "water_l": summary["water_l"], "cost_usd": summary["cost_usd"],
-    }  # fmt: skip
 
 
 def _run_point(args: PointArgs) -> dict[str, Any]:
@@ -179,6 +163,7 @@ def _run_point(args: PointArgs) -> dict[str, Any]:
         sets += [f"seed={seed}"]  # fmt: skip
         scenario = load_scenario(base, sets)
         if command == "run":
+            from slit.sim.results import summary_metrics
             from slit.sim.simulate import simulate
 
             policy = opts.pop("policy", None)
@@ -191,6 +176,7 @@ def _run_point(args: PointArgs) -> dict[str, Any]:
                         "status": "completed", "sweep_point": point}  # fmt: skip
                 write_run_dir(Path(keep_dir), True, result, scenario, meta)
         else:
+            from slit.optimize.problem import OBJECTIVES
             from slit.optimize.run import run_optimize
 
             opts.setdefault("jobs", 1)  # the sweep's executor is the parallelism
@@ -202,7 +188,7 @@ def _run_point(args: PointArgs) -> dict[str, Any]:
                         "status": "completed", "sweep_point": point, "options": opts}  # fmt: skip
                 write_optimize_dir(Path(keep_dir), True, out, scenario, meta)
             row["pareto_objectives"] = json.dumps(
-                out["pareto"][["ttft_s", "carbon_kg", "water_l", "cost_usd"]].round(10)
+                out["pareto"][list(OBJECTIVES)].round(10)
                 .to_numpy().tolist())  # fmt: skip
             v = out["validated"].set_index("name")
             for name in v.index:
@@ -210,8 +196,7 @@ def _run_point(args: PointArgs) -> dict[str, Any]:
                             "dropped"):  # fmt: skip
                     row[f"{name}.{col}"] = float(v.loc[name, col])
             row["pareto_size"] = len(out["pareto"])
-            hv = out["indicators"]["hypervolume_per_epoch"]
-            row["hypervolume_mean"] = float(sum(hv) / len(hv)) if hv else float("nan")
+            row["hypervolume_mean"] = out["indicators"]["hypervolume_mean"]
             row["optimise_wall_s"] = float(out["indicators"]["wall_s"]["optimise"])
         row["status"] = "ok"
         row["error"] = ""
@@ -320,9 +305,9 @@ def run_sweep(
                     todo.append((pid, (base, spec.command, list(spec.set), p, seed,
                                        dict(spec.options), keep)))  # fmt: skip
         total = len(pts) * len(spec.seeds)
-        state = {"finished": total - len(todo)}
+        finished = total - len(todo)
         if progress:
-            progress(state["finished"], total)
+            progress(finished, total)
 
         # provenance of the code that starts the points, read once: HEAD may move while a
         # long sweep runs, and the workers run the code they imported at the start
@@ -332,14 +317,15 @@ def run_sweep(
         stamp = {"slit_version": __version__, "git_commit": git_commit() or ""}
 
         def save(pid: str, row: dict[str, Any]) -> None:
+            nonlocal finished
             row = {**row, **stamp}
             tmp = done_dir / f".{pid}.json.tmp"
             tmp.write_text(json.dumps({"run_id": pid, **row}, default=str) + "\n",
                            encoding="utf-8")  # fmt: skip
             os.replace(tmp, done_dir / f"{pid}.json")
-            state["finished"] += 1
+            finished += 1
             if progress:
-                progress(state["finished"], total)
+                progress(finished, total)
 
         if executor == "ray" and todo:
             _execute_ray(todo, jobs, address, save)

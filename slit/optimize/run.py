@@ -37,6 +37,10 @@ BASELINES = (
 """Routing policies replayed beside the optimised plans (splitwise with phase split on)."""
 
 
+VALIDATED_METRICS = ("requests", "dropped", "ttft_mean_s", "ttft_p95_s", "tpot_p95_s",
+                     "slo_attainment", "energy_kwh", "carbon_kg", "water_l", "cost_usd")
+"""The simulated metrics of each replay in ``validated.csv`` (see ``summary_metrics``)."""
+
 REPLAY_KEPT = "balanced"
 """The decision variant whose replay is written in full (summary, requests, time series), as
 ``slit run`` writes them, so an optimisation folder can be plotted and reported like a run."""
@@ -49,6 +53,7 @@ def _simulate_one(args: tuple[dict[str, Any], str, Any, int, bool]) -> dict[str,
     ``validated_datacenters.csv``) and, when ``keep`` is set, the whole ``result``."""
     from slit.scenario.loader import scenario_from_dict
     from slit.sim.policies import Plan
+    from slit.sim.results import summary_metrics
     from slit.sim.simulate import simulate
 
     raw, name, plan, seed, keep = args
@@ -61,20 +66,8 @@ def _simulate_one(args: tuple[dict[str, Any], str, Any, int, bool]) -> dict[str,
     result = simulate(scenario, policy, seed=seed)
     s = result.summary
     kind = "plan" if plan is not None else "baseline"
-    row = {
-        "name": name,
-        "kind": kind,
-        "requests": s["requests"],
-        "dropped": s["dropped"],
-        "ttft_mean_s": s["ttft_s"]["mean"],
-        "ttft_p95_s": s["ttft_s"]["p95"],
-        "tpot_p95_s": s["tpot_s"]["p95"],
-        "slo_attainment": s["slo_attainment"],
-        "energy_kwh": s["energy_kwh"],
-        "carbon_kg": s["carbon_kg"],
-        "water_l": s["water_l"],
-        "cost_usd": s["cost_usd"],
-    }
+    metrics = summary_metrics(s)
+    row = {"name": name, "kind": kind, **{k: metrics[k] for k in VALIDATED_METRICS}}
     per_dc = [
         {"name": name, "kind": kind, "datacenter": dc,
          **{k: v[k] for k in ("requests", "energy_kwh", "carbon_kg", "water_l", "cost_usd",
@@ -98,19 +91,22 @@ def _epoch_scales(result: HorizonResult) -> list[tuple[FloatArray, FloatArray]]:
     return out
 
 
-def hypervolumes(result: HorizonResult) -> list[float]:
+def hypervolumes(result: HorizonResult,
+                 scales: list[tuple[FloatArray, FloatArray]] | None = None) -> list[float]:
     """Hypervolume of each epoch's front on objectives normalised to [0, 1] between the
     epoch's ideal point and its nadir over the front and the nearest-datacenter schedule;
-    reference point 1.1 in every objective (pymoo's HV)."""
+    reference point 1.1 in every objective (pymoo's HV). ``scales``: from
+    :func:`_epoch_scales`, when the caller has them already."""
     from pymoo.indicators.hv import HV
 
     hv = HV(ref_point=np.full(len(OBJECTIVES), 1.1))
-    scales = _epoch_scales(result)
+    scales = _epoch_scales(result) if scales is None else scales
     return [float(hv((fr.objectives - lo) / span))
             for fr, (lo, span) in zip(result.fronts, scales, strict=True)]  # fmt: skip
 
 
-def convergence_table(result: HorizonResult) -> pd.DataFrame:
+def convergence_table(result: HorizonResult,
+                      scales: list[tuple[FloatArray, FloatArray]] | None = None) -> pd.DataFrame:
     """Hypervolume of the population after every generation of every epoch (the final fronts'
     normalisation of :func:`hypervolumes`): columns epoch, generation, evaluations,
     hypervolume. Dominated and infeasible members add nothing, so it only rises to the epoch's
@@ -118,8 +114,9 @@ def convergence_table(result: HorizonResult) -> pd.DataFrame:
     from pymoo.indicators.hv import HV
 
     hv = HV(ref_point=np.full(len(OBJECTIVES), 1.1))
+    scales = _epoch_scales(result) if scales is None else scales
     rows = []
-    for fr, (lo, span) in zip(result.fronts, _epoch_scales(result), strict=True):
+    for fr, (lo, span) in zip(result.fronts, scales, strict=True):
         for g, (n_eval, f) in enumerate(fr.history):
             value = float(hv((f - lo) / span)) if len(f) else 0.0
             rows.append({"epoch": fr.epoch, "generation": g + 1, "evaluations": n_eval,
@@ -165,10 +162,10 @@ def run_optimize(
     """
     from slit.sim.policies import policy_names
 
-    unknown = [b for b in baselines if b not in (*policy_names(), "helix", "splitwise")]
+    unknown = [b for b in baselines if b not in policy_names()]
     if unknown:
         raise SlitError(f"unknown baseline policy {unknown[0]!r}; valid: "
-                        f"{', '.join(sorted({*policy_names(), 'splitwise'}))}")  # fmt: skip
+                        f"{', '.join(policy_names())}")  # fmt: skip
     seed = scenario.config.seed if seed is None else seed
     t0 = time.perf_counter()
     slo = scenario.config.slo.ttft_s
@@ -229,7 +226,8 @@ def run_optimize(
             for key in ("ttft_mean_s", "carbon_kg", "water_l", "cost_usd")
         }
     t_val = time.perf_counter() - t1
-    hv_epochs = hypervolumes(result)
+    scales = _epoch_scales(result)  # shared by the per-epoch and per-generation hypervolumes
+    hv_epochs = hypervolumes(result, scales)
     indicators = {
         "algorithm": algorithm,
         "evaluations_per_epoch": evaluations,
@@ -255,7 +253,7 @@ def run_optimize(
     return {
         "pareto": pareto,
         "fronts": fronts,
-        "convergence": convergence_table(result),
+        "convergence": convergence_table(result, scales),
         "plans": plan_tables,
         "validated": validated,
         "validated_datacenters": validated_dc,

@@ -17,13 +17,13 @@ from typing import Any
 import pandas as pd
 
 from slit.errors import SlitError
-from slit.plot.style import figure_style, figure_width_in
+from slit.plot.style import figure_style, figure_width_in, save_figure
 
-RUN_METRICS = ("ttft_p95_s", "carbon_kg", "water_l", "cost_usd")
+RUN_FIGURE_METRICS = ("ttft_p95_s", "carbon_kg", "water_l", "cost_usd")
 """Metrics of a ``run`` sweep drawn against each swept parameter."""
 
-OPTIMIZE_METRICS = ("balanced.ttft_p95_s", "balanced.carbon_kg", "balanced.water_l",
-                    "balanced.cost_usd", "hypervolume_mean")  # fmt: skip
+OPTIMIZE_FIGURE_METRICS = ("balanced.ttft_p95_s", "balanced.carbon_kg", "balanced.water_l",
+                           "balanced.cost_usd", "hypervolume_mean")  # fmt: skip
 """Metrics of an ``optimize`` sweep drawn against each swept parameter."""
 
 
@@ -91,7 +91,7 @@ def figures(folder: Path, style: str = "default") -> dict[str, Any]:
         if kind == "sweep":
             results = pd.read_parquet(folder / "results.parquet")
             params = [c for c in results.columns if c.startswith("param.")]
-            metrics = [m for m in (*RUN_METRICS, *OPTIMIZE_METRICS) if m in results]
+            metrics = [m for m in (*RUN_FIGURE_METRICS, *OPTIMIZE_FIGURE_METRICS) if m in results]
             for x in params:
                 others = [p for p in params if p != x]
                 hue = others[0] if len(others) == 1 else None
@@ -116,11 +116,6 @@ def write_figures(folder: Path, out: Path | None = None, style: str = "default")
     written = []
     with figure_style(style):
         for stem, fig in figs.items():
-            for ext in ("png", "pdf"):
-                path = target / f"{stem}.{ext}"
-                # no creation date in the PDF, so the same results give the same bytes
-                meta = {"CreationDate": None} if ext == "pdf" else {}
-                fig.savefig(path, metadata=meta)
-                written.append(path)
+            written += save_figure(fig, target / stem)
             plt.close(fig)
     return written

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 # Okabe-Ito colours: distinguishable with every common colour-vision deficiency.
@@ -58,6 +59,18 @@ def style_names() -> list[str]:
 def figure_width_in(style: str, default_in: float) -> float:
     """The figure width of a style: one column for ``paper``, else ``default_in``."""
     return ONE_COLUMN_IN if style == "paper" else default_in
+
+
+def save_figure(fig: Any, stem: Path, dpi: float | None = None) -> list[Path]:
+    """Save ``fig`` as ``stem.png`` and ``stem.pdf``; the PDF carries no creation date, so the
+    same results give the same bytes. Returns the two paths."""
+    paths = []
+    for ext in ("png", "pdf"):
+        path = stem.with_name(f"{stem.name}.{ext}")
+        kwargs = {"dpi": dpi} if dpi else {}
+        fig.savefig(path, metadata={"CreationDate": None} if ext == "pdf" else {}, **kwargs)
+        paths.append(path)
+    return paths
 
 
 @contextmanager

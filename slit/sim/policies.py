@@ -80,6 +80,9 @@ class RoutingPolicy(ABC):
 
     name: ClassVar[str] = ""
     Params: ClassVar[type[BaseModel]] = NoParams
+    uses_load: ClassVar[bool] = True
+    """Whether :meth:`choose` reads ``load``; the simulator skips computing it for policies
+    that set this False (a per-request cost). Leave it True in your own policies unless sure."""
 
     def __init__(self, **params: Any) -> None:
         self.params = self.Params.model_validate(params)
@@ -90,10 +93,6 @@ class RoutingPolicy(ABC):
         """Receive the static context; precompute per-model candidate datacenters."""
         self.ctx = ctx
         self.candidates = [np.flatnonzero(ctx.serves[m]) for m in range(len(ctx.model_ids))]
-
-    uses_load: ClassVar[bool] = True
-    """Whether :meth:`choose` reads ``load``; the simulator skips computing it for policies
-    that set this False (a per-request cost). Leave it True in your own policies unless sure."""
 
     @abstractmethod
     def choose(self, origin: int, model: int, t_s: float, load: FloatArray) -> int:
@@ -166,6 +165,8 @@ def make_policy(name: str, params: dict[str, Any] | None = None) -> RoutingPolic
 class Nearest(RoutingPolicy):
     """The datacenter with the lowest RTT from the origin."""
 
+    uses_load: ClassVar[bool] = False
+
     def setup(self, ctx: RoutingContext) -> None:
         super().setup(ctx)
         # nested lists of ints: read once per request, cheaper than numpy indexing
@@ -173,8 +174,6 @@ class Nearest(RoutingPolicy):
             [self._argmin(ctx.rtt_ms[o, c], c, o) if len(c) else -1 for c in self.candidates]
             for o in range(len(ctx.region_ids))
         ]
-
-    uses_load: ClassVar[bool] = False
 
     def choose(self, origin: int, model: int, t_s: float, load: FloatArray) -> int:
         return self._best[origin][model]

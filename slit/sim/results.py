@@ -36,6 +36,20 @@ TOTAL_COLUMNS = (
 )
 
 
+def summary_metrics(summary: dict[str, Any]) -> dict[str, Any]:
+    """The flat per-run metrics of a summary (units in the names), as sweeps and the
+    optimiser's replays tabulate them: requests, completed, dropped, TTFT mean and p95, TPOT
+    p95, end-to-end p95, SLO attainment, energy, carbon, water, cost."""
+    return {
+        "requests": summary["requests"], "completed": summary["completed"],
+        "dropped": summary["dropped"], "ttft_mean_s": summary["ttft_s"]["mean"],
+        "ttft_p95_s": summary["ttft_s"]["p95"], "tpot_p95_s": summary["tpot_s"]["p95"],
+        "e2e_p95_s": summary["e2e_s"]["p95"], "slo_attainment": summary["slo_attainment"],
+        "energy_kwh": summary["energy_kwh"], "carbon_kg": summary["carbon_kg"],
+        "water_l": summary["water_l"], "cost_usd": summary["cost_usd"],
+    }  # fmt: skip
+
+
 def summarize(requests: pd.DataFrame, timeseries: pd.DataFrame) -> dict[str, Any]:
     """The summary dictionary of a run (see the module docstring for the keys)."""
     done = requests[requests["completed"]]
