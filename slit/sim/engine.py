@@ -97,13 +97,20 @@ class Meter:
         self.completions: list[int] = [0] * n_epochs
 
     def epoch(self, t: float) -> int:
-        return min(int(t / self.epoch_s), self.n - 1)
+        i = int(t / self.epoch_s)
+        return i if i < self.n else self.n - 1
 
     def add_busy(self, t0: float, t1: float, extra_w: float, n_gpus: int) -> None:
         """Book an interval ``[t0, t1)`` of ``extra_w`` above idle on ``n_gpus`` GPUs."""
         i = self.epoch(t0)
+        last = self.n - 1
+        if i == last or t1 <= (i + 1) * self.epoch_s:  # within one epoch: the usual case
+            dt = t1 - t0
+            self.extra_j[i] += extra_w * dt
+            self.busy_gpu_s[i] += n_gpus * dt
+            return
         while t0 < t1:
-            edge = (i + 1) * self.epoch_s if i < self.n - 1 else t1
+            edge = (i + 1) * self.epoch_s if i < last else t1
             seg_end = min(t1, edge)
             dt = seg_end - t0
             self.extra_j[i] += extra_w * dt
@@ -124,7 +131,15 @@ class ImpactFactors:
 
 
 class Replica:
-    """One model replica (``tp`` GPUs) with continuous batching and a KV-cache limit."""
+    """One model replica (``tp`` GPUs) with continuous batching and a KV-cache limit.
+
+    The replica is a state machine driven by event callbacks rather than a SimPy process: each
+    action (loading the weights, a prefill, a chunked-prefill iteration, a stretch of decode
+    iterations) schedules one event whose callback completes the action and starts the next.
+    These are the events a process would wait on, created in the same order, so the run is
+    the same; what is saved is resuming a chain of generators for every one of them, which
+    at a million requests is a large share of the simulator's time.
+    """
 
     def __init__(
         self,
@@ -162,13 +177,17 @@ class Replica:
         self.idle_w = self._it_w(0.0)
         self.prefill_w = self._it_w(power.prefill_activity)
         self.power = power
+        # it_power_w's terms, for the decode power computed inline in the same operation order
+        self._gpu_idle_w = perf.gpu.idle_power_w
+        self._gpu_span_w = perf.gpu.max_power_w - perf.gpu.idle_power_w
+        self._server_factor = 1.0 + server_overhead
         self.queue = queue
         self.waiting = queue.waiting  # shared by every replica of this LLM in the datacenter
         self.running: list[Request] = []
         self.kv_used = 0
         self.busy_s = 0.0
         self.attributed_j = 0.0
-        # what the replica's process waits on while it could take work: a plain event when
+        # the event the replica waits on while it could take more work: a plain event when
         # idle, the timer of its decode stretch while decoding (see wake_up)
         self.wake: simpy.Event | None = None
         self.woken = False
@@ -176,11 +195,24 @@ class Replica:
         self.share = [0.0, 0.0, 0.0, 0.0]
         # relative speed for dispatch inside a datacenter: a mid-size decode iteration
         self.step_s = perf.decode_step_time_s(32, 32 * 1024)
-        env.process(self.run())
+        # the action under way: its start, its requests and what its end needs
+        self._t0 = 0.0
+        self._batch: list[Request] = []
+        self._tokens: list[int] = []
+        self._total = 0.0
+        self._chunks: list[tuple[Request, int]] = []
+        self._hybrid_load = (0.0, 0, 0.0)  # (chunk tokens, decode batch, compute share)
+        self._lines: tuple[float, float, float, float, float] = (0.0, 0.0, 0.0, 0.0, 0.0)
+        self._k = 0
+        self._duration = 0.0
 
     def _it_w(self, activity: float) -> float:
         """IT power of this replica's GPUs and their share of the server at ``activity``, W."""
         return it_power_w(self.perf.gpu, self.n_gpus, activity, self.server_overhead, self.server_w)
+
+    def start(self) -> None:
+        """Take the first decision, before the first event (the replica goes idle or loads)."""
+        self._next()
 
     # -- queue ------------------------------------------------------------------------------
     def can_take(self, req: Request) -> bool:
@@ -189,13 +221,13 @@ class Replica:
             self.wake is not None
             and not self.woken
             and len(self.running) + len(self.prefilling) < self.max_batch
-            and self._fits(req)
+            and self.kv_used + req.prompt + req.generated + 1 <= self.kv_capacity
         )
 
     def wake_up(self) -> None:
-        """Resume the waiting process now. An idle replica's event is triggered; a decoding
-        replica's timer cannot fire early, so its waiter moves to an event that fires now and
-        the timer, when it comes, finds no one waiting."""
+        """Make the replica decide again now. An idle replica's event is triggered; a decoding
+        replica's timer cannot fire early, so its callback moves to an event that fires now and
+        the timer, when it comes, finds nothing to call."""
         ev = self.wake
         if ev is None or self.woken:
             return
@@ -224,7 +256,8 @@ class Replica:
         req.cost_usd += joules * f.cost_usd_per_j[e]
 
     def _join(self, req: Request) -> None:
-        req.mark = (self.share[0], self.share[1], self.share[2], self.share[3])
+        s = self.share
+        req.mark = (s[0], s[1], s[2], s[3])
         self.running.append(req)
 
     def _collect(self, req: Request) -> None:
@@ -246,60 +279,70 @@ class Replica:
         for req in self.running:
             self._collect(req)
 
-    def _finish(self, req: Request) -> None:
-        req.finish = self.env.now
-        self.dc.meter.completions[self.dc.meter.epoch(self.env.now)] += 1
-        self.dc.in_flight -= 1
-        self.dc.sim.resolved += 1
+    def _finish(self, req: Request, now: float) -> None:
+        req.finish = now
+        dc = self.dc
+        dc.meter.completions[dc.meter.epoch(now)] += 1
+        dc.in_flight -= 1
+        dc.sim.resolved += 1
 
     # -- the replica's life -----------------------------------------------------------------
-    def run(self) -> Any:
-        env = self.env
+    def _next(self) -> None:
+        """Start the next action: load the weights, prefill, a chunked-prefill iteration or
+        decode; with nothing to do (or a queue head that does not fit), wait to be woken."""
         while True:
             if not self.loaded and self.waiting:
-                yield from self._load()
-                continue
+                self._t0 = self.env.now
+                self.env.timeout(self.load_s).callbacks.append(self._loaded)
+                return
             if self.role == "decode":
                 # requests arrive here with their KV cache: they join without a prefill
                 if self.loaded:
                     self._admit_prefilled()
-                admitted = []
             elif self.chunked:
                 if self.loaded:
                     self.prefilling += self._admit()
                 if self.prefilling:
-                    yield from self._hybrid()
-                    continue
-                admitted = []
-            else:
-                admitted = self._admit() if self.loaded else []
-            if admitted:
-                yield from self._prefill(admitted)
-            elif self.running:
-                yield from self._decode()
-            else:  # nothing to do (or the queue's head does not fit here): sleep until woken
-                self.wake, self.woken = env.event(), False
-                yield self.wake
-                self.wake = None
+                    if self._start_hybrid():
+                        return
+                    continue  # a request was preempted: decide again
+            elif self.loaded:
+                admitted = self._admit()
+                if admitted:
+                    self._start_prefill(admitted)
+                    return
+            if self.running:
+                if self._start_decode():
+                    return
+                continue  # a request was preempted: decide again
+            self.wake = ev = self.env.event()
+            self.woken = False
+            ev.callbacks.append(self._woken_idle)
+            return
 
-    def _load(self) -> Any:
-        t0 = self.env.now
-        yield self.env.timeout(self.load_s)
+    def _woken_idle(self, _ev: simpy.Event) -> None:
+        self.wake = None
+        self._next()
+
+    def _loaded(self, _ev: simpy.Event) -> None:
+        now, t0 = self.env.now, self._t0
         for req in self.waiting:
-            req.load_wait = self.env.now - max(t0, req.arrive_dc)
+            req.load_wait = now - max(t0, req.arrive_dc)
         self.loaded = True
+        self._next()
 
     def _admit(self) -> list[Request]:
         batch: list[Request] = []
         # chunked prefill splits prompts across iterations, so only batch slots and KV limit it
         budget = float("inf") if self.chunked else self.max_prefill_tokens
         busy = len(self.running) + len(self.prefilling)
-        while self.waiting and busy + len(batch) < self.max_batch:
-            req = self.waiting[0]
+        waiting = self.waiting
+        while waiting and busy + len(batch) < self.max_batch:
+            req = waiting[0]
             tokens = req.prompt + req.generated
-            if not self._fits(req) or (batch and tokens > budget):
+            if self.kv_used + tokens + 1 > self.kv_capacity or (batch and tokens > budget):
                 break  # first-come first-served: no overtaking
-            self.waiting.popleft()
+            waiting.popleft()
             self.kv_used += tokens + 1
             budget -= tokens
             batch.append(req)
@@ -315,23 +358,35 @@ class Replica:
             self.kv_used += req.prompt + req.generated
             self._join(req)
 
-    def _prefill(self, batch: list[Request]) -> Any:
-        env = self.env
-        t0 = env.now
-        tokens = [r.prompt + r.generated for r in batch]
-        total = float(sum(tokens))
-        duration = self.perf.prefill_time_s(total, float(sum(t * t for t in tokens)))
+    def _start_prefill(self, batch: list[Request]) -> None:
+        t0 = self.env.now
+        if len(batch) == 1:  # the common case at moderate load, without the generators
+            r = batch[0]
+            n = r.prompt + r.generated
+            tokens = [n]
+            total = float(n)
+            duration = self.perf.prefill_time_s(total, float(n * n))
+        else:
+            tokens = [r.prompt + r.generated for r in batch]
+            total = float(sum(tokens))
+            duration = self.perf.prefill_time_s(total, float(sum([t * t for t in tokens])))
         for r in batch:
             if r.prefill_start != r.prefill_start:  # NaN: not started yet (cheaper than np.isnan)
                 r.prefill_start = t0
-        yield env.timeout(duration)
-        t1 = env.now
-        self._book(t0, t1, self.prefill_w)
+        self._t0, self._batch, self._tokens, self._total = t0, batch, tokens, total
+        self.env.timeout(duration).callbacks.append(self._prefill_done)
+
+    def _prefill_done(self, _ev: simpy.Event) -> None:
+        t0, t1 = self._t0, self.env.now
+        watts = self.prefill_w
+        self._book(t0, t1, watts)
         e = self.dc.meter.epoch(t0)
-        energy = self.prefill_w * (t1 - t0)
-        for r, n in zip(batch, tokens, strict=True):
+        energy = watts * (t1 - t0)
+        total = self._total
+        for r, n in zip(self._batch, self._tokens, strict=True):
             self._charge(r, energy * n / total, e)
             self._prefilled(r, t1)
+        self._next()
 
     def _prefilled(self, r: Request, t1: float) -> None:
         """A request's prefill ended at ``t1`` with its next token: it finishes, leaves for a
@@ -341,7 +396,7 @@ class Replica:
             r.first_token = t1
         if r.generated >= r.output:
             self.kv_used -= r.prompt + r.generated
-            self._finish(r)
+            self._finish(r, t1)
         elif self.role == "prefill":
             # the KV cache leaves for a decode replica; this replica's copy is freed
             self.kv_used -= r.prompt + r.generated
@@ -349,15 +404,15 @@ class Replica:
         else:
             self._join(r)
 
-    def _hybrid(self) -> Any:
-        """One chunked-prefill iteration (Sarathi-Serve, vLLM's default): every running request
-        decodes one token and prompt chunks fill the rest of the ``max_prefill_tokens`` budget."""
-        env = self.env
+    def _start_hybrid(self) -> bool:
+        """Start one chunked-prefill iteration (Sarathi-Serve, vLLM's default): every running
+        request decodes one token and prompt chunks fill the rest of the ``max_prefill_tokens``
+        budget. Returns False, having preempted a request, when the KV cache is full."""
         running = self.running
         b = len(running)
         if self.kv_capacity - self.kv_used < b:
             self._preempt()
-            return
+            return False
         left = max(1, self.max_prefill_tokens - b)  # every iteration advances a prompt
         chunks: list[tuple[Request, int]] = []
         for r in self.prefilling:
@@ -371,12 +426,18 @@ class Replica:
         chunk_ctx = float(sum(r.prefilled + c for r, c in chunks))
         decode_ctx = float(sum(r.prompt + r.generated for r in running))
         duration, share = self.perf.hybrid_time_s(b, decode_ctx, n_chunk, pairs, chunk_ctx)
-        t0 = env.now
+        t0 = self.env.now
         for r, _ in chunks:
             if r.prefill_start != r.prefill_start:  # NaN: not started yet (cheaper than np.isnan)
                 r.prefill_start = t0
-        yield env.timeout(duration)
-        t1 = env.now
+        self._t0, self._chunks, self._hybrid_load = t0, chunks, (n_chunk, b, share)
+        self.env.timeout(duration).callbacks.append(self._hybrid_done)
+        return True
+
+    def _hybrid_done(self, _ev: simpy.Event) -> None:
+        t0, t1 = self._t0, self.env.now
+        n_chunk, b, share = self._hybrid_load
+        chunks = self._chunks
         activity = (
             n_chunk * self.power.prefill_activity + b * decode_activity(share, self.power)
         ) / (n_chunk + b)
@@ -385,13 +446,13 @@ class Replica:
         e = self.dc.meter.epoch(t0)
         per_token = watts * (t1 - t0) / (n_chunk + b)
         still = []
-        for r in running:
+        for r in self.running:
             self._charge(r, per_token, e)
             r.generated += 1
             self.kv_used += 1
             if r.generated >= r.output:
                 self._leave(r)
-                self._finish(r)
+                self._finish(r, t1)
             else:
                 still.append(r)
         self.running = still
@@ -403,39 +464,71 @@ class Replica:
             self.prefilling.remove(r)
             r.prefilled = 0
             self._prefilled(r, t1)
+        self._next()
 
-    def _decode(self) -> Any:
-        env = self.env
+    def _start_decode(self) -> bool:
+        """Start a stretch of decode iterations of the running batch, up to its next change (a
+        request finishing or the KV cache filling). Returns False, having preempted a request,
+        when the KV cache cannot take the next iteration's tokens."""
         running = self.running
         b = len(running)
         free = self.kv_capacity - self.kv_used
         if free < b:
             self._preempt()
-            return
-        k = min(min(r.output - r.generated for r in running), free // b)
+            return False
+        k = free // b
+        if b == 1:
+            r = running[0]
+            left = r.output - r.generated
+        else:
+            left = min([r.output - r.generated for r in running])
+        if left < k:
+            k = left
         lines = self.perf.decode_lines(b, float(self.kv_used))
         duration = sum_of_max_lines(*lines, k)
-        t0 = env.now
-        can_admit = b < self.max_batch
-        if can_admit:
-            # sleep until the iterations end or an arrival wakes us (wake_up), whichever comes
-            # first; waiting on the timer itself costs one event when nothing arrives
-            self.wake, self.woken = env.timeout(duration), False
-            yield self.wake
-            self.wake = None
-            elapsed = env.now - t0
-            if elapsed < duration:  # a request arrived: stop after the iteration under way
-                k = max(1, iterations_to_cover(*lines, k, elapsed))
-                duration = sum_of_max_lines(*lines, k)
-                if duration > elapsed:
-                    yield env.timeout(duration - elapsed)
+        self._t0, self._lines, self._k, self._duration = self.env.now, lines, k, duration
+        ev = self.env.timeout(duration)
+        if b < self.max_batch:
+            # an arrival may cut the stretch short (wake_up): the timer is what we wait on
+            self.wake, self.woken = ev, False
+            ev.callbacks.append(self._decode_woken)
         else:
-            yield env.timeout(duration)
+            ev.callbacks.append(self._decode_done)
+        return True
+
+    def _decode_woken(self, _ev: simpy.Event) -> None:
+        self.wake = None
+        elapsed = self.env.now - self._t0
+        if elapsed < self._duration:  # a request arrived: stop after the iteration under way
+            lines = self._lines
+            k = max(1, iterations_to_cover(*lines, self._k, elapsed))
+            duration = sum_of_max_lines(*lines, k)
+            self._k, self._duration = k, duration
+            if duration > elapsed:
+                self.env.timeout(duration - elapsed).callbacks.append(self._decode_done)
+                return
+        self._decode_done(_ev)
+
+    def _decode_done(self, _ev: simpy.Event) -> None:
+        k, duration, lines = self._k, self._duration, self._lines
+        t0 = self._t0
         t1 = t0 + duration
+        running = self.running
+        b = len(running)
         compute = lines[0] + lines[1] * (k - 1) / 2.0
         memory = lines[2] + lines[3] * (k - 1) / 2.0
-        activity = decode_activity(compute / max(compute, memory), self.power)
-        watts = self._it_w(activity)
+        # decode_activity and it_power_w, inline (the same operations in the same order)
+        share = compute / max(compute, memory)
+        if share > 1.0:
+            share = 1.0
+        elif share < 0.0:
+            share = 0.0
+        power = self.power
+        activity = power.decode_base_activity + power.decode_activity_per_compute_share * share
+        if activity > 1.0:
+            activity = 1.0
+        gpu_w = self._gpu_idle_w + self._gpu_span_w * activity
+        watts = self.n_gpus * (gpu_w * self._server_factor + self.server_w)
         self._book(t0, t1, watts)
         e = self.dc.meter.epoch(t0)
         per_member = watts * (t1 - t0) / b
@@ -446,15 +539,17 @@ class Replica:
         s[2] += per_member * f.water_l_per_j[e]
         s[3] += per_member * f.cost_usd_per_j[e]
         self.kv_used += k * b
+        now = self.env.now
         still = []
         for r in running:
             r.generated += k
             if r.generated >= r.output:
                 self._leave(r)
-                self._finish(r)
+                self._finish(r, now)
             else:
                 still.append(r)
         self.running = still
+        self._next()
 
     def _preempt(self) -> None:
         """Free the KV cache of the newest running request; it is recomputed later (on a
@@ -490,10 +585,17 @@ class PoolQueue:
         if not self.waiting:
             return
         head = self.waiting[0]
+        need = head.prompt + head.generated + 1
         best = None
         best_key = 0.0
         for rep in self.replicas:
-            if rep.can_take(head):
+            # Replica.can_take, inline: this runs for every arrival
+            if (
+                rep.wake is not None
+                and not rep.woken
+                and len(rep.running) + len(rep.prefilling) < rep.max_batch
+                and rep.kv_used + need <= rep.kv_capacity
+            ):
                 key = (len(rep.running) + 1) * rep.step_s
                 if best is None or key < best_key:
                     best, best_key = rep, key

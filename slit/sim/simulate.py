@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from operator import attrgetter
 import time
 from collections.abc import Callable
 from typing import Any
@@ -198,6 +199,7 @@ def simulate(
                     dc_cfg.server_overhead_w_per_gpu,
                 )
                 dc.add_replica(m, rep)
+                rep.start()
                 gpu_count[d] += pool.tp
                 idle_w[d] += rep.idle_w
 
@@ -242,7 +244,7 @@ def simulate(
                 rep.settle()
     wall_s = time.perf_counter() - wall0
 
-    records = _request_records(sim, scenario, model_ids)
+    records = _request_records(sim, scenario, model_ids, requests, rtt_ms / 1000.0, per_token_s)
     series = _timeseries(sim, scenario, signals, n_epochs, gpu_count, idle_w)
     summary = summarize(records, series)
     metadata: dict[str, Any] = {
@@ -257,19 +259,38 @@ def simulate(
     return SimResult(records, series, summary, metadata)
 
 
-def _request_records(sim: Simulation, scenario: Scenario, model_ids: list[str]) -> pd.DataFrame:
+def _request_records(
+    sim: Simulation,
+    scenario: Scenario,
+    model_ids: list[str],
+    workload: pd.DataFrame,
+    rtt_s: np.ndarray,
+    per_token_s: float,
+) -> pd.DataFrame:
+    """One row per released request: its inputs (from the workload arrays, which the request
+    objects copy) and what happened to it (read off the objects once per field)."""
     cfg = scenario.config
     reqs = sim.requests
+    n = len(reqs)
 
     def col(name: str, dtype: Any = float) -> np.ndarray:
-        return np.fromiter((getattr(r, name) for r in reqs), dtype=dtype, count=len(reqs))
+        # map + attrgetter iterate in C: a generator expression here costs a frame per value
+        return np.fromiter(map(attrgetter(name), reqs), dtype=dtype, count=n)
 
-    arrival = col("arrival")
-    rtt = col("rtt_s")
+    # requests are released in workload order, so the first n rows are theirs
+    arrival = workload["arrival_s"].to_numpy()[:n]
+    origin_idx = workload["origin"].to_numpy()[:n].astype(np.int64, copy=False)
+    model_idx = workload["model"].to_numpy()[:n].astype(np.int64, copy=False)
+    prompt = workload["prompt_tokens"].to_numpy()[:n].astype(np.int64, copy=False)
+    output = workload["output_tokens"].to_numpy()[:n].astype(np.int64, copy=False)
+    dc_idx = col("dc", np.int64)
+    routed = dc_idx >= 0
+    # the same doubles the engine stored: an RTT looked up, a prompt times the per-token time
+    rtt = np.where(routed, rtt_s[origin_idx, np.maximum(dc_idx, 0)], 0.0)
+    transfer = np.where(routed, prompt * per_token_s, 0.0)
     first = col("first_token")
     finish = col("finish")
-    output = col("output", np.int64)
-    drop = np.array([r.drop for r in reqs], dtype=object)
+    drop = np.array(list(map(attrgetter("drop"), reqs)), dtype=object)
     completed = ~np.isnan(finish)
     drop[(~completed) & (drop == "")] = "unfinished"
     drop[completed] = ""
@@ -282,18 +303,17 @@ def _request_records(sim: Simulation, scenario: Scenario, model_ids: list[str]) 
     slo_met = completed & (ttft <= slo.ttft_s) & ((output <= 1) | (tpot <= slo.tpot_s))
     region_ids = [r.id for r in cfg.regions]
     dc_ids = [dc.id for dc in cfg.datacenters]
-    dc_idx = col("dc", np.int64)
     frame = pd.DataFrame(
         {
-            "request_id": col("rid", np.int64),
-            "origin": pd.Categorical.from_codes(col("origin", np.int64), categories=region_ids),
-            "model": pd.Categorical.from_codes(col("model", np.int64), categories=model_ids),
+            "request_id": np.arange(n, dtype=np.int64),
+            "origin": pd.Categorical.from_codes(origin_idx, categories=region_ids),
+            "model": pd.Categorical.from_codes(model_idx, categories=model_ids),
             "datacenter": pd.Categorical.from_codes(dc_idx, categories=dc_ids),
-            "prompt_tokens": col("prompt", np.int64),
+            "prompt_tokens": prompt,
             "output_tokens": output,
             "arrival_s": arrival,
             "network_rtt_s": rtt,
-            "transfer_s": col("transfer_s"),
+            "transfer_s": transfer,
             "queue_s": col("prefill_start") - col("arrive_dc"),
             "load_wait_s": col("load_wait"),
             "kv_transfer_s": col("kv_transfer_s"),
