@@ -44,6 +44,31 @@ def test_iterations_to_cover_is_the_first_boundary_after_elapsed(c0, c1, m0, m1,
         assert latency.sum_of_max_lines(c0, c1, m0, m1, 0.0, j - 1) < elapsed + 1e-12
 
 
+@given(
+    c0=st.floats(1e-4, 1.0),
+    c1=small,
+    m0=st.floats(1e-4, 1.0),
+    m1=small,
+    fixed=small,
+    k=st.integers(1, 400),
+    frac=st.floats(0.0, 1.2),
+)
+@settings(max_examples=500, deadline=None)
+def test_iterations_to_cover_is_exactly_the_first_j_whose_sum_reaches_elapsed(
+    c0, c1, m0, m1, fixed, k, frac
+):
+    # the closed-form estimate must land on the very j a scan of the same sums finds
+    elapsed = frac * latency.sum_of_max_lines(c0, c1, m0, m1, fixed, k)
+    if elapsed <= 0.0:
+        return
+    scan = next(
+        (j for j in range(1, k + 1)
+         if latency.sum_of_max_lines(c0, c1, m0, m1, fixed, j) >= elapsed),
+        k,
+    )  # fmt: skip
+    assert latency.iterations_to_cover(c0, c1, m0, m1, fixed, k, elapsed) == scan
+
+
 def test_decode_is_memory_bound_at_small_batch_and_slower_with_context():
     t1 = latency.decode_step_time_s("llama-3.1-8b", "h100-80gb", 1, 1, 1000)
     gpu = bundled_gpus()["h100-80gb"]

@@ -239,6 +239,20 @@ class Replica:
             now.callbacks, ev.callbacks = ev.callbacks, []
             now.succeed()
 
+    def take_now(self) -> None:
+        """Decide again now, in the caller's event: an idle replica starts on the queue, a
+        decoding one ends its stretch after the iteration under way. The same as
+        :meth:`wake_up` without the extra event; its abandoned event or timer calls nothing."""
+        ev = self.wake
+        if ev is None or self.woken:
+            return
+        if ev.triggered:  # the decode stretch's timer, already scheduled: detach from it
+            ev.callbacks = []
+            self._decode_woken(ev)
+        else:
+            self.wake = None
+            self._next()
+
     def _fits(self, req: Request) -> bool:
         return self.kv_used + req.prompt + req.generated + 1 <= self.kv_capacity
 
@@ -577,11 +591,14 @@ class PoolQueue:
         self.replicas: list[Replica] = []
 
     def push(self, req: Request) -> None:
+        """A request joins the queue (from an event callback: no replica is mid-decision, so
+        the chosen one can take it at once)."""
         self.waiting.append(req)
-        self.notify()
+        self.notify(at_once=True)
 
-    def notify(self) -> None:
-        """Wake the best replica able to admit the queue's head now, if any."""
+    def notify(self, at_once: bool = False) -> None:
+        """Wake the best replica able to admit the queue's head now, if any: at once, or, when
+        a replica that is itself deciding calls (a preemption), by an event that fires now."""
         if not self.waiting:
             return
         head = self.waiting[0]
@@ -600,7 +617,10 @@ class PoolQueue:
                 if best is None or key < best_key:
                     best, best_key = rep, key
         if best is not None:
-            best.wake_up()
+            if at_once:
+                best.take_now()
+            else:
+                best.wake_up()
 
 
 class Datacenter:
