@@ -17,6 +17,7 @@ prefill by its share of the prompt tokens, decode equally per batch member.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -706,8 +707,22 @@ class Simulation:
         policy: Any,
         rtt_s: npt.NDArray[np.float64],
         transfer_s_per_token: float,
+        until_s: float = math.inf,
     ) -> Any:
-        """Process: release requests at their arrival times and route them."""
+        """Process: release requests at their arrival times and route them.
+
+        A policy that does not read the datacenters' load (``uses_load`` False) decides from
+        the request alone, so every request is routed before the run, in arrival order (the
+        policy sees the same calls in the same order); the process then only delivers each
+        request at the end of its network delay: one event per request instead of two.
+        ``until_s`` is the end of the run, after which no request is released.
+        """
+        if not getattr(policy, "uses_load", True):
+            yield from self._deliver_prerouted(
+                arrival_s, origin, model, prompt, output, policy, rtt_s, transfer_s_per_token,
+                until_s,
+            )  # fmt: skip
+            return
         env = self.env
         dcs = self.datacenters
         load = np.zeros(len(dcs))
@@ -741,6 +756,67 @@ class Simulation:
             delay = req.rtt_s / 2.0 + req.transfer_s
             ev = env.timeout(delay)
             ev.callbacks.append(lambda _e, r=req, c=dc: c.receive(r))
+
+    def _deliver_prerouted(
+        self,
+        arrival_s: npt.NDArray[np.float64],
+        origin: npt.NDArray[np.int64],
+        model: npt.NDArray[np.int64],
+        prompt: npt.NDArray[np.int64],
+        output: npt.NDArray[np.int64],
+        policy: Any,
+        rtt_s: npt.NDArray[np.float64],
+        transfer_s_per_token: float,
+        until_s: float,
+    ) -> Any:
+        """Route every request now and deliver each to its datacenter at its arrival time
+        plus network delay. Times are the ones the two-event path gives, to the last bit."""
+        env = self.env
+        dcs = self.datacenters
+        serves = [set(dc.replicas_by_model) for dc in dcs]
+        any_serves = set().union(*serves)
+        load = np.zeros(len(dcs))  # what these policies are handed, and do not read
+        times, origins, models = arrival_s.tolist(), origin.tolist(), model.tolist()
+        prompts, outputs, rtts = prompt.tolist(), output.tolist(), rtt_s.tolist()
+        due: list[float] = []
+        routed: list[Request] = []
+        now = env.now
+        for i in range(len(times)):
+            t = times[i]
+            if t > now:
+                # the clock of a process that slept from `now` until t, with its rounding
+                now = now + (t - now)
+                if now >= until_s:
+                    break  # the run ends before this arrival
+            req = Request(i, origins[i], models[i], prompts[i], outputs[i], t)
+            self.requests.append(req)
+            if req.model not in any_serves:
+                req.drop = "no_datacenter_serves_model"
+                self.resolved += 1
+                continue
+            d = policy.choose(req.origin, req.model, t, load)
+            dc = dcs[d]
+            req.dc = d
+            req.rtt_s = rtts[req.origin][d]
+            req.transfer_s = req.prompt * transfer_s_per_token
+            dc.meter.arrivals[dc.meter.epoch(t)] += 1
+            due.append(now + (req.rtt_s / 2.0 + req.transfer_s))
+            routed.append(req)
+        # in time order; equal times in arrival order, as their events would have fired
+        for j in sorted(range(len(due)), key=due.__getitem__):
+            at, req = due[j], routed[j]
+            now = env.now
+            if at > now:
+                delay = at - now
+                # the delay whose sum with `now` is `at` exactly (the subtraction may round)
+                while now + delay < at:
+                    delay = math.nextafter(delay, math.inf)
+                while now + delay > at:
+                    delay = math.nextafter(delay, -math.inf)
+                yield env.timeout(delay)
+            dc = dcs[req.dc]
+            dc.in_flight += 1
+            dc.receive(req)
 
     def ticker(self, every_s: float, until_s: float, callback: Callable[[float], None]) -> Any:
         """Process: call ``callback(now)`` every ``every_s`` simulated seconds."""

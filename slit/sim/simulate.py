@@ -233,6 +233,7 @@ def simulate(
             policy,
             rtt_ms / 1000.0,
             per_token_s,
+            end_s,
         )
     )
     if progress is not None:
