@@ -247,6 +247,11 @@ class Replica:
         ev = self.wake
         if ev is None or self.woken:
             return
+        if self.env.peek() <= self.env.now:
+            # more happens at this instant (say, requests that arrive together): decide after
+            # it, by the wake-up event, so that they can share one prefill
+            self.wake_up()
+            return
         if ev.triggered:  # the decode stretch's timer, already scheduled: detach from it
             ev.callbacks = []
             self._decode_woken(ev)
@@ -591,11 +596,11 @@ class PoolQueue:
         self.waiting: deque[Request] = deque()
         self.replicas: list[Replica] = []
 
-    def push(self, req: Request) -> None:
+    def push(self, req: Request, at_once: bool = True) -> None:
         """A request joins the queue (from an event callback: no replica is mid-decision, so
-        the chosen one can take it at once)."""
+        the chosen one can take it at once, unless more requests come at this instant)."""
         self.waiting.append(req)
-        self.notify(at_once=True)
+        self.notify(at_once=at_once)
 
     def notify(self, at_once: bool = False) -> None:
         """Wake the best replica able to admit the queue's head now, if any: at once, or, when
@@ -673,11 +678,13 @@ class Datacenter:
         queue = self.decode_queues[req.model]
         ev.callbacks.append(lambda _e, r=req, q=queue: q.push(r))
 
-    def receive(self, req: Request) -> None:
+    def receive(self, req: Request, last_now: bool = True) -> None:
         """A request reaches the datacenter and joins its LLM's queue.
 
         A request whose prompt and output together exceed the KV cache of every replica here
         could never finish (it would be preempted forever) and is dropped at once.
+        ``last_now`` is False when the caller delivers another request at this same instant:
+        the replicas then decide once all of them are queued.
         """
         req.arrive_dc = self.sim.env.now
         if req.prompt + req.output > self.max_kv_tokens[req.model]:
@@ -685,7 +692,7 @@ class Datacenter:
             self.in_flight -= 1
             self.sim.resolved += 1
             return
-        self.queues[req.model].push(req)
+        self.queues[req.model].push(req, last_now)
 
 
 class Simulation:
@@ -803,7 +810,8 @@ class Simulation:
             due.append(now + (req.rtt_s / 2.0 + req.transfer_s))
             routed.append(req)
         # in time order; equal times in arrival order, as their events would have fired
-        for j in sorted(range(len(due)), key=due.__getitem__):
+        order = sorted(range(len(due)), key=due.__getitem__)
+        for n, j in enumerate(order):
             at, req = due[j], routed[j]
             now = env.now
             if at > now:
@@ -816,7 +824,8 @@ class Simulation:
                 yield env.timeout(delay)
             dc = dcs[req.dc]
             dc.in_flight += 1
-            dc.receive(req)
+            # requests delivered at the same instant are all queued before a replica decides
+            dc.receive(req, n + 1 == len(order) or due[order[n + 1]] != at)
 
     def ticker(self, every_s: float, until_s: float, callback: Callable[[float], None]) -> Any:
         """Process: call ``callback(now)`` every ``every_s`` simulated seconds."""
