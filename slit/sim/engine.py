@@ -33,6 +33,7 @@ from slit.models.latency import (
     sum_of_max_lines,
 )
 from slit.models.power import PowerParams, decode_activity, it_power_w
+from slit.sim.request_log import RequestLog
 
 J_PER_KWH = 3.6e6
 
@@ -101,15 +102,18 @@ class Meter:
         i = int(t / self.epoch_s)
         return i if i < self.n else self.n - 1
 
-    def add_busy(self, t0: float, t1: float, extra_w: float, n_gpus: int) -> None:
-        """Book an interval ``[t0, t1)`` of ``extra_w`` above idle on ``n_gpus`` GPUs."""
-        i = self.epoch(t0)
+    def add_busy(self, t0: float, t1: float, extra_w: float, n_gpus: int) -> int:
+        """Book an interval ``[t0, t1)`` of ``extra_w`` above idle on ``n_gpus`` GPUs; returns
+        the epoch of ``t0``."""
+        first = i = int(t0 / self.epoch_s)  # self.epoch(t0), inline
         last = self.n - 1
+        if i >= last:
+            first = i = last
         if i == last or t1 <= (i + 1) * self.epoch_s:  # within one epoch: the usual case
             dt = t1 - t0
             self.extra_j[i] += extra_w * dt
             self.busy_gpu_s[i] += n_gpus * dt
-            return
+            return first
         while t0 < t1:
             edge = (i + 1) * self.epoch_s if i < last else t1
             seg_end = min(t1, edge)
@@ -117,6 +121,7 @@ class Meter:
             self.extra_j[i] += extra_w * dt
             self.busy_gpu_s[i] += n_gpus * dt
             t0, i = seg_end, i + 1
+        return first
 
 
 @dataclass(frozen=True)
@@ -263,10 +268,11 @@ class Replica:
         return self.kv_used + req.prompt + req.generated + 1 <= self.kv_capacity
 
     # -- accounting -------------------------------------------------------------------------
-    def _book(self, t0: float, t1: float, watts: float) -> None:
-        self.dc.meter.add_busy(t0, t1, watts - self.idle_w, self.n_gpus)
+    def _book(self, t0: float, t1: float, watts: float) -> int:
+        """Book ``[t0, t1)`` at ``watts``; returns the epoch of ``t0``."""
         self.busy_s += t1 - t0
         self.attributed_j += watts * (t1 - t0)
+        return self.dc.meter.add_busy(t0, t1, watts - self.idle_w, self.n_gpus)
 
     def _charge(self, req: Request, joules: float, e: int) -> None:
         f = self.dc.factors
@@ -304,7 +310,7 @@ class Replica:
         dc = self.dc
         dc.meter.completions[dc.meter.epoch(now)] += 1
         dc.in_flight -= 1
-        dc.sim.resolved += 1
+        dc.sim.resolve(req)
 
     # -- the replica's life -----------------------------------------------------------------
     def _next(self) -> None:
@@ -399,8 +405,7 @@ class Replica:
     def _prefill_done(self, _ev: simpy.Event) -> None:
         t0, t1 = self._t0, self.env.now
         watts = self.prefill_w
-        self._book(t0, t1, watts)
-        e = self.dc.meter.epoch(t0)
+        e = self._book(t0, t1, watts)
         energy = watts * (t1 - t0)
         total = self._total
         for r, n in zip(self._batch, self._tokens, strict=True):
@@ -462,8 +467,7 @@ class Replica:
             n_chunk * self.power.prefill_activity + b * decode_activity(share, self.power)
         ) / (n_chunk + b)
         watts = self._it_w(activity)
-        self._book(t0, t1, watts)
-        e = self.dc.meter.epoch(t0)
+        e = self._book(t0, t1, watts)
         per_token = watts * (t1 - t0) / (n_chunk + b)
         still = []
         for r in self.running:
@@ -549,8 +553,7 @@ class Replica:
             activity = 1.0
         gpu_w = self._gpu_idle_w + self._gpu_span_w * activity
         watts = self.n_gpus * (gpu_w * self._server_factor + self.server_w)
-        self._book(t0, t1, watts)
-        e = self.dc.meter.epoch(t0)
+        e = self._book(t0, t1, watts)
         per_member = watts * (t1 - t0) / b
         f = self.dc.factors
         s = self.share
@@ -690,19 +693,60 @@ class Datacenter:
         if req.prompt + req.output > self.max_kv_tokens[req.model]:
             req.drop = "exceeds_kv_capacity"
             self.in_flight -= 1
-            self.sim.resolved += 1
+            self.sim.resolve(req)
             return
         self.queues[req.model].push(req, last_now)
 
 
 class Simulation:
-    """Owns the SimPy environment, the datacenters and the request objects of one run."""
+    """Owns the SimPy environment, the datacenters and the requests of one run.
+
+    A request is an object while it is in flight (``live``) and a row of ``log`` once it is
+    resolved; :meth:`close` logs the rest at the end, so the log then holds every released
+    request exactly once.
+    """
 
     def __init__(self) -> None:
         self.env = simpy.Environment()
         self.resolved = 0
+        self.released = 0  # requests released so far (their ids are 0 .. released - 1)
         self.datacenters: list[Datacenter] = []
-        self.requests: list[Request] = []
+        self.live: dict[int, Request] = {}
+        self.log = RequestLog()
+        # routed up front, not yet delivered (load-free policies): ids, datacenters, and the
+        # position in the delivery order reached
+        self._due_order: list[int] = []
+        self._due_rid: list[int] = []
+        self._due_dc: list[int] = []
+        self._delivered = 0
+        self._inputs: tuple[list[Any], ...] = ()
+        self._transfer_s_per_token = 0.0
+
+    def resolve(self, req: Request) -> None:
+        """``req`` finished or was dropped: its outcome goes to the log, the object away."""
+        del self.live[req.rid]
+        self.log.add(req)
+        self.resolved += 1
+
+    def close(self) -> None:
+        """Log every request not resolved by the end of the run: in flight, in transit, or
+        routed and not yet delivered (charge the running ones first: ``Replica.settle``)."""
+        for rid in sorted(self.live):
+            self.log.add(self.live[rid])
+        self.live.clear()
+        for j in self._due_order[self._delivered :]:
+            self.log.add(self._make_request(self._due_rid[j], self._due_dc[j]))
+        self._due_order = []
+
+    def _make_request(self, i: int, d: int) -> Request:
+        """Request ``i`` of the workload, routed to datacenter ``d`` (``-1``: not routed)."""
+        times, origins, models, prompts, outputs, rtts = self._inputs
+        req = Request(i, origins[i], models[i], prompts[i], outputs[i], times[i])
+        if d >= 0:
+            req.dc = d
+            req.rtt_s = rtts[req.origin][d]
+            req.transfer_s = req.prompt * self._transfer_s_per_token
+        return req
 
     def arrivals(
         self,
@@ -740,15 +784,17 @@ class Simulation:
         # plain Python numbers: indexing numpy arrays once per request is slow
         times, origins, models = arrival_s.tolist(), origin.tolist(), model.tolist()
         prompts, outputs, rtts = prompt.tolist(), output.tolist(), rtt_s.tolist()
+        live = self.live
         for i in range(len(times)):
             t = times[i]
             if t > env.now:
                 yield env.timeout(t - env.now)
             req = Request(i, origins[i], models[i], prompts[i], outputs[i], t)
-            self.requests.append(req)
+            live[i] = req
+            self.released = i + 1
             if req.model not in any_serves:
                 req.drop = "no_datacenter_serves_model"
-                self.resolved += 1
+                self.resolve(req)
                 continue
             if uses_load:
                 for d, dc in enumerate(dcs):
@@ -785,8 +831,11 @@ class Simulation:
         load = np.zeros(len(dcs))  # what these policies are handed, and do not read
         times, origins, models = arrival_s.tolist(), origin.tolist(), model.tolist()
         prompts, outputs, rtts = prompt.tolist(), output.tolist(), rtt_s.tolist()
+        self._inputs = (times, origins, models, prompts, outputs, rtts)
+        self._transfer_s_per_token = transfer_s_per_token
         due: list[float] = []
-        routed: list[Request] = []
+        due_rid: list[int] = self._due_rid
+        due_dc: list[int] = self._due_dc
         now = env.now
         for i in range(len(times)):
             t = times[i]
@@ -795,24 +844,28 @@ class Simulation:
                 now = now + (t - now)
                 if now >= until_s:
                     break  # the run ends before this arrival
-            req = Request(i, origins[i], models[i], prompts[i], outputs[i], t)
-            self.requests.append(req)
-            if req.model not in any_serves:
+            self.released = i + 1
+            o, m = origins[i], models[i]
+            if m not in any_serves:
+                req = self._make_request(i, -1)
                 req.drop = "no_datacenter_serves_model"
-                self.resolved += 1
+                self.live[i] = req
+                self.resolve(req)
                 continue
-            d = policy.choose(req.origin, req.model, t, load)
-            dc = dcs[d]
-            req.dc = d
-            req.rtt_s = rtts[req.origin][d]
-            req.transfer_s = req.prompt * transfer_s_per_token
-            dc.meter.arrivals[dc.meter.epoch(t)] += 1
-            due.append(now + (req.rtt_s / 2.0 + req.transfer_s))
-            routed.append(req)
+            d = policy.choose(o, m, t, load)
+            meter = dcs[d].meter
+            meter.arrivals[meter.epoch(t)] += 1
+            due.append(now + (rtts[o][d] / 2.0 + prompts[i] * transfer_s_per_token))
+            due_rid.append(i)
+            due_dc.append(d)
         # in time order; equal times in arrival order, as their events would have fired
         order = sorted(range(len(due)), key=due.__getitem__)
-        for n, j in enumerate(order):
-            at, req = due[j], routed[j]
+        self._due_order = order
+        live = self.live
+        n_due = len(order)
+        for n in range(n_due):
+            j = order[n]
+            at = due[j]
             now = env.now
             if at > now:
                 delay = at - now
@@ -822,10 +875,13 @@ class Simulation:
                 while now + delay > at:
                     delay = math.nextafter(delay, -math.inf)
                 yield env.timeout(delay)
+            self._delivered = n + 1
+            req = self._make_request(due_rid[j], due_dc[j])
+            live[req.rid] = req
             dc = dcs[req.dc]
             dc.in_flight += 1
             # requests delivered at the same instant are all queued before a replica decides
-            dc.receive(req, n + 1 == len(order) or due[order[n + 1]] != at)
+            dc.receive(req, n + 1 == n_due or due[order[n + 1]] != at)
 
     def ticker(self, every_s: float, until_s: float, callback: Callable[[float], None]) -> Any:
         """Process: call ``callback(now)`` every ``every_s`` simulated seconds."""

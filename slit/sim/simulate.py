@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from operator import attrgetter
 import time
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +24,7 @@ from slit.sim.inputs import (
     rtt_between_regions,
 )
 from slit.sim.policies import RoutingContext, RoutingPolicy, make_policy
+from slit.sim.request_log import DROP_REASONS
 from slit.sim.results import SimResult, summarize
 
 ProgressCallback = Callable[[float, float], None]
@@ -243,6 +243,7 @@ def simulate(
         for replicas in dc.replicas_by_model.values():
             for rep in replicas:
                 rep.settle()
+    sim.close()
     wall_s = time.perf_counter() - wall0
 
     records = _request_records(sim, scenario, model_ids, requests, rtt_ms / 1000.0, per_token_s)
@@ -269,29 +270,24 @@ def _request_records(
     per_token_s: float,
 ) -> pd.DataFrame:
     """One row per released request: its inputs (from the workload arrays, which the request
-    objects copy) and what happened to it (read off the objects once per field)."""
+    objects copied) and what happened to it (from the engine's request log)."""
     cfg = scenario.config
-    reqs = sim.requests
-    n = len(reqs)
-
-    def col(name: str, dtype: Any = float) -> np.ndarray:
-        # map + attrgetter iterate in C: a generator expression here costs a frame per value
-        return np.fromiter(map(attrgetter(name), reqs), dtype=dtype, count=n)
-
+    n = sim.released
+    c = sim.log.columns(n)
     # requests are released in workload order, so the first n rows are theirs
     arrival = workload["arrival_s"].to_numpy()[:n]
     origin_idx = workload["origin"].to_numpy()[:n].astype(np.int64, copy=False)
     model_idx = workload["model"].to_numpy()[:n].astype(np.int64, copy=False)
     prompt = workload["prompt_tokens"].to_numpy()[:n].astype(np.int64, copy=False)
     output = workload["output_tokens"].to_numpy()[:n].astype(np.int64, copy=False)
-    dc_idx = col("dc", np.int64)
+    dc_idx = c["dc"]
     routed = dc_idx >= 0
     # the same doubles the engine stored: an RTT looked up, a prompt times the per-token time
     rtt = np.where(routed, rtt_s[origin_idx, np.maximum(dc_idx, 0)], 0.0)
     transfer = np.where(routed, prompt * per_token_s, 0.0)
-    first = col("first_token")
-    finish = col("finish")
-    drop = np.array(list(map(attrgetter("drop"), reqs)), dtype=object)
+    first = c["first_token"]
+    finish = c["finish"]
+    drop = np.asarray(DROP_REASONS, dtype=object)[c["drop"]]
     completed = ~np.isnan(finish)
     drop[(~completed) & (drop == "")] = "unfinished"
     drop[completed] = ""
@@ -315,19 +311,19 @@ def _request_records(
             "arrival_s": arrival,
             "network_rtt_s": rtt,
             "transfer_s": transfer,
-            "queue_s": col("prefill_start") - col("arrive_dc"),
-            "load_wait_s": col("load_wait"),
-            "kv_transfer_s": col("kv_transfer_s"),
+            "queue_s": c["prefill_start"] - c["arrive_dc"],
+            "load_wait_s": c["load_wait"],
+            "kv_transfer_s": c["kv_transfer_s"],
             "ttft_s": ttft,
             "tpot_s": tpot,
             "e2e_s": e2e,
             "completed": completed,
             "drop_reason": pd.Categorical(drop.astype(str)),
-            "preemptions": col("preemptions", np.int64),
-            "it_energy_kwh": col("energy_j") / J_PER_KWH,
-            "carbon_kg": col("carbon_kg"),
-            "water_l": col("water_l"),
-            "cost_usd": col("cost_usd"),
+            "preemptions": c["preemptions"],
+            "it_energy_kwh": c["energy_j"] / J_PER_KWH,
+            "carbon_kg": c["carbon_kg"],
+            "water_l": c["water_l"],
+            "cost_usd": c["cost_usd"],
             "slo_met": slo_met,
         }
     )
