@@ -93,3 +93,7 @@ class RequestLog:
         out = {name: floats[order, i] for i, name in enumerate(FLOAT_FIELDS)}
         out.update({name: ints[order, i] for i, name in enumerate(INT_FIELDS)})
         return out
+
+    def clear(self) -> None:
+        """Drop the rows (after :meth:`columns`, to free their memory before the records)."""
+        del self._floats[:], self._ints[:]

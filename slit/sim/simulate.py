@@ -274,6 +274,7 @@ def _request_records(
     cfg = scenario.config
     n = sim.released
     c = sim.log.columns(n)
+    sim.log.clear()
     # requests are released in workload order, so the first n rows are theirs
     arrival = workload["arrival_s"].to_numpy()[:n]
     origin_idx = workload["origin"].to_numpy()[:n].astype(np.int64, copy=False)
