@@ -884,14 +884,15 @@ class Simulation:
             j = order[n]
             at = due[j]
             now = env.now
-            if at > now:
+            while at > now:
+                # `at` to the bit: the subtraction may round, and the sum too (to even, which
+                # can skip `at` altogether), so never overshoot; from a landing just short of
+                # `at` the difference is exact (Sterbenz) and a second step lands on it
                 delay = at - now
-                # the delay whose sum with `now` is `at` exactly (the subtraction may round)
-                while now + delay < at:
-                    delay = math.nextafter(delay, math.inf)
                 while now + delay > at:
                     delay = math.nextafter(delay, -math.inf)
                 yield env.timeout(delay)
+                now = env.now
             self._delivered = n + 1
             req = self._make_request(due_rid[j], due_dc[j])
             live[req.rid] = req
