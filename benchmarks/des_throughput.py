@@ -1,6 +1,8 @@
 """Simulated requests per wall-second of the full serving model, against a plain SimPy queue.
 
-    python benchmarks/des_throughput.py [--sizes 10000 100000 1000000] [--repeats 1]
+    python benchmarks/des_throughput.py [--sizes 10000 100000 1000000]
+    python benchmarks/des_throughput.py --sizes 100000 --datacenter-copies 1 2 4 8 \
+        [--policy least_loaded]
 
 For each size N the bundled default scenario (six datacenters, mixed GPUs, continuous
 batching with KV-cache limits, Llama-3.1 8B and 70B, a workload shaped like the Azure 2023
@@ -10,6 +12,11 @@ process, which reports its wall time and peak resident memory. In the same proce
 measurement, a plain SimPy M/M/c queue (Poisson arrivals, ``simpy.Resource`` with c servers,
 exponential service) processes N requests as a machine-speed reference, so the ratio of the two
 throughputs holds on a noisy or slower machine.
+
+With ``--datacenter-copies K ...`` it measures instead how cost grows with the datacenters:
+every default datacenter K times (same region, same pools) at K times the load, so requests
+and load per replica stay the same; a load-aware policy (the default ``least_loaded``) reads
+every datacenter's load per request.
 
 Prints one JSON line: per size the requests, the wall time of ``simulate`` (inputs built
 beforehand are excluded and reported apart), requests per wall-second, peak memory in MB, the
@@ -87,13 +94,62 @@ def measure(n_requests: int) -> dict[str, float]:
     }
 
 
+def measure_copies(n_requests: int, copies: int, policy: str) -> dict[str, float]:
+    """One datacenter count, in this process: every default datacenter ``copies`` times (the
+    copies in the same region, with the same pools) and ``copies`` times the load, so the load
+    per replica and the number of requests stay the same while the datacenters grow."""
+    from slit.scenario.loader import load_scenario, scenario_from_dict
+    from slit.sim.simulate import simulate
+
+    horizon = n_requests / (RATE_PER_S * copies)
+    raw = load_scenario(None, [f"time.horizon_s={horizon:.0f}"]).resolved_dict()
+    raw["datacenters"] = [
+        dict(dc, id=f"{dc['id']}-{c}") for c in range(copies) for dc in raw["datacenters"]
+    ]
+    raw["workload"]["rate_per_s"] = RATE_PER_S * copies
+    raw["routing"] = {"policy": policy}
+    scenario = scenario_from_dict(raw)
+    t0 = time.perf_counter()
+    result = simulate(scenario)
+    wall = time.perf_counter() - t0
+    n = int(result.summary["requests"])
+    return {
+        "datacenters": len(raw["datacenters"]),
+        "policy": policy,
+        "requests": n,
+        "wall_s": wall,
+        "requests_per_wall_s": n / wall,
+        "simpy_mmc_requests_per_wall_s": (ref := simpy_reference(n)),
+        "ratio_to_simpy_mmc": (n / wall) / ref,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument(
+        "--datacenter-copies", type=int, nargs="+", default=None, metavar="K",
+        help="instead of sizes: the default's datacenters K times each, at the first size",
+    )  # fmt: skip
+    parser.add_argument("--policy", default="least_loaded",
+                        help="routing policy of the --datacenter-copies runs")  # fmt: skip
     parser.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--copies", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.one is not None:  # the child process: one size
-        print(json.dumps(measure(args.one)))
+    if args.one is not None:  # the child process: one measurement
+        if args.copies is None:
+            print(json.dumps(measure(args.one)))
+        else:
+            print(json.dumps(measure_copies(args.one, args.copies, args.policy)))
+        return
+    if args.datacenter_copies:
+        rows = []
+        for k in args.datacenter_copies:
+            cmd = [sys.executable, __file__, "--one", str(args.sizes[0]), "--copies", str(k),
+                   "--policy", args.policy]  # fmt: skip
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        print(json.dumps({"benchmark": "des_throughput_datacenters", "runs": rows}))
         return
     rows = []
     for n in args.sizes:
