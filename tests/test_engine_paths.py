@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from slit.scenario.loader import scenario_from_dict
-from slit.sim.policies import Nearest, RoundRobin
+from slit.sim.policies import LeastLoaded, Nearest, Plan, RoundRobin
 from slit.sim.request_log import RequestLog
 from slit.sim.simulate import simulate
 from tests.conftest import small_scenario_dict
@@ -111,3 +112,34 @@ def test_the_request_log_refuses_a_lost_or_doubled_request():
     for rid in (2, 0, 1):
         ok.add(Row(rid))  # type: ignore[arg-type]
     assert ok.columns(3)["rid"].tolist() == [0, 1, 2]
+
+
+class PlanReadingLoad(Plan):
+    uses_load: ClassVar[bool] = True
+
+
+def test_a_sampled_plan_routed_before_the_run_makes_the_same_draws():
+    # the plan draws a random number per request: routed up front in arrival order, it must
+    # make the draws of routing at each arrival (rows without weight fall back to nearest)
+    data = small_scenario_dict()
+    data["time"].update(horizon_s=1200, epoch_s=300, drain_s=60)
+    data["workload"]["rate_per_s"] = 6.0
+    matrix = np.random.default_rng(3).random((4, 2, 2))
+    matrix[1, 0] = 0.0
+    scenario = scenario_from_dict(data)
+    fast = simulate(scenario, Plan(matrix=matrix))
+    general = simulate(scenario, PlanReadingLoad(matrix=matrix))
+    _same_run(fast, general)
+    assert fast.metadata["plan_fallbacks"] == general.metadata["plan_fallbacks"] > 0
+    assert set(fast.requests["datacenter"]) == {"dc-a", "dc-b"}
+
+
+class Scribbler(LeastLoaded):
+    def choose(self, origin, model, t_s, load):
+        load[0] = 0.0
+        return super().choose(origin, model, t_s, load)
+
+
+def test_a_policy_cannot_change_the_load_it_is_shown():
+    with pytest.raises(ValueError, match="read-only"):
+        simulate(scenario_from_dict(small_scenario_dict()), Scribbler())

@@ -310,7 +310,7 @@ class Replica:
         req.finish = now
         dc = self.dc
         dc.meter.completions[dc.meter.epoch(now)] += 1
-        dc.in_flight -= 1
+        dc.request_left()
         dc.sim.resolve(req)
 
     # -- the replica's life -----------------------------------------------------------------
@@ -647,9 +647,18 @@ class Datacenter:
         self.queues: dict[int, PoolQueue] = {}
         self.decode_queues: dict[int, PoolQueue] = {}
         self.max_kv_tokens: dict[int, int] = {}
-        self.in_flight = 0
+        self.in_flight = 0  # requests routed here and not yet resolved
+        # where a load-aware router reads in_flight / capacity (None: nobody reads it)
+        self.load_out: npt.NDArray[np.float64] | None = None
+        self.load_capacity = 1.0
         self.kv_bytes_per_token: dict[int, float] = {}
         self.kv_link_bytes_per_s = 25e9
+
+    def request_left(self) -> None:
+        """A request routed here finished or was dropped."""
+        self.in_flight -= 1
+        if self.load_out is not None:
+            self.load_out[self.index] = self.in_flight / self.load_capacity
 
     def queue_for(self, model: int) -> PoolQueue:
         """The (shared) queue of ``model`` in this datacenter, created on first use."""
@@ -693,7 +702,7 @@ class Datacenter:
         req.arrive_dc = self.sim.env.now
         if req.prompt + req.output > self.max_kv_tokens[req.model]:
             req.drop = "exceeds_kv_capacity"
-            self.in_flight -= 1
+            self.request_left()
             self.sim.resolve(req)
             return
         self.queues[req.model].push(req, last_now)
@@ -793,11 +802,17 @@ class Simulation:
             return
         env = self.env
         dcs = self.datacenters
+        # the load the policy reads, requests in flight per replica, kept up to date as they
+        # change (what recomputing it for every arrival would give, at two updates a request)
         load = np.zeros(len(dcs))
-        capacity = np.maximum(policy.ctx.capacity, 1.0)  # replicas per datacenter
+        caps = np.maximum(policy.ctx.capacity, 1.0).tolist()  # replicas per datacenter
+        for d, dc in enumerate(dcs):
+            dc.load_out, dc.load_capacity = load, caps[d]
+            load[d] = dc.in_flight / caps[d]
+        shown = load.view()  # the policy's read-only view of the live array
+        shown.flags.writeable = False
         serves = [set(dc.replicas_by_model) for dc in dcs]
         any_serves = set().union(*serves)
-        uses_load = getattr(policy, "uses_load", True)
         # plain Python numbers: indexing numpy arrays once per request is slow
         times, origins, models, prompts, outputs = _packed(arrival_s, origin, model, prompt, output)
         rtts = rtt_s.tolist()
@@ -813,15 +828,13 @@ class Simulation:
                 req.drop = "no_datacenter_serves_model"
                 self.resolve(req)
                 continue
-            if uses_load:
-                for d, dc in enumerate(dcs):
-                    load[d] = dc.in_flight / capacity[d]
-            d = policy.choose(req.origin, req.model, t, load)
+            d = policy.choose(req.origin, req.model, t, shown)
             dc = dcs[d]
             req.dc = d
             req.rtt_s = rtts[req.origin][d]
             req.transfer_s = req.prompt * transfer_s_per_token
             dc.in_flight += 1
+            load[d] = dc.in_flight / caps[d]
             dc.meter.arrivals[dc.meter.epoch(t)] += 1
             delay = req.rtt_s / 2.0 + req.transfer_s
             ev = env.timeout(delay)
@@ -846,6 +859,7 @@ class Simulation:
         serves = [set(dc.replicas_by_model) for dc in dcs]
         any_serves = set().union(*serves)
         load = np.zeros(len(dcs))  # what these policies are handed, and do not read
+        load.flags.writeable = False
         times, origins, models, prompts, outputs = _packed(arrival_s, origin, model, prompt, output)
         rtts = rtt_s.tolist()
         self._inputs = (times, origins, models, prompts, outputs, rtts)

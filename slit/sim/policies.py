@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 from abc import ABC, abstractmethod
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -81,8 +82,10 @@ class RoutingPolicy(ABC):
     name: ClassVar[str] = ""
     Params: ClassVar[type[BaseModel]] = NoParams
     uses_load: ClassVar[bool] = True
-    """Whether :meth:`choose` reads ``load``; the simulator skips computing it for policies
-    that set this False (a per-request cost). Leave it True in your own policies unless sure."""
+    """Whether :meth:`choose` reads ``load``. A policy that sets this False decides from the
+    request, its arrival time and its own state alone, so the simulator routes all its requests
+    before the run, in arrival order (the same calls in the same order: the same random draws),
+    and saves an event per request. Leave it True in your own policies unless sure."""
 
     def __init__(self, **params: Any) -> None:
         self.params = self.Params.model_validate(params)
@@ -102,7 +105,10 @@ class RoutingPolicy(ABC):
             origin: index of the origin region.
             model: index of the LLM.
             t_s: simulation time, s.
-            load: ``[datacenter]`` requests in flight per able replica, now.
+            load: ``[datacenter]`` requests in flight per able replica, now: a read-only
+                view of the simulator's live array (copy it to keep it). A policy whose
+                ``uses_load`` is False is handed zeros, and its requests are routed before
+                the run, in arrival order.
         """
 
     def _argmin(self, values: FloatArray, cand: npt.NDArray[np.int64], origin: int) -> int:
@@ -303,10 +309,12 @@ class Plan(RoutingPolicy):
     """Follow a per-epoch allocation matrix ``A[origin, datacenter]`` by sampling each request.
 
     Where a row puts no weight on a datacenter able to serve the request's LLM, the request goes
-    to the nearest able one (counted in ``fallbacks``).
+    to the nearest able one (counted in ``fallbacks``). The choice does not read the load, so
+    the requests are routed before the run (in arrival order: the same random draws).
     """
 
     Params = PlanParams
+    uses_load: ClassVar[bool] = False
 
     def __init__(self, matrix: FloatArray | None = None, **params: Any) -> None:
         super().__init__(**params)
@@ -336,6 +344,7 @@ class Plan(RoutingPolicy):
         if (m < 0).any():
             raise ScenarioError([Problem("routing.params", "plan shares must be >= 0", "")])
         self._plan = m
+        self._rows: dict[tuple[int, int, int], tuple[list[float], float, list[int]]] = {}
         self._nearest = Nearest()
         self._nearest.setup(ctx)
 
@@ -371,16 +380,24 @@ class Plan(RoutingPolicy):
     def choose(self, origin: int, model: int, t_s: float, load: FloatArray) -> int:
         assert self.ctx is not None
         e = min(self.ctx.epoch_of(t_s), self._plan.shape[0] - 1)
-        cand = self.candidates[model]
-        weights = self._plan[e, origin, cand]
-        total = weights.sum()
+        key = (e, origin, model)
+        row = self._rows.get(key)
+        if row is None:
+            row = self._rows[key] = self._row(e, origin, model)
+        cum, total, cand = row
         if total <= 0:
             self.fallbacks += 1
             return self._nearest.choose(origin, model, t_s, load)
         u = self.ctx.rng.random() * total
-        return int(
-            cand[min(int(np.searchsorted(np.cumsum(weights), u, side="right")), len(cand) - 1)]
-        )
+        return cand[min(bisect_right(cum, u), len(cand) - 1)]
+
+    def _row(self, e: int, origin: int, model: int) -> tuple[list[float], float, list[int]]:
+        """The cumulative shares of one (epoch, origin, LLM) over the able datacenters, their
+        total and the datacenters, as plain Python numbers (worked out once per key: the
+        sums are numpy's, so the draws fall where they would with numpy per request)."""
+        cand = self.candidates[model]
+        weights = self._plan[e, origin, cand]
+        return np.cumsum(weights).tolist(), float(weights.sum()), [int(c) for c in cand]
 
 
 # The baselines register themselves on import; imported last, after the registry exists.
