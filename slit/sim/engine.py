@@ -327,13 +327,13 @@ class Replica:
                 if self.loaded:
                     self._admit_prefilled()
             elif self.chunked:
-                if self.loaded:
+                if self.loaded and self.waiting:
                     self.prefilling += self._admit()
                 if self.prefilling:
                     if self._start_hybrid():
                         return
                     continue  # a request was preempted: decide again
-            elif self.loaded:
+            elif self.loaded and self.waiting:
                 admitted = self._admit()
                 if admitted:
                     self._start_prefill(admitted)
@@ -564,15 +564,23 @@ class Replica:
         s[3] += per_member * f.cost_usd_per_j[e]
         self.kv_used += k * b
         now = self.env.now
-        still = []
-        for r in running:
+        if b == 1:  # the usual case at moderate load, without building a list
+            r = running[0]
             r.generated += k
             if r.generated >= r.output:
                 self._leave(r)
                 self._finish(r, now)
-            else:
-                still.append(r)
-        self.running = still
+                self.running = []
+        else:
+            still = []
+            for r in running:
+                r.generated += k
+                if r.generated >= r.output:
+                    self._leave(r)
+                    self._finish(r, now)
+                else:
+                    still.append(r)
+            self.running = still
         self._next()
 
     def _preempt(self) -> None:
@@ -908,9 +916,14 @@ class Simulation:
                 yield env.timeout(delay)
                 now = env.now
             self._delivered = n + 1
-            req = self._make_request(due_rid[j], due_dc[j])
-            live[req.rid] = req
-            dc = dcs[req.dc]
+            i, d = due_rid[j], due_dc[j]
+            # _make_request, inline (once per request)
+            req = Request(i, origins[i], models[i], prompts[i], outputs[i], times[i])
+            req.dc = d
+            req.rtt_s = rtts[req.origin][d]
+            req.transfer_s = req.prompt * transfer_s_per_token
+            live[i] = req
+            dc = dcs[d]
             dc.in_flight += 1
             # requests delivered at the same instant are all queued before a replica decides
             dc.receive(req, n + 1 == n_due or due[order[n + 1]] != at)
