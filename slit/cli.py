@@ -212,6 +212,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from slit.sim.simulate import simulate
 
     check_out_dir(args.out, args.overwrite)
+    if args.policy is not None:
+        from slit.sim.policies import policy_class
+
+        policy_class(args.policy)  # an unknown name fails here, before any work starts
     scenario = load_scenario(args.scenario, args.overrides)
     seed = scenario.config.seed if args.seed is None else args.seed
     if args.seed is not None:
@@ -221,14 +225,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
     wall0 = time.perf_counter()
     bar = _progress_bar(args.quiet)
     if bar is not None:
-        with bar:
-            end_h = (scenario.config.time.horizon_s + scenario.config.time.drain_s) / 3600
-            task = bar.add_task("sim", total=end_h, sim_h=0.0, end_h=end_h)
+        end_h = (scenario.config.time.horizon_s + scenario.config.time.drain_s) / 3600
+        task = bar.add_task("sim", total=end_h, sim_h=0.0, end_h=end_h)
 
-            def tick(now: float, end: float) -> None:
-                bar.update(task, completed=now / 3600, sim_h=now / 3600)
+        shown = []
 
+        def tick(now: float, end: float) -> None:
+            # the bar appears with the first simulated epoch: an error in the inputs, found
+            # before, prints alone
+            if not shown:
+                bar.start()
+                shown.append(True)
+            bar.update(task, completed=now / 3600, sim_h=now / 3600)
+
+        try:
             result = simulate(scenario, args.policy, progress=tick)
+        finally:
+            if shown:
+                bar.stop()
     else:
         result = simulate(scenario, args.policy)
     meta.update(result.metadata)

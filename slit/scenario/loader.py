@@ -59,14 +59,51 @@ class _Source:
     node: Any
 
 
+MAX_YAML_NODES = 1_000_000
+"""The most nodes a YAML document may hold once its aliases are expanded."""
+
+
+def _expanded_nodes(node: Any, memo: dict[int, int]) -> int:
+    """Nodes in ``node``'s tree with every alias expanded, counted without expanding any (an
+    aliased node is the same object wherever it appears, so its count is worked out once)."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = 1  # a node that contains itself counts once; YAML's safe loader refuses those
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        total += sum(_expanded_nodes(child, memo) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        total += sum(_expanded_nodes(k, memo) + _expanded_nodes(v, memo) for k, v in node.value)
+    memo[key] = total
+    return total
+
+
+def _load_node(text: str) -> tuple[Any, Any]:
+    """Compose and construct one YAML document safely: the safe loader (no Python objects),
+    at most ``max_aliases`` aliases and ``MAX_YAML_NODES`` nodes once they are expanded.
+
+    Raises:
+        yaml.YAMLError: on a syntax error or an alias bomb.
+    """
+    loader = _SafeLoaderNoAliasBomb(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None:
+            size = _expanded_nodes(node, {})
+            if size > MAX_YAML_NODES:
+                raise yaml.YAMLError(
+                    f"its aliases expand to {size:,} nodes, more than {MAX_YAML_NODES:,} "
+                    "(a YAML alias bomb?)"
+                )
+        return node, loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+
+
 def _read_yaml(text: str, label: str, path: Path | None) -> _Source:
     try:
-        loader = _SafeLoaderNoAliasBomb(text)
-        try:
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
+        node, data = _load_node(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{label}:{mark.line + 1}:{mark.column + 1}" if mark else label
@@ -77,7 +114,8 @@ def _read_yaml(text: str, label: str, path: Path | None) -> _Source:
             [Problem(where, what, "fix the YAML syntax at that line (indentation, quotes, colons)")]
         ) from None
     except yaml.YAMLError as exc:
-        raise ScenarioError([Problem(label, f"YAML error: {exc}", "")]) from None
+        hint = "write the repeated values out, or share parts of scenarios with extends:"
+        raise ScenarioError([Problem(label, f"YAML error: {exc}", hint)]) from None
     return _Source(label, path, data, node)
 
 
@@ -174,7 +212,19 @@ def _compose(
     sources: list[_Source] = []
     base_dir = src.path.parent if src.path else None
     for parent in parents:
-        pdata, psources = _compose(parent, base_dir, (*chain, key))
+        try:
+            pdata, psources = _compose(parent, base_dir, (*chain, key))
+        except ScenarioError as exc:
+            # say which file's extends: named it
+            raise ScenarioError(
+                [
+                    Problem(f"{src.label}: extends: {parent}", p.what, p.hint)
+                    if p.where == str(base_dir / parent if base_dir else parent)
+                    else p
+                    for p in exc.problems
+                ]
+            ) from None
+        merged = _deep_merge(merged, pdata)
         merged = _deep_merge(merged, pdata)
         sources = psources + sources
     return _deep_merge(merged, data), [src, *sources]
@@ -199,8 +249,12 @@ def parse_path(path: str) -> list[str | int]:
     return parts
 
 
-def apply_override(data: dict[str, Any], assignment: str) -> None:
-    """Apply one ``key.path=value`` assignment in place; the value is parsed as YAML."""
+def apply_override(data: dict[str, Any], assignment: str) -> tuple[str | int, ...]:
+    """Apply one ``key.path=value`` assignment in place; the value is parsed as YAML.
+
+    Returns:
+        the path it set, with list items by position (ids resolved), for locating errors.
+    """
     if "=" not in assignment:
         raise ScenarioError(
             [Problem(f"--set {assignment}", "missing '='", "write --set key.path=value")]
@@ -210,17 +264,19 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
     if not parts:
         raise ScenarioError([Problem(f"--set {assignment}", "empty key path", "")])
     try:
-        value = yaml.load(value_text, Loader=_SafeLoaderNoAliasBomb) if value_text else ""
+        value = _load_node(value_text)[1] if value_text else ""
     except yaml.YAMLError as exc:
         raise ScenarioError(
             [Problem(f"--set {assignment}", f"value is not YAML: {exc}", "")]
         ) from None
     node: Any = data
+    resolved: list[str | int] = []
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         here = _format_loc(parts[: i + 1])
         if isinstance(node, list):
             index = _list_index(node, part, assignment, here)
+            resolved.append(index % len(node))
             if last:
                 node[index] = value
             else:
@@ -230,6 +286,7 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
                 raise ScenarioError(
                     [Problem(f"--set {assignment}", f"'{here}' is a mapping, not a list", "")]
                 )
+            resolved.append(part)
             if last:
                 node[part] = value
             else:
@@ -244,6 +301,7 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
                     )
                 ]
             )
+    return tuple(resolved)
 
 
 def _list_index(node: list[Any], part: str | int, assignment: str, here: str) -> int:
@@ -370,13 +428,28 @@ def _line_of(loc: tuple[Any, ...], sources: list[_Source]) -> str:
     return best[1]
 
 
+def _override_of(loc: tuple[Any, ...], overridden: dict[tuple[Any, ...], str]) -> str | None:
+    """The ``--set`` assignment that set ``loc`` or a node holding it (the latest such)."""
+    found = None
+    for path, assignment in overridden.items():
+        if loc[: len(path)] == path:
+            found = assignment
+    return found
+
+
 def _problems_from(
-    exc: ValidationError, raw: dict[str, Any], sources: list[_Source], context: dict[str, Any]
+    exc: ValidationError,
+    raw: dict[str, Any],
+    sources: list[_Source],
+    context: dict[str, Any],
+    overridden: dict[tuple[Any, ...], str] | None = None,
 ) -> list[Problem]:
     problems = []
     for err in exc.errors(include_url=False):
         loc = _clean_loc(tuple(err["loc"]))
-        where = f"{_line_of(loc, sources)}: {_format_loc(loc) or '(top level)'}"
+        assignment = _override_of(loc, overridden or {})
+        origin = f"--set {assignment}" if assignment else _line_of(loc, sources)
+        where = f"{origin}: {_format_loc(loc) or '(top level)'}"
         kind = err["type"]
         msg = err["msg"]
         hint = ""
@@ -497,9 +570,10 @@ class Scenario:
     def with_overrides(self, overrides: typing.Sequence[str]) -> Scenario:
         """A new scenario with ``key.path=value`` overrides applied and re-validated."""
         raw = self.resolved_dict()
-        for assignment in overrides:
-            apply_override(raw, assignment)
-        return scenario_from_dict(raw, label=self.label, base_dir=self.base_dir)
+        overridden = {apply_override(raw, assignment): assignment for assignment in overrides}
+        return scenario_from_dict(
+            raw, label=self.label, base_dir=self.base_dir, _overridden=overridden
+        )
 
 
 _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -535,6 +609,7 @@ def scenario_from_dict(
     label: str = "scenario",
     base_dir: Path | None = None,
     _sources: list[_Source] | None = None,
+    _overridden: dict[tuple[Any, ...], str] | None = None,
 ) -> Scenario:
     """Validate a scenario given as a mapping (as read from YAML)."""
     if not isinstance(data, dict):
@@ -545,7 +620,7 @@ def scenario_from_dict(
     try:
         config = ScenarioModel.model_validate(data, context=context)
     except ValidationError as exc:
-        problems += _problems_from(exc, data, sources, context)
+        problems += _problems_from(exc, data, sources, context, _overridden)
     if problems:
         raise ScenarioError(problems)
     gpus = {**bundled_gpus(), **config.catalog.gpus}
@@ -566,12 +641,15 @@ def load_scenario(path: str | Path | None = None, overrides: typing.Sequence[str
     ref = f"{BUNDLED_PREFIX}default" if path is None else path
     data, sources = _compose(ref, None, ())
     override_problems = []
+    overridden: dict[tuple[Any, ...], str] = {}
     for assignment in overrides:
         try:
-            apply_override(data, assignment)
+            overridden[apply_override(data, assignment)] = assignment
         except ScenarioError as exc:
             override_problems.extend(exc.problems)
     if override_problems:
         raise ScenarioError(override_problems)
     base_dir = sources[0].path.parent if sources[0].path else None
-    return scenario_from_dict(data, label=sources[0].label, base_dir=base_dir, _sources=sources)
+    return scenario_from_dict(
+        data, label=sources[0].label, base_dir=base_dir, _sources=sources, _overridden=overridden
+    )

@@ -483,7 +483,19 @@ def _trace_requests(
     region_ids = [r.id for r in cfg.regions]
     path = scenario.resolve_path(wl.path, "workload.path")
     label = f"{path.name} (workload.path)"
-    trace = request_traces.read_requests(path, wl.format, label=label, sort=wl.sort, **wl.options)
+    if not path.exists():
+        raise TraceError(
+            str(
+                Problem(
+                    f"{wl.path} (workload.path)",
+                    f"file not found ({path})",
+                    "check the path, which is resolved relative to the scenario file",
+                )
+            )
+        )
+    trace = request_traces.read_requests(
+        path, wl.format, label=label, sort=wl.sort, where=f"{path} (workload.path)", **wl.options
+    )
     log.extend(trace.attrs.get("repairs", []))
     if wl.skip_s:
         trace = request_traces.window(trace, wl.skip_s, math.inf, rebase=True)

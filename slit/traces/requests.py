@@ -154,6 +154,7 @@ def read_requests(
     *,
     label: str | None = None,
     sort: bool = False,
+    where: str | None = None,
     **options: Any,
 ) -> pd.DataFrame:
     """Read a request trace into the standard table (see the module docstring).
@@ -174,6 +175,8 @@ def read_requests(
         format: one of :func:`request_formats` (built in: ``azure``, ``burstgpt``, ``csv``,
             ``mooncake``).
         label: the name kept in ``attrs["source"]``; defaults to the file name.
+        where: how error messages name the file (default: the path), e.g. with the scenario
+            key that gave it.
         sort: repair out-of-order arrival times by a stable sort instead of failing; the
             repair is listed in ``attrs["repairs"]``.
         **options: options of the format's reader: ``burstgpt`` takes ``drop_failed``
@@ -192,13 +195,15 @@ def read_requests(
     """
     reader = request_reader(format)
     file = Path(path)
-    where = os.fspath(path)
+    where = where or os.fspath(path)
     if not file.exists():
         _fail(
             where,
             "file not found",
-            f"check the path; a relative path is read from the current directory ({Path.cwd()})",
-        )
+            "check the path"
+            + ("" if file.is_absolute() else
+               f"; a relative path is read from the current directory ({Path.cwd()})"),
+        )  # fmt: skip
     if file.is_dir():
         _fail(where, "is a folder, not a file", "give the path of the trace file itself")
     _check_options(reader, format, options, where)
@@ -643,8 +648,8 @@ def _standardize(raw: pd.DataFrame, where: str, *, sort: bool) -> pd.DataFrame:
                 f"{located('arrival_s', i)}: arrival time {_when(arrival[i], start)} is earlier "
                 f"than the previous row's {_when(arrival[i - 1], start)}; arrival times must "
                 "not decrease (equal times are fine)",
-                "sort the file by arrival time, or read it with sort=True (the repair is "
-                "listed in attrs['repairs'])",
+                "sort the file by arrival time, or let slit sort it (workload.sort: true in a "
+                "scenario, sort=True in Python; the repair is recorded)",
             )
         # Rows earlier than some row before them: the ones a sort has to move back.
         late = int(np.count_nonzero(arrival[1:] < np.maximum.accumulate(arrival)[:-1]))

@@ -1,0 +1,206 @@
+"""The catalogue of bad inputs: each case is files to write, a command, and what its error must
+say. ``tests/test_bad_input_catalogue.py`` runs every case through the command line.
+
+A case's ``says`` lists regular expressions the error must all match: what is wrong, where
+(file, YAML path, or column and line), and what is valid or how to fix it.
+"""
+
+from __future__ import annotations
+
+import copy
+import gzip
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from tests.conftest import small_scenario_dict
+
+GOOD_TRACE = "arrival_s,prompt_tokens,output_tokens,origin\n" + "".join(
+    f"{i * 2.0},{100 + i},{10 + i % 7},{'ab'[i % 2]}\n" for i in range(400)
+)
+"""A request trace covering 800 s (the trace cases' horizon is 600 s)."""
+
+
+def _signal_csv(rows: list[tuple[str, str]]) -> str:
+    return "time_utc,carbon_g_per_kwh\n" + "".join(f"{t},{v}\n" for t, v in rows)
+
+
+GOOD_HOURS = [(f"2023-07-15T{h:02d}:00:00Z", str(200 + h)) for h in range(24)]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input: files (name -> text, or bytes), the command's arguments after ``slit``
+    (``{scenario}`` and ``{out}`` filled in), and patterns its error must match."""
+
+    name: str
+    files: dict[str, str | bytes]
+    says: tuple[str, ...]
+    argv: tuple[str, ...] = ("run", "{scenario}", "--out", "{out}")
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _yaml(change: Callable[[dict[str, Any]], None] | None = None) -> str:
+    data = small_scenario_dict()
+    if change is not None:
+        change(data)
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+def _with(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    """A change setting ``a.b.0.c``-style ``path`` to ``value``."""
+
+    def change(data: dict[str, Any]) -> None:
+        keys: list[Any] = [int(k) if k.isdigit() else k for k in path.split(".")]
+        node: Any = data
+        for k in keys[:-1]:
+            node = node[k]
+        node[keys[-1]] = copy.deepcopy(value)
+
+    return change
+
+
+def _trace_workload(data: dict[str, Any], path: str = "trace.csv") -> None:
+    data["time"].update(horizon_s=600, epoch_s=300, drain_s=60)
+    data["workload"] = {"source": "trace", "path": path, "format": "csv"}
+
+
+def _signal_file(data: dict[str, Any]) -> None:
+    data["time"].update(horizon_s=3600, epoch_s=900, drain_s=600)
+    data["regions"][0]["signals"] = {
+        "source": "files",
+        "carbon": {"path": "sig.csv", "format": "csv"},
+        "price": 42.0,
+    }
+
+
+def _trace(text: str | bytes, name: str = "trace.csv") -> dict[str, str | bytes]:
+    return {"s.yaml": _yaml(lambda d: _trace_workload(d, name)), name: text}
+
+
+def _signals(text: str | bytes) -> dict[str, str | bytes]:
+    return {"s.yaml": _yaml(_signal_file), "sig.csv": text}
+
+
+_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+    f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+    f"*{chr(97 + i)}]\n"
+    for i in range(8)
+)
+"""The 'billion laughs' in YAML: nine levels of nine aliases, 9^9 strings if expanded."""
+
+
+def _truncated_gzip() -> bytes:
+    blob = gzip.compress(GOOD_TRACE.encode() * 20)
+    return blob[: len(blob) // 2]
+
+
+CASES: list[Case] = [
+    # -- scenario YAML -------------------------------------------------------------------
+    Case("yaml_syntax_error", {"s.yaml": "time:\n  horizon_s: [1, 2\nregions: x\n"},
+         (r"s\.yaml:\d+:\d+", r"YAML syntax error", r"fix the YAML syntax")),
+    Case("yaml_empty_file", {"s.yaml": ""}, (r"s\.yaml", r"empty", r"mapping|keys")),
+    Case("yaml_top_level_not_a_mapping", {"s.yaml": "- a\n- b\n"},
+         (r"s\.yaml", r"the top level is list, not a mapping", r"key: value")),
+    Case("unknown_key_with_suggestion", {"s.yaml": _yaml(_with("time.horizn_s", 60))},
+         (r"s\.yaml", r"time\.horizn_s", r"horizon_s")),
+    Case("wrong_type", {"s.yaml": _yaml(_with("time.horizon_s", "an hour"))},
+         (r"s\.yaml", r"time\.horizon_s", r"number")),
+    Case("negative_gpu_count",
+         {"s.yaml": _yaml(_with("datacenters.0.pools.0.replicas", -2))},
+         (r"s\.yaml", r"datacenters\[0\]\.pools\[0\]\.replicas|datacenters\.0\.pools\.0\.replicas",
+          r">= 0|greater than or equal to 0")),
+    Case("pue_below_one", {"s.yaml": _yaml(_with("datacenters.0.pue", 0.9))},
+         (r"s\.yaml", r"pue", r">= 1|greater than or equal to 1")),
+    Case("epoch_longer_than_horizon", {"s.yaml": _yaml(_with("time.epoch_s", 7200))},
+         (r"s\.yaml", r"time\.epoch_s", r"horizon", r"shorter")),
+    Case("unknown_region_in_origins",
+         {"s.yaml": _yaml(_with("workload.origins", {"a": 1, "mars": 1}))},
+         (r"s\.yaml", r"workload\.origins", r"mars", r"valid.*\ba\b.*\bb\b|a, b")),
+    Case("unknown_gpu", {"s.yaml": _yaml(_with("datacenters.0.pools.0.gpu", "h200-9000"))},
+         (r"s\.yaml", r"gpu", r"h200-9000", r"h100-80gb")),
+    Case("unknown_model", {"s.yaml": _yaml(_with("datacenters.0.pools.0.model", "gpt-9"))},
+         (r"s\.yaml", r"model", r"gpt-9", r"llama-3\.1-8b")),
+    Case("unknown_policy", {"s.yaml": _yaml(_with("routing.policy", "fastest"))},
+         (r"s\.yaml|routing", r"routing\.policy", r"fastest", r"nearest")),
+    Case("unknown_policy_on_the_command_line", {"s.yaml": _yaml()},
+         (r"--policy|policy", r"fastest", r"nearest"),
+         argv=("run", "{scenario}", "--out", "{out}", "--policy", "fastest")),
+    Case("unknown_algorithm", {"s.yaml": _yaml()},
+         (r"algorithm", r"genetic", r"slit"),
+         argv=("optimize", "{scenario}", "--out", "{out}", "--algorithm", "genetic")),
+    Case("duplicate_datacenter_ids",
+         {"s.yaml": _yaml(lambda d: d["datacenters"].append(copy.deepcopy(d["datacenters"][0])))},
+         (r"s\.yaml:\d+", r"datacenters\[2\]\.id", r"duplicate datacenter id 'dc-a'",
+          r"rename one")),
+    Case("datacenter_in_an_undefined_region",
+         {"s.yaml": _yaml(_with("datacenters.0.region", "atlantis"))},
+         (r"s\.yaml", r"datacenters\[0\]\.region|datacenters\.0\.region", r"atlantis",
+          r"\ba\b.*\bb\b|a, b")),
+    Case("cyclic_extends",
+         {"s.yaml": "extends: t.yaml\nname: s\n", "t.yaml": "extends: s.yaml\nname: t\n"},
+         (r"extends", r"cycle", r"s\.yaml -> .*t\.yaml -> .*s\.yaml", r"remove one link")),
+    Case("missing_extends", {"s.yaml": "extends: nowhere.yaml\nname: s\n"},
+         (r"s\.yaml: extends: nowhere\.yaml", r"not found", r"check the path")),
+    Case("override_path_that_does_not_exist", {"s.yaml": _yaml()},
+         (r"--set time\.horizonn_s=60", r"unknown key 'horizonn_s'", r"did you mean 'horizon_s'"),
+         argv=("run", "{scenario}", "--out", "{out}", "--set", "time.horizonn_s=60")),
+    Case("override_index_out_of_range", {"s.yaml": _yaml()},
+         (r"--set", r"datacenters\[7\]", r"2 datacenters|0\.\.1|dc-a"),
+         argv=("run", "{scenario}", "--out", "{out}", "--set", "datacenters[7].pue=1.2")),
+    Case("yaml_alias_bomb", {"s.yaml": _BOMB},
+         (r"s\.yaml", r"alias", r"expan|too many|limit")),
+    # -- request traces -------------------------------------------------------------------
+    Case("trace_missing_file", {"s.yaml": _yaml(_trace_workload)},
+         (r"trace\.csv", r"not found", r"workload\.path|check the path")),
+    Case("trace_empty_file", _trace(""), (r"trace\.csv", r"empty")),
+    Case("trace_missing_column", _trace("arrival_s,prompt_tokens,origin\n0,1,a\n"),
+         (r"trace\.csv \(workload\.path\)", r"missing column output_tokens", r"has columns",
+          r"needs", r"rename")),
+    Case("trace_non_numeric", _trace(GOOD_TRACE.replace("\n4.0,", "\nsoon,", 1)),
+         (r"trace\.csv \(workload\.path\)", r"column arrival_s, data row 3", r"'soon'",
+          r"not a number", r"plain number")),
+    Case("trace_nan", _trace(GOOD_TRACE.replace("\n4.0,102,", "\n4.0,nan,", 1)),
+         (r"trace\.csv", r"column prompt_tokens, data row 3", r"'nan' is not a number",
+          r"plain number")),
+    Case("trace_negative", _trace(GOOD_TRACE.replace("\n4.0,102,", "\n4.0,-102,", 1)),
+         (r"trace\.csv", r"column prompt_tokens, data row 3", r"negative", r">= 0")),
+    Case("trace_unsorted", _trace(GOOD_TRACE.replace("\n4.0,", "\n1.0,", 1)),
+         (r"trace\.csv", r"column arrival_s, data row 3", r"must not decrease",
+          r"workload\.sort")),
+    Case("trace_shorter_than_the_horizon",
+         _trace(GOOD_TRACE.split("\n100.0,")[0] + "\n"),
+         (r"trace\.csv", r"covers", r"600", r"horizon_s|tile|resample")),
+    Case("trace_not_utf8", _trace(GOOD_TRACE.encode() + b"900.0,5,5,\xe9\xff\n"),
+         (r"trace\.csv", r"UTF-8", r"byte")),
+    Case("trace_truncated_gzip", _trace(_truncated_gzip(), "trace.csv.gz"),
+         (r"trace\.csv\.gz", r"\.gz file is truncated or corrupt", r"copy the file again")),
+    # -- grid signal files ----------------------------------------------------------------
+    Case("signal_nan", _signals(_signal_csv(GOOD_HOURS[:5] + [("2023-07-15T05:00:00Z", "nan")]
+                                            + GOOD_HOURS[6:])),
+         (r"sig\.csv", r"carbon_g_per_kwh", r"line 7", r"NaN|empty")),
+    Case("signal_negative", _signals(_signal_csv(GOOD_HOURS[:5] + [("2023-07-15T05:00:00Z", "-4")]
+                                                 + GOOD_HOURS[6:])),
+         (r"sig\.csv", r"line 7", r"negative", r">= 0")),
+    Case("signal_duplicate_timestamp",
+         _signals(_signal_csv(GOOD_HOURS[:6] + [GOOD_HOURS[5]] + GOOD_HOURS[6:])),
+         (r"sig\.csv", r"05:00", r"twice", r"line 8")),
+    Case("signal_unsorted_timestamps",
+         _signals(_signal_csv(GOOD_HOURS[:4] + [GOOD_HOURS[5], GOOD_HOURS[4]] + GOOD_HOURS[6:])),
+         (r"sig\.csv", r"backwards", r"line 7", r"sort")),
+    Case("signal_gap", _signals(_signal_csv(GOOD_HOURS[:5] + GOOD_HOURS[8:])),
+         (r"sig\.csv", r"missing", r"line 6", r"fill_gaps")),
+    Case("signal_timezone_naive",
+         _signals(_signal_csv([(t.replace("T", " ").replace(":00Z", ""), v)
+                               for t, v in GOOD_HOURS])),
+         (r"sig\.csv", r"time_utc", r"timezone", r"Z|\+00:00|UTC")),
+    Case("signal_shorter_than_the_horizon", _signals(_signal_csv(GOOD_HOURS[:1])),
+         (r"sig\.csv", r"covers|cover", r"horizon|needs")),
+    Case("signal_not_utf8", _signals(_signal_csv(GOOD_HOURS).encode() + b"\xe9\xff\n"),
+         (r"sig\.csv", r"UTF-8", r"byte")),
+    Case("signal_missing_file", {"s.yaml": _yaml(_signal_file)},
+         (r"sig\.csv", r"not found", r"check the path")),
+]  # fmt: skip
