@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from slit.errors import SlitError
+from slit.errors import Interrupted, SlitError
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -110,9 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="constrain each epoch's mean TTFT to the scenario's slo.ttft_s",
     )
     p.add_argument("--pop-size", type=int, default=40, help="population size")
-    p.add_argument("--baselines", default=None,
-                   help="comma-separated routing policies replayed beside the plans "
-                   "(default: all baselines; '' for none)")
+    p.add_argument(
+        "--baselines",
+        default=None,
+        help="comma-separated routing policies replayed beside the plans "
+        "(default: all baselines; '' for none)",
+    )
     p.add_argument("--jobs", type=int, default=2, help="processes for the validation replays")
     p.add_argument(
         "--forecaster", default="oracle", help="demand forecast: oracle, seasonal or slit"
@@ -129,19 +134,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sweep_file", type=Path, help="sweep YAML (see docs/sweeps.md)")
     p.add_argument("--out", type=Path, required=True, help="sweep folder (reruns resume)")
     p.add_argument("--jobs", type=int, default=1, help="parallel workers (processes or Ray CPUs)")
-    p.add_argument("--executor", choices=["local", "ray"], default="local",
-                   help="local processes, or Ray tasks (a local instance unless --address)")
-    p.add_argument("--address", default=None,
-                   help="ray: address of an existing cluster, e.g. ray://head:10001 or auto")
-    p.add_argument("--retry-failed", action="store_true",
-                   help="run again the points recorded as failed")
+    p.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="local processes, or Ray tasks (a local instance unless --address)",
+    )
+    p.add_argument(
+        "--address",
+        default=None,
+        help="ray: address of an existing cluster, e.g. ray://head:10001 or auto",
+    )
+    p.add_argument(
+        "--retry-failed", action="store_true", help="run again the points recorded as failed"
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
     p = sub.add_parser("plot", help="figures (PNG and PDF) of a run, optimize or sweep folder")
     p.add_argument("run_dir", type=Path, help="folder written by slit run, optimize or sweep")
     p.add_argument("--out", type=Path, default=None, help="figure folder (default RUN_DIR/plots)")
-    p.add_argument("--style", choices=["default", "paper"], default="default",
-                   help="paper: one-column width, small type, 300 dpi PNG")
+    p.add_argument(
+        "--style",
+        choices=["default", "paper"],
+        default="default",
+        help="paper: one-column width, small type, 300 dpi PNG",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
     p = sub.add_parser("report", help="one self-contained HTML report of a result folder")
@@ -223,36 +240,63 @@ def _cmd_run(args: argparse.Namespace) -> int:
     meta = base_metadata("run", seed, scenario.content_hash())
     meta["scenario"] = scenario.label
     wall0 = time.perf_counter()
+    reached = [0.0]  # simulated seconds done, for the record of an interrupted run
+    try:
+        result = _simulate_with_bar(args, scenario, simulate, reached)
+        meta.update(result.metadata)
+        meta["status"] = "completed"
+        meta["wall_s"] = time.perf_counter() - wall0
+        write_run_dir(args.out, args.overwrite, result, scenario, meta)
+    except KeyboardInterrupt as exc:
+        _record_interruption(args.out, meta, exc, wall0, reached[0])
+        raise
+    if not args.quiet:
+        _print_summary(result.summary, args.out)
+    return 0
+
+
+def _simulate_with_bar(args: argparse.Namespace, scenario: Any, simulate: Any,
+                       reached: list[float]) -> Any:  # fmt: skip
+    """Simulate with a progress bar (unless quiet); ``reached[0]`` follows the simulated time."""
     bar = _progress_bar(args.quiet)
+    shown = []
+    task = None
     if bar is not None:
         end_h = (scenario.config.time.horizon_s + scenario.config.time.drain_s) / 3600
         task = bar.add_task("sim", total=end_h, sim_h=0.0, end_h=end_h)
 
-        shown = []
+    def tick(now: float, end: float) -> None:
+        reached[0] = now
+        if bar is None:
+            return
+        # the bar appears with the first simulated epoch: an error in the inputs, found
+        # before it, prints alone
+        if not shown:
+            bar.start()
+            shown.append(True)
+        bar.update(task, completed=now / 3600, sim_h=now / 3600)
 
-        def tick(now: float, end: float) -> None:
-            # the bar appears with the first simulated epoch: an error in the inputs, found
-            # before, prints alone
-            if not shown:
-                bar.start()
-                shown.append(True)
-            bar.update(task, completed=now / 3600, sim_h=now / 3600)
+    try:
+        return simulate(scenario, args.policy, progress=tick)
+    finally:
+        if shown:
+            bar.stop()
 
-        try:
-            result = simulate(scenario, args.policy, progress=tick)
-        finally:
-            if shown:
-                bar.stop()
+
+def _record_interruption(out: Path, meta: dict[str, Any], exc: BaseException, wall0: float,
+                         reached_s: float | None) -> None:  # fmt: skip
+    """Leave ``out`` holding only ``metadata.json`` marked interrupted (see
+    :func:`slit.experiment.rundir.write_interrupted`), and say where."""
+    from slit.experiment.rundir import write_interrupted
+
+    meta = {**meta, "interrupted_by": getattr(exc, "signal_name", "SIGINT"),
+            "wall_s": time.perf_counter() - wall0}  # fmt: skip
+    if reached_s is not None:
+        meta["interrupted_at_simulated_s"] = reached_s
+    if write_interrupted(out, meta):
+        print(f"{out}/metadata.json records the interruption", file=sys.stderr)
     else:
-        result = simulate(scenario, args.policy)
-    meta.update(result.metadata)
-    meta["status"] = "completed"
-    meta["wall_s"] = time.perf_counter() - wall0
-
-    write_run_dir(args.out, args.overwrite, result, scenario, meta)
-    if not args.quiet:
-        _print_summary(result.summary, args.out)
-    return 0
+        print(f"{out} is left as it was (it holds an earlier run's results)", file=sys.stderr)
 
 
 def _print_summary(s: dict[str, Any], out: Path) -> None:
@@ -470,8 +514,10 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
         raise SlitError(
             f"unknown algorithm '{args.algorithm}'; valid: {', '.join(algorithm_names())}"
         )
-    baselines = BASELINES if args.baselines is None else tuple(
-        b.strip() for b in args.baselines.split(",") if b.strip()
+    baselines = (
+        BASELINES
+        if args.baselines is None
+        else tuple(b.strip() for b in args.baselines.split(",") if b.strip())
     )
     scenario = load_scenario(args.scenario, args.overrides)
     seed = scenario.config.seed if args.seed is None else args.seed
@@ -488,24 +534,27 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
             tasks[stage] = bar.add_task(stage, total=total)
         bar.update(tasks[stage], completed=done)
 
-    if bar is not None:
-        with bar:
+    try:
+        if bar is not None:
+            with bar:
+                out = run_optimize(scenario, args.algorithm, evaluations=args.evaluations,
+                                   pop_size=args.pop_size, seed=seed, jobs=args.jobs,
+                                   forecaster=args.forecaster, signal_error=args.signal_error,
+                                   time_budget_s=args.time_budget_s, ttft_slo=args.ttft_slo,
+                                   baselines=baselines, progress=progress)  # fmt: skip
+        else:
             out = run_optimize(scenario, args.algorithm, evaluations=args.evaluations,
                                pop_size=args.pop_size, seed=seed, jobs=args.jobs,
-                               forecaster=args.forecaster, signal_error=args.signal_error,
-                               time_budget_s=args.time_budget_s, ttft_slo=args.ttft_slo,
-                               baselines=baselines, progress=progress)  # fmt: skip
-    else:
-        out = run_optimize(scenario, args.algorithm, evaluations=args.evaluations,
-                           pop_size=args.pop_size, seed=seed, jobs=args.jobs,
-                           forecaster=args.forecaster,
-                           signal_error=args.signal_error, time_budget_s=args.time_budget_s,
-                           ttft_slo=args.ttft_slo, baselines=baselines)  # fmt: skip
-    meta.update({"status": "completed", "wall_s": time.perf_counter() - wall0,
-                 "algorithm": args.algorithm, "replayed_plan": "balanced",
-                 "baselines": list(baselines)})  # fmt: skip
-
-    write_optimize_dir(args.out, args.overwrite, out, scenario, meta)
+                               forecaster=args.forecaster,
+                               signal_error=args.signal_error, time_budget_s=args.time_budget_s,
+                               ttft_slo=args.ttft_slo, baselines=baselines)  # fmt: skip
+        meta.update({"status": "completed", "wall_s": time.perf_counter() - wall0,
+                     "algorithm": args.algorithm, "replayed_plan": "balanced",
+                     "baselines": list(baselines)})  # fmt: skip
+        write_optimize_dir(args.out, args.overwrite, out, scenario, meta)
+    except KeyboardInterrupt as exc:
+        _record_interruption(args.out, {**meta, "algorithm": args.algorithm}, exc, wall0, None)
+        raise
     if not args.quiet:
         v = out["validated"]
         cols = ["name", "ttft_p95_s", "carbon_kg", "water_l", "cost_usd", "dropped"]
@@ -676,14 +725,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USER_ERROR
+    previous = _stop_on_sigterm()
     try:
         return COMMANDS[args.command](args)
     except SlitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        how = getattr(exc, "signal_name", "Ctrl-C")
+        print(f"interrupted ({how}); no result was written", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _stop_on_sigterm() -> Any:
+    """Make SIGTERM stop a command the way Ctrl-C does (through its clean-up); returns the
+    handler it replaced, or None off the main thread, where handlers cannot be set."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(signum: int, frame: Any) -> None:
+        raise Interrupted("SIGTERM")
+
+    return signal.signal(signal.SIGTERM, stop)
 
 
 if __name__ == "__main__":

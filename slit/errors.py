@@ -60,3 +60,14 @@ class OutputError(SlitError):
 
 class RegistryError(SlitError):
     """An unknown name was asked of a registry (policy, algorithm, ...)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped by a signal (SIGTERM); Ctrl-C raises plain ``KeyboardInterrupt``.
+
+    A ``KeyboardInterrupt`` so that every clean-up written for Ctrl-C also runs for SIGTERM.
+    """
+
+    def __init__(self, signal_name: str) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name

@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
@@ -16,9 +17,41 @@ from typing import Any
 
 from slit.errors import OutputError
 
+INTERRUPTED = "interrupted"
+"""The ``status`` in ``metadata.json`` of a run stopped by Ctrl-C or SIGTERM."""
+
+
+def is_interrupted_run(out: Path) -> bool:
+    """Whether ``out`` is the folder an interrupted run left: only ``metadata.json``, with
+    status ``interrupted``. Such a folder holds no result and is replaced without asking."""
+    try:
+        names = [p.name for p in out.iterdir()]
+        meta = json.loads((out / "metadata.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return names == ["metadata.json"] and meta.get("status") == INTERRUPTED
+
+
+@contextmanager
+def deferred_interrupts() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM until the block ends (they are delivered after it), so that a
+    rename sequence is never cut half-way. Where signals cannot be blocked, a no-op."""
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not on POSIX
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
 
 def check_out_dir(out: Path, overwrite: bool) -> None:
-    """Refuse an existing ``out`` unless ``overwrite``; refuse a file in its place always."""
+    """Refuse an existing ``out`` unless ``overwrite`` (or it only holds an interrupted run's
+    metadata); refuse a file in its place always."""
+    if out.exists() and not overwrite and out.is_dir() and is_interrupted_run(out):
+        return
     if out.exists() and not overwrite:
         raise OutputError(
             f"{out}: the output directory exists; pass --overwrite to replace it "
@@ -37,18 +70,23 @@ def staged_dir(out: Path, overwrite: bool) -> Iterator[Path]:
     check_out_dir(out, overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary folder
     try:
         yield tmp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    old = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    # the renames run with interrupts held: `out` is the old folder or the new one, never none
+    with deferred_interrupts():
+        old = None
+        if out.exists():
+            old = out.parent / f".{out.name}.old-{os.getpid()}"
+            os.replace(out, old)
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def git_commit() -> str | None:
@@ -115,6 +153,18 @@ def run_files(
         "config.resolved.yaml": lambda p: p.write_text(scenario.resolved_yaml(), encoding="utf-8"),
         "metadata.json": lambda p: write_json(p, meta),
     }
+
+
+def write_interrupted(out: Path, meta: dict[str, Any]) -> bool:
+    """Record an interrupted run: ``out`` becomes a folder holding only ``metadata.json`` with
+    status ``interrupted`` (no result file). A folder already at ``out`` that holds results
+    (``--overwrite`` was given) is left as it was, so nothing is lost; returns whether the
+    record was written."""
+    if out.exists() and not is_interrupted_run(out):
+        return False
+    with deferred_interrupts(), staged_dir(out, True) as tmp:
+        write_json(tmp / "metadata.json", {**meta, "status": INTERRUPTED})
+    return True
 
 
 def write_run_dir(out: Path, overwrite: bool, result: Any, scenario: Any,

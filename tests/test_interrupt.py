@@ -1,0 +1,96 @@
+"""Interrupted runs: Ctrl-C or SIGTERM stops `slit run` cleanly, leaves a folder holding only
+``metadata.json`` marked ``interrupted`` (no partial result file), and loses nothing that was
+there before."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+import slit.sim.simulate
+from slit.cli import main
+from tests.conftest import small_scenario_dict
+
+
+def _only_the_record(out: Path) -> dict:
+    assert sorted(p.name for p in out.iterdir()) == ["metadata.json"]
+    assert not list(out.parent.glob(f".{out.name}.*")), "a staging folder was left behind"
+    return json.loads((out / "metadata.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM") or os.name != "posix", reason="POSIX signals")
+def test_sigterm_part_way_leaves_only_an_interrupted_record(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    # ten simulated days of the default scenario: far longer than the few seconds we wait
+    cmd = [sys.executable, "-m", "slit.cli", "run", "--set", "time.horizon_s=864000",
+           "--out", str(out), "-q"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4.0)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:  # pragma: no cover - the failure being tested for
+        proc.kill()
+        raise
+    assert proc.returncode == 130, err
+    assert "interrupted (SIGTERM)" in err and "Traceback" not in err
+    meta = _only_the_record(out)
+    assert meta["status"] == "interrupted"
+    assert meta["interrupted_by"] == "SIGTERM"
+    assert 0.0 <= meta["interrupted_at_simulated_s"] < 864000
+    assert meta["seed"] == 42 and len(meta["scenario_sha256"]) == 64
+
+    # the folder of an interrupted run is replaced by the next run without --overwrite
+    again = main(["run", "--set", "time.horizon_s=600", "--set", "time.epoch_s=300",
+                  "--out", str(out), "-q"])  # fmt: skip
+    assert again == 0
+    assert json.loads((out / "metadata.json").read_text())["status"] == "completed"
+    assert (out / "requests.parquet").exists()
+
+
+def _stop(*args, **kwargs):
+    raise KeyboardInterrupt
+
+
+def _scenario(tmp_path: Path) -> Path:
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(small_scenario_dict()), encoding="utf-8")
+    return path
+
+
+def test_ctrl_c_leaves_only_an_interrupted_record(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(slit.sim.simulate, "simulate", _stop)
+    out = tmp_path / "out"
+    assert main(["run", str(_scenario(tmp_path)), "--out", str(out), "-q"]) == 130
+    assert "interrupted (Ctrl-C)" in capsys.readouterr().err
+    meta = _only_the_record(out)
+    assert meta["status"] == "interrupted" and meta["interrupted_by"] == "SIGINT"
+
+
+def test_an_interrupted_overwrite_keeps_the_earlier_results(tmp_path, monkeypatch, capsys):
+    scenario = _scenario(tmp_path)
+    out = tmp_path / "out"
+    assert main(["run", str(scenario), "--out", str(out), "-q"]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    monkeypatch.setattr(slit.sim.simulate, "simulate", _stop)
+    assert main(["run", str(scenario), "--out", str(out), "--overwrite", "-q"]) == 130
+    assert "left as it was" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert not list(tmp_path.glob(".out.*"))
+
+
+def test_results_folders_are_ordinary_folders(tmp_path) -> None:
+    out = tmp_path / "out"
+    assert main(["run", str(_scenario(tmp_path)), "--out", str(out), "-q"]) == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o777 & ~umask
