@@ -446,8 +446,10 @@ def _traces_show(args: argparse.Namespace) -> int:
             table = summary.zone_profile_summary(target)
             _print_frame(table, f"{target}: bundled month x hour profile")
             if args.plot:
+                import numpy as np
+
                 start = pd.Timestamp(args.start)
-                rng = __import__("numpy").random.default_rng(args.seed)
+                rng = np.random.default_rng(args.seed)
                 frame = profiles.grid_series_from_profile(target, start, args.hours, rng)
         elif target in profiles.request_profile_names():
             p = profiles.load_request_profile(target)
