@@ -113,6 +113,12 @@ CASES: list[Case] = [
          {"s.yaml": _yaml(_with("datacenters.0.pools.0.replicas", -2))},
          (r"s\.yaml", r"datacenters\[0\]\.pools\[0\]\.replicas|datacenters\.0\.pools\.0\.replicas",
           r">= 0|greater than or equal to 0")),
+    Case("negative_tensor_parallel_degree",
+         {"s.yaml": _yaml(_with("datacenters.0.pools.0.tp", -4))},
+         (r"s\.yaml:\d+", r"datacenters\[0\]\.pools\[0\]\.tp", r"greater than or equal to 1")),
+    Case("unknown_grid_zone", {"s.yaml": _yaml(lambda d: d["regions"][0].update(
+        zone="XX-NOWHERE", signals={"source": "profile"}))},
+         (r"s\.yaml:\d+", r"regions\[0\]", r"XX-NOWHERE", r"US-CAL-CISO")),
     Case("pue_below_one", {"s.yaml": _yaml(_with("datacenters.0.pue", 0.9))},
          (r"s\.yaml", r"pue", r">= 1|greater than or equal to 1")),
     Case("epoch_longer_than_horizon", {"s.yaml": _yaml(_with("time.epoch_s", 7200))},
@@ -201,6 +207,10 @@ CASES: list[Case] = [
          (r"sig\.csv", r"covers|cover", r"horizon|needs")),
     Case("signal_not_utf8", _signals(_signal_csv(GOOD_HOURS).encode() + b"\xe9\xff\n"),
          (r"sig\.csv", r"UTF-8", r"byte")),
+    Case("signal_truncated_gzip", {"s.yaml": _yaml(lambda d: (_signal_file(d), d["regions"][0][
+        "signals"]["carbon"].update(path="sig.csv.gz"))), "sig.csv.gz": gzip.compress(
+        _signal_csv(GOOD_HOURS * 40).encode())[:300]},
+         (r"sig\.csv\.gz", r"truncated or corrupt")),
     Case("signal_missing_file", {"s.yaml": _yaml(_signal_file)},
          (r"sig\.csv", r"not found", r"check the path")),
 ]  # fmt: skip

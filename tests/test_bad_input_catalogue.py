@@ -59,5 +59,6 @@ def test_the_catalogue_covers_every_kind_of_bad_input() -> None:
                  "trace_unsorted", "trace_shorter_than_the_horizon", "trace_not_utf8",
                  "trace_truncated_gzip", "signal_nan", "signal_duplicate_timestamp",
                  "signal_unsorted_timestamps", "signal_gap", "signal_timezone_naive",
-                 "signal_shorter_than_the_horizon", "signal_not_utf8"):  # fmt: skip
+                 "signal_shorter_than_the_horizon", "signal_not_utf8", "signal_truncated_gzip",
+                 "negative_tensor_parallel_degree", "unknown_grid_zone"):  # fmt: skip
         assert kind in names, kind
