@@ -579,14 +579,19 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             state["task"] = bar.add_task("sweep", total=total)
         bar.update(state["task"], completed=done)
 
-    if bar is not None:
-        with bar:
-            table = run_sweep(spec, base_dir, args.out, args.jobs, progress,
-                              executor=args.executor, address=args.address,
-                              retry_failed=args.retry_failed)  # fmt: skip
-    else:
-        table = run_sweep(spec, base_dir, args.out, args.jobs, executor=args.executor,
-                          address=args.address, retry_failed=args.retry_failed)  # fmt: skip
+    try:
+        if bar is not None:
+            with bar:
+                table = run_sweep(spec, base_dir, args.out, args.jobs, progress,
+                                  executor=args.executor, address=args.address,
+                                  retry_failed=args.retry_failed)  # fmt: skip
+        else:
+            table = run_sweep(spec, base_dir, args.out, args.jobs, executor=args.executor,
+                              address=args.address, retry_failed=args.retry_failed)  # fmt: skip
+    except KeyboardInterrupt:
+        print(f"the finished points are kept in {args.out / 'points'}; run the same command "
+              "again to resume", file=sys.stderr)  # fmt: skip
+        raise
     failed = int((table["status"] != "ok").sum()) if len(table) else 0
     if not args.quiet:
         print(f"{len(table)} point x seed results in {args.out / 'results.parquet'}"
@@ -735,7 +740,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USER_ERROR
     except KeyboardInterrupt as exc:
         how = getattr(exc, "signal_name", "Ctrl-C")
-        print(f"interrupted ({how}); no result was written", file=sys.stderr)
+        print(f"interrupted ({how})", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
         if previous is not None:

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -94,3 +95,29 @@ def test_results_folders_are_ordinary_folders(tmp_path) -> None:
     umask = os.umask(0)
     os.umask(umask)
     assert out.stat().st_mode & 0o777 == 0o777 & ~umask
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+def test_sigterm_stops_a_sweep_which_then_resumes(tmp_path: Path) -> None:
+    spec = {"base": "bundled:default", "command": "run", "seeds": [1, 2, 3, 4],
+            "set": ["time.horizon_s=21600"],
+            "grid": {"routing.policy": ["nearest", "lowest_carbon", "round_robin"]}}  # fmt: skip
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "slit.cli", "sweep", str(path), "--out", str(out), "-q",
+           "--jobs", "2"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(list((out / "points").glob("*.json"))) < 1:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "run the same command again to resume" in err and "Traceback" not in err
+    done = len(list((out / "points").glob("*.json")))
+    assert 1 <= done < 12
+    assert not (out / "results.parquet").exists()
+    assert main(["sweep", str(path), "--out", str(out), "-q", "--jobs", "2"]) == 0
+    table = pd.read_parquet(out / "results.parquet")
+    assert len(table) == 12 and (table["status"] == "ok").all()
