@@ -96,6 +96,7 @@ class RoutingPolicy(ABC):
         """Receive the static context; precompute per-model candidate datacenters."""
         self.ctx = ctx
         self.candidates = [np.flatnonzero(ctx.serves[m]) for m in range(len(ctx.model_ids))]
+        self._rtt_rows: list[list[float]] = ctx.rtt_ms.tolist()  # for _argmin's tie-break
 
     @abstractmethod
     def choose(self, origin: int, model: int, t_s: float, load: FloatArray) -> int:
@@ -114,8 +115,15 @@ class RoutingPolicy(ABC):
     def _argmin(self, values: FloatArray, cand: npt.NDArray[np.int64], origin: int) -> int:
         """Candidate with the lowest value; ties go to the lower RTT, then the lower index."""
         assert self.ctx is not None
-        order = np.lexsort((cand, self.ctx.rtt_ms[origin, cand], values))
-        return int(cand[order[0]])
+        vals = values.tolist()
+        if sum(vals) != sum(vals):  # a NaN (or opposite infinities): numpy's order, NaN last
+            order = np.lexsort((cand, self.ctx.rtt_ms[origin, cand], values))
+            return int(cand[order[0]])
+        # the same order as the lexsort above, on plain Python numbers (called per request by
+        # the load-aware policies, for a handful of candidates)
+        ids = cand.tolist()
+        rtt = self._rtt_rows[origin]
+        return min(zip(vals, [rtt[c] for c in ids], ids, strict=True))[2]
 
 
 _REGISTRY: dict[str, type[RoutingPolicy]] = {}
@@ -276,19 +284,29 @@ class Weighted(RoutingPolicy):
 
     Params = WeightedParams
 
+    def setup(self, ctx: RoutingContext) -> None:
+        super().setup(ctx)
+        # the terms that do not depend on the load, per (epoch, origin, model)
+        self._static: dict[tuple[int, int, int], FloatArray] = {}
+
     def choose(self, origin: int, model: int, t_s: float, load: FloatArray) -> int:
         assert self.ctx is not None
         p: Any = self.params
         ctx = self.ctx
         cand = self.candidates[model]
         e = ctx.epoch_of(t_s)
-        score = (
-            p.latency * _minmax(ctx.rtt_ms[origin, cand])
-            + p.carbon * _minmax(ctx.carbon_g_per_kwh[e, cand])
-            + p.water * _minmax(ctx.water_l_per_kwh[e, cand])
-            + p.cost * _minmax(ctx.price_usd_per_mwh[e, cand])
-            + p.load * _minmax(load[cand])
-        )
+        key = (e, origin, model)
+        static = self._static.get(key)
+        if static is None:
+            # summed in the order of the whole score, so adding the load term last gives the
+            # same doubles as summing all five per request
+            static = self._static[key] = (
+                p.latency * _minmax(ctx.rtt_ms[origin, cand])
+                + p.carbon * _minmax(ctx.carbon_g_per_kwh[e, cand])
+                + p.water * _minmax(ctx.water_l_per_kwh[e, cand])
+                + p.cost * _minmax(ctx.price_usd_per_mwh[e, cand])
+            )
+        score = static + p.load * _minmax(load[cand])
         return self._argmin(score, cand, origin)
 
 
