@@ -14,7 +14,8 @@ Both ignore carbon, water and cost.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from bisect import bisect_right
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -101,9 +102,13 @@ def max_flow_min_cost_shares(
 
 @register_policy("helix")
 class Helix(RoutingPolicy):
-    """Min-cost max-flow (Helix): spread requests over serving capacity, RTT as the flow cost."""
+    """Min-cost max-flow (Helix): spread requests over serving capacity, RTT as the flow cost.
+
+    It reads its own count of arrivals, never the datacenters' load, so its requests are
+    routed before the run (the same calls in the same order: the same draws)."""
 
     Params = HelixParams
+    uses_load: ClassVar[bool] = False
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
@@ -202,6 +207,7 @@ class Helix(RoutingPolicy):
         assert self.ctx is not None
         p: Any = self.params
         self.recomputes += 1
+        self._rows: dict[tuple[int, int], tuple[list[float], float, list[int]]] = {}
         for m, cand in enumerate(self.candidates):
             self.flows[m] = 0.0
             if not len(cand):
@@ -252,15 +258,20 @@ class Helix(RoutingPolicy):
         assert self.ctx is not None
         self._observe_epoch(t_s)
         self._counts[model, origin] += 1
-        cand = self.candidates[model]
-        weights = self.flows[model, origin, cand]
-        total = weights.sum()
+        row = self._rows.get((origin, model))
+        if row is None:
+            # the flows' cumulative shares as plain numbers, until the next re-solve (the sums
+            # are numpy's, so the draws fall where they would with numpy per request)
+            cand = self.candidates[model]
+            weights = self.flows[model, origin, cand]
+            row = np.cumsum(weights).tolist(), float(weights.sum()), [int(c) for c in cand]
+            self._rows[(origin, model)] = row
+        cum, total, ids = row
         if total <= 0:
             self.fallbacks += 1
             return int(self._nearest[origin, model])
         u = self.ctx.rng.random() * total
-        i = int(np.searchsorted(np.cumsum(weights), u, side="right"))
-        return int(cand[min(i, len(cand) - 1)])
+        return ids[min(bisect_right(cum, u), len(ids) - 1)]
 
 
 class SplitwiseParams(BaseModel):
