@@ -259,7 +259,7 @@ def _simulate_with_bar(args: argparse.Namespace, scenario: Any, simulate: Any,
                        reached: list[float]) -> Any:  # fmt: skip
     """Simulate with a progress bar (unless quiet); ``reached[0]`` follows the simulated time."""
     bar = _progress_bar(args.quiet)
-    shown = []
+    shown: list[bool] = []
     task = None
     if bar is not None:
         end_h = (scenario.config.time.horizon_s + scenario.config.time.drain_s) / 3600

@@ -30,7 +30,7 @@ def derive_latency_tables(vidur: pd.DataFrame, mlenergy: pd.DataFrame) -> pd.Dat
     pre = (
         v.groupby(["gpu", "model", "tp", "num_tokens"], as_index=False)["time_s"]
         .mean()
-        .rename(columns={"num_tokens": "x", "time_s": "seconds"})
+        .rename(columns={"num_tokens": "x", "time_s": "seconds"})  # type: ignore[call-overload]
         .assign(kind="prefill_dense")
     )
     # Llama-3.1-70B and 3.3-70B share an id (same architecture): average their points

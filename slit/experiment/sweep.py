@@ -41,6 +41,7 @@ import fcntl
 import hashlib
 import itertools
 import json
+import logging
 import os
 import time
 import traceback
@@ -157,9 +158,11 @@ def _run_point(args: PointArgs) -> dict[str, Any]:
         opts = dict(options)
         opts.update({k.removeprefix("options."): v for k, v in point.items()
                      if k.startswith("options.")})  # fmt: skip
-        sets = overrides + [f"{k}={json.dumps(v) if isinstance(v, (dict, list)) else v}"
-                            for k, v in point.items()
-                            if not k.startswith("options.") and k != LABEL_KEY]
+        sets = overrides + [
+            f"{k}={json.dumps(v) if isinstance(v, (dict, list)) else v}"
+            for k, v in point.items()
+            if not k.startswith("options.") and k != LABEL_KEY
+        ]
         sets += [f"seed={seed}"]  # fmt: skip
         scenario = load_scenario(base, sets)
         if command == "run":
@@ -236,10 +239,10 @@ def _execute_ray(
     started = False
     if not ray.is_initialized():
         if address:
-            ray.init(address=address, logging_level="ERROR", log_to_driver=False)
+            ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
         else:
             # a private local instance: no dashboard, only the CPUs asked for
-            ray.init(num_cpus=max(1, jobs), include_dashboard=False, logging_level="ERROR",
+            ray.init(num_cpus=max(1, jobs), include_dashboard=False, logging_level=logging.ERROR,
                      log_to_driver=False)  # fmt: skip
         started = True
     try:
@@ -295,7 +298,7 @@ def run_sweep(
     with sweep_lock(out):
         done_dir = out / "points"
         done_dir.mkdir(exist_ok=True)
-        todo = []
+        todo: list[tuple[str, PointArgs]] = []
         for p in pts:
             for seed in spec.seeds:
                 pid = point_id(p, seed)

@@ -25,7 +25,7 @@ own MFU and a host overhead per running request. See ``docs/models.md``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
@@ -107,6 +107,16 @@ class ReplicaPerf:
     gpu: GpuSpec
     tp: int
     eff: EfficiencyParams = DEFAULT_EFFICIENCY
+    # derived in __post_init__ (not arguments, not compared)
+    _inv_flops: float = field(init=False, repr=False, compare=False)
+    _inv_flops_decode: float = field(init=False, repr=False, compare=False)
+    _inv_bw: float = field(init=False, repr=False, compare=False)
+    _weights: float = field(init=False, repr=False, compare=False)
+    _kv: float = field(init=False, repr=False, compare=False)
+    _p2: float = field(init=False, repr=False, compare=False)
+    _la: float = field(init=False, repr=False, compare=False)
+    _ar_fixed: float = field(init=False, repr=False, compare=False)
+    _ar_per_token: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.tp < 1:

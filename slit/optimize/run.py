@@ -37,8 +37,18 @@ BASELINES = (
 """Routing policies replayed beside the optimised plans (splitwise with phase split on)."""
 
 
-VALIDATED_METRICS = ("requests", "dropped", "ttft_mean_s", "ttft_p95_s", "tpot_p95_s",
-                     "slo_attainment", "energy_kwh", "carbon_kg", "water_l", "cost_usd")
+VALIDATED_METRICS = (
+    "requests",
+    "dropped",
+    "ttft_mean_s",
+    "ttft_p95_s",
+    "tpot_p95_s",
+    "slo_attainment",
+    "energy_kwh",
+    "carbon_kg",
+    "water_l",
+    "cost_usd",
+)
 """The simulated metrics of each replay in ``validated.csv`` (see ``summary_metrics``)."""
 
 REPLAY_KEPT = "balanced"
@@ -91,8 +101,9 @@ def _epoch_scales(result: HorizonResult) -> list[tuple[FloatArray, FloatArray]]:
     return out
 
 
-def hypervolumes(result: HorizonResult,
-                 scales: list[tuple[FloatArray, FloatArray]] | None = None) -> list[float]:
+def hypervolumes(
+    result: HorizonResult, scales: list[tuple[FloatArray, FloatArray]] | None = None
+) -> list[float]:
     """Hypervolume of each epoch's front on objectives normalised to [0, 1] between the
     epoch's ideal point and its nadir over the front and the nearest-datacenter schedule;
     reference point 1.1 in every objective (pymoo's HV). ``scales``: from
@@ -105,8 +116,9 @@ def hypervolumes(result: HorizonResult,
             for fr, (lo, span) in zip(result.fronts, scales, strict=True)]  # fmt: skip
 
 
-def convergence_table(result: HorizonResult,
-                      scales: list[tuple[FloatArray, FloatArray]] | None = None) -> pd.DataFrame:
+def convergence_table(
+    result: HorizonResult, scales: list[tuple[FloatArray, FloatArray]] | None = None
+) -> pd.DataFrame:
     """Hypervolume of the population after every generation of every epoch (the final fronts'
     normalisation of :func:`hypervolumes`): columns epoch, generation, evaluations,
     hypervolume. Dominated and infeasible members add nothing, so it only rises to the epoch's
@@ -194,7 +206,9 @@ def run_optimize(
         })  # fmt: skip
 
     raw = scenario.resolved_dict()
-    jobs_list = [(raw, v, result.plans[v], seed, v == REPLAY_KEPT) for v in VARIANTS]
+    jobs_list: list[tuple[dict[str, Any], str, Any, int, bool]] = [
+        (raw, v, result.plans[v], seed, v == REPLAY_KEPT) for v in VARIANTS
+    ]
     jobs_list += [(raw, b, None, seed, False) for b in baselines]
     t1 = time.perf_counter()
     replays = []
@@ -221,7 +235,7 @@ def run_optimize(
             validated["name"].map(pred[col]).where(validated["kind"] == "plan")
         )
     for r in validated[validated["kind"] == "plan"].itertuples():
-        errors[r.name] = {
+        errors[str(r.name)] = {
             key: float(getattr(r, f"predicted_{key}") / getattr(r, key) - 1.0)
             for key in ("ttft_mean_s", "carbon_kg", "water_l", "cost_usd")
         }

@@ -61,7 +61,7 @@ def plot_pareto_grid(pareto: pd.DataFrame, baselines: pd.DataFrame | None = None
             x, y = objs[col], objs[row]
             ax.scatter(rest[x], rest[y], s=10, color="0.6", label="weight vectors (predicted)")
             for k, r in enumerate(named.itertuples()):
-                ax.scatter(getattr(r, x), getattr(r, y), s=60, marker=VARIANT_MARKERS[r.plan],
+                ax.scatter(getattr(r, x), getattr(r, y), s=60, marker=VARIANT_MARKERS[str(r.plan)],
                            color=OKABE_ITO[k % len(OKABE_ITO)], label=r.plan, zorder=3)  # fmt: skip
             if base is not None:
                 for key, (marker, label) in BASELINE_MARKERS.items():

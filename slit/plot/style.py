@@ -85,5 +85,5 @@ def figure_style(name: str = "default") -> Iterator[None]:
         raise SlitError(f"unknown figure style '{name}'; valid: {', '.join(style_names())}")
     rc = {**STYLES[name], "axes.prop_cycle": cycler(color=list(OKABE_ITO)),
           "pdf.fonttype": 42, "ps.fonttype": 42}  # fmt: skip
-    with mpl.rc_context(rc):
+    with mpl.rc_context(rc):  # type: ignore[arg-type]  # matplotlib types keys as literals
         yield

@@ -61,16 +61,16 @@ def plot_sweep(results: pd.DataFrame, x: str, y: str, *, hue: str | None = None,
         _, ax = plt.subplots(figsize=(4.5, 3.0), layout="constrained")
     groups = ok.groupby(hc, sort=True) if hc else [(None, ok)]
     categorical = not pd.api.types.is_numeric_dtype(ok[xc])
-    order = list(dict.fromkeys(ok[xc])) if categorical else None
+    order: list[Any] = list(dict.fromkeys(ok[xc])) if categorical else []
     for k, (h, grp) in enumerate(groups):
         st = grp.groupby(xc, sort=not categorical)[y].agg(["mean", "min", "max", "count"])
         if categorical:
             st = st.reindex([v for v in order if v in st.index])
-            xs = np.array([order.index(v) for v in st.index], float)
+            xs = np.array([order.index(v) for v in st.index], dtype=float)
         else:
             xs = st.index.to_numpy(float)
         color = OKABE_ITO[k % len(OKABE_ITO)]
-        label = (f"{hc.removeprefix('param.')} = {h}" if hc
+        label = (f"{hc.removeprefix('param.')} = {h!s}" if hc
                  else f"mean of {int(st['count'].max())} seeds")  # fmt: skip
         ax.plot(xs, st["mean"], marker="o", color=color, label=label)
         ax.fill_between(xs, st["min"], st["max"], color=color, alpha=0.2, lw=0)

@@ -479,10 +479,14 @@ def _validation_context(raw: dict[str, Any]) -> dict[str, Any]:
     from slit.traces.profiles import load_region_catalog
     from slit.traces.requests import request_formats
 
-    catalog = raw.get("catalog") if isinstance(raw.get("catalog"), dict) else {}
-    user_gpus = catalog.get("gpus") if isinstance(catalog.get("gpus"), dict) else {}
-    user_llms = catalog.get("llms") if isinstance(catalog.get("llms"), dict) else {}
-    regions = raw.get("regions") if isinstance(raw.get("regions"), list) else []
+    def _of(mapping: Any, key: str, kind: type) -> Any:
+        value = mapping.get(key)
+        return value if isinstance(value, kind) else kind()
+
+    catalog = _of(raw, "catalog", dict)
+    user_gpus = _of(catalog, "gpus", dict)
+    user_llms = _of(catalog, "llms", dict)
+    regions = _of(raw, "regions", list)
     return {
         "gpus": set(bundled_gpus()) | set(user_gpus),
         "llms": set(bundled_llms()) | set(user_llms),

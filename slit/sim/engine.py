@@ -697,7 +697,7 @@ class Datacenter:
         req.kv_transfer_s += delay
         ev = self.sim.env.timeout(delay)
         queue = self.decode_queues[req.model]
-        ev.callbacks.append(lambda _e, r=req, q=queue: q.push(r))
+        ev.callbacks.append(lambda _e, r=req, q=queue: q.push(r))  # type: ignore[misc]
 
     def receive(self, req: Request, last_now: bool = True) -> None:
         """A request reaches the datacenter and joins its LLM's queue.
@@ -846,7 +846,7 @@ class Simulation:
             dc.meter.arrivals[dc.meter.epoch(t)] += 1
             delay = req.rtt_s / 2.0 + req.transfer_s
             ev = env.timeout(delay)
-            ev.callbacks.append(lambda _e, r=req, c=dc: c.receive(r))
+            ev.callbacks.append(lambda _e, r=req, c=dc: c.receive(r))  # type: ignore[misc]
 
     def _deliver_prerouted(
         self,

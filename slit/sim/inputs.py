@@ -548,7 +548,7 @@ def _trace_requests(
             for m in dict.fromkeys(names):
                 if m not in model_ids:
                     model_ids.append(m)
-            model = names.map({m: i for i, m in enumerate(model_ids)}).to_numpy(np.int64)
+            model = np.asarray(names.map({m: i for i, m in enumerate(model_ids)}), np.int64)
         elif wl.model_map:
             raise TraceError(
                 f"{label}: model name(s) {', '.join(unknown[:5])} in column 'model' have no "

@@ -304,9 +304,9 @@ def _request_records(
     frame = pd.DataFrame(
         {
             "request_id": np.arange(n, dtype=np.int64),
-            "origin": pd.Categorical.from_codes(origin_idx, categories=region_ids),
-            "model": pd.Categorical.from_codes(model_idx, categories=model_ids),
-            "datacenter": pd.Categorical.from_codes(dc_idx, categories=dc_ids),
+            "origin": pd.Categorical.from_codes(origin_idx, categories=pd.Index(region_ids)),
+            "model": pd.Categorical.from_codes(model_idx, categories=pd.Index(model_ids)),
+            "datacenter": pd.Categorical.from_codes(dc_idx, categories=pd.Index(dc_ids)),
             "prompt_tokens": prompt,
             "output_tokens": output,
             "arrival_s": arrival,

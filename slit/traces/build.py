@@ -305,7 +305,8 @@ def _month_hour_stats(s: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
     The residual z = (x − mean) / std of the value's own month-hour cell is what the generator
     reproduces as unit-variance AR(1) noise; cells with zero spread give NaN residuals.
     """
-    key = [s.index.month.rename("month"), s.index.hour.rename("hour_utc")]
+    when = pd.DatetimeIndex(s.index)
+    key = [when.month.rename("month"), when.hour.rename("hour_utc")]
     grouped = s.groupby(key)
     stats = pd.DataFrame({"mean": grouped.mean(), "std": grouped.std(ddof=1)})
     mean = grouped.transform("mean")
@@ -331,7 +332,7 @@ def _residual_correlation(carbon: pd.Series, price: pd.Series | None,
     corr = frame.corr()
 
     def pair(a: str, b: str) -> float | None:
-        return _r(float(corr.loc[a, b]), 3, 3) if a in corr and b in corr else None
+        return _r(float(corr.at[a, b]), 3, 3) if a in corr and b in corr else None  # type: ignore[arg-type]
 
     return {
         "carbon_price": pair("carbon", "price"),
@@ -346,7 +347,7 @@ def _lag1_by_month(z: pd.Series) -> pd.Series:
     Pairs (z_t, z_{t+1}) are filed under the month of t; only pairs one hour apart with both
     values defined count. Months with too few pairs or no spread get 0 (white noise).
     """
-    t = z.index
+    t = pd.DatetimeIndex(z.index)
     a = z.to_numpy()[:-1]
     b = z.to_numpy()[1:]
     one_hour = _hour_steps(t)

@@ -71,7 +71,7 @@ class GridSignals:
         Raises:
             TraceError: if the signals do not cover the whole period.
         """
-        idx = self.frame.index
+        idx = pd.DatetimeIndex(self.frame.index)
         end = start_utc + pd.Timedelta(seconds=epoch_s * n_epochs)
         if start_utc < idx[0] or end > self.end_utc:
             raise TraceError(
