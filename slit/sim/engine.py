@@ -1,8 +1,10 @@
 """The discrete-event simulator of geo-distributed LLM serving (SimPy).
 
 Structure: one arrival process routes each request (a :class:`~slit.sim.policies.RoutingPolicy`
-picks the datacenter); after the network delay the request joins the queue of a replica in that
-datacenter. Each :class:`Replica` runs continuous batching as vLLM does: when requests wait and
+picks the datacenter: at its arrival, or before the run for a policy that does not read the
+load); after the network delay the request joins the queue of a replica in that datacenter.
+Each :class:`Replica` is a state machine driven by event callbacks (one SimPy event per action,
+no process) and runs continuous batching as vLLM does: when requests wait and
 fit (batch slots, KV-cache tokens, a prefill token budget), it runs one prefill iteration for them,
 after which they join the running batch; otherwise it runs decode iterations of the whole batch.
 A batch changes only when a request finishes, the KV cache fills (the newest request is preempted
@@ -13,6 +15,9 @@ iterations in one event, with their time summed in closed form
 Energy: every GPU draws idle power all the time; busy intervals add the phase's extra power. A
 request is charged its share of the full (not extra) power of the iterations it took part in:
 prefill by its share of the prompt tokens, decode equally per batch member.
+
+A request is a Python object only while it is in flight; its outcome then goes to the packed
+:class:`~slit.sim.request_log.RequestLog`, from which the per-request records are built.
 """
 
 from __future__ import annotations
