@@ -469,8 +469,34 @@ def _problems_from(
             given = err.get("input")
             if not isinstance(given, (dict, list)):
                 msg = f"{msg} (got {given!r})"
+            hint = _type_hint(kind, err.get("ctx") or {}, _format_loc(loc))
         problems.append(Problem(where, msg, hint))
     return problems
+
+
+_BOUNDS = {"greater_than_equal": ("ge", ">="), "greater_than": ("gt", ">"),
+           "less_than_equal": ("le", "<="), "less_than": ("lt", "<")}  # fmt: skip
+
+
+def _type_hint(kind: str, ctx: dict[str, Any], path: str) -> str:
+    """How to fix a value of the wrong type or out of its range (pydantic's error kinds)."""
+    if kind in _BOUNDS:
+        key, op = _BOUNDS[kind]
+        return f"set {path} to a value {op} {ctx.get(key)}"
+    if kind in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
+        whole = kind.startswith("int")
+        return (f"write a plain {'whole ' if whole else ''}number, without units or quotes "
+                "(the unit is in the key's name)")  # fmt: skip
+    if kind in ("bool_parsing", "bool_type"):
+        return "write true or false"
+    if kind == "string_type":
+        return "write text; quote it if it would read as a number or a date"
+    if kind == "literal_error" and ctx.get("expected"):
+        return f"valid: {ctx['expected']}"
+    if kind in ("list_type", "dict_type", "model_type", "model_attributes_type"):
+        shape = "a list (- item lines)" if kind == "list_type" else "a mapping (key: value lines)"
+        return f"write {shape} here (see `slit schema` or docs/scenario.md)"
+    return ""
 
 
 def _validation_context(raw: dict[str, Any]) -> dict[str, Any]:
