@@ -121,3 +121,14 @@ def test_sigterm_stops_a_sweep_which_then_resumes(tmp_path: Path) -> None:
     assert main(["sweep", str(path), "--out", str(out), "-q", "--jobs", "2"]) == 0
     table = pd.read_parquet(out / "results.parquet")
     assert len(table) == 12 and (table["status"] == "ok").all()
+
+
+def test_an_interrupted_optimisation_leaves_only_its_record(tmp_path, monkeypatch, capsys):
+    import slit.optimize.run
+
+    monkeypatch.setattr(slit.optimize.run, "run_optimize", _stop)
+    out = tmp_path / "opt"
+    assert main(["optimize", str(_scenario(tmp_path)), "--out", str(out), "-q"]) == 130
+    meta = _only_the_record(out)
+    assert meta["status"] == "interrupted" and meta["command"] == "optimize"
+    assert "interrupted (Ctrl-C)" in capsys.readouterr().err
