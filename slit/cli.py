@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import signal
@@ -537,19 +538,12 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
         bar.update(tasks[stage], completed=done)
 
     try:
-        if bar is not None:
-            with bar:
-                out = run_optimize(scenario, args.algorithm, evaluations=args.evaluations,
-                                   pop_size=args.pop_size, seed=seed, jobs=args.jobs,
-                                   forecaster=args.forecaster, signal_error=args.signal_error,
-                                   time_budget_s=args.time_budget_s, ttft_slo=args.ttft_slo,
-                                   baselines=baselines, progress=progress)  # fmt: skip
-        else:
+        with bar if bar is not None else contextlib.nullcontext():
             out = run_optimize(scenario, args.algorithm, evaluations=args.evaluations,
                                pop_size=args.pop_size, seed=seed, jobs=args.jobs,
-                               forecaster=args.forecaster,
-                               signal_error=args.signal_error, time_budget_s=args.time_budget_s,
-                               ttft_slo=args.ttft_slo, baselines=baselines)  # fmt: skip
+                               forecaster=args.forecaster, signal_error=args.signal_error,
+                               time_budget_s=args.time_budget_s, ttft_slo=args.ttft_slo,
+                               baselines=baselines, progress=progress)  # fmt: skip
         meta.update({"status": "completed", "wall_s": time.perf_counter() - wall0,
                      "algorithm": args.algorithm, "replayed_plan": "balanced",
                      "baselines": list(baselines)})  # fmt: skip
@@ -580,14 +574,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         bar.update(state["task"], completed=done)
 
     try:
-        if bar is not None:
-            with bar:
-                table = run_sweep(spec, base_dir, args.out, args.jobs, progress,
-                                  executor=args.executor, address=args.address,
-                                  retry_failed=args.retry_failed)  # fmt: skip
-        else:
-            table = run_sweep(spec, base_dir, args.out, args.jobs, executor=args.executor,
-                              address=args.address, retry_failed=args.retry_failed)  # fmt: skip
+        with bar if bar is not None else contextlib.nullcontext():
+            table = run_sweep(spec, base_dir, args.out, args.jobs, progress,
+                              executor=args.executor, address=args.address,
+                              retry_failed=args.retry_failed)  # fmt: skip
     except KeyboardInterrupt:
         print(f"the finished points are kept in {args.out / 'points'}; run the same command "
               "again to resume", file=sys.stderr)  # fmt: skip

@@ -50,7 +50,7 @@ def deferred_interrupts() -> Iterator[None]:
 def check_out_dir(out: Path, overwrite: bool) -> None:
     """Refuse an existing ``out`` unless ``overwrite`` (or it only holds an interrupted run's
     metadata); refuse a file in its place always."""
-    if out.exists() and not overwrite and out.is_dir() and is_interrupted_run(out):
+    if not overwrite and is_interrupted_run(out):
         return
     if out.exists() and not overwrite:
         raise OutputError(

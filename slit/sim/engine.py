@@ -227,15 +227,6 @@ class Replica:
         self._next()
 
     # -- queue ------------------------------------------------------------------------------
-    def can_take(self, req: Request) -> bool:
-        """Whether the replica is waiting for work and could admit ``req`` right now."""
-        return (
-            self.wake is not None
-            and not self.woken
-            and len(self.running) + len(self.prefilling) < self.max_batch
-            and self.kv_used + req.prompt + req.generated + 1 <= self.kv_capacity
-        )
-
     def wake_up(self) -> None:
         """Make the replica decide again now. An idle replica's event is triggered; a decoding
         replica's timer cannot fire early, so its callback moves to an event that fires now and
@@ -629,7 +620,8 @@ class PoolQueue:
         best = None
         best_key = 0.0
         for rep in self.replicas:
-            # Replica.can_take, inline: this runs for every arrival
+            # waiting for work (and not already woken), a batch slot free and room in the KV
+            # cache for the head (inline: this runs for every arrival)
             if (
                 rep.wake is not None
                 and not rep.woken
@@ -745,7 +737,6 @@ class Simulation:
 
     def __init__(self) -> None:
         self.env = simpy.Environment()
-        self.resolved = 0
         self.released = 0  # requests released so far (their ids are 0 .. released - 1)
         self.datacenters: list[Datacenter] = []
         self.live: dict[int, Request] = {}
@@ -763,7 +754,6 @@ class Simulation:
         """``req`` finished or was dropped: its outcome goes to the log, the object away."""
         del self.live[req.rid]
         self.log.add(req)
-        self.resolved += 1
 
     def close(self) -> None:
         """Log every request not resolved by the end of the run: in flight, in transit, or
@@ -807,12 +797,28 @@ class Simulation:
         request at the end of its network delay: one event per request instead of two.
         ``until_s`` is the end of the run, after which no request is released.
         """
-        if not getattr(policy, "uses_load", True):
-            yield from self._deliver_prerouted(
-                arrival_s, origin, model, prompt, output, policy, rtt_s, transfer_s_per_token,
-                until_s,
-            )  # fmt: skip
-            return
+        # plain Python numbers: indexing numpy arrays once per request is slow
+        self._inputs = (*_packed(arrival_s, origin, model, prompt, output), rtt_s.tolist())
+        self._transfer_s_per_token = transfer_s_per_token
+        if getattr(policy, "uses_load", True):
+            yield from self._route_each(policy)
+        else:
+            yield from self._deliver_prerouted(policy, until_s)
+
+    def _serves(self) -> set[int]:
+        """The LLMs some datacenter serves."""
+        return set().union(*(dc.replicas_by_model for dc in self.datacenters))
+
+    def _unserved(self, i: int) -> None:
+        """Request ``i`` asks for an LLM no datacenter serves: dropped as it arrives."""
+        req = self._make_request(i, -1)
+        req.drop = "no_datacenter_serves_model"
+        self.live[i] = req
+        self.resolve(req)
+
+    def _route_each(self, policy: Any) -> Any:
+        """Route each request when it arrives, with the load of that moment; it reaches its
+        datacenter after its network delay (two events per request)."""
         env = self.env
         dcs = self.datacenters
         # the load the policy reads, requests in flight per replica, kept up to date as they
@@ -824,59 +830,36 @@ class Simulation:
             load[d] = dc.in_flight / caps[d]
         shown = load.view()  # the policy's read-only view of the live array
         shown.flags.writeable = False
-        serves = [set(dc.replicas_by_model) for dc in dcs]
-        any_serves = set().union(*serves)
-        # plain Python numbers: indexing numpy arrays once per request is slow
-        times, origins, models, prompts, outputs = _packed(arrival_s, origin, model, prompt, output)
-        rtts = rtt_s.tolist()
+        any_serves = self._serves()
+        times, origins, models = self._inputs[:3]
         live = self.live
         for i in range(len(times)):
             t = times[i]
             if t > env.now:
                 yield env.timeout(t - env.now)
-            req = Request(i, origins[i], models[i], prompts[i], outputs[i], t)
-            live[i] = req
             self.released = i + 1
-            if req.model not in any_serves:
-                req.drop = "no_datacenter_serves_model"
-                self.resolve(req)
+            if models[i] not in any_serves:
+                self._unserved(i)
                 continue
-            d = policy.choose(req.origin, req.model, t, shown)
+            d = policy.choose(origins[i], models[i], t, shown)
+            req = live[i] = self._make_request(i, d)
             dc = dcs[d]
-            req.dc = d
-            req.rtt_s = rtts[req.origin][d]
-            req.transfer_s = req.prompt * transfer_s_per_token
             dc.in_flight += 1
             load[d] = dc.in_flight / caps[d]
             dc.meter.arrivals[dc.meter.epoch(t)] += 1
-            delay = req.rtt_s / 2.0 + req.transfer_s
-            ev = env.timeout(delay)
+            ev = env.timeout(req.rtt_s / 2.0 + req.transfer_s)
             ev.callbacks.append(lambda _e, r=req, c=dc: c.receive(r))  # type: ignore[misc]
 
-    def _deliver_prerouted(
-        self,
-        arrival_s: npt.NDArray[np.float64],
-        origin: npt.NDArray[np.int64],
-        model: npt.NDArray[np.int64],
-        prompt: npt.NDArray[np.int64],
-        output: npt.NDArray[np.int64],
-        policy: Any,
-        rtt_s: npt.NDArray[np.float64],
-        transfer_s_per_token: float,
-        until_s: float,
-    ) -> Any:
+    def _deliver_prerouted(self, policy: Any, until_s: float) -> Any:
         """Route every request now and deliver each to its datacenter at its arrival time
         plus network delay. Times are the ones the two-event path gives, to the last bit."""
         env = self.env
         dcs = self.datacenters
-        serves = [set(dc.replicas_by_model) for dc in dcs]
-        any_serves = set().union(*serves)
+        any_serves = self._serves()
         load = np.zeros(len(dcs))  # what these policies are handed, and do not read
         load.flags.writeable = False
-        times, origins, models, prompts, outputs = _packed(arrival_s, origin, model, prompt, output)
-        rtts = rtt_s.tolist()
-        self._inputs = (times, origins, models, prompts, outputs, rtts)
-        self._transfer_s_per_token = transfer_s_per_token
+        times, origins, models, prompts, _, rtts = self._inputs
+        transfer_s_per_token = self._transfer_s_per_token
         due = array("d")
         due_rid = self._due_rid
         due_dc = self._due_dc
@@ -891,10 +874,7 @@ class Simulation:
             self.released = i + 1
             o, m = origins[i], models[i]
             if m not in any_serves:
-                req = self._make_request(i, -1)
-                req.drop = "no_datacenter_serves_model"
-                self.live[i] = req
-                self.resolve(req)
+                self._unserved(i)
                 continue
             d = policy.choose(o, m, t, load)
             meter = dcs[d].meter
@@ -921,14 +901,8 @@ class Simulation:
                 yield env.timeout(delay)
                 now = env.now
             self._delivered = n + 1
-            i, d = due_rid[j], due_dc[j]
-            # _make_request, inline (once per request)
-            req = Request(i, origins[i], models[i], prompts[i], outputs[i], times[i])
-            req.dc = d
-            req.rtt_s = rtts[req.origin][d]
-            req.transfer_s = req.prompt * transfer_s_per_token
-            live[i] = req
-            dc = dcs[d]
+            req = live[due_rid[j]] = self._make_request(due_rid[j], due_dc[j])
+            dc = dcs[req.dc]
             dc.in_flight += 1
             # requests delivered at the same instant are all queued before a replica decides
             dc.receive(req, n + 1 == n_due or due[order[n + 1]] != at)

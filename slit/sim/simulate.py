@@ -143,6 +143,7 @@ def simulate(
     region_rtt_ms = rtt_between_regions(scenario, input_log)
     dc_region = [region_ids.index(dc.region) for dc in cfg.datacenters]
     rtt_ms = region_rtt_ms[:, dc_region]
+    rtt_s = rtt_ms / 1000.0
 
     if policy is None:
         policy = make_policy(cfg.routing.policy, cfg.routing.params)
@@ -231,7 +232,7 @@ def simulate(
             requests["prompt_tokens"].to_numpy(),
             requests["output_tokens"].to_numpy(),
             policy,
-            rtt_ms / 1000.0,
+            rtt_s,
             per_token_s,
             end_s,
         )
@@ -246,7 +247,7 @@ def simulate(
     sim.close()
     wall_s = time.perf_counter() - wall0
 
-    records = _request_records(sim, scenario, model_ids, requests, rtt_ms / 1000.0, per_token_s)
+    records = _request_records(sim, scenario, model_ids, requests, rtt_s, per_token_s)
     series = _timeseries(sim, scenario, signals, n_epochs, gpu_count, idle_w)
     summary = summarize(records, series)
     metadata: dict[str, Any] = {
