@@ -285,6 +285,15 @@ class Pool(Strict):
         description="With phase_split enabled: replicas that only prefill (default: "
         "phase_split.prefill_fraction of the pool).",
     )
+    dispatch: Literal["shared", "round_robin", "shortest_queue", "least_kv"] = Field(
+        "shared",
+        description="How the datacenter's requests for this LLM reach the replicas. shared: one "
+        "queue that every replica able to admit pulls from. round_robin, shortest_queue (fewest "
+        "requests queued or in service), least_kv (least KV tokens in use plus queued, as a "
+        "share of the KV capacity): each request is assigned to one replica on arrival and "
+        "waits in that replica's own queue (one engine per replica, as vLLM). Every pool of "
+        "one LLM in a datacenter must have the same dispatch.",
+    )
 
     @field_validator("model")
     @classmethod

@@ -2,7 +2,10 @@
 
 Structure: one arrival process routes each request (a :class:`~slit.sim.policies.RoutingPolicy`
 picks the datacenter: at its arrival, or before the run for a policy that does not read the
-load); after the network delay the request joins the queue of a replica in that datacenter.
+load); after the network delay the request joins the queue of a replica in that datacenter:
+the one queue its LLM's replicas there share (``shared`` dispatch), or, with a per-replica
+dispatch (``round_robin``, ``shortest_queue``, ``least_kv``, see :class:`Dispatcher`), the own
+queue of the replica it is assigned to on arrival.
 Each :class:`Replica` is a state machine driven by event callbacks (one SimPy event per action,
 no process) and runs continuous batching as vLLM does: when requests wait and
 fit (batch slots, KV-cache tokens, a prefill token budget), it runs one prefill iteration for them,
@@ -42,6 +45,10 @@ from slit.models.power import PowerParams, decode_activity, it_power_w
 from slit.sim.request_log import RequestLog
 
 J_PER_KWH = 3.6e6
+
+DISPATCH_POLICIES = ("shared", "round_robin", "shortest_queue", "least_kv")
+"""How a datacenter's requests of one LLM reach its replicas (a pool's ``dispatch``): one
+queue shared by the replicas, or a queue per replica fed by a :class:`Dispatcher`."""
 
 
 class Request:
@@ -89,6 +96,10 @@ class Request:
         self.energy_j = self.carbon_kg = self.water_l = self.cost_usd = 0.0
         self.mark: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
         self.drop = ""
+
+
+_NO_BATCH: list[Request] = []
+"""A replica's prefill batch when none is under way (shared, never changed)."""
 
 
 class Meter:
@@ -264,6 +275,20 @@ class Replica:
     def _fits(self, req: Request) -> bool:
         return self.kv_used + req.prompt + req.generated + 1 <= self.kv_capacity
 
+    def holding(self) -> int:
+        """Requests this replica holds: queued (its own queue, or the shared one), in a prefill
+        iteration, prefilling in chunks, or running (``shortest_queue`` dispatch reads it)."""
+        return len(self.waiting) + len(self._batch) + len(self.prefilling) + len(self.running)
+
+    def kv_demand(self) -> float:
+        """KV-cache demand as a share of the capacity: the tokens the cache holds now (as of
+        the replica's last state change: a decode stretch adds its tokens when it ends) plus,
+        for every request in its own queue, the ``prompt + generated`` tokens its admission
+        will take (``least_kv`` dispatch reads it; needs a :class:`ReplicaWaiting` queue)."""
+        waiting = self.waiting
+        assert isinstance(waiting, ReplicaWaiting)
+        return (self.kv_used + waiting.tokens) / self.kv_capacity
+
     # -- accounting -------------------------------------------------------------------------
     def _book(self, t0: float, t1: float, watts: float) -> int:
         """Book ``[t0, t1)`` at ``watts``; returns the epoch of ``t0``."""
@@ -408,6 +433,7 @@ class Replica:
         for r, n in zip(self._batch, self._tokens, strict=True):
             self._charge(r, energy * n / total, e)
             self._prefilled(r, t1)
+        self._batch = _NO_BATCH  # none in prefill now (what Replica.holding counts)
         self._next()
 
     def _prefilled(self, r: Request, t1: float) -> None:
@@ -586,13 +612,40 @@ class Replica:
         self._leave(victim)
         victim.preemptions += 1
         victim.prefilled = 0
-        entry = self.dc.queues[victim.model] if self.role == "decode" else self.queue
-        entry.waiting.appendleft(victim)
-        entry.notify()
+        if self.role == "decode":  # back to the LLM's prefill side, to be recomputed
+            self.dc.queues[victim.model].push_front(victim)
+        else:
+            self.queue.push_front(victim)
+
+
+class ReplicaWaiting(deque[Request]):
+    """The waiting queue of one replica under a per-replica dispatch; it keeps the sum of its
+    requests' ``prompt + generated`` tokens (what their admission will take of the KV cache),
+    which ``least_kv`` dispatch reads. A queued request's ``generated`` does not change, so the
+    sum stays exact. The shared queue is a plain deque and pays nothing for this."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tokens = 0
+
+    def append(self, req: Request, /) -> None:
+        super().append(req)
+        self.tokens += req.prompt + req.generated
+
+    def appendleft(self, req: Request, /) -> None:
+        super().appendleft(req)
+        self.tokens += req.prompt + req.generated
+
+    def popleft(self) -> Request:
+        req = super().popleft()
+        self.tokens -= req.prompt + req.generated
+        return req
 
 
 class PoolQueue:
-    """The queue of one LLM in one datacenter, shared by all replicas serving it.
+    """The queue of one LLM in one datacenter, shared by all replicas serving it (``shared``
+    dispatch), or the own queue of one replica (the other dispatches, fed by a
+    :class:`Dispatcher`).
 
     An arriving request wakes the replica that can admit it and would serve it soonest (fewest
     running requests, weighted by iteration time); a sleeping replica starts a prefill at once, a
@@ -600,8 +653,8 @@ class PoolQueue:
     served, until a replica frees batch slots or KV cache.
     """
 
-    def __init__(self) -> None:
-        self.waiting: deque[Request] = deque()
+    def __init__(self, waiting: deque[Request] | None = None) -> None:
+        self.waiting: deque[Request] = deque() if waiting is None else waiting
         self.replicas: list[Replica] = []
 
     def push(self, req: Request, at_once: bool = True) -> None:
@@ -609,6 +662,12 @@ class PoolQueue:
         the chosen one can take it at once, unless more requests come at this instant)."""
         self.waiting.append(req)
         self.notify(at_once=at_once)
+
+    def push_front(self, req: Request) -> None:
+        """A preempted request returns to the head of the queue (from a replica that is itself
+        deciding: the replica woken, if any, decides by an event that fires now)."""
+        self.waiting.appendleft(req)
+        self.notify()
 
     def notify(self, at_once: bool = False) -> None:
         """Wake the best replica able to admit the queue's head now, if any: at once, or, when
@@ -638,6 +697,94 @@ class PoolQueue:
                 best.wake_up()
 
 
+class Dispatcher:
+    """Assigns each request of one LLM reaching a datacenter to one of its replicas on arrival;
+    the request then waits in that replica's own queue, first come first served (vLLM's
+    deployment of one engine per replica, each with its waiting queue, behind a router).
+
+    - ``round_robin``: the replicas in turn, in the order they were built (the datacenter's
+      pools in scenario order, the replicas of a pool in order): request ``i`` goes to replica
+      ``i mod N``.
+    - ``shortest_queue``: the replica holding the fewest requests, queued or in service
+      (:meth:`Replica.holding`).
+    - ``least_kv``: the replica with the least KV-cache demand, the tokens its cache holds plus
+      those its queued requests' admission will take, as a share of its capacity
+      (:meth:`Replica.kv_demand`); replicas of one pool have one capacity, so among them this
+      is the least demand in tokens.
+
+    Ties go to the replica built first; nothing is drawn at random. Only replicas whose KV
+    cache can hold the whole request (``prompt + output`` tokens; ``prompt + generated + 1``
+    for a prefill-only replica) are candidates, as long as one can. A request preempted on a
+    decode replica (phase split) is dispatched again, to the head of the chosen replica's queue.
+    """
+
+    def __init__(self, policy: str) -> None:
+        if policy not in DISPATCH_POLICIES or policy == "shared":
+            raise ValueError(f"a dispatcher's policy is one of {DISPATCH_POLICIES[1:]}")
+        self.policy = policy
+        self.replicas: list[Replica] = []
+        self.min_capacity = 0  # the smallest KV capacity among the replicas, tokens
+        self._turn = 0  # round robin: the replica that takes the next request
+
+    def new_queue(self) -> PoolQueue:
+        """The own queue of a replica about to be built (see :meth:`add`)."""
+        return PoolQueue(ReplicaWaiting())
+
+    def add(self, rep: Replica) -> None:
+        self.replicas.append(rep)
+        self.min_capacity = min(r.kv_capacity for r in self.replicas)
+
+    def push(self, req: Request, at_once: bool = True) -> None:
+        """A request arrives: it joins the queue of the replica chosen for it."""
+        self._choose(req).queue.push(req, at_once)
+
+    def push_front(self, req: Request) -> None:
+        """A request preempted elsewhere: to the head of the chosen replica's queue."""
+        self._choose(req).queue.push_front(req)
+
+    def _choose(self, req: Request) -> Replica:
+        reps = self.replicas
+        ok: list[bool] | None = None  # None: every replica can hold the request
+        whole = req.prompt + req.output
+        if whole > self.min_capacity:
+            head = req.prompt + req.generated + 1  # all a prefill-only replica holds of it
+            ok = [r.kv_capacity >= (head if r.role == "prefill" else whole) for r in reps]
+            if not any(ok):
+                ok = None  # none can: the datacenter drops it or it is recomputed, as shared
+        if self.policy == "round_robin":
+            n = len(reps)
+            i = self._turn
+            if ok is not None:
+                while not ok[i]:
+                    i = (i + 1) % n
+            self._turn = (i + 1) % n
+            return reps[i]
+        by_count = self.policy == "shortest_queue"
+        best = reps[0]
+        best_key = math.inf
+        for i, rep in enumerate(reps):
+            if ok is not None and not ok[i]:
+                continue
+            key = rep.holding() if by_count else rep.kv_demand()
+            if key < best_key:
+                best, best_key = rep, key
+        return best
+
+
+def _queue_for(entries: dict[int, PoolQueue | Dispatcher], model: int, dispatch: str) -> PoolQueue:
+    """The queue a new replica of ``model`` reads, from the LLM's entry in ``entries`` (created
+    on first use): the shared queue itself, or a new own queue that the dispatcher feeds."""
+    entry = entries.get(model)
+    if entry is None:
+        entry = entries[model] = PoolQueue() if dispatch == "shared" else Dispatcher(dispatch)
+    have = "shared" if isinstance(entry, PoolQueue) else entry.policy
+    if have != dispatch:
+        raise ValueError(
+            f"the replicas of one LLM in a datacenter have one dispatch, not {have} and {dispatch}"
+        )
+    return entry if isinstance(entry, PoolQueue) else entry.new_queue()
+
+
 class Datacenter:
     """A datacenter: replicas by LLM, an energy meter and per-epoch impact factors."""
 
@@ -649,8 +796,9 @@ class Datacenter:
         self.meter = Meter(n_epochs, epoch_s)
         self.factors = factors
         self.replicas_by_model: dict[int, list[Replica]] = {}
-        self.queues: dict[int, PoolQueue] = {}
-        self.decode_queues: dict[int, PoolQueue] = {}
+        # per LLM: its shared queue, or the dispatcher that feeds its replicas' own queues
+        self.queues: dict[int, PoolQueue | Dispatcher] = {}
+        self.decode_queues: dict[int, PoolQueue | Dispatcher] = {}
         self.max_kv_tokens: dict[int, int] = {}
         self.in_flight = 0  # requests routed here and not yet resolved
         # where a load-aware router reads in_flight / capacity (None: nobody reads it)
@@ -665,21 +813,26 @@ class Datacenter:
         if self.load_out is not None:
             self.load_out[self.index] = self.in_flight / self.load_capacity
 
-    def queue_for(self, model: int) -> PoolQueue:
-        """The (shared) queue of ``model`` in this datacenter, created on first use."""
-        if model not in self.queues:
-            self.queues[model] = PoolQueue()
-        return self.queues[model]
+    def queue_for(self, model: int, dispatch: str = "shared") -> PoolQueue:
+        """The queue a new replica of ``model`` in this datacenter reads: with ``shared``
+        dispatch the LLM's one queue (created on first use), otherwise an own queue of the
+        replica, fed by the LLM's :class:`Dispatcher`. Pass the replica to :meth:`add_replica`.
 
-    def decode_queue_for(self, model: int) -> PoolQueue:
-        """The queue of ``model``'s decode-only replicas (phase-split serving)."""
-        if model not in self.decode_queues:
-            self.decode_queues[model] = PoolQueue()
-        return self.decode_queues[model]
+        Raises:
+            ValueError: ``dispatch`` differs from that of the LLM's replicas built before.
+        """
+        return _queue_for(self.queues, model, dispatch)
+
+    def decode_queue_for(self, model: int, dispatch: str = "shared") -> PoolQueue:
+        """As :meth:`queue_for`, for ``model``'s decode-only replicas (phase-split serving)."""
+        return _queue_for(self.decode_queues, model, dispatch)
 
     def add_replica(self, model: int, rep: Replica) -> None:
         self.replicas_by_model.setdefault(model, []).append(rep)
         rep.queue.replicas.append(rep)
+        entry = (self.decode_queues if rep.role == "decode" else self.queues).get(model)
+        if isinstance(entry, Dispatcher):
+            entry.add(rep)
         self.kv_bytes_per_token[model] = float(rep.perf.model.kv_bytes_per_token)
         if rep.role != "prefill":  # the replicas that hold a request until it finishes
             self.max_kv_tokens[model] = max(self.max_kv_tokens.get(model, 0), rep.kv_capacity)

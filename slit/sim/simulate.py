@@ -111,6 +111,27 @@ def _replica_roles(dc_cfg: Any, pool: Any, d: int, p: int) -> list[str]:
     return ["prefill"] * n_prefill + ["decode"] * (pool.replicas - n_prefill)
 
 
+def _check_dispatch(dc_cfg: Any, d: int) -> None:
+    """Every pool of one LLM in a datacenter has the same dispatch: their replicas share one
+    queue or one dispatcher."""
+    first: dict[str, int] = {}
+    for p, pool in enumerate(dc_cfg.pools):
+        q = first.setdefault(pool.model, p)
+        if pool.dispatch != dc_cfg.pools[q].dispatch:
+            raise ScenarioError(
+                [
+                    Problem(
+                        f"datacenters[{d}].pools[{p}].dispatch",
+                        f"'{pool.dispatch}' differs from pools[{q}].dispatch "
+                        f"'{dc_cfg.pools[q].dispatch}' of the same LLM ({pool.model}) in "
+                        f"datacenter {dc_cfg.id}",
+                        f"give every pool of {pool.model} in {dc_cfg.id} the same dispatch: "
+                        "the replicas of one LLM in a datacenter share one queue or dispatcher",
+                    )
+                ]
+            )
+
+
 def simulate(
     scenario: Scenario,
     policy: str | RoutingPolicy | None = None,
@@ -158,6 +179,7 @@ def simulate(
     for d, dc_cfg in enumerate(cfg.datacenters):
         dc = Datacenter(sim, d, n_epochs, epoch_s, _impact_factors(signals, d))
         sim.datacenters.append(dc)
+        _check_dispatch(dc_cfg, d)
         for p, pool in enumerate(dc_cfg.pools):
             if pool.replicas == 0:
                 continue
@@ -186,7 +208,11 @@ def simulate(
                 rep = Replica(
                     sim.env,
                     dc,
-                    dc.decode_queue_for(m) if role == "decode" else dc.queue_for(m),
+                    (
+                        dc.decode_queue_for(m, pool.dispatch)
+                        if role == "decode"
+                        else dc.queue_for(m, pool.dispatch)
+                    ),
                     perf,
                     kv_tokens,
                     pool.max_batch_size,
