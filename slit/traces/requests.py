@@ -155,6 +155,7 @@ def read_requests(
     label: str | None = None,
     sort: bool = False,
     where: str | None = None,
+    max_total_tokens: int | None = None,
     **options: Any,
 ) -> pd.DataFrame:
     """Read a request trace into the standard table (see the module docstring).
@@ -179,6 +180,12 @@ def read_requests(
             key that gave it.
         sort: repair out-of-order arrival times by a stable sort instead of failing; the
             repair is listed in ``attrs["repairs"]``.
+        max_total_tokens: keep only requests with ``prompt + output <= max_total_tokens``
+            tokens (e.g. a model's context window, as Vidur and vLLM benchmarks filter the
+            Azure traces), before the arrivals are re-based: the first request kept is at 0.0
+            and ``start_utc`` is its time, so every kept request keeps its recorded time. The
+            drop is listed in ``attrs["repairs"]``. A scenario gives it in
+            ``workload.options``.
         **options: options of the format's reader: ``burstgpt`` takes ``drop_failed``
             (drop requests with zero response tokens, listed in ``attrs["repairs"]``);
             ``mooncake`` takes ``prefix_blocks`` (add an int64 column ``prefix_blocks``, the
@@ -207,8 +214,18 @@ def read_requests(
     if file.is_dir():
         _fail(where, "is a folder, not a file", "give the path of the trace file itself")
     _check_options(reader, format, options, where)
+    if max_total_tokens is not None and (
+        isinstance(max_total_tokens, bool)
+        or not isinstance(max_total_tokens, int)
+        or max_total_tokens < 1
+    ):
+        _fail(
+            where,
+            f"option max_total_tokens is {max_total_tokens!r}",
+            "give a whole number of tokens >= 1 (prompt + output), e.g. 4096",
+        )
     raw = reader(file, where, **options)
-    frame = _standardize(raw, where, sort=sort)
+    frame = _standardize(raw, where, sort=sort, max_total_tokens=max_total_tokens)
     frame.attrs["source"] = label or file.name
     frame.attrs["format"] = format
     return frame
@@ -601,7 +618,9 @@ register_request_format("mooncake", _read_mooncake)
 # The checks every format shares
 
 
-def _standardize(raw: pd.DataFrame, where: str, *, sort: bool) -> pd.DataFrame:
+def _standardize(
+    raw: pd.DataFrame, where: str, *, sort: bool, max_total_tokens: int | None = None
+) -> pd.DataFrame:
     """Check a reader's output against the rules of :func:`read_requests` and normalise it."""
     attrs = dict(raw.attrs)
     names: dict[str, str] = {c: c for c in raw.columns} | attrs.get("columns", {})
@@ -658,6 +677,23 @@ def _standardize(raw: pd.DataFrame, where: str, *, sort: bool) -> pd.DataFrame:
             f"sorted {late:,} out-of-order rows by arrival time (first at {row_name} {rows[i]}; "
             "equal times keep file order)"
         )
+
+    if max_total_tokens is not None:
+        total = frame["prompt_tokens"].to_numpy() + frame["output_tokens"].to_numpy()
+        keep = total <= max_total_tokens
+        if not keep.all():
+            if not keep.any():
+                _fail(
+                    where,
+                    f"no request has prompt + output <= {max_total_tokens:,} tokens "
+                    "(max_total_tokens)",
+                    "raise max_total_tokens or leave it out",
+                )
+            frame = frame[keep].reset_index(drop=True)
+            repairs.append(
+                f"dropped {int((~keep).sum()):,} of {keep.size:,} requests with prompt + output "
+                f"> {max_total_tokens:,} tokens (max_total_tokens)"
+            )
 
     first = float(frame["arrival_s"].iloc[0])
     frame["arrival_s"] = frame["arrival_s"] - first
