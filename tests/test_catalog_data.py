@@ -16,7 +16,9 @@ GPU_NUMERIC_KEYS = (
     "max_power_w",
     "embodied_carbon_kg",
 )
-GPU_KEYS = {"name", "sources", *GPU_NUMERIC_KEYS}
+# memory_unit (GiB or GB) says what the vendor's memory figure means; ecc_reserved_fraction may be 0
+GPU_MEMORY_KEYS = ("memory_unit", "ecc_reserved_fraction")
+GPU_KEYS = {"name", "sources", *GPU_NUMERIC_KEYS, *GPU_MEMORY_KEYS}
 REQUIRED_GPUS = {"a100-40gb", "a100-80gb", "h100-80gb", "h200", "l4", "l40s", "a10g", "b200"}
 OPTIONAL_GPUS = {"a40", "v100-32gb"}
 
@@ -31,7 +33,7 @@ LLM_ARCH_KEYS = (
 )
 LLM_INT_KEYS = (*LLM_ARCH_KEYS, "max_context_tokens")
 LLM_FLOAT_KEYS = ("parameters_billion", "active_parameters_billion", "bytes_per_parameter")
-LLM_KEYS = {"name", "sources", *LLM_INT_KEYS, *LLM_FLOAT_KEYS}
+LLM_KEYS = {"name", "sources", "weight_precision", *LLM_INT_KEYS, *LLM_FLOAT_KEYS}
 REQUIRED_LLMS = {
     "llama-2-7b",
     "llama-2-13b",
@@ -110,10 +112,18 @@ def test_gpu_values_positive(gpu_id):
 def test_gpu_every_number_has_a_source(gpu_id):
     sources = GPUS[gpu_id]["sources"]
     assert isinstance(sources, dict)
-    for key in GPU_NUMERIC_KEYS:
+    for key in (*GPU_NUMERIC_KEYS, *GPU_MEMORY_KEYS):
         assert isinstance(sources.get(key), str) and sources[key].strip(), (gpu_id, key)
-    unknown = set(sources) - set(GPU_NUMERIC_KEYS)
+    unknown = set(sources) - {*GPU_NUMERIC_KEYS, *GPU_MEMORY_KEYS}
     assert not unknown, f"sources for unknown keys: {sorted(unknown)}"
+
+
+@pytest.mark.parametrize("gpu_id", sorted(GPUS))
+def test_gpu_memory_unit_and_ecc_share(gpu_id):
+    # NVIDIA's memory sizes are binary (nvidia-smi totals); GDDR6 boards lose 1/16 to ECC
+    spec = GPUS[gpu_id]
+    assert spec["memory_unit"] in ("GiB", "GB")
+    assert spec["ecc_reserved_fraction"] in (0.0, 0.0625)
 
 
 @pytest.mark.parametrize("gpu_id", sorted(GPUS))
@@ -198,7 +208,7 @@ def test_llm_values_positive_and_typed(model_id):
 def test_llm_every_number_has_a_source(model_id):
     sources = LLMS[model_id]["sources"]
     assert isinstance(sources, dict)
-    allowed = {"architecture", *LLM_INT_KEYS, *LLM_FLOAT_KEYS}
+    allowed = {"architecture", "weight_precision", *LLM_INT_KEYS, *LLM_FLOAT_KEYS}
     unknown = set(sources) - allowed
     assert not unknown, f"sources for unknown keys: {sorted(unknown)}"
     for key in (*LLM_INT_KEYS, *LLM_FLOAT_KEYS):
@@ -280,3 +290,4 @@ def test_llm_anchor_values(model_id, key, expected):
 
 def test_all_weights_are_two_bytes():
     assert {spec["bytes_per_parameter"] for spec in LLMS.values()} == {2.0}
+    assert {spec["weight_precision"] for spec in LLMS.values()} == {"bf16", "fp16"}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
-from typing import Annotated
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import Field
@@ -18,13 +18,29 @@ from slit.models._spec import Spec
 PositiveFloat = Annotated[float, Field(gt=0)]
 NonNegFloat = Annotated[float, Field(ge=0)]
 
+MEMORY_UNIT_BYTES: dict[str, float] = {"GiB": float(2**30), "GB": 1e9}
+"""Bytes in one unit of ``memory_gb`` by ``memory_unit``."""
+
 
 class GpuSpec(Spec):
-    """One GPU type. Units are in the key names (GB = 1e9 bytes)."""
+    """One GPU type. Units are in the key names (GB = 1e9 bytes), except ``memory_gb``: the
+    vendor's figure ("80" of "A100 80GB"), in the unit ``memory_unit`` says the vendor means."""
 
     name: str = ""
     peak_bf16_tflop_per_s: PositiveFloat
-    memory_gb: PositiveFloat
+    memory_gb: PositiveFloat = Field(
+        description="Device memory as the vendor states it, in memory_unit (GiB or GB)."
+    )
+    memory_unit: Literal["GiB", "GB"] = Field(
+        "GB",
+        description="What the vendor's 'GB' means: GiB (2^30 bytes; NVIDIA's HBM and GDDR parts "
+        "carry binary capacities) or GB (1e9 bytes; the default for user-defined GPUs).",
+    )
+    ecc_reserved_fraction: Annotated[float, Field(ge=0, lt=1)] = Field(
+        0.0,
+        description="Share of the memory the driver keeps for ECC when it is on (1/16 on GDDR6 "
+        "datacenter boards; 0 for HBM, whose ECC bits are stored beside the data).",
+    )
     memory_bandwidth_gb_per_s: PositiveFloat
     interconnect_gb_per_s: PositiveFloat
     idle_power_w: NonNegFloat
@@ -39,8 +55,8 @@ class GpuSpec(Spec):
 
     @property
     def memory_bytes(self) -> float:
-        """Memory capacity, bytes."""
-        return self.memory_gb * 1e9
+        """Physical memory capacity (``memory_gb`` in its ``memory_unit``), bytes."""
+        return self.memory_gb * MEMORY_UNIT_BYTES[self.memory_unit]
 
     @property
     def memory_bandwidth_bytes_per_s(self) -> float:

@@ -33,6 +33,7 @@ import yaml
 
 from slit.models.hardware import GpuSpec, bundled_gpus
 from slit.models.llm import LlmSpec, bundled_llms
+from slit.models.memory import check_fits
 
 
 @dataclass(frozen=True)
@@ -146,10 +147,27 @@ class ReplicaPerf:
             set_(self, "_ar_per_token", 0.0)
 
     # -- memory ---------------------------------------------------------------------------
-    def kv_capacity_tokens(self, memory_fraction: float = 0.9) -> int:
-        """KV-cache tokens that fit beside the weights in ``memory_fraction`` of GPU memory."""
-        usable = self.tp * self.gpu.memory_bytes * memory_fraction - self.model.weight_bytes
-        return max(0, int(usable // self.model.kv_bytes_per_token))
+    def kv_capacity_tokens(
+        self,
+        memory_fraction: float = 0.9,
+        *,
+        max_batched_tokens: int = 8192,
+        max_num_seqs: int = 256,
+    ) -> int:
+        """KV-cache tokens of the replica, in whole 16-token blocks, when it may use
+        ``memory_fraction`` of each GPU's memory (vLLM's ``gpu_memory_utilization``) and keeps
+        room for an iteration of ``max_batched_tokens`` tokens over ``max_num_seqs`` sequences
+        (the memory model lives in :mod:`slit.models.memory`)."""
+        from slit.models.memory import kv_capacity_tokens
+
+        return kv_capacity_tokens(
+            self.model,
+            self.gpu,
+            self.tp,
+            memory_fraction,
+            max_batched_tokens=max_batched_tokens,
+            max_num_seqs=max_num_seqs,
+        )
 
     # -- prefill --------------------------------------------------------------------------
     def prefill_time_s(self, total_tokens: float, sum_sq_tokens: float) -> float:
@@ -309,7 +327,9 @@ def prefill_time_s(
     eff: EfficiencyParams | None = None,
 ) -> float:
     """Time to prefill ``batch_size`` prompts of ``prompt_tokens`` tokens each in one iteration,
-    s. ``eff`` defaults to the GPU's calibrated efficiencies (:func:`calibrated_efficiency`)."""
+    s. ``eff`` defaults to the GPU's calibrated efficiencies (:func:`calibrated_efficiency`).
+    Raises ValueError when the batch's KV cache exceeds the replica's capacity."""
+    check_fits(model, gpu, tp, batch_size, prompt_tokens)
     m, g = resolve_specs(model, gpu)
     perf = ReplicaPerf(m, g, tp, eff or calibrated_efficiency(gpu))
     return perf.prefill_time_s(prompt_tokens * batch_size, batch_size * prompt_tokens**2)
@@ -324,7 +344,9 @@ def decode_step_time_s(
     eff: EfficiencyParams | None = None,
 ) -> float:
     """One decode iteration for ``batch_size`` requests holding ``context_tokens`` tokens each,
-    s. ``eff`` defaults to the GPU's calibrated efficiencies (:func:`calibrated_efficiency`)."""
+    s. ``eff`` defaults to the GPU's calibrated efficiencies (:func:`calibrated_efficiency`).
+    Raises ValueError when the batch's KV cache exceeds the replica's capacity."""
+    check_fits(model, gpu, tp, batch_size, context_tokens)
     m, g = resolve_specs(model, gpu)
     perf = ReplicaPerf(m, g, tp, eff or calibrated_efficiency(gpu))
     return perf.decode_step_time_s(batch_size, batch_size * context_tokens)

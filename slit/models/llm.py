@@ -2,21 +2,38 @@
 
 KV-cache bytes per token follow from the architecture:
 ``kv_bytes_per_token = 2 (K and V) * layers * kv_heads * head_dim * bytes_per_kv_value``.
+
+Weights are stored at a ``weight_precision`` (bf16, fp16, fp8, int8, int4) that gives the bytes
+per parameter; the KV cache at ``kv_cache_dtype`` (bf16 unless set). A deployment may serve a
+model at another precision than the catalog's (:meth:`LlmSpec.with_precision`).
 """
 
 from __future__ import annotations
 
 from functools import cache
 from importlib import resources
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from slit.models._spec import Spec
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 PositiveInt = Annotated[int, Field(gt=0)]
+
+WeightPrecision = Literal["bf16", "fp16", "fp8", "int8", "int4"]
+KvCacheDtype = Literal["bf16", "fp16", "fp8"]
+
+BYTES_PER_VALUE: dict[str, float] = {
+    "bf16": 2.0,
+    "fp16": 2.0,
+    "fp8": 1.0,
+    "int8": 1.0,
+    "int4": 0.5,
+}
+"""Bytes per stored value of each precision (int4 counted without its per-group scales, which
+add about 3 % at a group size of 128)."""
 
 
 class LlmSpec(Spec):
@@ -33,8 +50,49 @@ class LlmSpec(Spec):
     intermediate_size: PositiveInt | None = None
     vocab_size: PositiveInt | None = None
     max_context_tokens: PositiveInt = 4096
-    bytes_per_parameter: PositiveFloat = 2.0
+    weight_precision: WeightPrecision | None = Field(
+        None,
+        description="Precision of the stored weights; sets bytes_per_parameter (None: "
+        "bytes_per_parameter as given, 2 if neither is given).",
+    )
+    bytes_per_parameter: PositiveFloat = Field(
+        2.0, description="Bytes per stored weight; derived from weight_precision when it is set."
+    )
+    kv_cache_dtype: KvCacheDtype = Field("bf16", description="Precision of the KV cache.")
     sources: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bytes_from_precision(cls, data: Any) -> Any:
+        """Derive ``bytes_per_parameter`` from ``weight_precision``; both given must agree."""
+        if not isinstance(data, dict):
+            return data
+        precision = data.get("weight_precision")
+        implied = BYTES_PER_VALUE.get(precision) if isinstance(precision, str) else None
+        if implied is None:
+            return data  # no precision, or an unknown one the field's own check reports
+        given = data.get("bytes_per_parameter")
+        if given is None:
+            return {**data, "bytes_per_parameter": implied}
+        if isinstance(given, (int, float)) and not isinstance(given, bool) and given != implied:
+            raise ValueError(
+                f"bytes_per_parameter {given:g} disagrees with weight_precision {precision} "
+                f"({implied:g} bytes); give only weight_precision"
+            )
+        return data
+
+    def with_precision(
+        self, weight_precision: WeightPrecision | None, kv_cache_dtype: KvCacheDtype | None = None
+    ) -> LlmSpec:
+        """The same architecture served at another weight precision and/or KV-cache dtype
+        (None keeps the catalog's)."""
+        update: dict[str, Any] = {}
+        if weight_precision is not None:
+            update["weight_precision"] = weight_precision
+            update["bytes_per_parameter"] = BYTES_PER_VALUE[weight_precision]
+        if kv_cache_dtype is not None:
+            update["kv_cache_dtype"] = kv_cache_dtype
+        return self.model_copy(update=update) if update else self
 
     @property
     def weight_bytes(self) -> float:
@@ -49,8 +107,9 @@ class LlmSpec(Spec):
 
     @property
     def kv_bytes_per_token(self) -> float:
-        """KV-cache bytes one token occupies (K and V, all layers, KV values at 2 bytes)."""
-        return 2.0 * self.layers * self.kv_heads * self.head_dim * 2.0
+        """KV-cache bytes one token occupies (K and V, all layers, at ``kv_cache_dtype``)."""
+        value_bytes = BYTES_PER_VALUE[self.kv_cache_dtype]
+        return 2.0 * self.layers * self.kv_heads * self.head_dim * value_bytes
 
     @property
     def attention_width(self) -> int:

@@ -29,6 +29,7 @@ from slit.models.latency import (
     resolve_specs,
 )
 from slit.models.llm import LlmSpec
+from slit.models.memory import check_fits
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ def energy_per_output_token_j(
             f"need batch_size >= 1, output_tokens >= 1, prompt_tokens >= 0; got {batch_size}, "
             f"{output_tokens}, {prompt_tokens}"
         )
+    check_fits(model, gpu, tp, batch_size, prompt_tokens + output_tokens / 2.0)  # steady batch
     m, g = resolve_specs(model, gpu)
     perf = ReplicaPerf(m, g, tp, eff or calibrated_efficiency(g))
     context = prompt_tokens + output_tokens / 2.0

@@ -132,7 +132,7 @@ class FastEvaluator:
                 if pool.replicas == 0:
                     continue
                 perf = ReplicaPerf(
-                    scenario.llms[pool.model],
+                    scenario.pool_llm(pool),
                     scenario.gpus[pool.gpu],
                     pool.tp,
                     calibrated_efficiency(pool.gpu),
@@ -152,7 +152,13 @@ class FastEvaluator:
                 models.append(self.model_ids.index(pool.model))
                 replicas.append(pool.replicas)
                 max_batch.append(pool.max_batch_size)
-                kv_cap.append(perf.kv_capacity_tokens(pool.kv_memory_fraction))
+                kv_cap.append(
+                    perf.kv_capacity_tokens(
+                        pool.gpu_memory_utilization,
+                        max_batched_tokens=pool.max_prefill_tokens,
+                        max_num_seqs=pool.max_batch_size,
+                    )
+                )
                 overhead_f.append(dc.server_overhead_fraction)
                 overhead_w.append(dc.server_overhead_w_per_gpu)
         self.perfs = perfs

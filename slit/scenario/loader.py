@@ -24,7 +24,8 @@ from pydantic import BaseModel, ValidationError
 from slit.errors import Problem, ScenarioError
 from slit.models.hardware import GpuSpec, bundled_gpus
 from slit.models.llm import LlmSpec, bundled_llms
-from slit.scenario.schema import ScenarioModel
+from slit.models.memory import fit_problem
+from slit.scenario.schema import Pool, ScenarioModel
 
 BUNDLED_PREFIX = "bundled:"
 MAX_YAML_BYTES = 20_000_000
@@ -572,6 +573,11 @@ class Scenario:
     gpus: dict[str, GpuSpec] = field(repr=False)
     llms: dict[str, LlmSpec] = field(repr=False)
 
+    def pool_llm(self, pool: Pool) -> LlmSpec:
+        """The LLM a pool serves, at the pool's ``weight_precision`` and ``kv_cache_dtype``
+        where it sets them (the catalog's otherwise)."""
+        return self.llms[pool.model].with_precision(pool.weight_precision, pool.kv_cache_dtype)
+
     def resolved_dict(self) -> dict[str, Any]:
         """The full scenario with every default filled in, as plain YAML-able data."""
         return self.config.model_dump(mode="json")
@@ -633,6 +639,38 @@ def expand_env(text: str, where: str = "scenario") -> str:
     return _ENV_VAR.sub(sub, text)
 
 
+def _memory_problems(
+    config: ScenarioModel,
+    gpus: dict[str, GpuSpec],
+    llms: dict[str, LlmSpec],
+    sources: list[_Source],
+) -> list[Problem]:
+    """Pools whose weights (with vLLM's activation and runtime reserve) leave no room for a KV
+    block on their GPUs (see :mod:`slit.models.memory`)."""
+    problems = []
+    for d, dc in enumerate(config.datacenters):
+        for p, pool in enumerate(dc.pools):
+            if pool.replicas == 0:
+                continue  # deploys nothing
+            llm = llms[pool.model].with_precision(pool.weight_precision, pool.kv_cache_dtype)
+            found = fit_problem(
+                llm,
+                gpus[pool.gpu],
+                pool.tp,
+                pool.gpu_memory_utilization,
+                model_id=pool.model,
+                gpu_id=pool.gpu,
+                gpus=gpus,
+                max_batched_tokens=pool.max_prefill_tokens,
+                max_num_seqs=pool.max_batch_size,
+            )
+            if found is not None:
+                loc = ("datacenters", d, "pools", p)
+                where = f"{_line_of(loc, sources)}: {_format_loc(loc)} (datacenter {dc.id})"
+                problems.append(Problem(where, *found))
+    return problems
+
+
 def scenario_from_dict(
     data: dict[str, Any],
     *,
@@ -655,6 +693,9 @@ def scenario_from_dict(
         raise ScenarioError(problems)
     gpus = {**bundled_gpus(), **config.catalog.gpus}
     llms = {**bundled_llms(), **config.catalog.llms}
+    problems = _memory_problems(config, gpus, llms, sources)
+    if problems:
+        raise ScenarioError(problems)
     return Scenario(config=config, base_dir=base_dir, label=label, gpus=gpus, llms=llms)
 
 

@@ -20,10 +20,11 @@ from pydantic import (
     Field,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from slit.models.hardware import GpuSpec
-from slit.models.llm import LlmSpec
+from slit.models.llm import KvCacheDtype, LlmSpec, WeightPrecision
 from slit.models.water import DEFAULT_WUE_SCALE
 
 PositiveFloat = Annotated[float, Field(gt=0)]
@@ -273,8 +274,24 @@ class Pool(Strict):
         description="Split prompts into chunks that share iterations with decodes "
         "(Sarathi-Serve; vLLM's default scheduler) instead of separate prefill iterations.",
     )
-    kv_memory_fraction: Annotated[float, Field(gt=0, le=1)] = Field(
-        0.9, description="Share of GPU memory usable for weights + KV cache (vLLM's default 0.9)."
+    gpu_memory_utilization: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.9,
+        description="Share of each GPU's memory the replica may use for weights, activations "
+        "and KV cache, as vLLM's gpu_memory_utilization (default 0.9); the KV cache gets what "
+        "is left (see docs/models.md, Memory).",
+    )
+    kv_memory_fraction: Annotated[float, Field(gt=0, le=1)] | None = Field(
+        None,
+        exclude=True,
+        description="Deprecated alias of gpu_memory_utilization (same meaning).",
+    )
+    weight_precision: WeightPrecision | None = Field(
+        None,
+        description="Precision the weights are served at (bf16, fp16, fp8, int8, int4); "
+        "default: the LLM catalog's. Sets the weight bytes in memory and in the latency model.",
+    )
+    kv_cache_dtype: KvCacheDtype | None = Field(
+        None, description="Precision of the KV cache (bf16, fp16, fp8); default: the catalog's."
     )
     resident: bool = Field(True, description="Whether the weights are loaded at time 0.")
     load_bandwidth_gb_per_s: PositiveFloat = Field(
@@ -304,6 +321,23 @@ class Pool(Strict):
     @classmethod
     def _known_gpu(cls, v: str, info: ValidationInfo) -> str:
         return _check_known(v, info, "gpus")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kv_memory_fraction_alias(cls, data: Any) -> Any:
+        """Read the deprecated ``kv_memory_fraction`` as ``gpu_memory_utilization``."""
+        if not isinstance(data, dict) or data.get("kv_memory_fraction") is None:
+            return data
+        old = data["kv_memory_fraction"]
+        if not isinstance(old, (int, float)) or isinstance(old, bool) or not 0 < old <= 1:
+            return data  # the field's own check reports it at its own path
+        new = data.get("gpu_memory_utilization")
+        if new is not None and new != old:
+            raise ValueError(
+                f"kv_memory_fraction ({old:g}) is the deprecated name of gpu_memory_utilization "
+                f"({new}); give only gpu_memory_utilization"
+            )
+        return {**data, "gpu_memory_utilization": old}
 
 
 class PhaseSplitConfig(Strict):

@@ -42,7 +42,7 @@ def _impact_factors(sig: EpochSignals, d: int) -> ImpactFactors:
 
 def _replica_perf(scenario: Scenario, pool: Any, d: int, p: int) -> ReplicaPerf:
     """The latency model of a pool's replicas: calibrated roofline or measured tables."""
-    llm, gpu = scenario.llms[pool.model], scenario.gpus[pool.gpu]
+    llm, gpu = scenario.pool_llm(pool), scenario.gpus[pool.gpu]
     eff = calibrated_efficiency(pool.gpu)
     if pool.latency_model == "roofline":
         return ReplicaPerf(llm, gpu, pool.tp, eff)
@@ -184,21 +184,23 @@ def simulate(
             if pool.replicas == 0:
                 continue
             perf = _replica_perf(scenario, pool, d, p)
-            kv_tokens = perf.kv_capacity_tokens(pool.kv_memory_fraction)
-            if kv_tokens <= 0:
-                need = scenario.llms[pool.model].weight_bytes / 1e9
-                have = pool.tp * scenario.gpus[pool.gpu].memory_gb * pool.kv_memory_fraction
+            kv_tokens = perf.kv_capacity_tokens(
+                pool.gpu_memory_utilization,
+                max_batched_tokens=pool.max_prefill_tokens,
+                max_num_seqs=pool.max_batch_size,
+            )
+            if kv_tokens <= 0:  # load_scenario refuses these; a Scenario built by hand may not
                 raise ScenarioError(
                     [
                         Problem(
                             f"datacenters[{d}].pools[{p}]",
-                            f"{pool.model} ({need:.0f} GB of weights) does not fit on {pool.tp} x "
-                            f"{pool.gpu} ({have:.0f} GB usable)",
-                            "raise tp, pick a GPU with more memory, or a smaller model",
+                            f"{pool.model} leaves no room for a KV block on {pool.tp} x {pool.gpu}",
+                            "raise tp, lower weight_precision, or pick a GPU with more memory",
                         )
                     ]
                 )
-            load_s = scenario.llms[pool.model].weight_bytes / (pool.load_bandwidth_gb_per_s * 1e9)
+            weight_bytes = scenario.pool_llm(pool).weight_bytes
+            load_s = weight_bytes / (pool.load_bandwidth_gb_per_s * 1e9)
             m = model_index[pool.model]
             serves[m, d] = True
             roles = _replica_roles(dc_cfg, pool, d, p)
