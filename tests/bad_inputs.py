@@ -121,6 +121,15 @@ CASES: list[Case] = [
     Case("unknown_grid_zone", {"s.yaml": _yaml(lambda d: d["regions"][0].update(
         zone="XX-NOWHERE", signals={"source": "profile"}))},
          (r"s\.yaml:\d+", r"regions\[0\]", r"XX-NOWHERE", r"US-CAL-CISO")),
+    Case("unknown_dispatch",
+         {"s.yaml": _yaml(_with("datacenters.0.pools.0.dispatch", "fastest"))},
+         (r"s\.yaml:\d+", r"datacenters\[0\]\.pools\[0\]\.dispatch", r"fastest",
+          r"valid: 'shared', 'round_robin', 'shortest_queue' or 'least_kv'")),
+    Case("dispatch_differs_between_pools_of_one_llm",
+         {"s.yaml": _yaml(lambda d: d["datacenters"][0]["pools"].append(
+             {"model": "llama-3.1-8b", "gpu": "a100-80gb", "dispatch": "round_robin"}))},
+         (r"datacenters\[0\]\.pools\[1\]\.dispatch",
+          r"'round_robin' differs from pools\[0\]\.dispatch 'shared'", r"same dispatch")),
     Case("pue_below_one", {"s.yaml": _yaml(_with("datacenters.0.pue", 0.9))},
          (r"s\.yaml", r"pue", r"greater than or equal to 1", r"to a value >= 1")),
     Case("epoch_longer_than_horizon", {"s.yaml": _yaml(_with("time.epoch_s", 7200))},
@@ -194,6 +203,10 @@ CASES: list[Case] = [
     Case("trace_shorter_than_the_horizon",
          _trace(GOOD_TRACE.split("\n100.0,")[0] + "\n"),
          (r"trace\.csv", r"covers", r"600", r"horizon_s|tile|resample")),
+    Case("trace_max_total_tokens_not_a_count",
+         {"s.yaml": _yaml(lambda d: (_trace_workload(d), d["workload"].update(
+             options={"max_total_tokens": "4k"}))), "trace.csv": GOOD_TRACE},
+         (r"trace\.csv", r"max_total_tokens is '4k'", r"whole number of tokens >= 1")),
     Case("trace_not_utf8", _trace(GOOD_TRACE.encode() + b"900.0,5,5,\xe9\xff\n"),
          (r"trace\.csv", r"UTF-8", r"byte")),
     Case("trace_truncated_gzip", _trace(_truncated_gzip(), "trace.csv.gz"),
