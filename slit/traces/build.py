@@ -4,9 +4,13 @@ slit does not ship raw third-party time series. It ships compact statistics that
 derives from them, plus a ``MANIFEST.csv`` naming the source and licence of each output:
 
 - ``grid_month_hour.csv``: per zone, UTC month and UTC hour of day, the mean and standard
-  deviation of grid carbon intensity (direct and life-cycle), wholesale electricity price and
-  outdoor wet-bulb temperature, and the lag-1 autocorrelation of the standardised hourly
-  residuals (per zone and month) that the generator in :mod:`slit.traces.profiles` needs;
+  deviation of grid carbon intensity (direct and life-cycle), wholesale electricity price,
+  outdoor wet-bulb temperature and EWIF, the lag-1 autocorrelation of the standardised hourly
+  residuals (per zone and month), and the mean and spread of each signal's monthly normal
+  scores, the daily shape of the generator in :mod:`slit.traces.profiles`;
+- ``grid_month_quantiles.csv``: per zone, signal and month (and the whole year), the quantiles
+  of the hourly values from the observed minimum to the maximum, their lag-1 autocorrelation
+  and the generator's AR(1) coefficient, calibrated so that generated months reproduce it;
 - ``regions.yaml``: one entry per zone with its location, time zone, annual water intensity of
   electricity (EWIF) and annual mean carbon intensity;
 - ``requests_azure2023.json``: request-size quantiles, arrival statistics and the intra-hour
@@ -40,6 +44,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import yaml
+from scipy.signal import lfilter
+from scipy.special import ndtri
 
 from slit.errors import TraceError
 from slit.models.cloud_rtt import (
@@ -52,6 +58,21 @@ from slit.models.cloud_rtt import (
 from slit.models.fuel_mix import ewif_from_fuel_mix
 from slit.models.psychrometrics import STULL_VALID_RH_PCT, STULL_VALID_T_C
 from slit.traces.grid_readers import GridRepair, read_grid
+from slit.traces.profiles import (
+    EXTREME_COLUMNS,
+    EXTREME_COUNT,
+    LATENT_SIGMA_FLOOR,
+    QUANTILE_COLUMNS,
+    condition_on_month,
+    latent_cdf,
+    latent_to_values,
+    quantile_knots,
+)
+from slit.traces.profiles import (
+    QUANTILE_LEVELS as GRID_QUANTILE_LEVELS,
+)
+
+FloatArray = npt.NDArray[np.float64]
 
 YEAR = 2023
 """Calendar year of the grid, price and weather data the profiles summarise."""
@@ -62,6 +83,7 @@ QUANTILE_LEVELS: tuple[float, ...] = (
 """Probability levels at which request-size quantiles are stored (inverse-CDF knots)."""
 
 GRID_FILE = "grid_month_hour.csv"
+QUANTILE_FILE = "grid_month_quantiles.csv"
 REGIONS_FILE = "regions.yaml"
 REQUESTS_FILE = "requests_azure2023.json"
 ZONE_RTT_FILE = "zone_rtt_azure_p95.csv"
@@ -380,6 +402,8 @@ def _zone_table(zone: str, carbon: pd.DataFrame, price: pd.Series | None, wetbul
             out[f"{prefix}_std"] = np.nan
             if lag_col:
                 out[lag_col] = np.nan
+                out[f"{prefix}_nscore_mean"] = np.nan
+                out[f"{prefix}_nscore_std"] = np.nan
             return
         stats, z = _month_hour_stats(s)
         stats = stats.reindex(grid)
@@ -388,6 +412,10 @@ def _zone_table(zone: str, carbon: pd.DataFrame, price: pd.Series | None, wetbul
         if lag_col:
             lag = _lag1_by_month(z)
             out[lag_col] = lag.reindex(grid.get_level_values("month")).to_numpy()
+            # the generator's latent daily shape (life-cycle carbon shares direct carbon's)
+            nscore = _nscore_cells(s)[0].reindex(grid)
+            out[f"{prefix}_nscore_mean"] = nscore["mean"]
+            out[f"{prefix}_nscore_std"] = nscore["std"]
 
     add("carbon_g_per_kwh", carbon["carbon"], "lag1_autocorr")
     add("carbon_lca_g_per_kwh", carbon["carbon_lca"], None)
@@ -399,9 +427,229 @@ def _zone_table(zone: str, carbon: pd.DataFrame, price: pd.Series | None, wetbul
         out["ewif_l_per_kwh_mean"] = float(ewif)
         out["ewif_l_per_kwh_std"] = 0.0
         out["ewif_lag1_autocorr"] = 0.0
+        out["ewif_l_per_kwh_nscore_mean"] = np.nan
+        out["ewif_l_per_kwh_nscore_std"] = np.nan
     out = out.reset_index()
     out.insert(0, "zone", zone)
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Source statistics for the generator: normal scores, monthly quantiles, calibrated persistence
+# --------------------------------------------------------------------------------------------
+
+# Latent month-hour statistics are stored with 3 decimals (normal-score units); the generator
+# and the calibration below both use the rounded values, so they agree exactly.
+_NSCORE_DECIMALS = 3
+# Monthly quantiles keep 5 significant digits: p1/p50/p99 are reproduced to 0.005 %.
+_QUANTILE_SIG = 5
+# The AR(1) coefficient of each month is calibrated on this many simulated months, all drawn
+# from one fixed seed (common random numbers make the fitted lag-1 a smooth, monotone function
+# of the coefficient and the build deterministic).
+_CALIBRATION_MONTHS = 48
+_CALIBRATION_SEED = 2023
+_CALIBRATION_STEPS = 14  # bisection steps on [0, phi*]: resolution 6e-5
+# Coefficients at which the peak of the generated lag-1 is looked for (it lies near 1).
+_CALIBRATION_GRID = (0.9, 0.95, 0.97, 0.98, 0.985, 0.99, 0.993, 0.995, 0.997, _PHI_LIMIT)
+
+
+def _normal_scores(s: pd.Series) -> pd.Series:
+    """Monthly normal scores g = Φ⁻¹((rank − ½)/n) of ``s``, ranked within each UTC month.
+
+    Ties share their average rank, so a value repeated many times (a price floor, a tariff)
+    gets one score. Within each month the scores are standard normal whatever the values'
+    distribution; the generator works in this space.
+    """
+    month = pd.DatetimeIndex(s.index).month
+    ranks = s.groupby(month).rank(method="average")
+    n = s.groupby(month).transform("size")
+    return pd.Series(ndtri((ranks - 0.5) / n), index=s.index)
+
+
+def _nscore_cells(s: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
+    """Month-hour mean and sample std of the monthly normal scores (rounded as stored), and the
+    latent residual e = (g − mean)/max(std, floor) of each hour.
+    """
+    g = _normal_scores(s)
+    when = pd.DatetimeIndex(s.index)
+    key = [when.month.rename("month"), when.hour.rename("hour_utc")]
+    grouped = g.groupby(key)
+    stats = pd.DataFrame(
+        {
+            "mean": np.round(grouped.mean(), _NSCORE_DECIMALS),
+            "std": np.round(grouped.std(ddof=1).fillna(0.0), _NSCORE_DECIMALS),
+        }
+    )
+    cell = stats.reindex(pd.MultiIndex.from_arrays(key))
+    sigma = np.maximum(cell["std"].to_numpy(), LATENT_SIGMA_FLOOR)
+    resid = pd.Series((g.to_numpy() - cell["mean"].to_numpy()) / sigma, index=s.index)
+    return stats, resid
+
+
+def _latent_residual_correlation(carbon: pd.Series, price: pd.Series | None,
+                                 wetbulb: pd.Series) -> dict[str, float | None]:  # fmt: skip
+    """Pearson correlation of the latent (normal-score) residuals of each pair of signals.
+
+    This is the correlation the generator gives its latent noise; price pairs are None for a
+    zone without prices.
+    """
+    parts = {"carbon": _nscore_cells(carbon)[1], "wetbulb": _nscore_cells(wetbulb)[1]}
+    if price is not None:
+        parts["price"] = _nscore_cells(price)[1]
+    corr = pd.DataFrame(parts).dropna().corr()
+
+    def pair(a: str, b: str) -> float | None:
+        return _r(float(corr.at[a, b]), 3, 3) if a in corr and b in corr else None  # type: ignore[arg-type]
+
+    return {
+        "carbon_price": pair("carbon", "price"),
+        "carbon_wetbulb": pair("carbon", "wetbulb"),
+        "price_wetbulb": pair("price", "wetbulb"),
+    }
+
+
+def _value_lag1(s: pd.Series, month: int | None = None) -> float:
+    """Lag-1 autocorrelation of the hourly values: Pearson correlation of (x_t, x_{t+1}) over
+    pairs one hour apart, both in UTC month ``month`` (all pairs when None). NaN without spread.
+    """
+    t = pd.DatetimeIndex(s.index)
+    v = s.to_numpy(float)
+    ok = _hour_steps(t)
+    if month is not None:
+        mo = t.month.to_numpy()
+        ok = ok & (mo[:-1] == month) & (mo[1:] == month)
+    a, b = v[:-1][ok], v[1:][ok]
+    if a.size < _MIN_PAIRS or np.std(a) == 0 or np.std(b) == 0:
+        return math.nan
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def _generated_lag1(phi: float, eps: FloatArray, mu: FloatArray, sigma: FloatArray,
+                    cdf: FloatArray, knots: tuple[FloatArray, FloatArray]) -> float:  # fmt: skip
+    """Mean lag-1 autocorrelation of the values of simulated months, one per row of ``eps``.
+
+    Runs the generator's steps for one month (AR(1) noise started in its stationary state,
+    conditioning on the month's latent distribution, mapping to values) with coefficient
+    ``phi``; ``mu``/``sigma`` hold each hour's latent cell.
+    """
+    c = math.sqrt(1.0 - phi * phi)
+    # lfilter gives y_0 = c·eps_0 + zi; zi = (1 − c)·eps_0 starts at e_0 = eps_0.
+    e = lfilter([c], [1.0, -phi], eps, axis=1, zi=(1.0 - c) * eps[:, :1])[0]
+    cond = condition_on_month(e, mu, sigma, cdf)
+    x = latent_to_values(mu + sigma * cond, cdf, knots)
+    a = x[:, :-1] - x[:, :-1].mean(axis=1, keepdims=True)
+    b = x[:, 1:] - x[:, 1:].mean(axis=1, keepdims=True)
+    den = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
+    ok = den > 0
+    return float(np.mean((a * b).sum(axis=1)[ok] / den[ok])) if ok.any() else math.nan
+
+
+def _calibrate_phi(
+    target: float,
+    mu24: FloatArray,
+    sigma24: FloatArray,
+    knots: tuple[FloatArray, FloatArray],
+    hours: int,
+) -> float:
+    """AR(1) coefficient of the latent noise that gives generated months the source's lag-1.
+
+    The lag-1 autocorrelation of the values is not that of the latent noise: the daily cycle
+    adds to it, the quantile map bends it, and conditioning a month on its distribution
+    stretches a persistent draw and lowers it. So the coefficient is found by simulation: the
+    mean lag-1 of :data:`_CALIBRATION_MONTHS` generated months of ``hours`` hours (starting at
+    00 UTC) is matched to the source month's ``target``. That mean rises with the coefficient
+    up to a peak phi* (near 1 the month's draw barely moves and conditioning turns it into an
+    exaggerated daily cycle, which lowers the lag-1 again), so phi* is located on
+    :data:`_CALIBRATION_GRID` and the target is solved by bisection on [0, phi*]. A target
+    below what white noise gives returns 0; one above the peak returns phi*, the closest the
+    model comes (docs/traces.md reports these shortfalls).
+    """
+    if not math.isfinite(target) or knots[1][0] == knots[1][-1]:
+        return 0.0
+    hour = np.arange(hours) % 24
+    mu = mu24[hour]
+    sigma = np.maximum(sigma24[hour], LATENT_SIGMA_FLOOR)
+    cdf = latent_cdf(mu24, np.maximum(sigma24, LATENT_SIGMA_FLOOR))
+    eps = np.random.default_rng(_CALIBRATION_SEED).standard_normal((_CALIBRATION_MONTHS, hours))
+
+    def lag1(phi: float) -> float:
+        return _generated_lag1(phi, eps, mu, sigma, cdf, knots)
+
+    if lag1(0.0) >= target:
+        return 0.0
+    peak_lag1, peak = max((lag1(phi), phi) for phi in _CALIBRATION_GRID)
+    if peak_lag1 <= target:
+        return peak
+    lo, hi = 0.0, peak
+    for _ in range(_CALIBRATION_STEPS):
+        mid = 0.5 * (lo + hi)
+        if lag1(mid) < target:
+            lo = mid
+        else:
+            hi = mid
+    return round(0.5 * (lo + hi), 4)
+
+
+def _quantile_rows(
+    zone: str, signal: str, s: pd.Series, nscore: pd.DataFrame, phi: FloatArray | None = None
+) -> tuple[list[dict[str, Any]], FloatArray]:
+    """Rows of ``grid_month_quantiles.csv`` for one zone and signal, and the 12 coefficients.
+
+    ``nscore`` holds the (rounded) latent cells of the signal that drives ``signal`` (its own,
+    or direct carbon's for life-cycle carbon). ``phi`` reuses the driving signal's calibrated
+    coefficients instead of calibrating anew (life-cycle carbon).
+    """
+    levels = np.asarray(GRID_QUANTILE_LEVELS)
+    month_of = pd.DatetimeIndex(s.index).month.to_numpy()
+    values = s.to_numpy(float)
+    rows: list[dict[str, Any]] = []
+    phis = np.zeros(12)
+    for m in range(0, 13):
+        v = values if m == 0 else values[month_of == m]
+        q = _round_sig(np.quantile(v, levels), _QUANTILE_SIG)
+        ordered = np.sort(v)
+        k = np.arange(2, EXTREME_COUNT + 1)
+        extremes = _round_sig(np.concatenate([ordered[k - 1], ordered[::-1][k[::-1] - 1]]),
+                              _QUANTILE_SIG)  # fmt: skip
+        lag1 = _value_lag1(s, None if m == 0 else m)
+        fitted = math.nan
+        row: dict[str, Any] = {"zone": zone, "signal": signal, "month": m, "hours": int(len(v))}
+        row.update({col: float(x) for col, x in zip(QUANTILE_COLUMNS, q, strict=True)})
+        row.update({col: float(x) for col, x in zip(EXTREME_COLUMNS, extremes, strict=True)})
+        if m >= 1:
+            if phi is None:
+                cells = nscore.xs(m, level="month").reindex(range(24))
+                fitted = _calibrate_phi(
+                    lag1,
+                    cells["mean"].to_numpy(float),
+                    cells["std"].to_numpy(float),
+                    quantile_knots(row),
+                    len(v),
+                )
+            else:
+                fitted = float(phi[m - 1])
+            phis[m - 1] = fitted
+        row["lag1"] = _r(lag1, 4, 4)
+        row["phi"] = None if m == 0 else fitted
+        rows.append(row)
+    return rows, phis
+
+
+def _zone_quantiles(zone: str, carbon: pd.DataFrame, price: pd.Series | None, wetbulb: pd.Series,
+                    ewif: pd.Series | float) -> list[dict[str, Any]]:  # fmt: skip
+    """All rows of ``grid_month_quantiles.csv`` for one zone (signals it has hourly data for)."""
+    rows: list[dict[str, Any]] = []
+    carbon_cells = _nscore_cells(carbon["carbon"])[0]
+    carbon_rows, carbon_phi = _quantile_rows(zone, "carbon_g_per_kwh", carbon["carbon"],
+                                             carbon_cells)  # fmt: skip
+    rows += carbon_rows
+    rows += _quantile_rows(zone, "carbon_lca_g_per_kwh", carbon["carbon_lca"], carbon_cells,
+                           carbon_phi)[0]  # fmt: skip
+    for signal, s in (("price_usd_per_mwh", price), ("wetbulb_c", wetbulb),
+                      ("ewif_l_per_kwh", ewif)):  # fmt: skip
+        if isinstance(s, pd.Series):
+            rows += _quantile_rows(zone, signal, s, _nscore_cells(s)[0])[0]
+    return rows
 
 
 GRID_COLUMNS = [
@@ -412,8 +660,17 @@ GRID_COLUMNS = [
     "wetbulb_c_mean", "wetbulb_c_std",
     "ewif_l_per_kwh_mean", "ewif_l_per_kwh_std",
     "lag1_autocorr", "price_lag1_autocorr", "wetbulb_lag1_autocorr", "ewif_lag1_autocorr",
+    "carbon_g_per_kwh_nscore_mean", "carbon_g_per_kwh_nscore_std",
+    "price_usd_per_mwh_nscore_mean", "price_usd_per_mwh_nscore_std",
+    "wetbulb_c_nscore_mean", "wetbulb_c_nscore_std",
+    "ewif_l_per_kwh_nscore_mean", "ewif_l_per_kwh_nscore_std",
 ]  # fmt: skip
 """Column order of ``grid_month_hour.csv``."""
+
+QUANTILE_TABLE_COLUMNS = [
+    "zone", "signal", "month", "hours", "lag1", "phi", *QUANTILE_COLUMNS, *EXTREME_COLUMNS,
+]  # fmt: skip
+"""Column order of ``grid_month_quantiles.csv``."""
 
 
 def _request_stats(data_dir: Path, kind: str) -> dict[str, Any]:
@@ -462,9 +719,20 @@ def _write_grid(table: pd.DataFrame, path: Path) -> None:
     """Write the grid table with rounded floats and empty cells for missing values."""
     out = table[GRID_COLUMNS].copy()
     for c in GRID_COLUMNS[3:]:
-        out[c] = _round_sig(out[c].to_numpy(float))
+        if "_nscore_" in c:  # already rounded to _NSCORE_DECIMALS; the generator uses them so
+            out[c] = np.round(out[c].to_numpy(float), _NSCORE_DECIMALS) + 0.0
+        else:
+            out[c] = _round_sig(out[c].to_numpy(float))
     buf = io.StringIO()
     out.to_csv(buf, index=False, lineterminator="\n", na_rep="", float_format="%.10g")
+    path.write_text(buf.getvalue(), encoding="utf-8")
+
+
+def _write_quantiles(rows: list[dict[str, Any]], path: Path) -> None:
+    """Write the monthly quantile table (values already rounded; empty cells for None)."""
+    table = pd.DataFrame(rows, columns=QUANTILE_TABLE_COLUMNS)
+    buf = io.StringIO()
+    table.to_csv(buf, index=False, lineterminator="\n", na_rep="", float_format="%.10g")
     path.write_text(buf.getvalue(), encoding="utf-8")
 
 
@@ -508,8 +776,9 @@ _AZURE_LICENCE = "CC-BY-4.0 (cite Patel et al., Splitwise, ISCA 2024)"
 def build_profiles(data_dir: Path, out_dir: Path) -> list[Path]:
     """Derive the bundled profiles from the raw data in ``data_dir`` into ``out_dir``.
 
-    Writes ``grid_month_hour.csv`` (g/kWh, USD/MWh, °C), ``regions.yaml`` (degrees, L/kWh,
-    g/kWh), ``requests_azure2023.json`` (tokens, seconds, 1/s) and ``MANIFEST.csv``, and returns
+    Writes ``grid_month_hour.csv`` (g/kWh, USD/MWh, °C, L/kWh), ``grid_month_quantiles.csv``
+    (the same units), ``regions.yaml`` (degrees, L/kWh, g/kWh), ``requests_azure2023.json``
+    (tokens, seconds, 1/s), ``zone_rtt_azure_p95.csv`` (ms) and ``MANIFEST.csv``, and returns
     their paths in that order. Raises ``FileNotFoundError`` for a missing input file and
     ``ValueError`` for inputs that are not complete hourly series.
     """
@@ -523,6 +792,7 @@ def build_profiles(data_dir: Path, out_dir: Path) -> list[Path]:
     ewif_notes: list[str] = []
 
     tables: list[pd.DataFrame] = []
+    quantile_rows: list[dict[str, Any]] = []
     regions: list[dict[str, Any]] = []
     inputs: dict[str, list[Path]] = {"grid": [], "regions": [], "requests": []}
     no_price: list[str] = []
@@ -537,7 +807,9 @@ def build_profiles(data_dir: Path, out_dir: Path) -> list[Path]:
         ewif_country = _country_ewif(country_mix[info.country_iso3], EWIF_TABLE)
         ewif_value = hourly_ewif if hourly_ewif is not None else ewif_country
         tables.append(_zone_table(zone, carbon, price, wetbulb, ewif_value))
+        quantile_rows += _zone_quantiles(zone, carbon, price, wetbulb, ewif_value)
         residual_corr = _residual_correlation(carbon["carbon"], price, wetbulb)
+        latent_corr = _latent_residual_correlation(carbon["carbon"], price, wetbulb)
         if hourly_ewif is not None:
             inputs["grid"].append(data_dir / _EIA.format(ba=EIA_BALANCING_AUTHORITY[zone]))
         carbon_path = data_dir / _CARBON.format(zone=zone, year=YEAR)
@@ -586,6 +858,7 @@ def build_profiles(data_dir: Path, out_dir: Path) -> list[Path]:
                 ),
                 "wetbulb_c_annual_mean_2023": _r(wetbulb.mean(), 4, 2),
                 "residual_correlation": residual_corr,
+                "nscore_residual_correlation": latent_corr,
                 "weather_hours_outside_stull_range": meta["outside_stull_range_h"],
             }
         )
@@ -596,6 +869,9 @@ def build_profiles(data_dir: Path, out_dir: Path) -> list[Path]:
     grid_path = out_dir / GRID_FILE
     _write_grid(pd.concat(tables, ignore_index=True), grid_path)
     paths.append(grid_path)
+    quantile_path = out_dir / QUANTILE_FILE
+    _write_quantiles(quantile_rows, quantile_path)
+    paths.append(quantile_path)
 
     regions_doc = {
         "format": "slit.regions/1",
@@ -613,7 +889,9 @@ def build_profiles(data_dir: Path, out_dir: Path) -> list[Path]:
             "mean of the "
             "2023 hourly Electricity Maps data (attribute Electricity Maps; ODbL). "
             "residual_correlation: correlation of the hourly carbon, price and wet-bulb residuals "
-            "about their month-hour means in 2023. "
+            "about their month-hour means in 2023; nscore_residual_correlation: the same for "
+            "the residuals of the monthly normal scores about their month-hour means (the "
+            "correlation of the profile generator's latent noise). "
             "display_name, continent and country_iso3 are entered by hand. The "
             "electricitymaps_zone_id is the zone id inside the data file, which for some "
             "zones differs from the slit zone key (e.g. BR-SP data are for BR-CS)."
@@ -683,8 +961,35 @@ def build_profiles(data_dir: Path, out_dir: Path) -> list[Path]:
             "date_range": f"{YEAR}-01-01/{YEAR}-12-31 (carbon, prices: UTC; weather: local "
             "calendar year shifted to UTC); EWIF: 2022 (EIA-930) or 2023 (country mix)",
             "units": "carbon gCO2eq/kWh; price USD/MWh; wet-bulb degC (Stull 2011); EWIF L/kWh; "
-            "lag1 dimensionless",
+            "lag1 dimensionless; nscore standard-normal units",
             "inputs_sha256": _sha256_of(inputs["grid"]),
+        },
+        {
+            "file": QUANTILE_FILE,
+            "derived_from": (
+                f"{_CARBON.format(zone='<ZONE>', year=YEAR)}; "
+                f"{_PRICE.format(zone='<ZONE>', year=YEAR)}; "
+                f"{_WEATHER.format(zone='<ZONE>', year=YEAR)}; {_EIA.format(ba='<BA>')}"
+            ),
+            "source": (
+                "Monthly quantiles (linear interpolation between order statistics; p0 and p100 "
+                "the observed minimum and maximum), the 2nd-10th smallest and largest values, "
+                "hour-to-hour lag-1 autocorrelation of the "
+                "values, and the generator's AR(1) coefficient calibrated by simulation "
+                f"({_CALIBRATION_MONTHS} months, seed {_CALIBRATION_SEED}) of: Electricity Maps "
+                "hourly carbon intensity and standardised wholesale prices via "
+                "github:HewlettPackard/sustain-cluster@293fbd15; Open-Meteo historical weather "
+                "via the same repository; EWIF from US EIA-930 hourly fuel mix via "
+                f"github:HewlettPackard/dc-rl@a92b4755, per-fuel factors {EWIF_TABLE} (US zones "
+                "only; other zones' EWIF is one annual value and has no rows)" + price_note
+            ),
+            "licence": f"{_ELECTRICITYMAPS_LICENCE} | prices: {_PRICE_LICENCE} | "
+            f"weather: {_OPENMETEO_LICENCE} | EIA-930: US public domain",
+            "date_range": f"{YEAR}-01-01/{YEAR}-12-31 (carbon, prices: UTC; weather: local "
+            "calendar year shifted to UTC); EWIF: 2022 (EIA-930)",
+            "units": "quantiles in the signal's unit (gCO2eq/kWh, USD/MWh, degC, L/kWh); "
+            "lag1 and phi dimensionless; hours count",
+            "inputs_sha256": _sha256_of([p for p in inputs["grid"] if "codecarbon" not in p.name]),
         },
         {
             "file": REGIONS_FILE,
