@@ -1,11 +1,12 @@
-"""Fidelity of the latency model against public GPU profiles, before and after calibration.
+"""Fidelity of the latency and power models against public measurements, out of sample.
 
-    python benchmarks/fidelity.py --from DATA_DIR [--json]
+    python benchmarks/fidelity.py --from DATA_DIR [--json] [--hold-out tp|model ...]
 
-DATA_DIR is the raw data folder holding ``gpu_profiles/`` (not bundled with slit). Prints, per
-GPU x model x metric, the MAPE, maximum absolute error (%) and number of points with the
-default efficiencies and with efficiencies fitted per GPU, then the fitted parameters as
-YAML-ready text. Writes nothing.
+DATA_DIR is the raw data folder holding ``gpu_profiles/`` (not bundled with slit). Fits every
+GPU family on all its data (in-sample), then refits without each tensor-parallel degree and
+without each model and predicts what was left out (held-out). Prints, per GPU x TP, the MAPE,
+signed bias and n of prefill time, decode step time, average power and energy per output token,
+held-out and in-sample, and whether each held-out cell meets its target. Writes nothing.
 """
 
 from __future__ import annotations
@@ -13,62 +14,57 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict
+import time
 
 import pandas as pd
 
-from slit.calibration import fit_efficiency, load_mlenergy, load_vidur_prefill
-from slit.calibration.fit import ASSUMED_PROMPT_TOKENS, PREFILL_TOKENS
+from slit.calibration.joint import calibrate
+from slit.calibration.pipeline import (
+    TARGET_BIAS_PCT,
+    TARGET_MAPE_PCT,
+    acceptance_table,
+    headline_table,
+    load_observations,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--from", dest="data_dir", required=True, help="raw data folder")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument(
-        "--prompt-tokens",
-        type=float,
-        default=ASSUMED_PROMPT_TOKENS,
-        help="assumed prompt length of ML.ENERGY requests (default %(default)s)",
-    )
+        "--hold-out", nargs="+", default=["tp", "model"], choices=["tp", "model"],
+        help="what a held-out fold leaves out (default: both, one after the other)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
-    vidur = load_vidur_prefill(args.data_dir)
-    mlenergy = load_mlenergy(args.data_dir)
-    result = fit_efficiency(vidur, mlenergy, prompt_tokens=args.prompt_tokens)
-    keys = ["gpu", "model", "metric"]
-    table = result.before.merge(result.after, on=keys, suffixes=("_before", "_after"))
-    table = table.drop(columns=["n_after"]).rename(columns={"n_before": "n"})
-
+    t0 = time.perf_counter()
+    obs = load_observations(args.data_dir)
+    cal = calibrate(obs, tuple(args.hold_out))
+    wall_s = time.perf_counter() - t0
     if args.json:
         doc = {
-            "prompt_tokens": args.prompt_tokens,
-            "prefill_tokens": list(PREFILL_TOKENS),
-            "rows": {"vidur": len(vidur), "mlenergy": len(mlenergy)},
-            "errors": table.to_dict(orient="records"),
-            "params": {gpu: asdict(p) for gpu, p in result.params.items()},
-            "fitted_on": {gpu: list(m) for gpu, m in result.fitted.items()},
+            "observations": int(len(obs)),
+            "wall_s": wall_s,
+            "targets": {"mape_pct": TARGET_MAPE_PCT, "abs_bias_pct": TARGET_BIAS_PCT},
+            "in_sample": headline_table(cal.in_sample).to_dict(orient="records"),
+            "held_out": {h: acceptance_table(cal, h).to_dict(orient="records")
+                         for h in args.hold_out},  # fmt: skip
+            "fits": {f: {"fitted": list(g.fitted), "borrowed": list(g.borrowed),
+                         "sources": list(g.sources)} for f, g in cal.fits.items()},  # fmt: skip
         }
-        json.dump(doc, sys.stdout, indent=2)
+        json.dump(doc, sys.stdout, indent=1, default=float)
         print()
         return 0
-
-    print(f"Vidur dense prefill: {len(vidur)} rows; ML.ENERGY decode: {len(mlenergy)} rows")
-    print(
-        f"prefill: {PREFILL_TOKENS[0]}-{PREFILL_TOKENS[1]} tokens, dense part only (no attention,"
-        " no all-reduce); decode: median ITL, context = "
-        f"{args.prompt_tokens:g} + output/2 tokens (capped by KV capacity)\n"
-    )
-    cols = ["mape_pct", "max_abs_pct", "bias_pct"]
-    shown = table[keys + [f"{c}_{s}" for s in ("before", "after") for c in cols] + ["n"]]
+    print(f"{len(obs)} observations; fit and cross-validation in {wall_s:.0f} s")
     with pd.option_context("display.width", 200, "display.max_rows", None):
-        print(shown.round(1).to_string(index=False))
-    print(
-        "\n# fitted EfficiencyParams per GPU (data used: "
-        + ", ".join(f"{g}: {'+'.join(m)}" for g, m in sorted(result.fitted.items()))
-        + ")"
-    )
-    print(result.yaml_text(), end="")
+        for h in args.hold_out:
+            table = acceptance_table(cal, h)
+            print(f"\nheld out: each {h} predicted by a fit without it")
+            print(table.round(1).to_string(index=False))
+            print(f"cells meeting their target: {int(table['meets'].sum())} of {len(table)}")
+        print("\nin-sample (fitted on everything)")
+        print(headline_table(cal.in_sample).round(1).to_string(index=False))
     return 0
 
 

@@ -168,13 +168,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
     p = sub.add_parser(
-        "calibrate", help="fit the latency model to GPU profiles; print the error table"
+        "calibrate",
+        help="fit the latency and power models to public measurements; print held-out errors",
     )
     p.add_argument("--from", dest="data_dir", type=Path, required=True, help="raw-data folder")
     p.add_argument(
         "--write", type=Path, default=None, help="write the efficiency catalog (YAML) here"
     )
     p.add_argument("--json", action="store_true", help="print the error table as JSON")
+    p.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        help="write the error tables (markdown: held-out and in-sample, per GPU x TP x model)",
+    )
+    p.add_argument(
+        "--write-collectives",
+        type=Path,
+        default=None,
+        help="write the all-reduce latency-bandwidth table (CSV) fitted to Vidur's profiles",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     p.add_argument(
         "--write-tables",
         type=Path,
@@ -615,49 +629,60 @@ def _stage_bar() -> Any:
                     console=_stderr_console())  # fmt: skip
 
 
-CALIBRATION_DATA_NOTE = (
-    "Vidur per-operator GPU profiles (github:microsoft/vidur@7d475133; A100, H100, A40; "
-    "prefill of 128-4096 tokens, dense operators only, attention not profiled) and the "
-    "ML.ENERGY Benchmark v3 leaderboard (github:ml-energy/leaderboard@0cd52dab; vLLM on H100 "
-    "and B200; median inter-token latency)"
-)
-
-
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from slit.calibration import error_table, fit_efficiency, load_mlenergy, load_vidur_prefill
-    from slit.calibration.catalog import catalog_entries, catalog_yaml
-    from slit.models.latency import efficiency_from_entry
+    from slit.calibration.catalog import catalog_yaml
+    from slit.calibration.pipeline import (
+        DATA_NOTE,
+        error_report,
+        headline_table,
+        load_observations,
+        markdown_report,
+    )
+    from slit.calibration.joint import calibrate
 
     if not (args.data_dir / "gpu_profiles").is_dir():
         raise SlitError(
             f"calibrate: {args.data_dir} has no gpu_profiles/ folder; give the raw-data folder "
             "(see docs/models.md, calibration)"
         )
-    vidur = load_vidur_prefill(args.data_dir)
-    mlenergy = load_mlenergy(args.data_dir)
-    result = fit_efficiency(vidur, mlenergy)
-    entries = catalog_entries(result)
-    catalog = {gpu: efficiency_from_entry(e) for gpu, e in entries.items() if gpu != "default"}
-    table = error_table(catalog, vidur, mlenergy)
-    keys = ["gpu", "model", "metric"]
-    table = result.before.merge(table, on=keys, suffixes=("_default", "_calibrated"))
+    if args.write_collectives is not None:
+        from slit.calibration.collectives import derive_collective_table, write_collective_table
+
+        write_collective_table(derive_collective_table(args.data_dir), args.write_collectives)
+        print(f"all-reduce table written to {args.write_collectives}", file=sys.stderr)
+    obs = load_observations(args.data_dir)
+    if not args.quiet:
+        print(f"calibrate: {len(obs)} observations; fitting and cross-validating ...",
+              file=sys.stderr)  # fmt: skip
+    cal = calibrate(obs)
+    table = error_report(cal)
     if args.json:
         print(table.to_json(orient="records", indent=1))
-    else:
+    elif not args.quiet:
+        held = cal.held_out.get("tp")
+        shown = headline_table(held if held is not None and len(held) else cal.in_sample)
         with pd.option_context("display.width", 200, "display.max_rows", None):
-            cols = keys + ["mape_pct_default", "mape_pct_calibrated", "max_abs_pct_calibrated",
-                           "n_calibrated"]  # fmt: skip
-            print(table[cols].round(1).to_string(index=False))
+            print("held-out error (each tensor-parallel degree predicted by a fit without it):")
+            print(shown.round(1).to_string(index=False))
     if args.write_tables is not None:
+        from slit.calibration.mlenergy import load_mlenergy
         from slit.calibration.tables import derive_latency_tables, write_latency_tables
+        from slit.calibration.vidur import load_vidur_prefill
 
-        write_latency_tables(derive_latency_tables(vidur, mlenergy), args.write_tables)
+        tables = derive_latency_tables(
+            load_vidur_prefill(args.data_dir), load_mlenergy(args.data_dir)
+        )
+        write_latency_tables(tables, args.write_tables)
         print(f"latency tables written to {args.write_tables}", file=sys.stderr)
+    if args.report is not None:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(markdown_report(cal), encoding="utf-8")
+        print(f"error report written to {args.report}", file=sys.stderr)
     if args.write is not None:
         args.write.parent.mkdir(parents=True, exist_ok=True)
-        args.write.write_text(catalog_yaml(result, CALIBRATION_DATA_NOTE), encoding="utf-8")
+        args.write.write_text(catalog_yaml(cal, DATA_NOTE), encoding="utf-8")
         print(f"efficiency catalog written to {args.write}", file=sys.stderr)
     return 0
 

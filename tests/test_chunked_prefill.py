@@ -100,7 +100,7 @@ def test_a_lone_prompt_takes_the_sum_of_its_chunk_iterations(tmp_path: Path) -> 
         perf.hybrid_time_s(0, 0.0, budget, budget * (2 * done + budget), done + budget)[0]
         for done in range(0, prompt, budget)
     )
-    assert ttft == pytest.approx(expected, rel=1e-9)
+    assert ttft == pytest.approx(expected, rel=1e-8)
     # one chunk of the whole prompt is exactly a prefill iteration
     whole = perf.hybrid_time_s(0, 0.0, prompt, prompt * prompt, prompt)[0]
     assert whole == pytest.approx(perf.prefill_time_s(prompt, prompt * prompt), rel=1e-12)

@@ -74,3 +74,42 @@ def test_simulated_ttft_and_tpot_match_the_model(
     tpot_model = decode_step_time_s(MODEL, GPU, tp, batch, prompt + output // 2)
     assert np.allclose(mine["ttft_s"], ttft_model, rtol=0.05), (mine["ttft_s"].max(), ttft_model)
     assert np.allclose(mine["tpot_s"], tpot_model, rtol=0.05), (mine["tpot_s"].max(), tpot_model)
+
+
+@pytest.mark.parametrize(("prompt", "output", "tp"), [(512, 128, 1), (2048, 64, 2), (64, 400, 4)])
+def test_booked_energy_of_a_request_is_the_power_model_of_its_iterations(
+    tmp_path: Path, prompt: int, output: int, tp: int
+) -> None:
+    """One request alone on a replica: its booked IT energy is exactly the power model's power
+    of its prefill iteration times that iteration's length, plus the power of its decode
+    stretch (the mean compute, memory and per-request shares of its steps) times the stretch's
+    length. The engine computes nothing of its own: it calls slit.models.power."""
+    from slit.models.hardware import bundled_gpus
+    from slit.models.latency import ReplicaPerf, calibrated_efficiency, sum_of_max_lines
+    from slit.models.llm import bundled_llms
+    from slit.models.power import calibrated_power, it_power_w, iteration_activity
+
+    scenario = load_scenario(_scenario(tmp_path, 1, prompt, output, tp))
+    dc = scenario.config.datacenters[0]
+    mine = simulate(scenario).requests.query("datacenter == 'dc-a'").iloc[0]
+    gpu = bundled_gpus()[GPU]
+    perf = ReplicaPerf(bundled_llms()[MODEL], gpu, tp, calibrated_efficiency(GPU))
+    power = calibrated_power(GPU)
+
+    def it_w(activity: float) -> float:
+        return it_power_w(gpu, tp, activity, dc.server_overhead_fraction,
+                          dc.server_overhead_w_per_gpu)  # fmt: skip
+
+    c, m, f = perf.prefill_terms(float(prompt), float(prompt) ** 2)
+    t_pre = max(c, m) + f
+    energy = it_w(iteration_activity(c, m, t_pre, power)) * t_pre
+    k = output - 1
+    c0, c1, m0, m1, fixed = perf.decode_lines(1, float(prompt + 1))
+    t_dec = sum_of_max_lines(c0, c1, m0, m1, fixed, k)
+    comp = (c0 + c1 * (k - 1) / 2.0) * k
+    mem = (m0 + m1 * (k - 1) / 2.0) * k
+    req = perf.eff.per_request_overhead_s * k
+    energy += it_w(iteration_activity(comp, mem, t_dec, power, req)) * t_dec
+    serve_s = mine["ttft_s"] - mine["transfer_s"] - mine["network_rtt_s"]
+    assert serve_s == pytest.approx(t_pre, rel=1e-6)  # up to float rounding of event times
+    assert mine["it_energy_kwh"] * 3.6e6 == pytest.approx(energy, rel=1e-9)

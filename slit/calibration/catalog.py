@@ -1,78 +1,101 @@
-"""From a fit to the committed efficiency catalog (``slit/data/catalog/efficiency.yaml``).
+"""From a joint calibration to the committed catalog (``slit/data/catalog/efficiency.yaml``).
 
-The data do not cover every parameter of every GPU: Vidur's kernel profiles (A100, H100, A40)
-show prefill only, ML.ENERGY (H100, B200) decode only, and only H100 has both. Each catalog
-entry therefore takes what its own data fitted and borrows the rest from H100, the one GPU
-fitted on both phases (the same serving software, vLLM, drives the decode-side parameters):
-
-* ``h100-80gb``: everything fitted;
-* GPUs with prefill data only (A100, A40): their own ``mfu``; ``mbu``, ``decode_mfu``,
-  ``overhead_s`` and ``per_request_overhead_s`` from H100 (Vidur's small-token kernel sums are
-  dominated by kernel launches and would set an unrealistically low ``mbu`` for decode);
-* GPUs with decode data only (B200): their own decode-side parameters, ``mfu`` from H100;
-* ``default`` (every other GPU type): H100's parameters.
-
-Each entry names what was fitted and what was borrowed.
+Each GPU type in the catalog gets the chip parameters of its calibration family
+(:data:`slit.calibration.joint.FAMILIES`: A100 40 GB and 80 GB share one fit) and the software
+overheads of the newest vLLM release its data measured (:data:`REFERENCE_SOFTWARE`), and its
+power parameters. What the data of a family cannot see is taken from H100 and listed under
+``borrowed``; a GPU with no family gets the ``default`` entry (H100's parameters), and the
+simulator's metadata names which entry every pool used.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from typing import Any
 
 import yaml
 
-from slit.calibration.fit import DECODE, PREFILL, CalibrationResult
-from slit.models.latency import EfficiencyParams
+from slit.calibration.joint import (
+    FAMILIES,
+    REFERENCE_FAMILY,
+    GpuFit,
+    JointCalibration,
+)
 
-REFERENCE_GPU = "h100-80gb"
-"""The GPU whose parameters fill the gaps of the others (fitted on prefill and decode)."""
+SOFTWARE_NOTE = {
+    "mlenergy": "vLLM as measured by ML.ENERGY v3 (2025 releases)",
+    "argonne": "vLLM as measured by LLM-Inference-Bench (2024 releases)",
+    "vidur": "bare kernels (Vidur profiles; no serving engine)",
+}
 
-DECODE_SIDE = ("mbu", "decode_mfu", "overhead_s", "per_request_overhead_s")
-PREFILL_SIDE = ("mfu",)
+
+def _round(v: Any) -> Any:
+    return float(f"{v:.4g}") if isinstance(v, float) else v
 
 
-def catalog_entries(result: CalibrationResult) -> dict[str, dict[str, Any]]:
-    """Catalog entries (parameters plus provenance) for every fitted GPU and ``default``."""
-    if REFERENCE_GPU not in result.params:
-        raise ValueError(f"the fit has no {REFERENCE_GPU}, whose parameters fill the gaps")
-    ref = result.params[REFERENCE_GPU]
+def _entry(fit: GpuFit, gpu: str, borrowed_from: str | None = None) -> dict[str, Any]:
+    eff = fit.catalog_efficiency()
+    ref = fit.reference_source()
+    entry: dict[str, Any] = {k: _round(v) for k, v in asdict(eff).items()}
+    entry["power"] = {k: _round(v) for k, v in asdict(fit.power).items()}
+    entry["family"] = fit.gpu
+    entry["software"] = SOFTWARE_NOTE.get(ref, "none measured: start values") if ref else "none"
+    entry["fitted_on"] = sorted(fit.sources)
+    borrowed = [f"{n} from {REFERENCE_FAMILY}" for n in fit.borrowed]
+    if "power" not in fit.metrics:
+        borrowed.append(f"power from {REFERENCE_FAMILY}")
+    if ref is None:
+        borrowed.append(f"serving overheads from {REFERENCE_FAMILY}")
+    if borrowed_from:
+        borrowed = [f"all from {borrowed_from}"]
+    entry["borrowed"] = borrowed
+    if fit.mlenergy_prompt_tokens is not None:
+        entry["mlenergy_prompt_tokens_fitted"] = round(fit.mlenergy_prompt_tokens, 1)
+    return entry
+
+
+def catalog_entries(cal: JointCalibration) -> dict[str, dict[str, Any]]:
+    """Catalog entries for every GPU id of every fitted family, plus ``default``."""
+    if REFERENCE_FAMILY not in cal.fits:
+        raise ValueError(f"the calibration has no {REFERENCE_FAMILY}, whose values fill the gaps")
+    ref = cal.fits[REFERENCE_FAMILY]
     out: dict[str, dict[str, Any]] = {}
-    for gpu, fitted_params in sorted(result.params.items()):
-        seen = set(result.fitted.get(gpu, ()))
-        params, borrowed = fitted_params, []
-        if gpu != REFERENCE_GPU:
-            if DECODE not in seen:
-                params = replace(params, **{k: getattr(ref, k) for k in DECODE_SIDE})
-                borrowed += list(DECODE_SIDE)
-            if PREFILL not in seen:
-                params = replace(params, **{k: getattr(ref, k) for k in PREFILL_SIDE})
-                borrowed += list(PREFILL_SIDE)
-        out[gpu] = _entry(params, sorted(seen), borrowed)
-    out["default"] = _entry(ref, [], [f"all from {REFERENCE_GPU}"])
+    for family, fit in sorted(cal.fits.items()):
+        fit = _fill_from_reference(fit, ref)
+        for gpu in FAMILIES.get(family, (family,)):
+            out[gpu] = _entry(fit, gpu)
+    out["default"] = _entry(ref, "default", borrowed_from=REFERENCE_FAMILY)
     return out
 
 
-def _entry(params: EfficiencyParams, fitted_on: list[str], borrowed: list[str]) -> dict[str, Any]:
-    values = {
-        k: (float(f"{v:.4g}") if isinstance(v, float) else v) for k, v in asdict(params).items()
-    }
-    return {**values, "fitted_on": fitted_on, "borrowed": borrowed}
+def _fill_from_reference(fit: GpuFit, ref: GpuFit) -> GpuFit:
+    """``fit`` with power and serving overheads from ``ref`` where its data had none."""
+    from dataclasses import replace
+
+    out = fit
+    if "power" not in fit.metrics:
+        out = replace(out, power=ref.power)
+    if fit.reference_source() is None and ref.reference_source() is not None:
+        src = ref.reference_source()
+        assert src is not None
+        out = replace(out, software={**fit.software, src: dict(ref.software[src])})
+    return out
 
 
-def catalog_yaml(result: CalibrationResult, data_note: str, date: str | None = None) -> str:
-    """The text of ``efficiency.yaml`` for ``result``; ``data_note`` names the data used."""
+def catalog_yaml(cal: JointCalibration, data_note: str, date: str | None = None) -> str:
+    """The text of ``efficiency.yaml`` for ``cal``; ``data_note`` names the data used."""
     doc = {
-        "format": "slit.efficiency/1",
+        "format": "slit.efficiency/2",
         "fitted": date or dt.date.today().isoformat(),
-        "method": "slit calibrate --from DATA --write slit/data/catalog/efficiency.yaml "
-        "(least squares on relative errors, soft-L1 loss; see docs/models.md)",
+        "method": "slit calibrate --from DATA --write slit/data/catalog/efficiency.yaml (joint "
+        "bounded least squares on relative errors, soft-L1 loss, per GPU family; chip "
+        "efficiencies shared by all sources, serving overheads per source; see docs/models.md)",
         "data": data_note,
-        "gpus": catalog_entries(result),
+        "gpus": catalog_entries(cal),
     }
     header = (
-        "# Latency-model efficiencies per GPU type, fitted to public measurements.\n"
+        "# Latency and power parameters per GPU type, fitted to public measurements.\n"
         "# Generated by `slit calibrate`; do not edit by hand. See docs/models.md.\n"
     )
     return header + yaml.safe_dump(doc, sort_keys=False, width=100)

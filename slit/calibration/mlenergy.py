@@ -41,6 +41,7 @@ COLUMNS = [
     "avg_power_w",
     "energy_per_token_j",
     "avg_output_len",
+    "output_tokens_per_s",
     "task",
 ]
 
@@ -52,7 +53,7 @@ def load_mlenergy(data_dir: str | Path) -> pd.DataFrame:
         Columns ``model`` (slit id), ``source_model`` (ML.ENERGY id), ``gpu`` (slit id), ``tp``,
         ``num_gpus``, ``max_num_seqs``, ``avg_batch_size``, ``median_itl_s`` (s),
         ``avg_power_w`` (W, all GPUs of the configuration), ``energy_per_token_j`` (J),
-        ``avg_output_len`` (tokens), ``task``.
+        ``avg_output_len`` (tokens), ``output_tokens_per_s`` (all requests together), ``task``.
     """
     path = Path(data_dir) / MLENERGY_CSV
     if not path.is_file():
@@ -78,6 +79,7 @@ def load_mlenergy(data_dir: str | Path) -> pd.DataFrame:
             "avg_power_w": raw["avg_power_watts"].astype(float),
             "energy_per_token_j": raw["energy_per_token_joules"].astype(float),
             "avg_output_len": raw["avg_output_len"].astype(float),
+            "output_tokens_per_s": raw["output_throughput_tokens_per_sec"].astype(float),
             "task": raw["task"],
         }
     )[COLUMNS]

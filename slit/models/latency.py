@@ -1,8 +1,11 @@
-"""Iteration latency of an LLM replica: a roofline over compute and memory traffic.
+"""Iteration latency of an LLM replica: a roofline plus fixed and communication costs.
 
 One iteration of a replica (``tp`` GPUs with tensor parallelism) takes
 
-    t = max(FLOPs / (tp * peak * MFU), bytes / (tp * HBM_bw * MBU)) + t_allreduce + t_overhead
+    t = max(t_compute, t_memory) + t_fixed
+    t_compute = FLOPs / (tp * peak * MFU)
+    t_memory  = W / (tp * HBM_bw * MBU) + KV bytes / (tp * HBM_bw * MBU_attention)
+    t_fixed   = t_host + L * t_layer(tp) + 2 L * t_ar(tokens * hidden * 2 bytes)   [+ B * t_req]
 
 Prefill of ``n`` prompt tokens (requests of lengths n_i, n = sum n_i):
     FLOPs = 2 * P_active * n + 2 * L * A * sum(n_i^2)       (dense matmuls + causal attention)
@@ -11,15 +14,23 @@ Prefill of ``n`` prompt tokens (requests of lengths n_i, n = sum n_i):
 Decode iteration of a batch of B requests holding S context tokens in total:
     FLOPs = 2 * P_active * B + 4 * L * A * S                 (at MFU_decode)
     bytes = W + kv * S                                       (read weights and the whole KV cache)
-    plus a host overhead per running request, B * t_req
+    plus a host cost per running request, B * t_req (scheduling, sampling, detokenising)
 
 with P_active the parameters used per token, L layers, A = heads x head_dim, W weight bytes,
-kv KV-cache bytes per token. Tensor parallelism adds two ring all-reduces per layer of the
-activations (tokens x hidden x 2 bytes): ``2 L (alpha + 2 (tp-1)/tp * bytes / link_bw)``.
+kv KV-cache bytes per token. The fixed part has three terms:
 
-The efficiency factors (MFU, MBU, overheads) are fitted per GPU type to public profiles and
-stored in ``slit/data/catalog/efficiency.yaml`` (:func:`calibrated_efficiency`); decode has its
-own MFU and a host overhead per running request. See ``docs/models.md``.
+* ``t_host`` (``overhead_s``): per iteration on the CPU (scheduler, input preparation, launch
+  of the step); it does not shrink with more GPUs;
+* ``t_layer(tp) = layer_overhead_s + tp_layer_overhead_s * (tp - 1)``: per decoder layer the
+  launch and tail of its kernels, which no GPU count divides, plus a synchronisation cost that
+  grows with the GPUs that must meet at every layer;
+* ``t_ar``: two all-reduces per layer of the iteration's activations, timed by the
+  latency-bandwidth line measured for the GPU and degree (:mod:`slit.models.collectives`).
+
+The efficiencies and overheads are fitted per GPU type to public measurements and stored in
+``slit/data/catalog/efficiency.yaml`` (:func:`calibrated_efficiency`); see ``docs/models.md``.
+Because the fixed terms do not fall with ``tp``, decode time flattens as ``tp`` grows instead of
+falling as ``1/tp``.
 """
 
 from __future__ import annotations
@@ -31,31 +42,48 @@ from importlib import resources
 
 import yaml
 
+from slit.models.collectives import AllReduceLine, allreduce_line
 from slit.models.hardware import GpuSpec, bundled_gpus
 from slit.models.llm import LlmSpec, bundled_llms
 from slit.models.memory import check_fits
 
+#: Bytes of one activation value exchanged by the all-reduce (bf16/fp16 activations).
+ACTIVATION_BYTES = 2.0
+
 
 @dataclass(frozen=True)
 class EfficiencyParams:
-    """How much of the hardware peak a serving engine achieves.
+    """How much of the hardware peak a serving engine achieves, and its fixed costs.
 
     Attributes:
         mfu: model FLOP utilisation of prefill (achieved / peak FLOP/s).
         mbu: memory-bandwidth utilisation in memory-bound phases (achieved / peak bytes/s).
-        overhead_s: fixed per-iteration cost (scheduling, kernel launches, sampling), s.
-        allreduce_latency_s: fixed latency of one all-reduce, s.
+        overhead_s: fixed host cost of every iteration (scheduling, input preparation), s.
         decode_mfu: model FLOP utilisation of decode iterations (None: the same as ``mfu``).
         per_request_overhead_s: host time per running request in a decode iteration
             (scheduling, sampling, detokenising), s; it grows the step linearly in the batch.
+        layer_overhead_s: fixed time per decoder layer and iteration (kernel launches and
+            tails that no GPU count divides), s.
+        tp_layer_overhead_s: extra time per decoder layer and iteration for each GPU beyond the
+            first (the GPUs synchronise at every layer's all-reduces), s.
+        attention_mbu: memory-bandwidth utilisation of reading and writing the KV cache (paged
+            attention gathers scattered blocks and reaches less of the peak than the dense
+            weight reads; None: the same as ``mbu``).
     """
 
     mfu: float = 0.5
     mbu: float = 0.7
     overhead_s: float = 0.003
-    allreduce_latency_s: float = 10e-6
     decode_mfu: float | None = None
     per_request_overhead_s: float = 0.0
+    layer_overhead_s: float = 0.0
+    tp_layer_overhead_s: float = 0.0
+    attention_mbu: float | None = None
+
+    @property
+    def kv_bandwidth_utilisation(self) -> float:
+        """MBU of KV-cache traffic: ``attention_mbu``, or ``mbu`` when not set."""
+        return self.mbu if self.attention_mbu is None else self.attention_mbu
 
     @property
     def decode_flop_utilisation(self) -> float:
@@ -64,6 +92,10 @@ class EfficiencyParams:
         Decode multiplies the weights by a few token vectors at a time, so its matmuls are
         narrow and reach a smaller share of the peak than prefill's (fitted separately)."""
         return self.mfu if self.decode_mfu is None else self.decode_mfu
+
+    def layer_time_s(self, tp: int) -> float:
+        """Fixed time of one decoder layer in one iteration at degree ``tp``, s."""
+        return self.layer_overhead_s + self.tp_layer_overhead_s * (tp - 1)
 
 
 DEFAULT_EFFICIENCY = EfficiencyParams()
@@ -77,6 +109,17 @@ def _efficiency_catalog() -> dict[str, EfficiencyParams]:
     text = resources.files("slit").joinpath("data/catalog/efficiency.yaml").read_text("utf-8")
     doc = yaml.safe_load(text) or {}
     return {str(gpu): efficiency_from_entry(e) for gpu, e in (doc.get("gpus") or {}).items()}
+
+
+@cache
+def efficiency_provenance() -> dict[str, dict[str, object]]:
+    """Per GPU id of ``efficiency.yaml``: what its entry was fitted on and what it borrowed."""
+    text = resources.files("slit").joinpath("data/catalog/efficiency.yaml").read_text("utf-8")
+    doc = yaml.safe_load(text) or {}
+    return {
+        str(gpu): {k: v for k, v in e.items() if k not in _EFFICIENCY_FIELDS}
+        for gpu, e in (doc.get("gpus") or {}).items()
+    }
 
 
 def efficiency_from_entry(entry: dict[str, object]) -> EfficiencyParams:
@@ -101,21 +144,25 @@ class ReplicaPerf:
     """Latency coefficients of one replica (LLM x GPU type x tensor-parallel degree).
 
     Precomputes everything that does not depend on the batch so the simulator's hot path does a
-    few multiplications per iteration.
+    few multiplications per iteration. ``allreduce`` defaults to the measured line of the GPU
+    and degree (:func:`slit.models.collectives.allreduce_line`).
     """
 
     model: LlmSpec
     gpu: GpuSpec
     tp: int
     eff: EfficiencyParams = DEFAULT_EFFICIENCY
+    allreduce: AllReduceLine | None = None
     # derived in __post_init__ (not arguments, not compared)
     _inv_flops: float = field(init=False, repr=False, compare=False)
     _inv_flops_decode: float = field(init=False, repr=False, compare=False)
     _inv_bw: float = field(init=False, repr=False, compare=False)
+    _inv_bw_kv: float = field(init=False, repr=False, compare=False)
     _weights: float = field(init=False, repr=False, compare=False)
     _kv: float = field(init=False, repr=False, compare=False)
     _p2: float = field(init=False, repr=False, compare=False)
     _la: float = field(init=False, repr=False, compare=False)
+    _fixed: float = field(init=False, repr=False, compare=False)
     _ar_fixed: float = field(init=False, repr=False, compare=False)
     _ar_per_token: float = field(init=False, repr=False, compare=False)
 
@@ -133,15 +180,23 @@ class ReplicaPerf:
             1.0 / (self.tp * self.gpu.peak_flop_per_s * self.eff.decode_flop_utilisation),
         )
         set_(self, "_inv_bw", 1.0 / bw)
+        bw_kv = self.tp * self.gpu.memory_bandwidth_bytes_per_s * self.eff.kv_bandwidth_utilisation
+        set_(self, "_inv_bw_kv", 1.0 / bw_kv)
         set_(self, "_weights", m.weight_bytes)
         set_(self, "_kv", m.kv_bytes_per_token)
         set_(self, "_p2", 2.0 * m.active_parameters)
         set_(self, "_la", float(m.layers * m.attention_width))
+        set_(self, "_fixed", self.eff.overhead_s + m.layers * self.eff.layer_time_s(self.tp))
         if self.tp > 1:
-            link = self.gpu.interconnect_gb_per_s * 1e9 / 2.0  # per direction
-            ring = 2.0 * (self.tp - 1) / self.tp
-            set_(self, "_ar_fixed", 2.0 * m.layers * self.eff.allreduce_latency_s)
-            set_(self, "_ar_per_token", 2.0 * m.layers * ring * m.hidden_size * 2.0 / link)
+            line = self.allreduce or allreduce_line(self.gpu, self.tp)
+            set_(self, "allreduce", line)
+            per_token_bytes = m.hidden_size * ACTIVATION_BYTES
+            set_(self, "_ar_fixed", 2.0 * m.layers * line.alpha_s)
+            set_(
+                self,
+                "_ar_per_token",
+                2.0 * m.layers * per_token_bytes / line.bandwidth_bytes_per_s,
+            )
         else:
             set_(self, "_ar_fixed", 0.0)
             set_(self, "_ar_per_token", 0.0)
@@ -170,18 +225,23 @@ class ReplicaPerf:
         )
 
     # -- prefill --------------------------------------------------------------------------
+    def prefill_terms(self, total_tokens: float, sum_sq_tokens: float) -> tuple[float, float, float]:
+        """``(t_compute, t_memory, t_fixed)`` of one prefill iteration over prompts with
+        ``total_tokens`` tokens in all and ``sum_sq_tokens`` = sum of squared lengths, s."""
+        compute = (self._p2 * total_tokens + 2.0 * self._la * sum_sq_tokens) * self._inv_flops
+        memory = self._weights * self._inv_bw + self._kv * total_tokens * self._inv_bw_kv
+        fixed = self._fixed + self._ar_fixed + self._ar_per_token * total_tokens
+        return compute, memory, fixed
+
     def prefill_time_s(self, total_tokens: float, sum_sq_tokens: float) -> float:
         """Time of one prefill iteration over prompts with ``total_tokens`` tokens in all and
         ``sum_sq_tokens`` = sum of each prompt's length squared, s."""
-        compute = (self._p2 * total_tokens + 2.0 * self._la * sum_sq_tokens) * self._inv_flops
-        memory = (self._weights + self._kv * total_tokens) * self._inv_bw
-        comm = self._ar_fixed + self._ar_per_token * total_tokens if self.tp > 1 else 0.0
-        return max(compute, memory) + comm + self.eff.overhead_s
+        compute, memory, fixed = self.prefill_terms(total_tokens, sum_sq_tokens)
+        return max(compute, memory) + fixed
 
     def prefill_compute_share(self, total_tokens: float, sum_sq_tokens: float) -> float:
         """Fraction of a prefill iteration's roofline time that is compute bound (0..1)."""
-        compute = (self._p2 * total_tokens + 2.0 * self._la * sum_sq_tokens) * self._inv_flops
-        memory = (self._weights + self._kv * total_tokens) * self._inv_bw
+        compute, memory, _ = self.prefill_terms(total_tokens, sum_sq_tokens)
         return compute / max(compute, memory)
 
     # -- decode ---------------------------------------------------------------------------
@@ -194,12 +254,43 @@ class ReplicaPerf:
         b = float(batch_size)
         c0 = (self._p2 * b + 4.0 * self._la * context_tokens) * self._inv_flops_decode
         c1 = 4.0 * self._la * b * self._inv_flops_decode
-        m0 = (self._weights + self._kv * context_tokens) * self._inv_bw
-        m1 = self._kv * b * self._inv_bw
-        fixed = self.eff.overhead_s + self.eff.per_request_overhead_s * b
-        if self.tp > 1:
-            fixed += self._ar_fixed + self._ar_per_token * b
+        m0 = self._weights * self._inv_bw + self._kv * context_tokens * self._inv_bw_kv
+        m1 = self._kv * b * self._inv_bw_kv
+        fixed = (
+            self._fixed
+            + self.eff.per_request_overhead_s * b
+            + self._ar_fixed
+            + self._ar_per_token * b
+        )
         return c0, c1, m0, m1, fixed
+
+    def hybrid_terms(
+        self,
+        decode_batch: int,
+        decode_context_tokens: float,
+        chunk_tokens: float,
+        chunk_attention_pairs: float,
+        chunk_context_tokens: float,
+    ) -> tuple[float, float, float]:
+        """``(t_compute, t_memory, t_fixed)`` of one chunked-prefill iteration, s: see
+        :meth:`hybrid_time_s`."""
+        b = float(decode_batch)
+        compute = (
+            self._p2 * chunk_tokens + 2.0 * self._la * chunk_attention_pairs
+        ) * self._inv_flops + (
+            self._p2 * b + 4.0 * self._la * decode_context_tokens
+        ) * self._inv_flops_decode
+        memory = (
+            self._weights * self._inv_bw
+            + self._kv * (decode_context_tokens + chunk_context_tokens) * self._inv_bw_kv
+        )
+        fixed = (
+            self._fixed
+            + self.eff.per_request_overhead_s * b
+            + self._ar_fixed
+            + self._ar_per_token * (b + chunk_tokens)
+        )
+        return compute, memory, fixed
 
     def hybrid_time_s(
         self,
@@ -218,22 +309,17 @@ class ReplicaPerf:
 
             compute = (2 P c + 2 L A pairs) / (tp F MFU) + (2 P b + 4 L A S) / (tp F MFU_dec)
             memory  = (W + kv · (S + chunk context)) / (tp B MBU)
-            t = max(compute, memory) + overhead + b · t_req + all-reduce of (b + c) tokens
+            t = max(compute, memory) + t_fixed(b + c tokens) + b · t_req
 
         With no chunk it is a decode step; with no decode batch, a prefill of the chunk.
         """
-        b = float(decode_batch)
-        compute = (
-            self._p2 * chunk_tokens + 2.0 * self._la * chunk_attention_pairs
-        ) * self._inv_flops + (
-            self._p2 * b + 4.0 * self._la * decode_context_tokens
-        ) * self._inv_flops_decode
-        memory = (
-            self._weights + self._kv * (decode_context_tokens + chunk_context_tokens)
-        ) * self._inv_bw
-        fixed = self.eff.overhead_s + self.eff.per_request_overhead_s * b
-        if self.tp > 1:
-            fixed += self._ar_fixed + self._ar_per_token * (b + chunk_tokens)
+        compute, memory, fixed = self.hybrid_terms(
+            decode_batch,
+            decode_context_tokens,
+            chunk_tokens,
+            chunk_attention_pairs,
+            chunk_context_tokens,
+        )
         top = max(compute, memory)
         return top + fixed, compute / top if top > 0 else 0.0
 

@@ -94,7 +94,7 @@ class TableReplicaPerf(ReplicaPerf):
             if self.tp > 1
             else 0.0
         )
-        return self._dense_s(total_tokens) + attention + comm + self.eff.overhead_s
+        return self._dense_s(total_tokens) + attention + comm + self._fixed  # type: ignore[attr-defined]
 
     def decode_lines(
         self, batch_size: int, context_tokens: float
@@ -118,6 +118,6 @@ class TableReplicaPerf(ReplicaPerf):
         # the chunks' causal attention is 2 L A pairs, as a prefill's is 2 L A sum(n^2)
         prefill = self.prefill_time_s(chunk_tokens, chunk_attention_pairs) if chunk_tokens else 0.0
         if decode_batch and chunk_tokens:
-            prefill -= self.eff.overhead_s  # one iteration: its fixed cost is in the decode time
+            prefill -= self._fixed  # type: ignore[attr-defined]  # one iteration: one fixed cost
         share = prefill / (prefill + decode) if prefill + decode > 0 else 0.0
         return decode + prefill, share

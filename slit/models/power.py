@@ -1,17 +1,28 @@
-"""Power draw of GPUs and servers by serving phase.
+"""Power draw of GPUs and servers, from what each iteration keeps busy.
 
 Per GPU, power interpolates linearly between idle and maximum with an *activity* in [0, 1]:
 
     P_gpu = P_idle + (P_max - P_idle) * activity
 
-Prefill is compute bound and runs at full activity (Splitwise measured H100 prompt power at its
-700 W TDP). Decode activity rises with the share of the iteration that is compute bound:
+An iteration of length ``t`` spends ``t_compute`` at the tensor cores' achieved rate and
+``t_memory`` streaming HBM (the two roofline terms of :class:`slit.models.latency.ReplicaPerf`),
+the rest of ``t`` on fixed costs (host work, kernel launches, all-reduces) that keep the GPU
+powered but nearly idle. Its activity is
 
-    activity_decode = min(1, a_base + k * compute_share)
+    activity = min(1, a_base + a_compute * t_compute / t + a_memory * t_memory / t
+                      + a_request * t_request / t)
 
-with a_base = 0.619 and k = 0.526, fitted to the energy per output token of vLLM serving
-Llama-3.1-8B and 70B on H100 at 8 to 900 concurrent requests in the ML.ENERGY v3 measurements
-(see docs/models.md).
+where ``t_request = B * t_req`` is the per-request part of a decode step (logits, sampling and
+output processing of every running request: GPU kernels, not host idling, which is why it has
+its own coefficient)
+
+for prefill, decode and mixed iterations alike: no phase is pinned at maximum power. A long
+prefill is compute bound (``t_compute / t`` near 1) and draws near ``a_base + a_compute``; a
+small-batch decode streams weights (``t_memory / t`` high) and draws less; at high tensor
+parallelism the fixed costs take a larger share of each iteration, so each GPU draws less.
+``a_base``, ``a_compute`` and ``a_memory`` are fitted per GPU type to measured average power
+(LLM-Inference-Bench, ML.ENERGY v3) and stored beside the latency efficiencies in
+``slit/data/catalog/efficiency.yaml`` (:func:`calibrated_power`; docs/models.md).
 
 The server around the GPUs (CPUs, memory, NICs, fans) adds ``server_overhead_fraction`` of the GPU
 power; IT power = P_gpu * n_gpus * (1 + overhead). Facility power = IT power * PUE.
@@ -20,8 +31,14 @@ power; IT power = P_gpu * n_gpus * (1 + overhead). Facility power = IT power * P
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 
-from slit.models.hardware import GpuSpec
+import numpy as np
+import numpy.typing as npt
+import yaml
+
+from slit.models.hardware import GpuSpec, bundled_gpus
 from slit.models.latency import (
     EfficiencyParams,
     ReplicaPerf,
@@ -34,21 +51,45 @@ from slit.models.memory import check_fits
 
 @dataclass(frozen=True)
 class PowerParams:
-    """Activity of a GPU in each serving phase (0 = idle power, 1 = maximum power).
+    """Activity of a GPU from the shares of an iteration spent computing and reading memory.
 
     Attributes:
-        prefill_activity: activity during a prefill iteration.
-        decode_base_activity: activity of a purely memory-bound decode iteration.
-        decode_activity_per_compute_share: activity a decode iteration gains per unit of its
-            compute-bound share (the result is capped at 1, the GPU's maximum power).
+        base_activity: activity of an iteration spent wholly on fixed costs (0 = idle power).
+        compute_activity: activity added per unit of compute-bound share (``t_compute / t``).
+        memory_activity: activity added per unit of memory-bound share (``t_memory / t``).
+        request_activity: activity added per unit of per-request share (``t_request / t``).
     """
 
-    prefill_activity: float = 1.0
-    decode_base_activity: float = 0.619
-    decode_activity_per_compute_share: float = 0.526
+    base_activity: float = 0.3
+    compute_activity: float = 0.7
+    memory_activity: float = 0.4
+    request_activity: float = 0.5
 
 
 DEFAULT_POWER = PowerParams()
+"""Uncalibrated values; the simulator uses :func:`calibrated_power` instead."""
+
+_POWER_FIELDS = {f for f in PowerParams.__dataclass_fields__}
+
+
+@cache
+def _power_catalog() -> dict[str, PowerParams]:
+    text = resources.files("slit").joinpath("data/catalog/efficiency.yaml").read_text("utf-8")
+    doc = yaml.safe_load(text) or {}
+    out = {}
+    for gpu, entry in (doc.get("gpus") or {}).items():
+        power = (entry or {}).get("power") or {}
+        out[str(gpu)] = PowerParams(**{k: float(v) for k, v in power.items() if k in _POWER_FIELDS})
+    return out
+
+
+def calibrated_power(gpu: str | GpuSpec) -> PowerParams:
+    """The fitted power parameters of a GPU type (``power:`` of its entry in
+    ``slit/data/catalog/efficiency.yaml``; GPU types without an entry get ``default``)."""
+    catalog = _power_catalog()
+    if not isinstance(gpu, str):
+        gpu = next((k for k, v in bundled_gpus().items() if v == gpu), "")
+    return catalog.get(gpu) or catalog.get("default", DEFAULT_POWER)
 
 
 def gpu_power_w(gpu: GpuSpec, activity: float) -> float:
@@ -56,11 +97,48 @@ def gpu_power_w(gpu: GpuSpec, activity: float) -> float:
     return gpu.idle_power_w + (gpu.max_power_w - gpu.idle_power_w) * activity
 
 
-def decode_activity(compute_share: float, params: PowerParams = DEFAULT_POWER) -> float:
-    """Activity of a decode iteration whose roofline time is ``compute_share`` compute bound."""
-    share = min(1.0, max(0.0, compute_share))
-    base = params.decode_base_activity
-    return min(1.0, base + params.decode_activity_per_compute_share * share)
+def iteration_activity(
+    compute_s: float,
+    memory_s: float,
+    total_s: float,
+    params: PowerParams = DEFAULT_POWER,
+    request_s: float = 0.0,
+) -> float:
+    """Activity (0..1) of an iteration of ``total_s`` seconds whose roofline terms are
+    ``compute_s`` and ``memory_s`` and whose per-request part is ``request_s`` (see the module
+    doc). Sums over several iterations may be passed as well: the shares are then time-weighted
+    averages."""
+    if not total_s > 0.0:
+        return params.base_activity if params.base_activity < 1.0 else 1.0
+    a = (
+        params.base_activity
+        + params.compute_activity * compute_s / total_s
+        + params.memory_activity * memory_s / total_s
+        + params.request_activity * request_s / total_s
+    )
+    return 1.0 if a > 1.0 else (0.0 if a < 0.0 else a)
+
+
+def iteration_activity_array(
+    compute_s: npt.NDArray[np.float64],
+    memory_s: npt.NDArray[np.float64],
+    total_s: npt.NDArray[np.float64],
+    base_activity: npt.ArrayLike,
+    compute_activity: npt.ArrayLike,
+    memory_activity: npt.ArrayLike,
+    request_s: npt.ArrayLike = 0.0,
+    request_activity: npt.ArrayLike = 0.0,
+) -> npt.NDArray[np.float64]:
+    """:func:`iteration_activity` element-wise over arrays (the fast evaluator's form; the same
+    equation, tested equal), with the parameters given per element or broadcast."""
+    t = np.maximum(total_s, 1e-300)
+    a = (
+        np.asarray(base_activity)
+        + np.asarray(compute_activity) * compute_s / t
+        + np.asarray(memory_activity) * memory_s / t
+        + np.asarray(request_activity) * np.asarray(request_s) / t
+    )
+    return np.clip(a, 0.0, 1.0)
 
 
 def it_power_w(
@@ -90,7 +168,7 @@ def energy_per_output_token_j(
     *,
     cached_prompt_tokens: int = 0,
     eff: EfficiencyParams | None = None,
-    params: PowerParams = DEFAULT_POWER,
+    params: PowerParams | None = None,
 ) -> float:
     """GPU energy of a whole request (prefill included) per output token at steady state, J.
 
@@ -106,8 +184,8 @@ def energy_per_output_token_j(
     history): they count in the context the decode reads, not in the prefill computed, so
     ``E_prefill`` uses ``t_prefill(prompt - cached)``. GPU power only (what NVML reports, as in
     the ML.ENERGY measurements); the server overhead and PUE are added by the simulator.
-    ``model``/``gpu`` are catalog ids or specs; ``eff`` defaults to the GPU's calibrated
-    efficiencies.
+    ``model``/``gpu`` are catalog ids or specs; ``eff`` and ``params`` default to the GPU's
+    calibrated values.
     """
     if batch_size < 1 or output_tokens < 1 or prompt_tokens < 0:
         raise ValueError(
@@ -116,13 +194,18 @@ def energy_per_output_token_j(
         )
     check_fits(model, gpu, tp, batch_size, prompt_tokens + output_tokens / 2.0)  # steady batch
     m, g = resolve_specs(model, gpu)
+    params = params or calibrated_power(g)
     perf = ReplicaPerf(m, g, tp, eff or calibrated_efficiency(g))
     context = prompt_tokens + output_tokens / 2.0
     c0, _, m0, _, fixed = perf.decode_lines(batch_size, batch_size * context)
     step_s = max(c0, m0) + fixed
-    decode_w = gpu_power_w(g, decode_activity(c0 / max(c0, m0), params)) * tp
+    request_s = perf.eff.per_request_overhead_s * batch_size
+    decode_w = gpu_power_w(g, iteration_activity(c0, m0, step_s, params, request_s)) * tp
     decode_j_per_token = decode_w * step_s / batch_size
     fresh = max(0, prompt_tokens - cached_prompt_tokens)
-    prefill_s = perf.prefill_time_s(fresh, float(fresh) ** 2) if fresh else 0.0
-    prefill_j = gpu_power_w(g, params.prefill_activity) * tp * prefill_s
+    prefill_j = 0.0
+    if fresh:
+        c, mem, f = perf.prefill_terms(fresh, float(fresh) ** 2)
+        prefill_s = max(c, mem) + f
+        prefill_j = gpu_power_w(g, iteration_activity(c, mem, prefill_s, params)) * tp * prefill_s
     return decode_j_per_token + prefill_j / output_tokens

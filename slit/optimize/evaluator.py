@@ -34,7 +34,12 @@ import numpy as np
 import numpy.typing as npt
 
 from slit.models.latency import ReplicaPerf, calibrated_efficiency
-from slit.models.power import DEFAULT_POWER, decode_activity, it_power_w
+from slit.models.power import (
+    calibrated_power,
+    it_power_w,
+    iteration_activity,
+    iteration_activity_array,
+)
 from slit.scenario.loader import Scenario
 
 FloatArray = npt.NDArray[np.float64]
@@ -210,8 +215,12 @@ class FastEvaluator:
             "bmax",
             "p_idle",
             "p_pre",
-            "p_dec0",
-            "p_dec1",
+            "p_span",
+            "a_base",
+            "a_comp",
+            "a_mem",
+            "a_req",
+            "t_req",
         )
         out = {k: np.zeros(len(self.perfs)) for k in keys}
         for k, perf in enumerate(self.perfs):
@@ -238,12 +247,17 @@ class FastEvaluator:
             ) -> float:
                 return it_power_w(perf.gpu, n, activity, frac, watts)
 
+            power = calibrated_power(perf.gpu)
             out["p_idle"][k] = it_w(0.0)
-            out["p_pre"][k] = it_w(DEFAULT_POWER.prefill_activity)
-            # decode power is linear in its compute share: P(s) = p_dec0 + p_dec1 * s (below
-            # the activity cap, which the fitted parameters reach only at share ~0.7)
-            out["p_dec0"][k] = it_w(decode_activity(0.0))
-            out["p_dec1"][k] = (it_w(decode_activity(0.5)) - out["p_dec0"][k]) / 0.5
+            c, mem, f = perf.prefill_terms(prompt, prompt * prompt)
+            out["p_pre"][k] = it_w(iteration_activity(c, mem, max(c, mem) + f, power))
+            # IT power is linear in the activity: P(a) = p_idle + p_span * a
+            out["p_span"][k] = it_w(1.0) - out["p_idle"][k]
+            out["a_base"][k] = power.base_activity
+            out["a_comp"][k] = power.compute_activity
+            out["a_mem"][k] = power.memory_activity
+            out["a_req"][k] = power.request_activity
+            out["t_req"][k] = perf.eff.per_request_overhead_s
         return out
 
     # -- the evaluation -----------------------------------------------------------------------
@@ -344,8 +358,11 @@ class FastEvaluator:
         # energy, J per pool over the epoch
         comp_b = co["ac"] * b_busy + co["cw"]
         mem_b = co["am"] * b_busy + co["mw"]
-        share_c = comp_b / np.maximum(comp_b, mem_b)
-        p_dec = np.minimum(co["p_dec0"] + co["p_dec1"] * share_c, co["p_pre"])
+        act = iteration_activity_array(
+            comp_b, mem_b, step_b, co["a_base"], co["a_comp"], co["a_mem"],
+            co["t_req"] * b_busy, co["a_req"],
+        )  # fmt: skip
+        p_dec = co["p_idle"] + co["p_span"] * act
         f_pre = np.clip(rho_p, 0.0, 1.0)
         f_idle = np.clip(1.0 - f_pre - f_dec, 0.0, 1.0)
         watts = n * (f_pre * co["p_pre"] + f_dec * p_dec + f_idle * co["p_idle"])

@@ -41,7 +41,7 @@ from slit.models.latency import (
     iterations_to_cover,
     sum_of_max_lines,
 )
-from slit.models.power import PowerParams, decode_activity, it_power_w
+from slit.models.power import PowerParams, it_power_w, iteration_activity
 from slit.sim.request_log import RequestLog
 
 J_PER_KWH = 3.6e6
@@ -198,12 +198,7 @@ class Replica:
         self.server_overhead = server_overhead
         self.server_w = server_overhead_w
         self.idle_w = self._it_w(0.0)
-        self.prefill_w = self._it_w(power.prefill_activity)
         self.power = power
-        # it_power_w's terms, for the decode power computed inline in the same operation order
-        self._gpu_idle_w = perf.gpu.idle_power_w
-        self._gpu_span_w = perf.gpu.max_power_w - perf.gpu.idle_power_w
-        self._server_factor = 1.0 + server_overhead
         self.queue = queue
         self.waiting = queue.waiting  # shared by every replica of this LLM in the datacenter
         self.running: list[Request] = []
@@ -224,7 +219,8 @@ class Replica:
         self._tokens: list[int] = []
         self._total = 0.0
         self._chunks: list[tuple[Request, int]] = []
-        self._hybrid_load = (0.0, 0, 0.0)  # (chunk tokens, decode batch, compute share)
+        self._hybrid_load = (0.0, 0, 0.0)  # (chunk tokens, decode batch, activity)
+        self._prefill_w = 0.0  # IT power of the prefill under way, W
         self._lines: tuple[float, float, float, float, float] = (0.0, 0.0, 0.0, 0.0, 0.0)
         self._k = 0
         self._duration = 0.0
@@ -413,11 +409,15 @@ class Replica:
             n = r.prompt + r.generated
             tokens = [n]
             total = float(n)
-            duration = self.perf.prefill_time_s(total, float(n * n))
+            compute, memory, fixed = self.perf.prefill_terms(total, float(n * n))
         else:
             tokens = [r.prompt + r.generated for r in batch]
             total = float(sum(tokens))
-            duration = self.perf.prefill_time_s(total, float(sum([t * t for t in tokens])))
+            compute, memory, fixed = self.perf.prefill_terms(
+                total, float(sum([t * t for t in tokens]))
+            )
+        duration = (compute if compute > memory else memory) + fixed
+        self._prefill_w = self._it_w(iteration_activity(compute, memory, duration, self.power))
         for r in batch:
             if r.prefill_start != r.prefill_start:  # NaN: not started yet (cheaper than np.isnan)
                 r.prefill_start = t0
@@ -426,7 +426,7 @@ class Replica:
 
     def _prefill_done(self, _ev: simpy.Event) -> None:
         t0, t1 = self._t0, self.env.now
-        watts = self.prefill_w
+        watts = self._prefill_w
         e = self._book(t0, t1, watts)
         energy = watts * (t1 - t0)
         total = self._total
@@ -473,22 +473,23 @@ class Replica:
         pairs = float(sum(c * (2 * r.prefilled + c) for r, c in chunks))
         chunk_ctx = float(sum(r.prefilled + c for r, c in chunks))
         decode_ctx = float(sum(r.prompt + r.generated for r in running))
-        duration, share = self.perf.hybrid_time_s(b, decode_ctx, n_chunk, pairs, chunk_ctx)
+        compute, memory, fixed = self.perf.hybrid_terms(b, decode_ctx, n_chunk, pairs, chunk_ctx)
+        duration = (compute if compute > memory else memory) + fixed
+        activity = iteration_activity(
+            compute, memory, duration, self.power, self.perf.eff.per_request_overhead_s * b
+        )
         t0 = self.env.now
         for r, _ in chunks:
             if r.prefill_start != r.prefill_start:  # NaN: not started yet (cheaper than np.isnan)
                 r.prefill_start = t0
-        self._t0, self._chunks, self._hybrid_load = t0, chunks, (n_chunk, b, share)
+        self._t0, self._chunks, self._hybrid_load = t0, chunks, (n_chunk, b, activity)
         self.env.timeout(duration).callbacks.append(self._hybrid_done)
         return True
 
     def _hybrid_done(self, _ev: simpy.Event) -> None:
         t0, t1 = self._t0, self.env.now
-        n_chunk, b, share = self._hybrid_load
+        n_chunk, b, activity = self._hybrid_load
         chunks = self._chunks
-        activity = (
-            n_chunk * self.power.prefill_activity + b * decode_activity(share, self.power)
-        ) / (n_chunk + b)
         watts = self._it_w(activity)
         e = self._book(t0, t1, watts)
         per_token = watts * (t1 - t0) / (n_chunk + b)
@@ -562,20 +563,11 @@ class Replica:
         t1 = t0 + duration
         running = self.running
         b = len(running)
-        compute = lines[0] + lines[1] * (k - 1) / 2.0
-        memory = lines[2] + lines[3] * (k - 1) / 2.0
-        # decode_activity and it_power_w, inline (the same operations in the same order)
-        share = compute / max(compute, memory)
-        if share > 1.0:
-            share = 1.0
-        elif share < 0.0:
-            share = 0.0
-        power = self.power
-        activity = power.decode_base_activity + power.decode_activity_per_compute_share * share
-        if activity > 1.0:
-            activity = 1.0
-        gpu_w = self._gpu_idle_w + self._gpu_span_w * activity
-        watts = self.n_gpus * (gpu_w * self._server_factor + self.server_w)
+        # the stretch's mean roofline terms: shares of its time spent computing and reading
+        compute = (lines[0] + lines[1] * (k - 1) / 2.0) * k
+        memory = (lines[2] + lines[3] * (k - 1) / 2.0) * k
+        request = self.perf.eff.per_request_overhead_s * b * k
+        watts = self._it_w(iteration_activity(compute, memory, duration, self.power, request))
         e = self._book(t0, t1, watts)
         per_member = watts * (t1 - t0) / b
         f = self.dc.factors

@@ -13,7 +13,7 @@ import pandas as pd
 from slit.errors import Problem, ScenarioError
 from slit.models.latency import ReplicaPerf, calibrated_efficiency
 from slit.models.network import transfer_time_s
-from slit.models.power import DEFAULT_POWER, PowerParams
+from slit.models.power import PowerParams, calibrated_power
 from slit.scenario.loader import Scenario
 from slit.sim.engine import J_PER_KWH, Datacenter, ImpactFactors, Replica, Simulation
 from slit.sim.inputs import (
@@ -138,7 +138,7 @@ def simulate(
     *,
     seed: int | None = None,
     progress: ProgressCallback | None = None,
-    power: PowerParams = DEFAULT_POWER,
+    power: PowerParams | None = None,
 ) -> SimResult:
     """Simulate a scenario and return per-request records, per-epoch series and a summary.
 
@@ -148,7 +148,8 @@ def simulate(
             ``routing`` section.
         seed: overrides ``scenario.config.seed``.
         progress: called as ``progress(sim_time_s, end_s)`` once per simulated epoch.
-        power: per-phase GPU activity (see :mod:`slit.models.power`).
+        power: GPU power parameters for every pool; None takes each pool's GPU type's
+            calibrated ones (:func:`slit.models.power.calibrated_power`).
     """
     wall0 = time.perf_counter()
     cfg = scenario.config
@@ -222,7 +223,7 @@ def simulate(
                     pool.resident,
                     load_s,
                     dc_cfg.server_overhead_fraction,
-                    power,
+                    power or calibrated_power(pool.gpu),
                     role,
                     pool.chunked_prefill,
                     dc_cfg.server_overhead_w_per_gpu,
