@@ -28,8 +28,6 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import yaml
-from scipy.signal import lfilter
-from scipy.special import ndtr
 
 GRID_FILE = "grid_month_hour.csv"
 QUANTILE_FILE = "grid_month_quantiles.csv"
@@ -63,6 +61,15 @@ ramp between two sparse knots (which lifted a generated p99 by up to 19 %), and 
 and p99 (within the 10 extremes for months of 672–744 hours) are reproduced exactly.
 """
 
+
+
+def _lfilter() -> Any:
+    """``scipy.signal.lfilter``, imported on first use: scipy.signal takes about a second to
+    import, which every ``slit`` command would otherwise pay before installing its signal
+    handlers."""
+    from scipy.signal import lfilter
+
+    return lfilter
 
 def quantile_column(level: float) -> str:
     """Column name of a quantile level in ``grid_month_quantiles.csv``: 0.01 -> ``p1``."""
@@ -221,7 +228,7 @@ def _ar1_unit(phi: FloatArray, eps: FloatArray) -> FloatArray:
             continue
         p = float(phi[a])
         # lfilter's state zi enters as y_a = c·eps_a + zi, so zi = phi·e_{a-1} continues the run
-        e[a:b] = lfilter([math.sqrt(1.0 - p * p)], [1.0, -p], eps[a:b], zi=[p * prev])[0]
+        e[a:b] = _lfilter()([math.sqrt(1.0 - p * p)], [1.0, -p], eps[a:b], zi=[p * prev])[0]
         prev = e[b - 1]
     return e
 
@@ -300,6 +307,8 @@ def latent_cdf(mu: FloatArray, sigma: FloatArray) -> FloatArray:
     units; sigma already floored at :data:`LATENT_SIGMA_FLOOR`); returns G at each grid point.
     """
     z = (LATENT_GRID[:, None] - mu[None, :]) / sigma[None, :]
+    from scipy.special import ndtr  # imported here: scipy costs ~1 s at start-up
+
     return np.asarray(ndtr(z).mean(axis=1), dtype=float)
 
 
