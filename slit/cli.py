@@ -180,7 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--report",
         type=Path,
         default=None,
-        help="write the error tables (markdown: held-out and in-sample, per GPU x TP x model)",
+        help="write the error tables (markdown: held-out and in-sample, per GPU x TP x model) "
+        "into this file, between its calibration-report markers if it has them",
     )
     p.add_argument(
         "--write-collectives",
@@ -633,14 +634,15 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from slit.calibration.catalog import catalog_yaml
+    from slit.calibration.joint import calibrate
     from slit.calibration.pipeline import (
         DATA_NOTE,
         error_report,
         headline_table,
         load_observations,
         markdown_report,
+        write_calibration_report,
     )
-    from slit.calibration.joint import calibrate
 
     if not (args.data_dir / "gpu_profiles").is_dir():
         raise SlitError(
@@ -677,8 +679,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         write_latency_tables(tables, args.write_tables)
         print(f"latency tables written to {args.write_tables}", file=sys.stderr)
     if args.report is not None:
-        args.report.parent.mkdir(parents=True, exist_ok=True)
-        args.report.write_text(markdown_report(cal), encoding="utf-8")
+        write_calibration_report(args.report, markdown_report(cal))
         print(f"error report written to {args.report}", file=sys.stderr)
     if args.write is not None:
         args.write.parent.mkdir(parents=True, exist_ok=True)

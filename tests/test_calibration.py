@@ -210,8 +210,8 @@ def test_decode_tp_trend_is_predicted_without_seeing_the_degree(held_out_tp: pd.
     """Batch-1 decode steps of the 7-8B models from tp 1 to tp 4 (measured: a flattening fall,
     e.g. H100 Llama-2-7B 7.6 -> 6.0 -> 5.9 ms): the held-out prediction of each degree's step,
     relative to tp 1's, is within 15 % of the measured ratio."""
-    d = held_out_tp[(held_out_tp["metric"] == "decode_step")
-                    & (held_out_tp["source"] == "argonne") & (held_out_tp["batch"] == 1)]  # fmt: skip
+    h = held_out_tp
+    d = h[(h["metric"] == "decode_step") & (h["source"] == "argonne") & (h["batch"] == 1)]
     g = d.groupby(["gpu", "model", "tokens", "tp"])[["measured", "predicted"]].mean()
     checked = 0
     for (gpu, model, tokens), grp in g.groupby(level=[0, 1, 2]):
@@ -229,8 +229,13 @@ def test_decode_tp_trend_is_predicted_without_seeing_the_degree(held_out_tp: pd.
 def test_acceptance_table_shape(obs: pd.DataFrame) -> None:
     from slit.calibration.joint import JointCalibration
 
-    fake = JointCalibration(fits={}, in_sample=pd.DataFrame(), held_out={
-        "tp": obs.head(50).assign(predicted=obs.head(50)["measured"] * 1.05, error_pct=5.0)})
+    fake = JointCalibration(
+        fits={},
+        in_sample=pd.DataFrame(),
+        held_out={
+            "tp": obs.head(50).assign(predicted=obs.head(50)["measured"] * 1.05, error_pct=5.0)
+        },
+    )
     table = acceptance_table(fake)
     assert {"gpu", "tp", "quantity", "mape_pct", "bias_pct", "n", "meets"} <= set(table)
     assert table["meets"].all()
@@ -247,7 +252,9 @@ def test_fidelity_benchmark_json(tmp_path) -> None:
     )  # fmt: skip
     doc = json.loads(out.stdout)
     assert set(doc["fits"]) == {"a100", "h100", "a40", "b200"}
-    assert {"gpu", "tp", "quantity", "mape_pct", "bias_pct", "n"} <= set(doc["held_out"]["model"][0])
+    assert {"gpu", "tp", "quantity", "mape_pct", "bias_pct", "n"} <= set(
+        doc["held_out"]["model"][0]
+    )
     assert set(p.name for p in REPO.iterdir()) == before
 
 

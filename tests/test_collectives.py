@@ -29,7 +29,9 @@ def test_measured_degrees_use_their_own_line(gpu: str, tp: int) -> None:
     line = allreduce_line(gpu, tp)
     assert line.source == "measured"
     assert line.alpha_s == row["alpha_s"]
-    assert line.time_s(1e6) == pytest.approx(row["alpha_s"] + 1e6 / (row["bandwidth_gb_per_s"] * 1e9))
+    assert line.time_s(1e6) == pytest.approx(
+        row["alpha_s"] + 1e6 / (row["bandwidth_gb_per_s"] * 1e9)
+    )
 
 
 def test_unmeasured_degree_interpolates_bandwidth_and_says_so() -> None:
@@ -39,11 +41,16 @@ def test_unmeasured_degree_interpolates_bandwidth_and_says_so() -> None:
     assert lo <= l3.bandwidth_bytes_per_s <= hi
 
 
-@pytest.mark.parametrize("gpu", sorted(set(bundled_gpus()) - {"a100-40gb", "a100-80gb", "h100-80gb"}))
+@pytest.mark.parametrize(
+    "gpu", sorted(set(bundled_gpus()) - {"a100-40gb", "a100-80gb", "h100-80gb"})
+)
 def test_gpus_without_a_profile_are_estimated_from_their_interconnect(gpu: str) -> None:
     line = allreduce_line(gpu, 4)
     assert line.source.startswith("estimated")
-    ratio = bundled_gpus()[gpu].interconnect_gb_per_s / bundled_gpus()["h100-80gb"].interconnect_gb_per_s
+    ratio = (
+        bundled_gpus()[gpu].interconnect_gb_per_s
+        / bundled_gpus()["h100-80gb"].interconnect_gb_per_s
+    )
     h100 = allreduce_line("h100-80gb", 4)
     assert line.bandwidth_bytes_per_s == pytest.approx(h100.bandwidth_bytes_per_s * ratio)
 
@@ -60,8 +67,9 @@ def test_decode_does_not_fall_as_one_over_tp(gpu: str) -> None:
     measurements show a plateau; the per-layer all-reduce alone is 160 x ~30 us)."""
     llm = bundled_llms()["llama-2-70b"]
     steps = {
-        tp: ReplicaPerf(llm, bundled_gpus()[gpu], tp, calibrated_efficiency(gpu))
-        .decode_step_time_s(1, 1000.0)
+        tp: ReplicaPerf(
+            llm, bundled_gpus()[gpu], tp, calibrated_efficiency(gpu)
+        ).decode_step_time_s(1, 1000.0)
         for tp in (2, 4, 8)
     }
     assert steps[2] > steps[4] > steps[8]

@@ -1,30 +1,33 @@
-"""Calibration of the latency model against public GPU profiles.
+"""Calibration of the latency and power models against public measurements.
 
-* :mod:`slit.calibration.vidur` reads Vidur's per-operator kernel profiles (prefill, dense work).
-* :mod:`slit.calibration.mlenergy` reads the ML.ENERGY v3 leaderboard (vLLM decode ITL, power).
-* :mod:`slit.calibration.fit` compares :class:`slit.models.latency.ReplicaPerf` with both and
-  fits per-GPU :class:`slit.models.latency.EfficiencyParams`.
+* :mod:`slit.calibration.vidur` reads Vidur's per-operator kernel profiles (prefill, dense work)
+  and :mod:`slit.calibration.collectives` its NCCL all-reduce profiles;
+* :mod:`slit.calibration.argonne` reads LLM-Inference-Bench's vLLM runs (closed batches, TTFT,
+  power on A100 and H100 at tp 1-4);
+* :mod:`slit.calibration.mlenergy` reads the ML.ENERGY v3 leaderboard (vLLM decode, power);
+* :mod:`slit.calibration.joint` fits per GPU family and cross-validates;
+* :mod:`slit.calibration.pipeline` loads everything, fits and writes the reports.
 
 The data are not bundled; every loader takes the folder of the raw data (the one holding
 ``gpu_profiles/``).
 """
 
-from slit.calibration.fit import (
-    CalibrationResult,
-    error_table,
-    fit_efficiency,
-    model_decode_step_s,
-    model_prefill_s,
-)
+from slit.calibration.argonne import load_argonne_power, load_argonne_runs, load_argonne_ttft
+from slit.calibration.joint import calibrate, cross_validate, fit_all, observations
 from slit.calibration.mlenergy import load_mlenergy
+from slit.calibration.pipeline import load_observations, run_calibration
 from slit.calibration.vidur import load_vidur_prefill
 
 __all__ = [
-    "CalibrationResult",
-    "error_table",
-    "fit_efficiency",
+    "calibrate",
+    "cross_validate",
+    "fit_all",
+    "load_argonne_power",
+    "load_argonne_runs",
+    "load_argonne_ttft",
     "load_mlenergy",
+    "load_observations",
     "load_vidur_prefill",
-    "model_decode_step_s",
-    "model_prefill_s",
+    "observations",
+    "run_calibration",
 ]

@@ -97,10 +97,9 @@ def load_argonne_runs(data_dir: str | Path) -> pd.DataFrame:
         }
     )
     keys = ["gpu", "model", "framework", "tp", "batch", "tokens", "source_model"]
-    out = out.groupby(keys, as_index=False)["latency_s"].mean()
-    out["max_model_len"] = out["source_model"].map(ARGONNE_MAX_MODEL_LEN)
-    out = out[COLUMNS]
-    return out.sort_values(keys[:6], ignore_index=True)
+    runs = pd.DataFrame(out.groupby(keys, as_index=False)["latency_s"].mean())
+    runs["max_model_len"] = runs["source_model"].map(ARGONNE_MAX_MODEL_LEN)
+    return runs[COLUMNS].sort_values(keys[:6], ignore_index=True)
 
 
 def load_argonne_power(data_dir: str | Path) -> pd.DataFrame:

@@ -78,7 +78,8 @@ def derive_collective_table(data_dir: str | Path) -> pd.DataFrame:
                 continue
             raw = pd.read_csv(path)
             raw = raw[raw["devices_per_node"] == raw["num_workers"]]
-            for tp, group in raw.groupby("num_workers"):
+            for _, group in raw.groupby("num_workers"):
+                tp = int(group["num_workers"].iloc[0])
                 med = group.groupby("size")["time_stats.all_reduce.median"].median()
                 x = med.index.to_numpy(float)
                 alpha, bw, mape = fit_alpha_beta(x, med.to_numpy(float) / 1e3)
@@ -87,7 +88,7 @@ def derive_collective_table(data_dir: str | Path) -> pd.DataFrame:
                         {
                             "gpu": gpu,
                             "topology": topology,
-                            "tp": int(tp),  # type: ignore[call-overload]
+                            "tp": tp,
                             "alpha_s": alpha,
                             "bandwidth_gb_per_s": bw / 1e9,
                             "fit_mape_pct": mape,

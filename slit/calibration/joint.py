@@ -140,8 +140,8 @@ def observations(
         common = {"batch": m["avg_batch_size"], "tokens": MLENERGY_PROMPT_TOKENS,
                   "output_tokens": m["avg_output_len"], "context_tokens": ctx}  # fmt: skip
         parts.append(frame("mlenergy", m, "decode_step", measured=m["median_itl_s"], **common))
-        parts.append(frame("mlenergy", m, "mean_step",
-                           measured=m["avg_batch_size"] / m["output_tokens_per_s"], **common))  # fmt: skip
+        mean_step = m["avg_batch_size"] / m["output_tokens_per_s"]
+        parts.append(frame("mlenergy", m, "mean_step", measured=mean_step, **common))
         parts.append(frame("mlenergy", m, "power", measured=m["avg_power_w"] / m["num_gpus"],
                            **common))  # fmt: skip
         parts.append(frame("mlenergy", m, "energy_per_token",
@@ -260,7 +260,11 @@ def steady_step(
     new_requests = batch / max(output, 1.0)
     chunk = new_requests * prompt
     c, m, f = perf.hybrid_terms(
-        batch, batch * context, chunk, new_requests * prompt * prompt, chunk  # type: ignore[arg-type]
+        batch,
+        batch * context,
+        chunk,
+        new_requests * prompt * prompt,
+        chunk,  # type: ignore[arg-type]
     )
     t = max(c, m) + f
     return t, iteration_activity(c, m, t, power, perf.eff.per_request_overhead_s * batch)
@@ -346,13 +350,16 @@ def implied_decode_steps(obs: pd.DataFrame, fit: GpuFit) -> pd.DataFrame:
     """
     a = obs[obs["metric"] == "batch_latency"]
     meas, pred = [], []
-    for r in a.itertuples():
-        eff = replace(fit.eff, **fit.software.get(str(r.source), {}))
-        run = closed_batch_s(_perf(str(r.gpu), str(r.model), int(r.tp), eff), int(r.batch),
-                             int(r.tokens), int(r.output_tokens),
-                             max_model_len=int(r.max_model_len))  # fmt: skip
+    cols = ["source", "gpu", "model", "tp", "batch", "tokens", "output_tokens", "max_model_len",
+            "measured"]  # fmt: skip
+    for src, gpu, model, tp, b, n, o, mml, measured in zip(
+        *(a[c].tolist() for c in cols), strict=True
+    ):
+        eff = replace(fit.eff, **fit.software.get(str(src), {}))
+        perf = _perf(str(gpu), str(model), int(tp), eff)
+        run = closed_batch_s(perf, int(b), int(n), int(o), max_model_len=int(mml))
         steps = max(run.decode_steps, 1)
-        meas.append((float(r.measured) - run.prefill_s) / steps)
+        meas.append((float(measured) - run.prefill_s) / steps)
         pred.append(run.decode_s / steps)
     out = a.copy()
     out["metric"] = "decode_step"
@@ -402,9 +409,7 @@ def _visible_hardware(obs: pd.DataFrame) -> list[str]:
 
 def _software_names(obs: pd.DataFrame) -> list[tuple[str, str]]:
     return [
-        (src, name)
-        for src in sorted(set(obs["source"]))
-        for name in SOFTWARE_VISIBLE.get(src, ())
+        (src, name) for src in sorted(set(obs["source"])) for name in SOFTWARE_VISIBLE.get(src, ())
     ]
 
 
@@ -439,7 +444,9 @@ def fit_latency(obs: pd.DataFrame, start: EfficiencyParams = START) -> LatencyFi
     measured = lat["measured"].to_numpy(float)
     k, ks = len(hw), len(hw) + len(sw)
 
-    def unpack(theta: np.ndarray) -> tuple[EfficiencyParams, dict[str, dict[str, float]], float | None]:
+    def unpack(
+        theta: np.ndarray,
+    ) -> tuple[EfficiencyParams, dict[str, dict[str, float]], float | None]:
         eff = replace(start, **{n: float(v) for n, v in zip(hw, theta[:k], strict=True)})
         soft: dict[str, dict[str, float]] = {}
         for (src, name), v in zip(sw, theta[k:ks], strict=True):
@@ -643,7 +650,9 @@ def with_predictions(obs: pd.DataFrame, fits: Mapping[str, GpuFit]) -> pd.DataFr
     return pd.concat([out, *implied], ignore_index=True)
 
 
-def summarize(pred: pd.DataFrame, by: Iterable[str] = ("gpu", "tp", "model", "metric")) -> pd.DataFrame:
+def summarize(
+    pred: pd.DataFrame, by: Iterable[str] = ("gpu", "tp", "model", "metric")
+) -> pd.DataFrame:
     """MAPE, signed bias (mean error) and max |error| in %, with n, per group."""
     g = pred.assign(abs_pct=pred["error_pct"].abs()).groupby(list(by))
     return g.agg(
@@ -682,10 +691,9 @@ def cross_validate(
             start, power_start, _ = _start_for(train, ref)
             fit = fit_gpu(train, str(f), start, power_start)
             seen = set(train["metric"])
+            has_power = "power" in seen
             has_latency = bool(seen & set(LATENCY_METRICS))
-            ok = test["metric"].map(
-                lambda m: ("power" in seen) if m in POWER_METRICS else has_latency
-            )
+            ok = test["metric"].isin(POWER_METRICS).map({True: has_power, False: has_latency})
             # a source the training set lacks has no software values to predict it with
             ok &= test["source"].isin(set(train["source"]))
             test = test[ok]

@@ -44,7 +44,9 @@ def load_observations(data_dir: str | Path) -> pd.DataFrame:
     )
 
 
-def run_calibration(data_dir: str | Path, hold_outs: tuple[str, ...] = ("tp", "model")) -> JointCalibration:
+def run_calibration(
+    data_dir: str | Path, hold_outs: tuple[str, ...] = ("tp", "model")
+) -> JointCalibration:
     """Load, fit every GPU family and predict every held-out configuration."""
     return calibrate(load_observations(data_dir), hold_outs)
 
@@ -128,8 +130,10 @@ def markdown_report(cal: JointCalibration) -> str:
         held = cal.held_out.get(name)
         if held is None or held.empty:
             continue
-        h = headline_table(held).drop(columns=["max_abs_pct", "n"]).rename(
-            columns={"mape_pct": f"{label}: MAPE %", "bias_pct": f"{label}: bias %"}
+        h = (
+            headline_table(held)
+            .drop(columns=["max_abs_pct", "n"])
+            .rename(columns={"mape_pct": f"{label}: MAPE %", "bias_pct": f"{label}: bias %"})
         )
         head = h.merge(head, on=["gpu", "tp", "quantity"], how="outer")
     cols = ["gpu", "tp", "quantity"] + [c for c in head.columns if "held out" in c] + [
@@ -142,3 +146,24 @@ def markdown_report(cal: JointCalibration) -> str:
     ]
     parts += ["### Per GPU x TP x model x observable", "", markdown_table(detail[keep]), ""]
     return "\n".join(parts)
+
+
+REPORT_START = "<!-- calibration-report:start -->"
+REPORT_END = "<!-- calibration-report:end -->"
+
+
+def write_calibration_report(path: str | Path, report: str) -> Path:
+    """Write ``report`` to ``path``: between the :data:`REPORT_START` and :data:`REPORT_END`
+    markers when the file has them (so the tables live inside docs/models.md), else the whole
+    file."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if REPORT_START in text and REPORT_END in text:
+        head, rest = text.split(REPORT_START, 1)
+        _, tail = rest.split(REPORT_END, 1)
+        text = f"{head}{REPORT_START}\n{report}\n{REPORT_END}{tail}"
+    else:
+        text = report + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path

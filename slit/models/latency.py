@@ -122,6 +122,27 @@ def efficiency_provenance() -> dict[str, dict[str, object]]:
     }
 
 
+def calibration_provenance(gpu: str) -> dict[str, object]:
+    """Which ``efficiency.yaml`` entry a GPU type takes (its own or ``default``), the data that
+    entry was fitted on, the serving software it describes and what it borrowed from another
+    GPU: the record a run's metadata carries for every pool."""
+    prov = efficiency_provenance()
+    entry = gpu if gpu in prov else "default"
+    info = prov.get(entry, {})
+    borrowed = list(info.get("borrowed", []) or [])  # type: ignore[call-overload]
+    if entry == "default":
+        borrowed = [f"{gpu} has no calibration data: {b}" for b in borrowed] or [
+            f"{gpu} has no calibration data"
+        ]
+    return {
+        "entry": entry,
+        "family": info.get("family"),
+        "software": info.get("software"),
+        "fitted_on": info.get("fitted_on", []),
+        "borrowed": borrowed,
+    }
+
+
 def efficiency_from_entry(entry: dict[str, object]) -> EfficiencyParams:
     """The parameters of one efficiency-catalog entry (its provenance keys are ignored)."""
     return EfficiencyParams(**{k: v for k, v in entry.items() if k in _EFFICIENCY_FIELDS})  # type: ignore[arg-type]
@@ -225,7 +246,9 @@ class ReplicaPerf:
         )
 
     # -- prefill --------------------------------------------------------------------------
-    def prefill_terms(self, total_tokens: float, sum_sq_tokens: float) -> tuple[float, float, float]:
+    def prefill_terms(
+        self, total_tokens: float, sum_sq_tokens: float
+    ) -> tuple[float, float, float]:
         """``(t_compute, t_memory, t_fixed)`` of one prefill iteration over prompts with
         ``total_tokens`` tokens in all and ``sum_sq_tokens`` = sum of squared lengths, s."""
         compute = (self._p2 * total_tokens + 2.0 * self._la * sum_sq_tokens) * self._inv_flops
@@ -266,7 +289,7 @@ class ReplicaPerf:
 
     def hybrid_terms(
         self,
-        decode_batch: int,
+        decode_batch: float,
         decode_context_tokens: float,
         chunk_tokens: float,
         chunk_attention_pairs: float,

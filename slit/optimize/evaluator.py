@@ -20,8 +20,11 @@ simulator (:mod:`slit.models`):
 * TTFT = RTT + prompt transfer + the two waits + half a decode iteration (the one under way
   when it arrives, if the replica is decoding) + ``t_p``;
 * IT energy = epoch × replicas × (``ρ_p`` P_prefill + ``f_d`` P_decode(b) + rest P_idle) with
-  the decode busy share ``f_d = λ · out · step(b) / b``; carbon, water and cost follow from
-  the epoch's per-IT-kWh factors of the datacenter (PUE, WUE and EWIF folded in).
+  the decode busy share ``f_d = λ · out · step(b) / b``; the prefill and decode powers are the
+  simulator's (:func:`slit.models.power.iteration_activity` of the iteration's compute, memory
+  and per-request shares, here element-wise as ``iteration_activity_array``); carbon, water and
+  cost follow from the epoch's per-IT-kWh factors of the datacenter (PUE, WUE and EWIF folded
+  in).
 
 Idle pools draw idle power. Everything is an array over ``[population, pool]``.
 """

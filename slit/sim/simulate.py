@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from slit.errors import Problem, ScenarioError
-from slit.models.latency import ReplicaPerf, calibrated_efficiency
+from slit.models.latency import ReplicaPerf, calibrated_efficiency, calibration_provenance
 from slit.models.network import transfer_time_s
 from slit.models.power import PowerParams, calibrated_power
 from slit.scenario.loader import Scenario
@@ -132,6 +132,25 @@ def _check_dispatch(dc_cfg: Any, d: int) -> None:
             )
 
 
+def _pool_model_record(
+    dc_id: str, p: int, pool: Any, perf: ReplicaPerf, kv_tokens: int
+) -> dict[str, Any]:
+    """What a pool's latency, power and memory rest on, for metadata.json: the calibration
+    entry and what it borrowed, the all-reduce line's origin and the KV capacity."""
+    rec: dict[str, Any] = {
+        "datacenter": dc_id,
+        "pool": p,
+        "model": pool.model,
+        "gpu": pool.gpu,
+        "tp": pool.tp,
+        "kv_capacity_tokens": kv_tokens,
+        "latency_power_calibration": calibration_provenance(pool.gpu),
+    }
+    if perf.allreduce is not None and pool.tp > 1:
+        rec["allreduce"] = perf.allreduce.source
+    return rec
+
+
 def simulate(
     scenario: Scenario,
     policy: str | RoutingPolicy | None = None,
@@ -173,6 +192,7 @@ def simulate(
         policy = make_policy(policy, cfg.routing.params if policy == cfg.routing.policy else {})
 
     sim = Simulation()
+    pool_models: list[dict[str, Any]] = []
     model_index = {m: i for i, m in enumerate(model_ids)}
     serves = np.zeros((len(model_ids), len(cfg.datacenters)), dtype=bool)
     gpu_count = np.zeros(len(cfg.datacenters))
@@ -200,6 +220,7 @@ def simulate(
                         )
                     ]
                 )
+            pool_models.append(_pool_model_record(dc_cfg.id, p, pool, perf, kv_tokens))
             weight_bytes = scenario.pool_llm(pool).weight_bytes
             load_s = weight_bytes / (pool.load_bandwidth_gb_per_s * 1e9)
             m = model_index[pool.model]
@@ -287,6 +308,7 @@ def simulate(
         "requests_per_wall_s": len(records) / wall_s if wall_s > 0 else None,
         "plan_fallbacks": getattr(policy, "fallbacks", None),
         "inputs": input_log,
+        "pool_models": pool_models,
     }
     return SimResult(records, series, summary, metadata)
 
