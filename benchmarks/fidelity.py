@@ -48,10 +48,17 @@ def main(argv: list[str] | None = None) -> int:
             "wall_s": wall_s,
             "targets": {"mape_pct": TARGET_MAPE_PCT, "abs_bias_pct": TARGET_BIAS_PCT},
             "in_sample": headline_table(cal.in_sample).to_dict(orient="records"),
-            "held_out": {h: acceptance_table(cal, h).to_dict(orient="records")
-                         for h in args.hold_out},  # fmt: skip
-            "fits": {f: {"fitted": list(g.fitted), "borrowed": list(g.borrowed),
-                         "sources": list(g.sources)} for f, g in cal.fits.items()},  # fmt: skip
+            "held_out": {
+                h: acceptance_table(cal, h).to_dict(orient="records") for h in args.hold_out
+            },  # fmt: skip
+            "fits": {
+                f: {
+                    "fitted": list(g.fitted),
+                    "borrowed": list(g.borrowed),
+                    "sources": list(g.sources),
+                }
+                for f, g in cal.fits.items()
+            },  # fmt: skip
         }
         json.dump(doc, sys.stdout, indent=1, default=float)
         print()

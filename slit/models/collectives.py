@@ -88,7 +88,9 @@ def _at_degree(rows: pd.DataFrame, tp: int) -> tuple[float, float, bool]:
 
 
 @cache
-def _line_cached(gpu_id: str, interconnect_gb_per_s: float, tp: int, topology: str) -> AllReduceLine:
+def _line_cached(
+    gpu_id: str, interconnect_gb_per_s: float, tp: int, topology: str
+) -> AllReduceLine:
     rows = _measured(gpu_id, topology)
     if len(rows):
         alpha, bw, exact = _at_degree(rows, tp)
