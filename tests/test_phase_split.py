@@ -54,7 +54,10 @@ def test_split_trades_ttft_for_tpot_against_colocated_serving() -> None:
         assert r.summary["dropped"] == 0
     c, h, q = (r.summary for r in (colocated, half, quarter))
     # decode replicas are never stalled by prefills: steadier, lower time per output token
-    assert h["tpot_s"]["p95"] < 0.9 * c["tpot_s"]["p95"]
+    # (how much lower depends on how long a prefill stalls a colocated decode: with the
+    # calibrated H100 model, -8.5 % at 2 decode replicas and -21 % at 3)
+    assert h["tpot_s"]["p95"] < 0.97 * c["tpot_s"]["p95"]
+    assert h["tpot_s"]["p99"] < 0.9 * c["tpot_s"]["p99"]
     assert q["tpot_s"]["p95"] < 0.9 * c["tpot_s"]["p95"]
     # one prefill replica for 20 requests/s: prompts queue, time to first token suffers
     assert q["ttft_s"]["p95"] > 2.0 * c["ttft_s"]["p95"]
