@@ -76,3 +76,17 @@ def test_decode_does_not_fall_as_one_over_tp(gpu: str) -> None:
     assert steps[8] / steps[2] > 0.4, steps  # a 1/tp model gives 0.25
     comm = 2 * llm.layers * allreduce_line(gpu, 8).alpha_s
     assert steps[8] > comm
+
+
+def test_shipped_table_is_the_fit_of_the_profiles(tmp_path) -> None:
+    """collectives.csv is what `slit calibrate --write-collectives` derives from Vidur's data."""
+    from slit.calibration.collectives import derive_collective_table, write_collective_table
+    from slit.models.collectives import collective_table as shipped
+    from tests.conftest import require_shared_data
+
+    out = write_collective_table(derive_collective_table(require_shared_data()), tmp_path / "c.csv")
+    from importlib import resources
+
+    bundled = resources.files("slit").joinpath("data/catalog/collectives.csv").read_text("utf-8")
+    assert out.read_text(encoding="utf-8") == bundled
+    assert len(shipped()) == 15

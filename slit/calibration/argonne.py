@@ -71,76 +71,69 @@ def _select(raw: pd.DataFrame) -> pd.DataFrame:
     return raw[keep]
 
 
+def _read(data_dir: str | Path, name: str, what: str) -> pd.DataFrame:
+    """One results file, blank separator lines and padded headers removed, restricted to the
+    kept hardware, frameworks and models."""
+    path = Path(data_dir) / ARGONNE_DIR / name
+    if not path.is_file():
+        raise FileNotFoundError(f"LLM-Inference-Bench {what} not found at {path}")
+    raw = pd.read_csv(path, skip_blank_lines=True).dropna(subset=["Hardware"])
+    raw.columns = [c.strip() for c in raw.columns]
+    return _select(raw)
+
+
+def _run_columns(raw: pd.DataFrame, tokens_column: str) -> dict[str, pd.Series]:
+    """The columns every observation shares, in slit's ids and SI units."""
+    return {
+        "gpu": raw["Hardware"].map(ARGONNE_GPUS),
+        "model": raw["Model"].map(ARGONNE_MODELS),
+        "framework": raw["Framework"].map(FRAMEWORKS),
+        "tp": raw["Num of Hardware"].astype(int),
+        "batch": raw["Batch Size"].astype(int),
+        "tokens": raw[tokens_column].astype(int),
+        "max_model_len": raw["Model"].map(ARGONNE_MAX_MODEL_LEN),
+    }
+
+
 def load_argonne_runs(data_dir: str | Path) -> pd.DataFrame:
     """Closed-batch runs of catalog models on A100/H100 (vLLM and TensorRT-LLM).
 
     Returns:
         Columns ``gpu`` (slit id), ``model`` (slit id), ``framework`` (``vllm`` or
         ``tensorrt-llm``), ``tp`` (GPUs), ``batch`` (requests), ``tokens`` (prompt tokens =
-        output tokens per request), ``latency_s`` (the batch's end-to-end time, s) and
-        ``source_model``. Duplicate rows of one configuration are averaged.
+        output tokens per request), ``latency_s`` (the batch's end-to-end time, s),
+        ``source_model`` and ``max_model_len`` (the model's context as run, tokens).
+        Duplicate rows of one configuration are averaged.
     """
-    path = Path(data_dir) / ARGONNE_DIR / "all_results.csv"
-    if not path.is_file():
-        raise FileNotFoundError(f"LLM-Inference-Bench results not found at {path}")
-    raw = _select(pd.read_csv(path))
+    raw = _read(data_dir, "all_results.csv", "results")
     out = pd.DataFrame(
         {
-            "gpu": raw["Hardware"].map(ARGONNE_GPUS),
-            "model": raw["Model"].map(ARGONNE_MODELS),
-            "framework": raw["Framework"].map(FRAMEWORKS),
-            "tp": raw["Num of Hardware"].astype(int),
-            "batch": raw["Batch Size"].astype(int),
-            "tokens": raw["Input Output Length"].astype(int),
+            **_run_columns(raw, "Input Output Length"),
             "latency_s": raw["Latency"].astype(float),
             "source_model": raw["Model"],
         }
     )
-    keys = ["gpu", "model", "framework", "tp", "batch", "tokens", "source_model"]
+    keys = ["gpu", "model", "framework", "tp", "batch", "tokens", "source_model", "max_model_len"]
     runs = pd.DataFrame(out.groupby(keys, as_index=False)["latency_s"].mean())
-    runs["max_model_len"] = runs["source_model"].map(ARGONNE_MAX_MODEL_LEN)
     return runs[COLUMNS].sort_values(keys[:6], ignore_index=True)
 
 
 def load_argonne_power(data_dir: str | Path) -> pd.DataFrame:
     """Average power of single-GPU runs: the run columns plus ``power_w`` (W)."""
-    path = Path(data_dir) / ARGONNE_DIR / "power_results.csv"
-    if not path.is_file():
-        raise FileNotFoundError(f"LLM-Inference-Bench power results not found at {path}")
-    raw = _select(pd.read_csv(path, skip_blank_lines=True).dropna(subset=["Hardware"]))
+    raw = _read(data_dir, "power_results.csv", "power results")
     return pd.DataFrame(
         {
-            "gpu": raw["Hardware"].map(ARGONNE_GPUS),
-            "model": raw["Model"].map(ARGONNE_MODELS),
-            "framework": raw["Framework"].map(FRAMEWORKS),
-            "tp": raw["Num of Hardware"].astype(int),
-            "batch": raw["Batch Size"].astype(int),
-            "tokens": raw["Input Output Length"].astype(int),
+            **_run_columns(raw, "Input Output Length"),
             "latency_s": raw["Latency"].astype(float),
-            "power_w": raw["avg_power"].astype(float) / 1e3,
-            "max_model_len": raw["Model"].map(ARGONNE_MAX_MODEL_LEN),
+            "power_w": raw["avg_power"].astype(float) / 1e3,  # reported in mW
         }
     ).reset_index(drop=True)
 
 
 def load_argonne_ttft(data_dir: str | Path) -> pd.DataFrame:
     """Time to first token of B prompts of L tokens: ``gpu, model, framework, tp, batch,
-    tokens, ttft_s``."""
-    path = Path(data_dir) / ARGONNE_DIR / "ttft_itl_results.csv"
-    if not path.is_file():
-        raise FileNotFoundError(f"LLM-Inference-Bench TTFT results not found at {path}")
-    raw = pd.read_csv(path, skip_blank_lines=True).dropna(subset=["Hardware"])
-    raw.columns = [c.strip() for c in raw.columns]
-    raw = _select(raw)
+    tokens, max_model_len, ttft_s``."""
+    raw = _read(data_dir, "ttft_itl_results.csv", "TTFT results")
     return pd.DataFrame(
-        {
-            "gpu": raw["Hardware"].map(ARGONNE_GPUS),
-            "model": raw["Model"].map(ARGONNE_MODELS),
-            "framework": raw["Framework"].map(FRAMEWORKS),
-            "tp": raw["Num of Hardware"].astype(int),
-            "batch": raw["Batch Size"].astype(int),
-            "tokens": raw["Input Length"].astype(int),
-            "ttft_s": raw["TTFT Latency"].astype(float),
-            "max_model_len": raw["Model"].map(ARGONNE_MAX_MODEL_LEN),
-        }
+        {**_run_columns(raw, "Input Length"), "ttft_s": raw["TTFT Latency"].astype(float)}
     ).reset_index(drop=True)

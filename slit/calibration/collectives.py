@@ -19,7 +19,6 @@ The fit's own MAPE over the measured sizes is kept in the table.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -103,15 +102,13 @@ def derive_collective_table(data_dir: str | Path) -> pd.DataFrame:
 
 def write_collective_table(table: pd.DataFrame, path: str | Path) -> Path:
     """Write the table as CSV with 4 significant digits and a provenance header."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buf = io.StringIO()
-    buf.write(
+    from slit.calibration.tables import write_commented_csv
+
+    return write_commented_csv(
+        table,
+        path,
         "# All-reduce time t = alpha_s + bytes / (bandwidth_gb_per_s * 1e9), fitted by\n"
         "# `slit calibrate --write-collectives` to the median NCCL all-reduce times of\n"
         "# Vidur's network profiles (github:microsoft/vidur@7d475133, MIT), single-node groups.\n"
-        "# fit_mape_pct: the line's own error over the `sizes` measured message sizes.\n"
+        "# fit_mape_pct: the line's own error over the `sizes` measured message sizes.\n",
     )
-    table.to_csv(buf, index=False, float_format="%.4g", lineterminator="\n")
-    path.write_text(buf.getvalue(), encoding="utf-8")
-    return path

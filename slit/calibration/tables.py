@@ -45,20 +45,28 @@ def derive_latency_tables(vidur: pd.DataFrame, mlenergy: pd.DataFrame) -> pd.Dat
     return out.sort_values(["kind", "gpu", "model", "tp", "x"], ignore_index=True)
 
 
-def write_latency_tables(table: pd.DataFrame, path: Path | str) -> Path:
-    """Write the table as CSV with 4 significant digits and ``\\n`` line ends (reproducible)."""
+def write_commented_csv(table: pd.DataFrame, path: Path | str, header: str) -> Path:
+    """Write ``table`` as CSV under ``header`` (``#`` comment lines) with 4 significant digits
+    and ``\\n`` line ends, so the file is the same on every machine."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     buf = io.StringIO()
-    buf.write(
+    buf.write(header)
+    table.to_csv(buf, index=False, float_format="%.4g", lineterminator="\n")
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    return path
+
+
+def write_latency_tables(table: pd.DataFrame, path: Path | str) -> Path:
+    """Write the table as CSV with 4 significant digits and ``\\n`` line ends (reproducible)."""
+    return write_commented_csv(
+        table,
+        path,
         "# Measured latency points, derived by `slit calibrate --write-tables` from:\n"
         "# prefill_dense = Vidur per-operator kernel profiles (github:microsoft/vidur@7d475133,\n"
         "# MIT), sum of the decoder-layer operator medians x layers + embedding, attention not\n"
         "# profiled; decode_itl = ML.ENERGY Benchmark v3 median inter-token latency of vLLM, LM\n"
         "# Arena chat (github:ml-energy/leaderboard@0cd52dab; dataset card: Apache-2.0).\n"
         "# x: prompt tokens (prefill_dense) or average concurrent requests (decode_itl);\n"
-        "# seconds: time of one iteration.\n"
+        "# seconds: time of one iteration.\n",
     )
-    table.to_csv(buf, index=False, float_format="%.4g", lineterminator="\n")
-    path.write_text(buf.getvalue(), encoding="utf-8")
-    return path
