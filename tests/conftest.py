@@ -88,3 +88,16 @@ def require_shared_data() -> Path:
             "real data not found at ../shared/data (beside the checkout); this test needs it"
         )
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def built_profiles_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled profiles rebuilt once per test session from ../shared/data by the console
+    command (`slit traces build`, in-process); the build calibrates each zone's persistence by
+    simulation and takes one to two minutes, so the tests that need its output share it."""
+    from slit.cli import main
+
+    data = require_shared_data()
+    out = tmp_path_factory.mktemp("built-profiles")
+    assert main(["traces", "build", "--from", str(data), "--out", str(out)]) == 0
+    return out

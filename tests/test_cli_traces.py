@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from slit.cli import main
+import pytest
+
 from tests.conftest import require_shared_data
 from tests.test_cli import slit
 
@@ -56,11 +57,11 @@ def test_traces_show_real_eia930_file_needs_and_reports_the_repair() -> None:
     assert "ewif_l_per_kwh" in ok.stdout and "filled 30 NaN value(s) in 3 hour(s)" in ok.stdout
 
 
-def test_traces_build_writes_the_profiles(tmp_path: Path) -> None:
-    data = require_shared_data()
-    # in-process: the subprocess tests above already cover the console entry point
-    assert main(["traces", "build", "--from", str(data), "--out", str(tmp_path / "p")]) == 0
-    names = {p.name for p in (tmp_path / "p").iterdir()}
+@pytest.mark.slow
+def test_traces_build_writes_the_profiles(tmp_path: Path, built_profiles_dir: Path) -> None:
+    # built in-process by the session fixture: the subprocess tests above already cover the
+    # console entry point
+    names = {p.name for p in built_profiles_dir.iterdir()}
     assert {
         "grid_month_hour.csv",
         "regions.yaml",

@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 from slit.models.psychrometrics import wetbulb_stull_c
-from slit.traces.build import build_profiles
 from slit.traces.profiles import (
     SERIES_COLUMNS,
     bundled_profiles_dir,
@@ -222,12 +221,10 @@ def test_wetbulb_stull_check_value() -> None:
     assert arr[1] == pytest.approx(30.0, abs=0.7)  # near saturation, Tw ≈ T
 
 
-def test_builder_reproduces_shipped_files(tmp_path: Path) -> None:
-    data = Path(__file__).resolve().parents[2] / "shared" / "data"
-    if not data.is_dir():
-        pytest.skip("real data not found at ../shared/data; the builder test needs it")
-    written = build_profiles(data, tmp_path)
-    assert [p.name for p in written] == list(SHIPPED)
+@pytest.mark.slow
+def test_builder_reproduces_shipped_files(built_profiles_dir: Path) -> None:
+    tmp_path = built_profiles_dir  # `slit traces build` run once for the session (conftest)
+    assert {p.name for p in tmp_path.iterdir()} == set(SHIPPED)
     shipped = bundled_profiles_dir()
     for name in SHIPPED[:4]:
         assert (tmp_path / name).read_bytes() == (shipped / name).read_bytes(), name
