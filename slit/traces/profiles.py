@@ -62,15 +62,6 @@ and p99 (within the 10 extremes for months of 672–744 hours) are reproduced ex
 """
 
 
-
-def _lfilter() -> Any:
-    """``scipy.signal.lfilter``, imported on first use: scipy.signal takes about a second to
-    import, which every ``slit`` command would otherwise pay before installing its signal
-    handlers."""
-    from scipy.signal import lfilter
-
-    return lfilter
-
 def quantile_column(level: float) -> str:
     """Column name of a quantile level in ``grid_month_quantiles.csv``: 0.01 -> ``p1``."""
     return "p" + f"{100.0 * level:.6f}".rstrip("0").rstrip(".")
@@ -157,6 +148,29 @@ def _grid_cached(folder: str) -> pd.DataFrame:
 
 
 @lru_cache(maxsize=8)
+def _quantile_groups(folder: str) -> dict[tuple[str, str], pd.DataFrame]:
+    """The monthly rows (months 1-12, indexed by month) of every (zone, signal) of the
+    quantile table, split once: filtering the whole table per zone and signal cost more than
+    the rest of a day's run."""
+    qt = _quantiles_cached(folder)
+    qt = qt[qt["month"] >= 1]
+    return {
+        (str(z), str(sig)): g.set_index("month").reindex(range(1, 13))
+        for (z, sig), g in qt.groupby(["zone", "signal"], sort=False)
+    }
+
+
+@lru_cache(maxsize=8)
+def _grid_cells(folder: str) -> dict[str, pd.DataFrame]:
+    """Per zone, the month-hour rows of the grid profile on the full 12 x 24 index."""
+    full = pd.MultiIndex.from_product([range(1, 13), range(24)])
+    return {
+        str(z): g.set_index(["month", "hour_utc"]).reindex(full)
+        for z, g in _grid_cached(folder).groupby("zone", sort=False)
+    }
+
+
+@lru_cache(maxsize=8)
 def _requests_cached(folder: str) -> dict[str, Any]:
     return json.loads((Path(folder) / REQUESTS_FILE).read_text(encoding="utf-8"))
 
@@ -227,9 +241,15 @@ def _ar1_unit(phi: FloatArray, eps: FloatArray) -> FloatArray:
         if a >= b:
             continue
         p = float(phi[a])
-        # lfilter's state zi enters as y_a = c·eps_a + zi, so zi = phi·e_{a-1} continues the run
-        e[a:b] = _lfilter()([math.sqrt(1.0 - p * p)], [1.0, -p], eps[a:b], zi=[p * prev])[0]
-        prev = e[b - 1]
+        c = math.sqrt(1.0 - p * p)
+        # e_t = c·eps_t + p·e_{t-1}, in the order of operations of scipy.signal.lfilter with
+        # state zi = p·e_{a-1} (the same series to the bit) but without importing scipy.signal,
+        # which costs over a second at start-up; a run is at most a few thousand steps
+        run = eps[a:b].tolist()
+        for i, x in enumerate(run):
+            prev = c * x + p * prev
+            run[i] = prev
+        e[a:b] = run
     return e
 
 
@@ -362,26 +382,28 @@ class _LatentModel:
         self.sigma = sigma  # (12, 24) latent cell spreads, floored
         self.phi = phi  # (12,) AR(1) coefficients
         self.knots = knots  # 12 × (levels, values in the signal's unit)
-        self.cdf = np.stack([latent_cdf(mu[m], sigma[m]) for m in range(12)])
+        # each month's latent CDF, computed when a window first needs that month (a day's run
+        # needs one month of twelve; the CDF is the costly part of the tables)
+        self._cdf: list[FloatArray | None] = [None] * 12
+
+    def cdf(self, m: int) -> FloatArray:
+        """Latent CDF of month index ``m`` (0–11) on :data:`LATENT_GRID`."""
+        cdf = self._cdf[m]
+        if cdf is None:
+            cdf = self._cdf[m] = latent_cdf(self.mu[m], self.sigma[m])
+        return cdf
 
 
 @lru_cache(maxsize=128)
 def _latent_model(folder: str, zone: str, signal: str) -> _LatentModel | None:
     """The generator tables of ``signal`` in ``zone``; None where the zone lacks the signal."""
-    qt = _quantiles_cached(folder)
-    rows = qt[(qt["zone"] == zone) & (qt["signal"] == signal) & (qt["month"] >= 1)]
-    if rows.empty:
+    groups = _quantile_groups(folder)
+    rows = groups.get((zone, signal))
+    if rows is None or rows.empty:
         return None
-    rows = rows.set_index("month").reindex(range(1, 13))
     latent = LATENT_SIGNALS[signal]
-    phi_rows = qt[(qt["zone"] == zone) & (qt["signal"] == latent) & (qt["month"] >= 1)]
-    phi = phi_rows.set_index("month").reindex(range(1, 13))["phi"].to_numpy(float)
-    grid = _grid_cached(folder)
-    cells = (
-        grid[grid["zone"] == zone]
-        .set_index(["month", "hour_utc"])
-        .reindex(pd.MultiIndex.from_product([range(1, 13), range(24)]))
-    )
+    phi = groups[(zone, latent)]["phi"].to_numpy(float)
+    cells = _grid_cells(folder)[zone]
     mu = cells[f"{latent}_nscore_mean"].to_numpy(float).reshape(12, 24)
     sigma = cells[f"{latent}_nscore_std"].to_numpy(float).reshape(12, 24)
     return _LatentModel(
@@ -414,8 +436,8 @@ def _values_from_latent(model: _LatentModel, e: FloatArray, index: pd.DatetimeIn
         sigma = model.sigma[m, hour[a:b]]
         g = mu.copy()
         if noise_scale > 0:
-            g += noise_scale * sigma * condition_on_month(e[a:b], mu, sigma, model.cdf[m])
-        out[a:b] = latent_to_values(g, model.cdf[m], model.knots[m])
+            g += noise_scale * sigma * condition_on_month(e[a:b], mu, sigma, model.cdf(m))
+        out[a:b] = latent_to_values(g, model.cdf(m), model.knots[m])
     return out
 
 
