@@ -131,14 +131,13 @@ def iteration_activity_array(
 ) -> npt.NDArray[np.float64]:
     """:func:`iteration_activity` element-wise over arrays (the fast evaluator's form; the same
     equation, tested equal), with the parameters given per element or broadcast."""
-    t = np.maximum(total_s, 1e-300)
-    a = (
-        np.asarray(base_activity)
-        + np.asarray(compute_activity) * compute_s / t
-        + np.asarray(memory_activity) * memory_s / t
-        + np.asarray(request_activity) * np.asarray(request_s) / t
-    )
-    return np.clip(a, 0.0, 1.0)
+    # one division for the three shares: the evaluator calls this for a whole population
+    busy = np.multiply(compute_activity, compute_s)
+    busy += np.multiply(memory_activity, memory_s)
+    busy += np.multiply(request_activity, request_s)
+    busy /= np.maximum(total_s, 1e-300)
+    busy += base_activity
+    return np.asarray(np.clip(busy, 0.0, 1.0), dtype=float)
 
 
 def it_power_w(
