@@ -32,7 +32,6 @@ one model) and predicts it: the held-out error the docs report.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -42,7 +41,12 @@ from scipy.optimize import least_squares
 
 from slit.calibration.fit import dense_layer_parameters
 from slit.models.hardware import bundled_gpus
-from slit.models.latency import EfficiencyParams, ReplicaPerf, sum_of_max_lines
+from slit.models.latency import (
+    EfficiencyParams,
+    ReplicaPerf,
+    decode_stretch_terms,
+    sum_of_max_lines,
+)
 from slit.models.llm import bundled_llms
 from slit.models.power import DEFAULT_POWER, PowerParams, gpu_power_w, iteration_activity
 
@@ -84,7 +88,7 @@ POWER_BOUNDS: dict[str, tuple[float, float, float]] = {
 # -- observations ----------------------------------------------------------------------------
 OBS_COLUMNS = [
     "source", "gpu", "model", "tp", "metric", "batch", "tokens", "output_tokens",
-    "context_tokens", "max_model_len", "measured",
+    "max_model_len", "measured",
 ]  # fmt: skip
 
 
@@ -98,15 +102,17 @@ def observations(
     """All measured points in one frame (see the module doc for each ``metric``).
 
     ``batch`` is requests (prefill_dense: 1), ``tokens`` prompt tokens per request,
-    ``output_tokens`` per request, ``context_tokens`` per request for ML.ENERGY decode (else 0);
-    ``measured`` in s, W or J.
+    ``output_tokens`` per request (ML.ENERGY: its mean output; the context a request holds is
+    derived in :func:`predict`, from the prompt that the fit estimates), ``max_model_len`` the
+    context the model was run with (0: the catalog's); ``measured`` in s, W or J.
     """
     parts: list[pd.DataFrame] = []
 
     def frame(source: str, d: pd.DataFrame, metric: str, **cols: object) -> pd.DataFrame:
-        base = {"source": source, "gpu": d["gpu"], "model": d["model"], "tp": d["tp"],
-                "metric": metric, "context_tokens": 0.0,
-                "max_model_len": d["max_model_len"] if "max_model_len" in d else 0}  # fmt: skip
+        base: dict[str, object] = {
+            "source": source, "gpu": d["gpu"], "model": d["model"], "tp": d["tp"],
+            "metric": metric, "max_model_len": d["max_model_len"] if "max_model_len" in d else 0,
+        }  # fmt: skip
         base.update(cols)
         return pd.DataFrame(base)
 
@@ -132,13 +138,8 @@ def observations(
                            / (p["batch"] * p["tokens"])))  # fmt: skip
     if mlenergy is not None and len(mlenergy):
         m = mlenergy
-        ctx = [
-            _mlenergy_context(str(g), str(mo), int(tp), float(b), float(o))
-            for g, mo, tp, b, o in zip(m["gpu"], m["model"], m["tp"], m["avg_batch_size"],
-                                       m["avg_output_len"], strict=True)
-        ]  # fmt: skip
         common = {"batch": m["avg_batch_size"], "tokens": MLENERGY_PROMPT_TOKENS,
-                  "output_tokens": m["avg_output_len"], "context_tokens": ctx}  # fmt: skip
+                  "output_tokens": m["avg_output_len"]}  # fmt: skip
         parts.append(frame("mlenergy", m, "decode_step", measured=m["median_itl_s"], **common))
         mean_step = m["avg_batch_size"] / m["output_tokens_per_s"]
         parts.append(frame("mlenergy", m, "mean_step", measured=mean_step, **common))
@@ -155,11 +156,6 @@ def observations(
 
 def _perf(gpu: str, model: str, tp: int, eff: EfficiencyParams) -> ReplicaPerf:
     return ReplicaPerf(bundled_llms()[model], bundled_gpus()[gpu], tp, eff)
-
-
-def _mlenergy_context(gpu: str, model: str, tp: int, batch: float, output: float) -> float:
-    capacity = _perf(gpu, model, tp, START).kv_capacity_tokens(KV_MEMORY_FRACTION)
-    return min(MLENERGY_PROMPT_TOKENS + output / 2.0, capacity / max(batch, 1.0))
 
 
 # -- predictions -----------------------------------------------------------------------------
@@ -230,12 +226,11 @@ def closed_batch_s(
             c0, c1, m0, m1, fixed = perf.decode_lines(n, float(n * (tokens + 1)))
             k = output - 1
             t = sum_of_max_lines(c0, c1, m0, m1, fixed, k)
-            c = c0 + c1 * (k - 1) / 2.0
-            m = m0 + m1 * (k - 1) / 2.0
+            c, m = decode_stretch_terms(c0, c1, m0, m1, k)
             decode_s += t
             steps += k
             req = perf.eff.per_request_overhead_s * n * k
-            energy += gpu_power_w(gpu, iteration_activity(c * k, m * k, t, power, req)) * t
+            energy += gpu_power_w(gpu, iteration_activity(c, m, t, power, req)) * t
     return RunPrediction(prefill_s, decode_s, steps, energy, waves)
 
 
@@ -287,11 +282,11 @@ def predict(
     effs = {src: replace(eff, **dict(v)) for src, v in software.items()}
     out = np.empty(len(obs))
     cols = ["source", "gpu", "model", "tp", "metric", "batch", "tokens", "output_tokens",
-            "context_tokens", "max_model_len"]  # fmt: skip
+            "max_model_len"]  # fmt: skip
     cache: dict[tuple[object, ...], RunPrediction] = {}
     perfs: dict[tuple[str, str, int, str], ReplicaPerf] = {}
     perfs_cap: dict[tuple[str, str, int, str], int] = {}
-    for i, (src, gpu, model, tp, metric, b, n, o, ctx, mml) in enumerate(
+    for i, (src, gpu, model, tp, metric, b, n, o, mml) in enumerate(
         zip(*(obs[c].tolist() for c in cols), strict=True)
     ):
         key = (gpu, model, int(tp), src)
@@ -663,10 +658,6 @@ def summarize(
     ).reset_index()
 
 
-def _folds(obs: pd.DataFrame, by: str) -> list[tuple[str, object]]:
-    return [(by, v) for v in sorted(obs[by].unique())]
-
-
 def cross_validate(
     obs: pd.DataFrame, hold_out: str = "tp", reference: GpuFit | None = None
 ) -> pd.DataFrame:
@@ -682,7 +673,7 @@ def cross_validate(
     parts = []
     fam = obs["gpu"].map(family_of)
     for f, group in obs.groupby(fam):
-        for _, value in _folds(group, hold_out):
+        for value in sorted(group[hold_out].unique()):
             test = group[group[hold_out] == value]
             train = group[group[hold_out] != value].reset_index(drop=True)
             if train.empty:
@@ -724,8 +715,3 @@ def calibrate(obs: pd.DataFrame, hold_outs: Iterable[str] = ("tp", "model")) -> 
     ref = fits.get(REFERENCE_FAMILY)
     held = {h: cross_validate(obs, h, ref) for h in hold_outs}
     return JointCalibration(fits=fits, in_sample=ins, held_out=held)
-
-
-def mape(values: pd.Series) -> float:
-    """Mean absolute percentage of a series of signed % errors (NaN when empty)."""
-    return float(values.abs().mean()) if len(values) else math.nan

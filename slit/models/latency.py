@@ -381,6 +381,15 @@ def sum_of_max_lines(c0: float, c1: float, m0: float, m1: float, fixed: float, k
     return fixed * k + _line_sum(a0, a1, 0, split) + _line_sum(b0, b1, split, k)
 
 
+def decode_stretch_terms(
+    c0: float, c1: float, m0: float, m1: float, k: int
+) -> tuple[float, float]:
+    """``(compute_s, memory_s)``: the roofline terms summed over the ``k`` decode iterations of
+    a stretch (iteration ``j`` has ``c0 + c1 j`` and ``m0 + m1 j``), what the power model needs
+    to book the stretch at its time-weighted activity."""
+    return (c0 + c1 * (k - 1) / 2.0) * k, (m0 + m1 * (k - 1) / 2.0) * k
+
+
 def iterations_to_cover(
     c0: float, c1: float, m0: float, m1: float, fixed: float, k: int, elapsed_s: float
 ) -> int:

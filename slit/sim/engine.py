@@ -38,6 +38,7 @@ import simpy
 
 from slit.models.latency import (
     ReplicaPerf,
+    decode_stretch_terms,
     iterations_to_cover,
     sum_of_max_lines,
 )
@@ -564,8 +565,7 @@ class Replica:
         running = self.running
         b = len(running)
         # the stretch's mean roofline terms: shares of its time spent computing and reading
-        compute = (lines[0] + lines[1] * (k - 1) / 2.0) * k
-        memory = (lines[2] + lines[3] * (k - 1) / 2.0) * k
+        compute, memory = decode_stretch_terms(lines[0], lines[1], lines[2], lines[3], k)
         request = self.perf.eff.per_request_overhead_s * b * k
         watts = self._it_w(iteration_activity(compute, memory, duration, self.power, request))
         e = self._book(t0, t1, watts)
