@@ -350,8 +350,13 @@ def _residual_correlation(carbon: pd.Series, price: pd.Series | None,
     parts = {"carbon": _month_hour_stats(carbon)[1], "wetbulb": _month_hour_stats(wetbulb)[1]}
     if price is not None:
         parts["price"] = _month_hour_stats(price)[1]
-    frame = pd.DataFrame(parts).dropna()
-    corr = frame.corr()
+    return _pair_correlations(parts)
+
+
+def _pair_correlations(parts: dict[str, pd.Series]) -> dict[str, float | None]:
+    """Pearson correlation of each pair of residual series over the hours where all are
+    defined, rounded to 3 decimals; a pair with a missing signal is None."""
+    corr = pd.DataFrame(parts).dropna().corr()
 
     def pair(a: str, b: str) -> float | None:
         return _r(float(corr.at[a, b]), 3, 3) if a in corr and b in corr else None  # type: ignore[arg-type]
@@ -496,16 +501,7 @@ def _latent_residual_correlation(carbon: pd.Series, price: pd.Series | None,
     parts = {"carbon": _nscore_cells(carbon)[1], "wetbulb": _nscore_cells(wetbulb)[1]}
     if price is not None:
         parts["price"] = _nscore_cells(price)[1]
-    corr = pd.DataFrame(parts).dropna().corr()
-
-    def pair(a: str, b: str) -> float | None:
-        return _r(float(corr.at[a, b]), 3, 3) if a in corr and b in corr else None  # type: ignore[arg-type]
-
-    return {
-        "carbon_price": pair("carbon", "price"),
-        "carbon_wetbulb": pair("carbon", "wetbulb"),
-        "price_wetbulb": pair("price", "wetbulb"),
-    }
+    return _pair_correlations(parts)
 
 
 def _value_lag1(s: pd.Series, month: int | None = None) -> float:
