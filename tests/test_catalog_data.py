@@ -44,11 +44,17 @@ REQUIRED_LLMS = {
     "mistral-7b",
     "mixtral-8x7b",
 }
-OPTIONAL_LLMS = {"codellama-34b", "bloom-176b", "qwen-72b", "phi-2"}
+OPTIONAL_LLMS = {
+    "codellama-34b", "bloom-176b", "qwen-72b", "phi-2", "qwen3-8b", "qwen3-14b", "qwen3-32b",
+}  # fmt: skip
 
 # Models whose attention width (heads x head_dim) differs from hidden_size, with the reason.
-# None of the shipped models needs an exemption today; add one here rather than weakening the check.
-HEAD_DIM_EXCEPTIONS: dict[str, str] = {}
+# Add one here rather than weakening the check.
+HEAD_DIM_EXCEPTIONS: dict[str, str] = {
+    "qwen3-32b": "64 heads of 128 (attention width 8192) over a 5120 hidden size, per config.json",
+}
+#: Llama-style models that also normalise each query and key head (two head_dim vectors a layer).
+QK_NORM = {"qwen3-8b", "qwen3-14b", "qwen3-32b"}
 
 # Llama-style architectures (untied embeddings, gated MLP, no biases, RMSNorm) whose parameter
 # count can be recomputed from the config fields alone.
@@ -61,7 +67,7 @@ LLAMA_STYLE = {
     "llama-3.1-405b",
     "mistral-7b",
     "codellama-34b",
-}
+} | QK_NORM
 
 
 def _load(name: str) -> dict:
@@ -252,7 +258,8 @@ def test_llama_style_parameter_count_matches_architecture(model_id):
     h, heads, kv, d = s["hidden_size"], s["attention_heads"], s["kv_heads"], s["head_dim"]
     attention = 2 * h * heads * d + 2 * h * kv * d
     mlp = 3 * h * s["intermediate_size"]
-    count = 2 * s["vocab_size"] * h + s["layers"] * (attention + mlp + 2 * h) + h
+    norms = 2 * h + (2 * d if model_id in QK_NORM else 0)
+    count = 2 * s["vocab_size"] * h + s["layers"] * (attention + mlp + norms) + h
     assert s["parameters_billion"] == pytest.approx(count / 1e9, abs=0.006)
 
 
