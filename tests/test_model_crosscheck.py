@@ -82,8 +82,8 @@ def test_booked_energy_of_a_request_is_the_power_model_of_its_iterations(
 ) -> None:
     """One request alone on a replica: its booked IT energy is exactly the power model's power
     of its prefill iteration times that iteration's length, plus the power of its decode
-    stretch (the mean compute, memory and per-request shares of its steps) times the stretch's
-    length. The engine computes nothing of its own: it calls slit.models.power."""
+    stretch (the mean compute, memory, per-request and all-reduce shares of its steps) times
+    the stretch's length. The engine computes nothing of its own: it calls slit.models.power."""
     from slit.models.hardware import bundled_gpus
     from slit.models.latency import ReplicaPerf, calibrated_efficiency, sum_of_max_lines
     from slit.models.llm import bundled_llms
@@ -102,14 +102,15 @@ def test_booked_energy_of_a_request_is_the_power_model_of_its_iterations(
 
     c, m, f = perf.prefill_terms(float(prompt), float(prompt) ** 2)
     t_pre = max(c, m) + f
-    energy = it_w(iteration_activity(c, m, t_pre, power)) * t_pre
+    energy = it_w(iteration_activity(c, m, t_pre, power, 0.0, perf.comm_time_s(prompt))) * t_pre
     k = output - 1
     c0, c1, m0, m1, fixed = perf.decode_lines(1, float(prompt + 1))
     t_dec = sum_of_max_lines(c0, c1, m0, m1, fixed, k)
     comp = (c0 + c1 * (k - 1) / 2.0) * k
     mem = (m0 + m1 * (k - 1) / 2.0) * k
     req = perf.eff.per_request_overhead_s * k
-    energy += it_w(iteration_activity(comp, mem, t_dec, power, req)) * t_dec
+    comm = perf.comm_time_s(1.0, k)
+    energy += it_w(iteration_activity(comp, mem, t_dec, power, req, comm)) * t_dec
     serve_s = mine["ttft_s"] - mine["transfer_s"] - mine["network_rtt_s"]
     assert serve_s == pytest.approx(t_pre, rel=1e-6)  # up to float rounding of event times
     assert mine["it_energy_kwh"] * 3.6e6 == pytest.approx(energy, rel=1e-9)

@@ -35,14 +35,16 @@ def test_energy_per_token_is_decode_share_plus_amortised_prefill() -> None:
 @given(
     st.floats(0, 1), st.floats(0, 1), st.floats(0, 1), st.floats(1e-6, 10),
     st.floats(0, 1), st.floats(0, 2), st.floats(0, 2), st.floats(0, 2),
+    st.floats(0, 1), st.floats(0, 2),
 )  # fmt: skip
-def test_array_activity_is_the_scalar_equation(c, m, r, t, base, ac, am, ar) -> None:
+def test_array_activity_is_the_scalar_equation(c, m, r, t, base, ac, am, ar, x, ax) -> None:
     """The fast evaluator's vectorised activity is the engine's equation, element for element."""
-    params = PowerParams(base, ac, am, ar)
-    scalar = iteration_activity(c * t, m * t, t, params, r * t)
+    params = PowerParams(base, ac, am, ar, ax)
+    scalar = iteration_activity(c * t, m * t, t, params, r * t, x * t)
     arr = iteration_activity_array(
-        np.array([c * t]), np.array([m * t]), np.array([t]), base, ac, am, np.array([r * t]), ar
-    )
+        np.array([c * t]), np.array([m * t]), np.array([t]), base, ac, am, np.array([r * t]), ar,
+        np.array([x * t]), ax,
+    )  # fmt: skip
     assert arr[0] == pytest.approx(scalar, rel=1e-12, abs=1e-15)
     assert 0.0 <= scalar <= 1.0
 
@@ -80,7 +82,8 @@ def test_power_per_gpu_falls_as_tensor_parallelism_grows() -> None:
         c0, _, m0, _, fixed = perf.decode_lines(8, 8 * 1000.0)
         t = max(c0, m0) + fixed
         req = perf.eff.per_request_overhead_s * 8
-        watts.append(gpu_power_w(gpu, iteration_activity(c0, m0, t, power, req)))
+        comm = perf.comm_time_s(8.0)
+        watts.append(gpu_power_w(gpu, iteration_activity(c0, m0, t, power, req, comm)))
     assert watts[0] >= watts[1] >= watts[2]
 
 

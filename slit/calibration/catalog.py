@@ -51,7 +51,9 @@ def _entry(fit: GpuFit, gpu: str, borrowed_from: str | None = None) -> dict[str,
         borrowed = [f"all from {borrowed_from}"]
     entry["borrowed"] = borrowed
     if fit.mlenergy_prompt_tokens is not None:
-        entry["mlenergy_prompt_tokens_fitted"] = round(fit.mlenergy_prompt_tokens, 1)
+        entry["mlenergy_prompt_tokens_fitted"] = {
+            task: round(v, 1) for task, v in sorted(fit.mlenergy_prompt_tokens.items())
+        }
     return entry
 
 

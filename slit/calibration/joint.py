@@ -82,13 +82,14 @@ POWER_BOUNDS: dict[str, tuple[float, float, float]] = {
     "compute_activity": (0.0, 2.0, 0.1),
     "memory_activity": (0.0, 2.0, 0.1),
     "request_activity": (0.0, 2.0, 0.1),
+    "comm_activity": (0.0, 2.0, 0.1),
 }
 
 
 # -- observations ----------------------------------------------------------------------------
 OBS_COLUMNS = [
     "source", "gpu", "model", "tp", "metric", "batch", "tokens", "output_tokens",
-    "max_model_len", "measured",
+    "max_model_len", "task", "measured",
 ]  # fmt: skip
 
 
@@ -104,7 +105,8 @@ def observations(
     ``batch`` is requests (prefill_dense: 1), ``tokens`` prompt tokens per request,
     ``output_tokens`` per request (ML.ENERGY: its mean output; the context a request holds is
     derived in :func:`predict`, from the prompt that the fit estimates), ``max_model_len`` the
-    context the model was run with (0: the catalog's); ``measured`` in s, W or J.
+    context the model was run with (0: the catalog's), ``task`` the ML.ENERGY workload (its
+    requests' prompt length is fitted per task; "" elsewhere); ``measured`` in s, W or J.
     """
     parts: list[pd.DataFrame] = []
 
@@ -112,6 +114,7 @@ def observations(
         base: dict[str, object] = {
             "source": source, "gpu": d["gpu"], "model": d["model"], "tp": d["tp"],
             "metric": metric, "max_model_len": d["max_model_len"] if "max_model_len" in d else 0,
+            "task": d["task"] if "task" in d else "",
         }  # fmt: skip
         base.update(cols)
         return pd.DataFrame(base)
@@ -221,7 +224,8 @@ def closed_batch_s(
             c, m, f = perf.prefill_terms(float(k * tokens), float(k * tokens * tokens))
             t = max(c, m) + f
             prefill_s += t
-            energy += gpu_power_w(gpu, iteration_activity(c, m, t, power)) * t
+            comm = perf.comm_time_s(float(k * tokens))
+            energy += gpu_power_w(gpu, iteration_activity(c, m, t, power, 0.0, comm)) * t
         if output > 1:
             c0, c1, m0, m1, fixed = perf.decode_lines(n, float(n * (tokens + 1)))
             k = output - 1
@@ -230,7 +234,8 @@ def closed_batch_s(
             decode_s += t
             steps += k
             req = perf.eff.per_request_overhead_s * n * k
-            energy += gpu_power_w(gpu, iteration_activity(c, m, t, power, req)) * t
+            comm = perf.comm_time_s(float(n), k)
+            energy += gpu_power_w(gpu, iteration_activity(c, m, t, power, req, comm)) * t
     return RunPrediction(prefill_s, decode_s, steps, energy, waves)
 
 
@@ -262,31 +267,36 @@ def steady_step(
         chunk,  # type: ignore[arg-type]
     )
     t = max(c, m) + f
-    return t, iteration_activity(c, m, t, power, perf.eff.per_request_overhead_s * batch)
+    req = perf.eff.per_request_overhead_s * batch
+    return t, iteration_activity(c, m, t, power, req, perf.comm_time_s(batch + chunk))
 
 
 def predict(
     obs: pd.DataFrame,
     eff: EfficiencyParams,
     power: PowerParams = DEFAULT_POWER,
-    mlenergy_prompt_tokens: float | None = None,
+    mlenergy_prompt_tokens: Mapping[str, float] | None = None,
     software: Mapping[str, Mapping[str, float]] | None = None,
 ) -> np.ndarray:
     """Modelled value of every observation (same units as ``measured``).
 
-    ``mlenergy_prompt_tokens`` overrides the assumed mean prompt of ML.ENERGY requests (which
-    the leaderboard does not publish; :func:`fit_latency` fits it). ``software`` maps a
+    ``mlenergy_prompt_tokens`` maps an ML.ENERGY ``task`` to the mean prompt of its requests
+    (which the leaderboard does not publish; :func:`fit_latency` fits one per task); a task
+    without an entry uses the observation's ``tokens``. ``software`` maps a
     ``source`` to the values of its own :data:`SOFTWARE_PARAMS` (each data set measured its own
     serving-software release; see :func:`fit_latency`)."""
     software = software or {}
+    if "task" not in obs:  # frames built before tasks were recorded: one unnamed task
+        obs = obs.assign(task="")
     effs = {src: replace(eff, **dict(v)) for src, v in software.items()}
     out = np.empty(len(obs))
+    prompts = dict(mlenergy_prompt_tokens or {})
     cols = ["source", "gpu", "model", "tp", "metric", "batch", "tokens", "output_tokens",
-            "max_model_len"]  # fmt: skip
+            "max_model_len", "task"]  # fmt: skip
     cache: dict[tuple[object, ...], RunPrediction] = {}
     perfs: dict[tuple[str, str, int, str], ReplicaPerf] = {}
     perfs_cap: dict[tuple[str, str, int, str], int] = {}
-    for i, (src, gpu, model, tp, metric, b, n, o, mml) in enumerate(
+    for i, (src, gpu, model, tp, metric, b, n, o, mml, task) in enumerate(
         zip(*(obs[c].tolist() for c in cols), strict=True)
     ):
         key = (gpu, model, int(tp), src)
@@ -301,7 +311,7 @@ def predict(
             out[i] = max(compute, memory) + perf.model.layers * src_eff.layer_overhead_s
             continue
         if src == "mlenergy":
-            prompt = float(n) if mlenergy_prompt_tokens is None else mlenergy_prompt_tokens
+            prompt = float(prompts.get(str(task), n))
             cap = perfs_cap.get(key)
             if cap is None:
                 cap = perfs_cap[key] = perf.kv_capacity_tokens(KV_MEMORY_FRACTION)
@@ -408,7 +418,7 @@ def _software_names(obs: pd.DataFrame) -> list[tuple[str, str]]:
     ]
 
 
-#: Bounds of the fitted mean prompt of ML.ENERGY's chat requests, tokens.
+#: Bounds of the fitted mean prompt of an ML.ENERGY task's requests, tokens.
 PROMPT_BOUNDS = (16.0, 4000.0)
 
 
@@ -419,7 +429,7 @@ class LatencyFit:
     eff: EfficiencyParams
     software: dict[str, dict[str, float]]
     fitted: list[str]
-    mlenergy_prompt_tokens: float | None
+    mlenergy_prompt_tokens: dict[str, float] | None
 
 
 def fit_latency(obs: pd.DataFrame, start: EfficiencyParams = START) -> LatencyFit:
@@ -427,12 +437,14 @@ def fit_latency(obs: pd.DataFrame, start: EfficiencyParams = START) -> LatencyFi
 
     The chip's efficiencies (``mfu``, ``decode_mfu``, ``mbu``, ``attention_mbu``,
     ``tp_layer_overhead_s``) are shared by all sources; the :data:`SOFTWARE_PARAMS` are fitted
-    per source; with ML.ENERGY points the mean prompt of its requests is fitted too.
+    per source; with ML.ENERGY points the mean prompt of each task's requests is fitted too
+    (a chat prompt and a benchmark question differ; the leaderboard publishes neither).
     """
     lat = obs[obs["metric"].isin(LATENCY_METRICS)].reset_index(drop=True)
     hw = _visible_hardware(lat)
     sw = _software_names(lat)
-    with_prompt = bool(((lat["source"] == "mlenergy") & (lat["metric"] == "mean_step")).any())
+    steady = lat[(lat["source"] == "mlenergy") & (lat["metric"] == "mean_step")]
+    tasks = sorted(str(t) for t in steady.get("task", pd.Series("", index=steady.index)).unique())
     if not hw and not sw:
         return LatencyFit(start, {}, [], None)
     w = _weights(lat)
@@ -441,12 +453,13 @@ def fit_latency(obs: pd.DataFrame, start: EfficiencyParams = START) -> LatencyFi
 
     def unpack(
         theta: np.ndarray,
-    ) -> tuple[EfficiencyParams, dict[str, dict[str, float]], float | None]:
+    ) -> tuple[EfficiencyParams, dict[str, dict[str, float]], dict[str, float] | None]:
         eff = replace(start, **{n: float(v) for n, v in zip(hw, theta[:k], strict=True)})
         soft: dict[str, dict[str, float]] = {}
         for (src, name), v in zip(sw, theta[k:ks], strict=True):
             soft.setdefault(src, {})[name] = float(v)
-        return eff, soft, (float(theta[ks]) if with_prompt else None)
+        prompts = {t: float(v) for t, v in zip(tasks, theta[ks:], strict=True)}
+        return eff, soft, (prompts or None)
 
     def residuals(theta: np.ndarray) -> np.ndarray:
         eff, soft, prompt = unpack(theta)
@@ -457,7 +470,7 @@ def fit_latency(obs: pd.DataFrame, start: EfficiencyParams = START) -> LatencyFi
     hi = [LATENCY_BOUNDS[n][1] for n in names]
     x0 = list(np.clip([getattr(start, n) or 0.0 for n in names], lo, hi))
     scale = [LATENCY_BOUNDS[n][2] for n in names]
-    if with_prompt:
+    for _ in tasks:
         lo.append(PROMPT_BOUNDS[0])
         hi.append(PROMPT_BOUNDS[1])
         x0.append(MLENERGY_PROMPT_TOKENS)
@@ -536,7 +549,7 @@ class GpuFit:
     fitted: tuple[str, ...] = ()
     metrics: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
-    mlenergy_prompt_tokens: float | None = None
+    mlenergy_prompt_tokens: dict[str, float] | None = None
     borrowed: tuple[str, ...] = ()
 
     def reference_source(self) -> str | None:

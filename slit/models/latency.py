@@ -245,6 +245,12 @@ class ReplicaPerf:
             max_num_seqs=max_num_seqs,
         )
 
+    # -- communication --------------------------------------------------------------------
+    def comm_time_s(self, tokens: float, iterations: float = 1.0) -> float:
+        """The all-reduce part of ``t_fixed`` over ``iterations`` iterations of ``tokens``
+        tokens each, s (0 at tp 1): two per layer, ``alpha + bytes / bandwidth`` each."""
+        return (self._ar_fixed + self._ar_per_token * tokens) * iterations
+
     # -- prefill --------------------------------------------------------------------------
     def prefill_terms(
         self, total_tokens: float, sum_sq_tokens: float

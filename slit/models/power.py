@@ -10,11 +10,13 @@ the rest of ``t`` on fixed costs (host work, kernel launches, all-reduces) that 
 powered but nearly idle. Its activity is
 
     activity = min(1, a_base + a_compute * t_compute / t + a_memory * t_memory / t
-                      + a_request * t_request / t)
+                      + a_request * t_request / t + a_comm * t_comm / t)
 
 where ``t_request = B * t_req`` is the per-request part of a decode step (logits, sampling and
 output processing of every running request: GPU kernels, not host idling, which is why it has
-its own coefficient)
+its own coefficient) and ``t_comm`` the iteration's tensor-parallel all-reduces
+(:meth:`slit.models.latency.ReplicaPerf.comm_time_s`: NCCL kernels keep SMs and NVLink busy, so
+a GPU draws more while it communicates than while it waits on the host)
 
 for prefill, decode and mixed iterations alike: no phase is pinned at maximum power. A long
 prefill is compute bound (``t_compute / t`` near 1) and draws near ``a_base + a_compute``; a
@@ -58,12 +60,14 @@ class PowerParams:
         compute_activity: activity added per unit of compute-bound share (``t_compute / t``).
         memory_activity: activity added per unit of memory-bound share (``t_memory / t``).
         request_activity: activity added per unit of per-request share (``t_request / t``).
+        comm_activity: activity added per unit of all-reduce share (``t_comm / t``; 0 at tp 1).
     """
 
     base_activity: float = 0.3
     compute_activity: float = 0.7
     memory_activity: float = 0.4
     request_activity: float = 0.5
+    comm_activity: float = 0.3
 
 
 DEFAULT_POWER = PowerParams()
@@ -103,11 +107,12 @@ def iteration_activity(
     total_s: float,
     params: PowerParams = DEFAULT_POWER,
     request_s: float = 0.0,
+    comm_s: float = 0.0,
 ) -> float:
     """Activity (0..1) of an iteration of ``total_s`` seconds whose roofline terms are
-    ``compute_s`` and ``memory_s`` and whose per-request part is ``request_s`` (see the module
-    doc). Sums over several iterations may be passed as well: the shares are then time-weighted
-    averages."""
+    ``compute_s`` and ``memory_s``, whose per-request part is ``request_s`` and whose
+    all-reduces take ``comm_s`` (see the module doc). Sums over several iterations may be
+    passed as well: the shares are then time-weighted averages."""
     if not total_s > 0.0:
         return params.base_activity if params.base_activity < 1.0 else 1.0
     a = (
@@ -115,6 +120,7 @@ def iteration_activity(
         + params.compute_activity * compute_s / total_s
         + params.memory_activity * memory_s / total_s
         + params.request_activity * request_s / total_s
+        + params.comm_activity * comm_s / total_s
     )
     return 1.0 if a > 1.0 else (0.0 if a < 0.0 else a)
 
@@ -128,6 +134,8 @@ def iteration_activity_array(
     memory_activity: npt.ArrayLike,
     request_s: npt.ArrayLike = 0.0,
     request_activity: npt.ArrayLike = 0.0,
+    comm_s: npt.ArrayLike = 0.0,
+    comm_activity: npt.ArrayLike = 0.0,
 ) -> npt.NDArray[np.float64]:
     """:func:`iteration_activity` element-wise over arrays (the fast evaluator's form; the same
     equation, tested equal), with the parameters given per element or broadcast."""
@@ -135,6 +143,7 @@ def iteration_activity_array(
     busy = np.multiply(compute_activity, compute_s)
     busy += np.multiply(memory_activity, memory_s)
     busy += np.multiply(request_activity, request_s)
+    busy += np.multiply(comm_activity, comm_s)
     busy /= np.maximum(total_s, 1e-300)
     busy += base_activity
     return np.asarray(np.clip(busy, 0.0, 1.0), dtype=float)
@@ -199,12 +208,14 @@ def energy_per_output_token_j(
     c0, _, m0, _, fixed = perf.decode_lines(batch_size, batch_size * context)
     step_s = max(c0, m0) + fixed
     request_s = perf.eff.per_request_overhead_s * batch_size
-    decode_w = gpu_power_w(g, iteration_activity(c0, m0, step_s, params, request_s)) * tp
+    comm_s = perf.comm_time_s(batch_size)
+    decode_w = gpu_power_w(g, iteration_activity(c0, m0, step_s, params, request_s, comm_s)) * tp
     decode_j_per_token = decode_w * step_s / batch_size
     fresh = max(0, prompt_tokens - cached_prompt_tokens)
     prefill_j = 0.0
     if fresh:
         c, mem, f = perf.prefill_terms(fresh, float(fresh) ** 2)
         prefill_s = max(c, mem) + f
-        prefill_j = gpu_power_w(g, iteration_activity(c, mem, prefill_s, params)) * tp * prefill_s
+        act = iteration_activity(c, mem, prefill_s, params, 0.0, perf.comm_time_s(fresh))
+        prefill_j = gpu_power_w(g, act) * tp * prefill_s
     return decode_j_per_token + prefill_j / output_tokens

@@ -224,6 +224,9 @@ class FastEvaluator:
             "a_mem",
             "a_req",
             "t_req",
+            "a_comm",
+            "comm0",
+            "comm1",
         )
         out = {k: np.zeros(len(self.perfs)) for k in keys}
         for k, perf in enumerate(self.perfs):
@@ -253,7 +256,8 @@ class FastEvaluator:
             power = calibrated_power(perf.gpu)
             out["p_idle"][k] = it_w(0.0)
             c, mem, f = perf.prefill_terms(prompt, prompt * prompt)
-            out["p_pre"][k] = it_w(iteration_activity(c, mem, max(c, mem) + f, power))
+            comm = perf.comm_time_s(prompt)
+            out["p_pre"][k] = it_w(iteration_activity(c, mem, max(c, mem) + f, power, 0.0, comm))
             # IT power is linear in the activity: P(a) = p_idle + p_span * a
             out["p_span"][k] = it_w(1.0) - out["p_idle"][k]
             out["a_base"][k] = power.base_activity
@@ -261,6 +265,10 @@ class FastEvaluator:
             out["a_mem"][k] = power.memory_activity
             out["a_req"][k] = power.request_activity
             out["t_req"][k] = perf.eff.per_request_overhead_s
+            # all-reduce time of a decode step: comm0 + comm1 * batch (0 at tp 1)
+            out["a_comm"][k] = power.comm_activity
+            out["comm0"][k] = perf.comm_time_s(0.0)
+            out["comm1"][k] = perf.comm_time_s(1.0) - out["comm0"][k]
         return out
 
     # -- the evaluation -----------------------------------------------------------------------
@@ -363,7 +371,7 @@ class FastEvaluator:
         mem_b = co["am"] * b_busy + co["mw"]
         act = iteration_activity_array(
             comp_b, mem_b, step_b, co["a_base"], co["a_comp"], co["a_mem"],
-            co["t_req"] * b_busy, co["a_req"],
+            co["t_req"] * b_busy, co["a_req"], co["comm0"] + co["comm1"] * b_busy, co["a_comm"],
         )  # fmt: skip
         p_dec = co["p_idle"] + co["p_span"] * act
         f_pre = np.clip(rho_p, 0.0, 1.0)

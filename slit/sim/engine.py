@@ -418,7 +418,10 @@ class Replica:
                 total, float(sum([t * t for t in tokens]))
             )
         duration = (compute if compute > memory else memory) + fixed
-        self._prefill_w = self._it_w(iteration_activity(compute, memory, duration, self.power))
+        comm = self.perf.comm_time_s(total)
+        self._prefill_w = self._it_w(
+            iteration_activity(compute, memory, duration, self.power, 0.0, comm)
+        )
         for r in batch:
             if r.prefill_start != r.prefill_start:  # NaN: not started yet (cheaper than np.isnan)
                 r.prefill_start = t0
@@ -477,7 +480,12 @@ class Replica:
         compute, memory, fixed = self.perf.hybrid_terms(b, decode_ctx, n_chunk, pairs, chunk_ctx)
         duration = (compute if compute > memory else memory) + fixed
         activity = iteration_activity(
-            compute, memory, duration, self.power, self.perf.eff.per_request_overhead_s * b
+            compute,
+            memory,
+            duration,
+            self.power,
+            self.perf.eff.per_request_overhead_s * b,
+            self.perf.comm_time_s(b + n_chunk),
         )
         t0 = self.env.now
         for r, _ in chunks:
@@ -567,7 +575,8 @@ class Replica:
         # the stretch's mean roofline terms: shares of its time spent computing and reading
         compute, memory = decode_stretch_terms(lines[0], lines[1], lines[2], lines[3], k)
         request = self.perf.eff.per_request_overhead_s * b * k
-        watts = self._it_w(iteration_activity(compute, memory, duration, self.power, request))
+        comm = self.perf.comm_time_s(b, k)
+        watts = self._it_w(iteration_activity(compute, memory, duration, self.power, request, comm))
         e = self._book(t0, t1, watts)
         per_member = watts * (t1 - t0) / b
         f = self.dc.factors
