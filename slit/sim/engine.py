@@ -51,6 +51,11 @@ DISPATCH_POLICIES = ("shared", "round_robin", "shortest_queue", "least_kv")
 """How a datacenter's requests of one LLM reach its replicas (a pool's ``dispatch``): one
 queue shared by the replicas, or a queue per replica fed by a :class:`Dispatcher`."""
 
+#: Share of a replica's KV cache that admission leaves free (vLLM's block-manager watermark,
+#: 1 % of the GPU blocks by default): requests are admitted, and preempted ones re-admitted,
+#: only while this much stays free for the running batch to grow into.
+KV_WATERMARK = 0.01
+
 
 class Request:
     """Mutable state of one request during the simulation (flattened into a record after)."""
@@ -191,6 +196,10 @@ class Replica:
         self.dc = dc
         self.perf = perf
         self.kv_capacity = kv_capacity_tokens
+        # admission keeps vLLM's watermark free: growth of the running batch may use it, a
+        # new or recomputed request may not (without it a preempted request is re-admitted at
+        # once into the room it just freed and preempted again, step after step)
+        self.kv_admit_tokens = kv_capacity_tokens - int(KV_WATERMARK * kv_capacity_tokens)
         self.max_batch = max_batch
         self.max_prefill_tokens = max_prefill_tokens
         self.loaded = resident
@@ -270,7 +279,7 @@ class Replica:
             self._next()
 
     def _fits(self, req: Request) -> bool:
-        return self.kv_used + req.prompt + req.generated + 1 <= self.kv_capacity
+        return self.kv_used + req.prompt + req.generated + 1 <= self.kv_admit_tokens
 
     def holding(self) -> int:
         """Requests this replica holds: queued (its own queue, or the shared one), in a prefill
@@ -385,7 +394,7 @@ class Replica:
         while waiting and busy + len(batch) < self.max_batch:
             req = waiting[0]
             tokens = req.prompt + req.generated
-            if self.kv_used + tokens + 1 > self.kv_capacity or (batch and tokens > budget):
+            if self.kv_used + tokens + 1 > self.kv_admit_tokens or (batch and tokens > budget):
                 break  # first-come first-served: no overtaking
             waiting.popleft()
             self.kv_used += tokens + 1
@@ -686,7 +695,7 @@ class PoolQueue:
                 rep.wake is not None
                 and not rep.woken
                 and len(rep.running) + len(rep.prefilling) < rep.max_batch
-                and rep.kv_used + need <= rep.kv_capacity
+                and rep.kv_used + need <= rep.kv_admit_tokens
             ):
                 key = (len(rep.running) + 1) * rep.step_s
                 if best is None or key < best_key:
@@ -733,7 +742,7 @@ class Dispatcher:
 
     def add(self, rep: Replica) -> None:
         self.replicas.append(rep)
-        self.min_capacity = min(r.kv_capacity for r in self.replicas)
+        self.min_capacity = min(r.kv_admit_tokens for r in self.replicas)
 
     def push(self, req: Request, at_once: bool = True) -> None:
         """A request arrives: it joins the queue of the replica chosen for it."""
@@ -749,7 +758,7 @@ class Dispatcher:
         whole = req.prompt + req.output
         if whole > self.min_capacity:
             head = req.prompt + req.generated + 1  # all a prefill-only replica holds of it
-            ok = [r.kv_capacity >= (head if r.role == "prefill" else whole) for r in reps]
+            ok = [r.kv_admit_tokens >= (head if r.role == "prefill" else whole) for r in reps]
             if not any(ok):
                 ok = None  # none can: the datacenter drops it or it is recomputed, as shared
         if self.policy == "round_robin":
@@ -836,7 +845,7 @@ class Datacenter:
             entry.add(rep)
         self.kv_bytes_per_token[model] = float(rep.perf.model.kv_bytes_per_token)
         if rep.role != "prefill":  # the replicas that hold a request until it finishes
-            self.max_kv_tokens[model] = max(self.max_kv_tokens.get(model, 0), rep.kv_capacity)
+            self.max_kv_tokens[model] = max(self.max_kv_tokens.get(model, 0), rep.kv_admit_tokens)
 
     def hand_off(self, req: Request) -> None:
         """Send a prefilled request's KV cache over the datacenter link to the decode queue.

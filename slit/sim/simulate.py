@@ -11,7 +11,12 @@ import numpy as np
 import pandas as pd
 
 from slit.errors import Problem, ScenarioError
-from slit.models.latency import ReplicaPerf, calibrated_efficiency, calibration_provenance
+from slit.models.latency import (
+    EfficiencyParams,
+    ReplicaPerf,
+    calibrated_efficiency,
+    calibration_provenance,
+)
 from slit.models.network import transfer_time_s
 from slit.models.power import PowerParams, calibrated_power
 from slit.scenario.loader import Scenario
@@ -40,10 +45,12 @@ def _impact_factors(sig: EpochSignals, d: int) -> ImpactFactors:
     )
 
 
-def _replica_perf(scenario: Scenario, pool: Any, d: int, p: int) -> ReplicaPerf:
+def _replica_perf(
+    scenario: Scenario, pool: Any, d: int, p: int, efficiency: EfficiencyParams | None = None
+) -> ReplicaPerf:
     """The latency model of a pool's replicas: calibrated roofline or measured tables."""
     llm, gpu = scenario.pool_llm(pool), scenario.gpus[pool.gpu]
-    eff = calibrated_efficiency(pool.gpu)
+    eff = efficiency or calibrated_efficiency(pool.gpu)
     if pool.latency_model == "roofline":
         return ReplicaPerf(llm, gpu, pool.tp, eff)
     from slit.models.latency_table import TableReplicaPerf
@@ -158,6 +165,7 @@ def simulate(
     seed: int | None = None,
     progress: ProgressCallback | None = None,
     power: PowerParams | None = None,
+    efficiency: EfficiencyParams | None = None,
 ) -> SimResult:
     """Simulate a scenario and return per-request records, per-epoch series and a summary.
 
@@ -169,6 +177,10 @@ def simulate(
         progress: called as ``progress(sim_time_s, end_s)`` once per simulated epoch.
         power: GPU power parameters for every pool; None takes each pool's GPU type's
             calibrated ones (:func:`slit.models.power.calibrated_power`).
+        efficiency: latency parameters for every pool; None takes each pool's GPU type's
+            calibrated ones (:func:`slit.models.latency.calibrated_efficiency`). With ``power``,
+            what replays a measurement under the parameters fitted to its own serving software
+            (:mod:`slit.calibration.replay`).
     """
     wall0 = time.perf_counter()
     cfg = scenario.config
@@ -204,7 +216,7 @@ def simulate(
         for p, pool in enumerate(dc_cfg.pools):
             if pool.replicas == 0:
                 continue
-            perf = _replica_perf(scenario, pool, d, p)
+            perf = _replica_perf(scenario, pool, d, p, efficiency)
             kv_tokens = perf.kv_capacity_tokens(
                 pool.gpu_memory_utilization,
                 max_batched_tokens=pool.max_prefill_tokens,
@@ -309,6 +321,9 @@ def simulate(
         "plan_fallbacks": getattr(policy, "fallbacks", None),
         "inputs": input_log,
         "pool_models": pool_models,
+        # parameters given to simulate() instead of the catalog's (pool_models then describes
+        # the catalog entry the pools would otherwise have used)
+        "overrides": [n for n, v in (("efficiency", efficiency), ("power", power)) if v],
     }
     return SimResult(records, series, summary, metadata)
 
