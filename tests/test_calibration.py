@@ -248,6 +248,7 @@ MET = [
     ("a100-40gb", 1, "decode step time"), ("a100-40gb", 2, "decode step time"),
     ("h100-80gb", 1, "average power"), ("h100-80gb", 2, "average power"),
     ("h100-80gb", 2, "energy per output token"), ("h100-80gb", 4, "energy per output token"),
+    ("a100-40gb", 1, "prefill time"), ("b200", 1, "average power"),
     ("b200", 2, "average power"), ("b200", 2, "energy per output token"),
     ("b200", 8, "average power"), ("b200", 8, "energy per output token"),
 ]  # fmt: skip

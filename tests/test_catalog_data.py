@@ -33,7 +33,9 @@ LLM_ARCH_KEYS = (
 )
 LLM_INT_KEYS = (*LLM_ARCH_KEYS, "max_context_tokens")
 LLM_FLOAT_KEYS = ("parameters_billion", "active_parameters_billion", "bytes_per_parameter")
-LLM_KEYS = {"name", "sources", "weight_precision", *LLM_INT_KEYS, *LLM_FLOAT_KEYS}
+LLM_KEYS = {
+    "name", "sources", "weight_precision", "tied_embeddings", *LLM_INT_KEYS, *LLM_FLOAT_KEYS,
+}  # fmt: skip
 REQUIRED_LLMS = {
     "llama-2-7b",
     "llama-2-13b",
@@ -211,10 +213,19 @@ def test_llm_values_positive_and_typed(model_id):
 
 
 @pytest.mark.parametrize("model_id", sorted(LLMS))
+def test_llm_tied_embeddings_is_a_boolean_and_a_tied_count_holds_the_table_once(model_id):
+    spec = LLMS[model_id]
+    assert isinstance(spec["tied_embeddings"], bool)
+    if spec["tied_embeddings"]:  # a tied model says why (it is the exception)
+        assert "tied_embeddings" in spec["sources"]
+
+
+@pytest.mark.parametrize("model_id", sorted(LLMS))
 def test_llm_every_number_has_a_source(model_id):
     sources = LLMS[model_id]["sources"]
     assert isinstance(sources, dict)
-    allowed = {"architecture", "weight_precision", *LLM_INT_KEYS, *LLM_FLOAT_KEYS}
+    allowed = {"architecture", "weight_precision", "tied_embeddings", *LLM_INT_KEYS,
+               *LLM_FLOAT_KEYS}  # fmt: skip
     unknown = set(sources) - allowed
     assert not unknown, f"sources for unknown keys: {sorted(unknown)}"
     for key in (*LLM_INT_KEYS, *LLM_FLOAT_KEYS):

@@ -51,7 +51,6 @@ def _kv_short_a100_runs() -> list[dict[str, object]]:
     at full length (the catalog's A100 parameters are those fitted to this software)."""
     from slit.calibration.argonne import load_argonne_runs
     from slit.calibration.joint import _perf, closed_batch_s
-
     from tests.conftest import require_shared_data
 
     runs = load_argonne_runs(require_shared_data())

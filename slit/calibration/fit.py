@@ -10,7 +10,6 @@ from slit.models.llm import LlmSpec
 
 
 def dense_layer_parameters(model: LlmSpec) -> float:
-    """Parameters of the decoder layers: all active parameters minus input embedding and LM
-    head (``2 * vocab * hidden``; untied in every catalog model Vidur covers), count."""
-    embed = 2.0 * (model.vocab_size or 0) * model.hidden_size
-    return model.active_parameters - embed
+    """Parameters of the decoder layers: all active parameters minus the input embedding and
+    the LM head (one matrix when they are tied), count."""
+    return model.prefill_matmul_parameters

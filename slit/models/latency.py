@@ -8,16 +8,20 @@ One iteration of a replica (``tp`` GPUs with tensor parallelism) takes
     t_fixed   = t_host + L * t_layer(tp) + 2 L * t_ar(tokens * hidden * 2 bytes)   [+ B * t_req]
 
 Prefill of ``n`` prompt tokens (requests of lengths n_i, n = sum n_i):
-    FLOPs = 2 * P_active * n + 2 * L * A * sum(n_i^2)       (dense matmuls + causal attention)
-    bytes = W + kv * n                                       (read weights, write the KV cache)
+    FLOPs = 2 * P_pre * n + 2 * L * A * sum(n_i^2)          (dense matmuls + causal attention)
+    bytes = W_s + kv * n                                     (read weights, write the KV cache)
 
 Decode iteration of a batch of B requests holding S context tokens in total:
-    FLOPs = 2 * P_active * B + 4 * L * A * S                 (at MFU_decode)
-    bytes = W + kv * S                                       (read weights and the whole KV cache)
+    FLOPs = 2 * P_dec * B + 4 * L * A * S                    (at MFU_decode)
+    bytes = W_s + kv * S                                     (read weights and the whole KV cache)
     plus a host cost per running request, B * t_req (scheduling, sampling, detokenising)
 
-with P_active the parameters used per token, L layers, A = heads x head_dim, W weight bytes,
-kv KV-cache bytes per token. The fixed part has three terms:
+with P_dec the active parameters less the input embedding (a lookup), P_pre that less the LM
+head too (a prefill computes logits for each prompt's last token only), L layers,
+A = heads x head_dim, W_s the weight bytes an iteration streams (all but an untied input
+embedding table, of which it reads only its tokens' rows; see
+:attr:`slit.models.llm.LlmSpec.streamed_weight_bytes`), kv KV-cache bytes per token. The
+fixed part has three terms:
 
 * ``t_host`` (``overhead_s``): per iteration on the CPU (scheduler, input preparation, launch
   of the step); it does not shrink with more GPUs;
@@ -182,6 +186,7 @@ class ReplicaPerf:
     _weights: float = field(init=False, repr=False, compare=False)
     _kv: float = field(init=False, repr=False, compare=False)
     _p2: float = field(init=False, repr=False, compare=False)
+    _p2_prefill: float = field(init=False, repr=False, compare=False)
     _la: float = field(init=False, repr=False, compare=False)
     _fixed: float = field(init=False, repr=False, compare=False)
     _ar_fixed: float = field(init=False, repr=False, compare=False)
@@ -203,9 +208,10 @@ class ReplicaPerf:
         set_(self, "_inv_bw", 1.0 / bw)
         bw_kv = self.tp * self.gpu.memory_bandwidth_bytes_per_s * self.eff.kv_bandwidth_utilisation
         set_(self, "_inv_bw_kv", 1.0 / bw_kv)
-        set_(self, "_weights", m.weight_bytes)
+        set_(self, "_weights", m.streamed_weight_bytes)
         set_(self, "_kv", m.kv_bytes_per_token)
-        set_(self, "_p2", 2.0 * m.active_parameters)
+        set_(self, "_p2", 2.0 * m.decode_matmul_parameters)
+        set_(self, "_p2_prefill", 2.0 * m.prefill_matmul_parameters)
         set_(self, "_la", float(m.layers * m.attention_width))
         set_(self, "_fixed", self.eff.overhead_s + m.layers * self.eff.layer_time_s(self.tp))
         if self.tp > 1:
@@ -257,7 +263,9 @@ class ReplicaPerf:
     ) -> tuple[float, float, float]:
         """``(t_compute, t_memory, t_fixed)`` of one prefill iteration over prompts with
         ``total_tokens`` tokens in all and ``sum_sq_tokens`` = sum of squared lengths, s."""
-        compute = (self._p2 * total_tokens + 2.0 * self._la * sum_sq_tokens) * self._inv_flops
+        compute = (
+            self._p2_prefill * total_tokens + 2.0 * self._la * sum_sq_tokens
+        ) * self._inv_flops
         memory = self._weights * self._inv_bw + self._kv * total_tokens * self._inv_bw_kv
         fixed = self._fixed + self._ar_fixed + self._ar_per_token * total_tokens
         return compute, memory, fixed
@@ -305,7 +313,7 @@ class ReplicaPerf:
         :meth:`hybrid_time_s`."""
         b = float(decode_batch)
         compute = (
-            self._p2 * chunk_tokens + 2.0 * self._la * chunk_attention_pairs
+            self._p2_prefill * chunk_tokens + 2.0 * self._la * chunk_attention_pairs
         ) * self._inv_flops + (
             self._p2 * b + 4.0 * self._la * decode_context_tokens
         ) * self._inv_flops_decode

@@ -59,6 +59,11 @@ class LlmSpec(Spec):
         2.0, description="Bytes per stored weight; derived from weight_precision when it is set."
     )
     kv_cache_dtype: KvCacheDtype = Field("bf16", description="Precision of the KV cache.")
+    tied_embeddings: bool = Field(
+        False,
+        description="Whether the input embedding and the LM head share one matrix (config.json "
+        "tie_word_embeddings), which the parameter count then holds once.",
+    )
     sources: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="before")
@@ -104,6 +109,33 @@ class LlmSpec(Spec):
         """Parameters touched per token (all of them for dense models), count."""
         active = self.active_parameters_billion or self.parameters_billion
         return active * 1e9
+
+    @property
+    def embedding_parameters(self) -> float:
+        """Parameters of the input-embedding table (``vocab x hidden``; 0 without a vocab)."""
+        return float((self.vocab_size or 0) * self.hidden_size)
+
+    @property
+    def streamed_weight_bytes(self) -> float:
+        """Weight bytes one iteration reads from memory: all weights but an untied input
+        embedding table, of which an iteration reads only its tokens' rows (a tied table is
+        read whole, as the LM head)."""
+        table = 0.0 if self.tied_embeddings else self.embedding_parameters
+        return self.weight_bytes - table * self.bytes_per_parameter
+
+    @property
+    def decode_matmul_parameters(self) -> float:
+        """Parameters one decode token multiplies through: the active parameters less the
+        input embedding (a lookup, no FLOPs); the LM head runs for every decoded token."""
+        table = 0.0 if self.tied_embeddings else self.embedding_parameters
+        return self.active_parameters - table
+
+    @property
+    def prefill_matmul_parameters(self) -> float:
+        """Parameters one prompt token multiplies through: as in decode, less the LM head too,
+        which a prefill runs for each prompt's last token only (vLLM computes logits for the
+        sampled positions); that one row per prompt is left out."""
+        return self.decode_matmul_parameters - self.embedding_parameters
 
     @property
     def kv_bytes_per_token(self) -> float:
