@@ -15,17 +15,11 @@ stays light (the optimiser pulls in pymoo and scikit-learn).
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 from slit.errors import SlitError
 from slit.scenario.loader import Scenario, load_scenario
 from slit.sim.results import SimResult
 from slit.sim.simulate import simulate
-
-try:
-    __version__ = version("slit")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0+unknown"
+from slit.version import __version__
 
 __all__ = ["Scenario", "SimResult", "SlitError", "__version__", "load_scenario", "run_optimize",
            "run_sweep", "simulate"]  # fmt: skip

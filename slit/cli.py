@@ -515,23 +515,15 @@ def _traces_show(args: argparse.Namespace) -> int:
 
 def _cmd_optimize(args: argparse.Namespace) -> int:
     from slit.experiment.rundir import base_metadata, check_out_dir, write_optimize_dir
-    from slit.optimize.algorithms import algorithm_names
     from slit.optimize.run import BASELINES, run_optimize
+    from slit.plugins import ALGORITHMS, FORECASTERS
     from slit.scenario.loader import load_scenario
 
     check_out_dir(args.out, args.overwrite)
-    from slit.optimize.forecast import forecaster_names
-
-    if args.forecaster not in forecaster_names():
-        raise SlitError(
-            f"unknown forecaster '{args.forecaster}'; valid: {', '.join(forecaster_names())}"
-        )
+    FORECASTERS.get(args.forecaster)  # unknown names fail here, before any work
     if args.signal_error < 0:
         raise SlitError(f"--signal-error must be >= 0, got {args.signal_error}")
-    if args.algorithm not in algorithm_names():
-        raise SlitError(
-            f"unknown algorithm '{args.algorithm}'; valid: {', '.join(algorithm_names())}"
-        )
+    ALGORITHMS.get(args.algorithm)
     baselines = (
         BASELINES
         if args.baselines is None

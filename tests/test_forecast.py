@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from slit.errors import RegistryError
 from slit.optimize.forecast import forecaster_names, make_forecaster, perturb
 from slit.optimize.rolling import optimise_horizon
 from slit.scenario.loader import load_scenario
@@ -12,7 +13,7 @@ from slit.scenario.loader import load_scenario
 
 def test_forecasters_are_listed_and_unknown_names_rejected() -> None:
     assert {"last", "oracle", "seasonal", "slit"} <= set(forecaster_names())
-    with pytest.raises(ValueError, match="unknown forecaster 'arima'; valid: last, oracle, "):
+    with pytest.raises(RegistryError, match=r"unknown forecaster 'arima'\. Valid .*: last, oracle"):
         make_forecaster("arima")
 
 

@@ -219,7 +219,7 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_unknown_format_lists_the_valid_ones(tmp_path: Path) -> None:
-    with pytest.raises(TraceError, match="unknown grid format 'watttime'; valid: csv, eia930, "):
+    with pytest.raises(TraceError, match=r"unknown grid-signal format 'watttime'\. Valid .*: csv"):
         read_grid(_csv(tmp_path, GOOD), "watttime")
 
 

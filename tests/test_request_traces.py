@@ -15,7 +15,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from slit.errors import RegistryError, TraceError
-from slit.traces import requests as rq
 from slit.traces.requests import (
     check_covers,
     coverage_s,
@@ -203,18 +202,25 @@ def test_registry(tmp_path, monkeypatch) -> None:
         frame["arrival_s"] = frame["arrival_s"] * scale
         return frame
 
-    monkeypatch.setitem(rq._FORMATS, "tsv", tsv)
-    path = write(tmp_path / "t.tsv", "arrival_s\tprompt_tokens\toutput_tokens\n1\t2\t3\n2\t-4\t5\n")
-    with pytest.raises(TraceError, match=r"t\.tsv: column prompt_tokens, row 2: -4 is negative"):
-        read_requests(path, "tsv")  # a custom reader gets the standard checks
-    with pytest.raises(ValueError, match="already registered"):
-        register_request_format("tsv", tsv)
-    with pytest.raises(RegistryError, match="unknown request-trace format 'jsonl'.*mooncake"):
-        read_requests(path, "jsonl")
-    with pytest.raises(
-        TraceError, match=r"(?s)t\.tsv: format 'tsv' takes no option 'sort_by'.*scale"
-    ):
-        read_requests(path, "tsv", sort_by="x")
+    from slit.plugins import REQUEST_FORMATS
+
+    register_request_format("tsv", tsv)
+    try:
+        path = write(
+            tmp_path / "t.tsv", "arrival_s\tprompt_tokens\toutput_tokens\n1\t2\t3\n2\t-4\t5\n"
+        )
+        with pytest.raises(TraceError, match=r"t\.tsv: column prompt_tokens, row 2: -4 is neg"):
+            read_requests(path, "tsv")  # a custom reader gets the standard checks
+        with pytest.raises(RegistryError, match="already registered"):
+            register_request_format("tsv", tsv)
+        with pytest.raises(RegistryError, match="unknown request-trace format 'jsonl'.*mooncake"):
+            read_requests(path, "jsonl")
+        with pytest.raises(
+            TraceError, match=r"(?s)t\.tsv: format 'tsv' takes no option 'sort_by'.*scale"
+        ):
+            read_requests(path, "tsv", sort_by="x")
+    finally:
+        REQUEST_FORMATS.remove("tsv")
 
 
 # --------------------------------------------------------------------------------------------

@@ -108,7 +108,7 @@ def git_commit() -> str | None:
 
 def base_metadata(command: str, seed: int, scenario_hash: str) -> dict[str, Any]:
     """Provenance every run records: version, commit, seed, scenario hash, platform."""
-    from slit import __version__
+    from slit.version import __version__
 
     return {
         "command": command,

@@ -314,8 +314,8 @@ def run_sweep(
 
         # provenance of the code that starts the points, read once: HEAD may move while a
         # long sweep runs, and the workers run the code they imported at the start
-        from slit import __version__
         from slit.experiment.rundir import git_commit
+        from slit.version import __version__
 
         stamp = {"slit_version": __version__, "git_commit": git_commit() or ""}
 

@@ -354,7 +354,7 @@ def _region_coords(provider: str) -> dict[str, tuple[float, float]]:
 def _zone_coords(
     zones: Sequence[str], extra: Mapping[str, tuple[float, float]] | None
 ) -> dict[str, tuple[float, float]]:
-    from slit.traces.profiles import load_region_catalog
+    from slit.catalogue import load_region_catalog
 
     catalog = load_region_catalog()
     out: dict[str, tuple[float, float]] = {}
@@ -533,7 +533,7 @@ def derive_zone_rtt_table(
         (the distance model) or ``"base"`` (same zone: ``base_rtt_ms``, as the Azure table has
         no intra-region value).
     """
-    from slit.traces.profiles import load_region_catalog
+    from slit.catalogue import load_region_catalog
 
     matrix = read_rtt_matrix(Path(data_dir) / RTT_FILES["azure"], "azure")
     zones = sorted(load_region_catalog()) if zones is None else [str(z) for z in zones]

@@ -1,8 +1,8 @@
 """An open registry of multi-objective algorithms that solve the epoch problem.
 
 Every entry builds a pymoo ``Algorithm`` for a population size and a seed; the optimiser never
-knows which one it runs. The pymoo algorithms are registered here; more (e.g. SLIT's own) are
-added with :func:`register_algorithm`.
+knows which one it runs. The pymoo algorithms are registered here, SLIT's own in
+:mod:`slit.optimize.slit_algorithm`; more are added with :func:`register_algorithm`.
 """
 
 from __future__ import annotations
@@ -12,33 +12,28 @@ from functools import cache
 from typing import Any
 
 from slit.errors import RegistryError
+from slit.plugins import ALGORITHMS
 
 AlgorithmFactory = Callable[[int, int, int], Any]
 """``factory(pop_size, n_obj, seed) -> pymoo Algorithm``."""
 
-_ALGORITHMS: dict[str, tuple[AlgorithmFactory, str]] = {}
-
 
 def register_algorithm(
-    name: str, description: str
+    name: str, description: str, *, replace: bool = False
 ) -> Callable[[AlgorithmFactory], AlgorithmFactory]:
-    """Decorator adding an algorithm factory under ``name``."""
-
-    def deco(fn: AlgorithmFactory) -> AlgorithmFactory:
-        _ALGORITHMS[name] = (fn, description)
-        return fn
-
-    return deco
+    """Decorator adding an algorithm factory to :data:`slit.plugins.ALGORITHMS` under ``name``
+    (a name already taken is an error unless ``replace=True``)."""
+    return ALGORITHMS.register(name, description=description, replace=replace)
 
 
 def algorithm_names() -> list[str]:
     """Registered algorithm names."""
-    return sorted(_ALGORITHMS)
+    return ALGORITHMS.names()
 
 
 def algorithm_description(name: str) -> str:
     """One line on what the algorithm is."""
-    return _ALGORITHMS[name][1]
+    return ALGORITHMS.description(name)
 
 
 def make_algorithm(name: str, pop_size: int, n_obj: int, seed: int, **context: Any) -> Any:
@@ -47,9 +42,7 @@ def make_algorithm(name: str, pop_size: int, n_obj: int, seed: int, **context: A
     Raises:
         RegistryError: unknown name (the message lists the registered ones).
     """
-    if name not in _ALGORITHMS:
-        raise RegistryError(f"unknown algorithm '{name}'; valid: {', '.join(algorithm_names())}")
-    factory = _ALGORITHMS[name][0]
+    factory = ALGORITHMS.get(name)
     # state kept across the epochs of one optimisation (SLIT's learned guide) goes to
     # factories that take it
     import inspect
@@ -135,24 +128,3 @@ def _random(pop_size: int, n_obj: int, seed: int) -> Any:
             return rng.uniform(problem.xl, problem.xu, size=X.shape)
 
     return NSGA2(pop_size=pop_size, mutation=Resample(prob=1.0))
-
-
-@register_algorithm("slit", "SLIT (this paper): MOEA/D with GBM-guided local search")
-def _slit(pop_size: int, n_obj: int, seed: int, guide: Any = None) -> Any:
-    from slit.optimize.slit_algorithm import SLIT
-
-    return SLIT(pop_size=pop_size, guide=guide)
-
-
-@register_algorithm("slit-noguide", "SLIT ablation: random local-search starts, no boosting")
-def _slit_noguide(pop_size: int, n_obj: int, seed: int, guide: Any = None) -> Any:
-    from slit.optimize.slit_algorithm import SLIT
-
-    return SLIT(pop_size=pop_size, guide=guide, guided=False)
-
-
-@register_algorithm("slit-nolocal", "SLIT ablation: no local search (MOEA/D, SLIT's initial set)")
-def _slit_nolocal(pop_size: int, n_obj: int, seed: int, guide: Any = None) -> Any:
-    from slit.optimize.slit_algorithm import SLIT
-
-    return SLIT(pop_size=pop_size, guide=guide, local_search=False)

@@ -25,35 +25,29 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
+from slit.plugins import FORECASTERS
+
 FloatArray = npt.NDArray[np.float64]
 Forecaster = Callable[[FloatArray, FloatArray], FloatArray]
 """``forecaster(history[epochs, origin, model], truth[origin, model]) -> prediction``."""
 
-_FORECASTERS: dict[str, Callable[..., Forecaster]] = {}
-
-
 def register_forecaster(
-    name: str,
+    name: str, *, replace: bool = False
 ) -> Callable[[Callable[..., Forecaster]], Callable[..., Forecaster]]:
-    """Decorator adding a forecaster factory (keyword parameters) under ``name``."""
-
-    def deco(fn: Callable[..., Forecaster]) -> Callable[..., Forecaster]:
-        _FORECASTERS[name] = fn
-        return fn
-
-    return deco
+    """Decorator adding a forecaster factory (keyword parameters) to
+    :data:`slit.plugins.FORECASTERS` under ``name`` (a name already taken is an error unless
+    ``replace=True``)."""
+    return FORECASTERS.register(name, replace=replace)
 
 
 def forecaster_names() -> list[str]:
     """Registered forecaster names."""
-    return sorted(_FORECASTERS)
+    return FORECASTERS.names()
 
 
 def make_forecaster(name: str, **params: float) -> Forecaster:
-    """A forecaster by name; raises ValueError listing the valid names."""
-    if name not in _FORECASTERS:
-        raise ValueError(f"unknown forecaster '{name}'; valid: {', '.join(forecaster_names())}")
-    return _FORECASTERS[name](**params)
+    """A forecaster by name (:class:`~slit.errors.RegistryError` listing the valid names)."""
+    return FORECASTERS.get(name)(**params)
 
 
 @register_forecaster("oracle")

@@ -35,6 +35,8 @@ from pymoo.operators.crossover.sbx import SBX
 from pymoo.operators.mutation.pm import PM
 from pymoo.operators.sampling.rnd import FloatRandomSampling
 
+from slit.optimize.algorithms import reference_directions, register_algorithm
+
 PENALTY = 1.0e3
 """Scalarised cost of one unit of constraint violation (utilisation above the limit)."""
 
@@ -105,8 +107,6 @@ class SLIT(Algorithm):  # type: ignore[misc]
 
     # -- helpers ------------------------------------------------------------------------------
     def _setup(self, problem: Any, **kwargs: Any) -> None:
-        from slit.optimize.algorithms import reference_directions
-
         self.ref_dirs = np.array(reference_directions(problem.n_obj, self.pop_size))
         d = np.linalg.norm(self.ref_dirs[:, None] - self.ref_dirs[None], axis=2)
         self.neighbors = np.argsort(d, axis=1)[:, : min(self.n_neighbors, self.pop_size)]
@@ -215,3 +215,19 @@ class SLIT(Algorithm):  # type: ignore[misc]
             if len(better):  # replace the neighbour it improves most (n_r = 1 keeps diversity)
                 j = better[int(np.argmax((cur - new)[new < cur]))]
                 self.pop[j] = off
+
+
+# -- registration (slit.plugins.ALGORITHMS imports this module when it is first read) ----
+@register_algorithm("slit", "SLIT (this paper): MOEA/D with GBM-guided local search")
+def _slit(pop_size: int, n_obj: int, seed: int, guide: Any = None) -> Any:
+    return SLIT(pop_size=pop_size, guide=guide)
+
+
+@register_algorithm("slit-noguide", "SLIT ablation: random local-search starts, no boosting")
+def _slit_noguide(pop_size: int, n_obj: int, seed: int, guide: Any = None) -> Any:
+    return SLIT(pop_size=pop_size, guide=guide, guided=False)
+
+
+@register_algorithm("slit-nolocal", "SLIT ablation: no local search (MOEA/D, SLIT's initial set)")
+def _slit_nolocal(pop_size: int, n_obj: int, seed: int, guide: Any = None) -> Any:
+    return SLIT(pop_size=pop_size, guide=guide, local_search=False)

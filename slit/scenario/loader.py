@@ -501,10 +501,8 @@ def _type_hint(kind: str, ctx: dict[str, Any], path: str) -> str:
 
 
 def _validation_context(raw: dict[str, Any]) -> dict[str, Any]:
-    from slit.sim.policies import policy_names  # lazy: sim imports this package
-    from slit.traces.grid_readers import grid_formats
+    from slit.plugins import GRID_FORMATS, POLICIES, REQUEST_FORMATS
     from slit.traces.profiles import load_region_catalog
-    from slit.traces.requests import request_formats
 
     def _of(mapping: Any, key: str, kind: type) -> Any:
         value = mapping.get(key)
@@ -519,9 +517,9 @@ def _validation_context(raw: dict[str, Any]) -> dict[str, Any]:
         "llms": set(bundled_llms()) | set(user_llms),
         "regions": {r.get("id") for r in regions if isinstance(r, dict) and r.get("id")},
         "zones": set(load_region_catalog()),
-        "policies": set(policy_names()),
-        "grid_formats": set(grid_formats()),
-        "request_formats": set(request_formats()),
+        "policies": set(POLICIES.names()),
+        "grid_formats": set(GRID_FORMATS.names()),
+        "request_formats": set(REQUEST_FORMATS.names()),
     }
 
 

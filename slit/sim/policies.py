@@ -11,7 +11,6 @@ load of each datacenter. Add your own with::
 
 from __future__ import annotations
 
-import difflib
 from abc import ABC, abstractmethod
 from bisect import bisect_right
 from collections.abc import Callable
@@ -22,7 +21,8 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from slit.errors import Problem, RegistryError, ScenarioError
+from slit.errors import Problem, ScenarioError
+from slit.plugins import POLICIES
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -126,32 +126,28 @@ class RoutingPolicy(ABC):
         return min(zip(vals, [rtt[c] for c in ids], ids, strict=True))[2]
 
 
-_REGISTRY: dict[str, type[RoutingPolicy]] = {}
-
-
-def register_policy(name: str) -> Callable[[type[RoutingPolicy]], type[RoutingPolicy]]:
-    """Class decorator adding a policy to the registry under ``name``."""
+def register_policy(
+    name: str, *, replace: bool = False
+) -> Callable[[type[RoutingPolicy]], type[RoutingPolicy]]:
+    """Class decorator adding a policy to :data:`slit.plugins.POLICIES` under ``name`` (a name
+    already taken is an error unless ``replace=True``)."""
 
     def deco(cls: type[RoutingPolicy]) -> type[RoutingPolicy]:
         cls.name = name
-        _REGISTRY[name] = cls
-        return cls
+        return POLICIES.add(name, cls, replace=replace)
 
     return deco
 
 
 def policy_names() -> list[str]:
     """Names of all registered policies."""
-    return sorted(_REGISTRY)
+    return POLICIES.names()
 
 
 def policy_class(name: str) -> type[RoutingPolicy]:
-    """The policy class registered as ``name``."""
-    if name not in _REGISTRY:
-        close = difflib.get_close_matches(name, policy_names(), n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
-        raise RegistryError(f"unknown policy '{name}'.{hint} Valid: {', '.join(policy_names())}")
-    return _REGISTRY[name]
+    """The policy class registered as ``name`` (:class:`~slit.errors.RegistryError` naming the
+    valid ones if there is none)."""
+    return POLICIES.get(name)
 
 
 def make_policy(name: str, params: dict[str, Any] | None = None) -> RoutingPolicy:
@@ -417,6 +413,3 @@ class Plan(RoutingPolicy):
         weights = self._plan[e, origin, cand]
         return np.cumsum(weights).tolist(), float(weights.sum()), [int(c) for c in cand]
 
-
-# The baselines register themselves on import; imported last, after the registry exists.
-from slit.sim import baselines  # noqa: E402, F401

@@ -43,6 +43,7 @@ import pandas as pd
 from slit.errors import TraceError
 from slit.models.fuel_mix import FUEL_CODES, carbon_from_fuel_mix, ewif_from_fuel_mix
 from slit.models.psychrometrics import wetbulb_stull_c
+from slit.plugins import GRID_FORMATS
 
 LINE = "_line"
 """Internal column: the 1-based line (CSV) or element (JSON) of the source a row came from."""
@@ -188,27 +189,24 @@ def _parse_times(
 
 
 GridReader = Callable[..., pd.DataFrame]
-_READERS: dict[str, tuple[GridReader, str]] = {}
 
 
-def register_grid_format(name: str, description: str) -> Callable[[GridReader], GridReader]:
-    """Decorator that adds a grid-file format under ``name``.
+def register_grid_format(
+    name: str, description: str, *, replace: bool = False
+) -> Callable[[GridReader], GridReader]:
+    """Decorator that adds a grid-file format to :data:`slit.plugins.GRID_FORMATS` under
+    ``name`` (a name already taken is an error unless ``replace=True``).
 
     A reader is called as ``reader(path: Path, label: str, **options)`` and returns a DataFrame
     indexed by UTC ``time_utc`` with unit-named float columns and the source line of each row
     in a ``_line`` column; :func:`read_grid` does the checks and repairs.
     """
-
-    def deco(fn: GridReader) -> GridReader:
-        _READERS[name] = (fn, description)
-        return fn
-
-    return deco
+    return GRID_FORMATS.register(name, description=description, replace=replace)
 
 
 def grid_formats() -> dict[str, str]:
     """Registered grid-file formats and a one-line description of each."""
-    return {name: desc for name, (_, desc) in sorted(_READERS.items())}
+    return {name: GRID_FORMATS.description(name) for name in GRID_FORMATS.names()}
 
 
 def _pick(columns: Iterable[str], *words: str) -> str | None:
@@ -530,11 +528,9 @@ def read_grid(
     """
     p = Path(path)
     name = _display(p, label)
-    if format not in _READERS:
-        raise TraceError(
-            f"{name}: unknown grid format '{format}'; valid: {', '.join(sorted(_READERS))}"
-        )
-    reader, _ = _READERS[format]
+    if format not in GRID_FORMATS:
+        raise TraceError(f"{name}: {GRID_FORMATS.unknown_message(format)}")
+    reader = GRID_FORMATS.get(format)
     hourly = options.pop("hourly", "strict")
     if hourly not in ("strict", "mean"):
         raise TraceError(f"{name}: option hourly must be 'strict' or 'mean', not {hourly!r}")

@@ -20,18 +20,21 @@ import copy
 import json
 import math
 from functools import lru_cache
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import yaml
+
+# the region catalogue's home is slit.catalogue; its names stay importable from here
+from slit.catalogue.regions import REGIONS_FILE as REGIONS_FILE
+from slit.catalogue.regions import bundled_profiles_dir as bundled_profiles_dir
+from slit.catalogue.regions import load_region_catalog as load_region_catalog
+from slit.catalogue.regions import profiles_folder, regions_cached
 
 GRID_FILE = "grid_month_hour.csv"
 QUANTILE_FILE = "grid_month_quantiles.csv"
-REGIONS_FILE = "regions.yaml"
 REQUESTS_FILE = "requests_azure2023.json"
 ZONE_RTT_FILE = "zone_rtt_azure_p95.csv"
 
@@ -123,25 +126,12 @@ one draw moves both.
 """
 
 
-def bundled_profiles_dir() -> Path:
-    """Folder of the profiles shipped inside the installed ``slit`` package."""
-    # importlib.resources finds the package data wherever slit is installed (checkout, wheel,
-    # site-packages); slit is a regular package on disk, so the result is a real path.
-    return Path(str(files("slit") / "data" / "profiles"))
-
-
-def _dir(profiles_dir: Path | str | None) -> Path:
-    return bundled_profiles_dir() if profiles_dir is None else Path(profiles_dir)
+_dir = profiles_folder
+_catalog_cached = regions_cached
 
 
 # Loaded files are cached per folder; the public loaders hand out copies so that a caller
 # cannot alter what the next caller sees.
-@lru_cache(maxsize=8)
-def _catalog_cached(folder: str) -> dict[str, dict[str, Any]]:
-    doc = yaml.safe_load((Path(folder) / REGIONS_FILE).read_text(encoding="utf-8"))
-    return {str(r["zone"]): r for r in doc["regions"]}
-
-
 @lru_cache(maxsize=8)
 def _grid_cached(folder: str) -> pd.DataFrame:
     return pd.read_csv(Path(folder) / GRID_FILE, dtype={"zone": str})
@@ -173,18 +163,6 @@ def _grid_cells(folder: str) -> dict[str, pd.DataFrame]:
 @lru_cache(maxsize=8)
 def _requests_cached(folder: str) -> dict[str, Any]:
     return json.loads((Path(folder) / REQUESTS_FILE).read_text(encoding="utf-8"))
-
-
-def load_region_catalog(profiles_dir: Path | str | None = None) -> dict[str, dict[str, Any]]:
-    """Zones of ``regions.yaml`` keyed by zone id.
-
-    Each entry holds ``zone``, ``display_name``, ``continent``, ``country_iso3``,
-    ``latitude``/``longitude`` (degrees), ``timezone`` (IANA name), ``ewif_l_per_kwh`` (litres
-    of water consumed off-site per kWh of electricity) and ``ewif_source``,
-    ``carbon_g_per_kwh_annual_mean_2023`` (gCO2eq/kWh), ``has_price`` and a few more facts
-    described in ``docs/traces.md``. ``profiles_dir`` defaults to the bundled profiles.
-    """
-    return copy.deepcopy(_catalog_cached(str(_dir(profiles_dir))))
 
 
 def load_grid_profile(profiles_dir: Path | str | None = None) -> pd.DataFrame:

@@ -54,7 +54,8 @@ from typing import Any, NoReturn
 import numpy as np
 import pandas as pd
 
-from slit.errors import Problem, RegistryError, TraceError
+from slit.errors import Problem, TraceError
+from slit.plugins import REQUEST_FORMATS
 
 REQUIRED_COLUMNS = ("arrival_s", "prompt_tokens", "output_tokens")
 """Columns every request table has."""
@@ -105,11 +106,9 @@ option is reported with the list of valid ones.
 """
 
 
-_FORMATS: dict[str, RequestReader] = {}
-
-
 def register_request_format(name: str, reader: RequestReader, *, replace: bool = False) -> None:
-    """Make ``reader`` available to :func:`read_requests` as ``format=name``.
+    """Make ``reader`` available to :func:`read_requests` as ``format=name`` (in
+    :data:`slit.plugins.REQUEST_FORMATS`).
 
     Args:
         name: the format name.
@@ -117,18 +116,14 @@ def register_request_format(name: str, reader: RequestReader, *, replace: bool =
         replace: allow replacing a format already registered under ``name``.
 
     Raises:
-        ValueError: if ``name`` is taken and ``replace`` is false.
+        RegistryError: if ``name`` is taken and ``replace`` is false.
     """
-    if name in _FORMATS and not replace:
-        raise ValueError(
-            f"request format '{name}' is already registered; pass replace=True to replace it"
-        )
-    _FORMATS[name] = reader
+    REQUEST_FORMATS.add(name, reader, replace=replace)
 
 
 def request_formats() -> list[str]:
     """Names of the registered request-trace formats, sorted."""
-    return sorted(_FORMATS)
+    return REQUEST_FORMATS.names()
 
 
 def request_reader(name: str) -> RequestReader:
@@ -137,11 +132,7 @@ def request_reader(name: str) -> RequestReader:
     Raises:
         RegistryError: if no format has that name; the message lists the valid ones.
     """
-    if name not in _FORMATS:
-        raise RegistryError(
-            f"unknown request-trace format '{name}'. Valid: {', '.join(request_formats())}"
-        )
-    return _FORMATS[name]
+    return REQUEST_FORMATS.get(name)
 
 
 # --------------------------------------------------------------------------------------------
