@@ -1,5 +1,5 @@
 """The catalogue of bad inputs: each case is files to write, a command, and what its error must
-say. ``tests/test_bad_input_catalogue.py`` runs every case through the command line.
+say. ``tests/cli/test_bad_input_catalogue.py`` runs every case through the command line.
 
 A case's ``says`` lists regular expressions the error must all match: what is wrong, where
 (file, YAML path, or column and line), and what is valid or how to fix it.

@@ -46,6 +46,7 @@ def _one_datacenter(split: bool, prefill_fraction: float = 0.5, rate: float = 20
     )
 
 
+@pytest.mark.slow
 def test_split_trades_ttft_for_tpot_against_colocated_serving() -> None:
     colocated = simulate(_one_datacenter(False))
     half = simulate(_one_datacenter(True, 0.5))  # 2 prefill + 2 decode replicas

@@ -37,6 +37,7 @@ def test_energy_per_token_is_decode_share_plus_amortised_prefill() -> None:
     st.floats(0, 1), st.floats(0, 2), st.floats(0, 2), st.floats(0, 2),
     st.floats(0, 1), st.floats(0, 2),
 )  # fmt: skip
+@pytest.mark.slow
 def test_array_activity_is_the_scalar_equation(c, m, r, t, base, ac, am, ar, x, ax) -> None:
     """The fast evaluator's vectorised activity is the engine's equation, element for element."""
     params = PowerParams(base, ac, am, ar, ax)

@@ -43,7 +43,7 @@ def test_bundled_files_exist_and_hold_no_local_paths() -> None:
         text = path.read_text(encoding="utf-8")
         # the folders the builder could have read from or written to must not leak into the files
         for marker in {
-            str(Path(__file__).resolve().parents[2]),
+            str(Path(__file__).resolve().parents[3]),
             str(Path.home()),
             tempfile.gettempdir(),
         }:
@@ -153,6 +153,7 @@ def _latent_residuals(series: pd.Series, zone: str, col: str) -> np.ndarray:
 
 
 @pytest.mark.parametrize("zone", ["DE-LU", "US-TEX-ERCO", "SG"])
+@pytest.mark.slow
 def test_carbon_price_wetbulb_residuals_keep_their_measured_correlation(zone: str) -> None:
     hours = 24 * 365 * 3
     series = grid_series_from_profile(

@@ -13,7 +13,7 @@ import yaml
 from slit.cli import main
 from tests.conftest import small_scenario_dict
 
-SOURCE = Path(__file__).resolve().parents[1] / "slit"
+SOURCE = Path(__file__).resolve().parents[2] / "slit"
 
 
 def _unsafe_calls(tree: ast.AST) -> list[tuple[str, int]]:

@@ -48,6 +48,7 @@ def _load(chunked: bool, budget: int, rate: float = 20.0):
     )
 
 
+@pytest.mark.slow
 def test_smaller_chunks_bound_decode_stalls_at_the_cost_of_ttft() -> None:
     separate = simulate(_load(False, 8192)).summary
     small_run = simulate(_load(True, 512))

@@ -45,6 +45,7 @@ def slit(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str
     )
 
 
+@pytest.mark.slow
 def test_run_default_writes_the_five_files(tmp_path):
     out = tmp_path / "run"
     code = main(["run", "--out", str(out), "-q", "--set", "time.horizon_s=1800"])
@@ -96,9 +97,10 @@ def test_failed_run_leaves_no_output(tmp_path):
     assert not out.exists() and not list(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_validate_reports_every_problem_without_traceback(tmp_path):
     data = yaml.safe_load(
-        (Path(__file__).parents[1] / "slit/data/scenarios/default.yaml").read_text()
+        (Path(__file__).resolve().parents[2] / "slit/data/scenarios/default.yaml").read_text()
     )
     data["workload"]["rate_per_sec"] = 3
     data["time"]["epoch_s"] = "fifteen minutes"
@@ -113,6 +115,7 @@ def test_validate_reports_every_problem_without_traceback(tmp_path):
     assert "did you mean 'rate_per_s'" in proc.stderr
 
 
+@pytest.mark.slow
 def test_validate_broken_yaml_names_the_line(tmp_path):
     bad = tmp_path / "broken.yaml"
     bad.write_text("name: x\nseed: [1, 2\n")
@@ -121,6 +124,7 @@ def test_validate_broken_yaml_names_the_line(tmp_path):
     assert f"{bad}:3" in proc.stderr or f"{bad}:2" in proc.stderr
 
 
+@pytest.mark.slow
 def test_validate_good_files_exit_0(tmp_path):
     good = tmp_path / "good.yaml"
     good.write_text(yaml.safe_dump(small_scenario_dict()))
@@ -140,6 +144,7 @@ def test_schema_and_list_commands(capsys):
         assert expected in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_run_from_another_directory_uses_the_packaged_default(tmp_path):
     proc = slit(
         "run", "--out", str(tmp_path / "o"), "-q", "--set", "time.horizon_s=900", cwd=tmp_path

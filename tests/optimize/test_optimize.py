@@ -36,6 +36,7 @@ def test_registry_lists_pymoo_algorithms_and_rejects_unknown_names() -> None:
         make_algorithm("nsga4", 20, 4, 1)
 
 
+@pytest.mark.slow
 def test_slit_optimize_writes_every_output(tmp_path: Path) -> None:
     out = tmp_path / "opt"
     code = main(["optimize", "--out", str(out), "-q", "--set", "time.horizon_s=1800",

@@ -42,6 +42,7 @@ def test_population_evaluation_equals_member_by_member(setup) -> None:
 
 
 @pytest.mark.parametrize("plan", ["nearest", "even", "random"])
+@pytest.mark.slow
 def test_evaluator_is_within_10_and_20_percent_of_the_simulator(setup, plan: str) -> None:
     scenario, demands, ev = setup
     n_o, n_d = len(ev.region_ids), len(ev.datacenter_ids)

@@ -200,6 +200,7 @@ def test_observations_cover_every_source_and_metric(obs: pd.DataFrame) -> None:
 
 
 # -- the committed catalog -------------------------------------------------------------------
+@pytest.mark.slow
 def test_committed_catalog_is_the_fit(fits) -> None:
     """efficiency.yaml equals a refit to its 4-digit rounding (regenerate it with
     `slit calibrate --from DATA --write slit/data/catalog/efficiency.yaml` when this fails)."""
@@ -254,6 +255,7 @@ MET = [
 ]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_held_out_error_meets_the_targets_where_the_docs_say_so(held_out_tp: pd.DataFrame) -> None:
     from slit.calibration.pipeline import TARGET_BIAS_PCT, TARGET_MAPE_PCT
 
@@ -308,6 +310,7 @@ def test_acceptance_table_shape(obs: pd.DataFrame) -> None:
     assert summarize(fake.held_out["tp"])["mape_pct"].eq(5.0).all()
 
 
+@pytest.mark.slow
 def test_fidelity_benchmark_json(tmp_path) -> None:
     data = require_shared_data()
     before = set(p.name for p in REPO.iterdir())

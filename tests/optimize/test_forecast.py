@@ -47,6 +47,7 @@ def test_perturbation_is_mean_preserving_and_seeded() -> None:
     assert np.array_equal(perturb(v, 0.0, np.random.default_rng(3)), v)
 
 
+@pytest.mark.slow
 def test_forecast_errors_cost_something_but_the_plan_still_runs() -> None:
     scenario = load_scenario(None, ["time.horizon_s=3600", "time.drain_s=0"])
     exact = optimise_horizon(scenario, evaluations=400, pop_size=20)

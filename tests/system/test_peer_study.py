@@ -67,6 +67,7 @@ def _fake_azure(path: Path, n: int, every_s: float, long_every: int) -> None:
     frame.to_csv(path, index=False)
 
 
+@pytest.mark.slow
 def test_the_study_runs_from_one_command_on_tiny_traces_and_fills_the_readme(
     tmp_path: Path,
 ) -> None:
@@ -125,6 +126,7 @@ def test_the_study_refuses_a_folder_without_the_traces(tmp_path: Path) -> None:
     assert not (tmp_path / "R.md").exists()
 
 
+@pytest.mark.slow
 def test_the_study_on_the_azure_2023_traces(tmp_path: Path) -> None:
     data = require_shared_data()
     if not (data / "llm_traces" / "azure_2023" / "AzureLLMInferenceTrace_conv.csv").exists():

@@ -19,7 +19,7 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1] / "slit"
+ROOT = Path(__file__).resolve().parents[2] / "slit"
 
 LAYERS: list[tuple[str, ...]] = [
     ("slit.errors", "slit.registry", "slit.plugins", "slit.version"),

@@ -58,6 +58,7 @@ def _same_run(a, b) -> None:
 # even past its due time, so the delivery lands short and steps again (a naive delay is 1 ulp off)
 @example(rate=0.5, drain=0, kv=0.5, seed=43, split=False, chunked=False, round_robin=True)
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
 def test_pre_routed_delivery_gives_the_run_of_routing_at_each_arrival(
     rate, drain, kv, seed, split, chunked, round_robin
 ):
@@ -119,6 +120,7 @@ class PlanReadingLoad(Plan):
     uses_load: ClassVar[bool] = True
 
 
+@pytest.mark.slow
 def test_a_sampled_plan_routed_before_the_run_makes_the_same_draws():
     # the plan draws a random number per request: routed up front in arrival order, it must
     # make the draws of routing at each arrival (rows without weight fall back to nearest)
@@ -150,6 +152,7 @@ class HelixReadingLoad(Helix):
     uses_load: ClassVar[bool] = True
 
 
+@pytest.mark.slow
 def test_helix_routed_before_the_run_makes_the_same_draws_and_re_solves():
     # helix counts its own arrivals and re-solves its flows at epoch boundaries: routed up
     # front, in arrival order, it must see the same counts and make the same draws

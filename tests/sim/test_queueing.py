@@ -81,6 +81,7 @@ def _service_time_s() -> float:
 
 
 @pytest.mark.parametrize("c, rho", [(1, 0.7), (3, 0.7)])
+@pytest.mark.slow
 def test_mean_wait_matches_erlang_c_within_10_percent(c, rho):
     service_s = _service_time_s()
     lam = rho * c / service_s

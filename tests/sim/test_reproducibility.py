@@ -47,6 +47,7 @@ def test_the_same_run_twice_gives_the_same_bytes_and_records_its_provenance(tmp_
     assert meta[0]["git_commit"] == meta[1]["git_commit"]
 
 
+@pytest.mark.slow
 def test_optimize_with_one_or_four_jobs_gives_the_same_bytes(tmp_path):
     outs = {jobs: tmp_path / f"jobs{jobs}" for jobs in (1, 4)}
     for jobs, out in outs.items():
@@ -58,6 +59,7 @@ def test_optimize_with_one_or_four_jobs_gives_the_same_bytes(tmp_path):
     assert _without_wall_times(ind[0]) == _without_wall_times(ind[1])
 
 
+@pytest.mark.slow
 def test_the_ray_executor_gives_the_local_bytes(tmp_path):
     pytest.importorskip("ray", reason="Ray is not installed (pip install 'slit[ray]')")
     runs = {"base": "bundled:default", "command": "run", "seeds": [1], "keep_outputs": True,

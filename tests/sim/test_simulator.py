@@ -32,6 +32,7 @@ def run(**changes):
     chunked=st.booleans(),
 )
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
 def test_requests_are_conserved_and_energy_balances(
     rate, replicas, batch, kv, seed, policy, split, chunked
 ):
@@ -99,6 +100,7 @@ def test_same_seed_same_bytes_and_another_seed_differs(tmp_path):
     assert paths[0] != paths[2]
 
 
+@pytest.mark.slow
 def test_simulator_imports_neither_pymoo_nor_matplotlib():
     code = (
         "import sys, slit, slit.sim.simulate, slit.sim.engine, slit.models.latency; "
@@ -119,6 +121,7 @@ def test_lowest_carbon_sends_everything_to_the_cleaner_datacenter():
     assert set(req["datacenter"].astype(str)) == {"dc-a"}
 
 
+@pytest.mark.slow
 def test_plan_policy_follows_the_allocation():
     plan = {"policy": "plan", "params": {"allocation": {"a": {"dc-b": 1.0}, "b": {"dc-b": 1.0}}}}
     req = run(routing=plan).requests

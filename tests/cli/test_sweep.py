@@ -17,7 +17,7 @@ import yaml
 
 from slit.cli import main
 
-SMOKE = Path(__file__).resolve().parents[1] / "experiments" / "smoke" / "sweep.yaml"
+SMOKE = Path(__file__).resolve().parents[2] / "experiments" / "smoke" / "sweep.yaml"
 
 SWEEP = {
     "base": "bundled:default",
@@ -34,6 +34,7 @@ def _write(tmp_path: Path, spec: dict) -> Path:
     return p
 
 
+@pytest.mark.slow
 def test_sweep_runs_every_point_once_and_resumes(tmp_path: Path) -> None:
     path, out = _write(tmp_path, SWEEP), tmp_path / "out"
     assert main(["sweep", str(path), "--out", str(out), "-q", "--jobs", "2"]) == 0
@@ -70,6 +71,7 @@ def test_a_failed_point_is_recorded_and_the_sweep_goes_on(tmp_path: Path) -> Non
     assert ok_file.stat().st_mtime_ns == stamp
 
 
+@pytest.mark.slow
 def test_a_second_sweep_on_the_same_folder_is_refused(tmp_path: Path, capsys) -> None:
     out = tmp_path / "out"
     out.mkdir()
@@ -90,6 +92,7 @@ def _values(table: pd.DataFrame) -> pd.DataFrame:
     return table.drop(columns=[c for c in table.columns if "wall_s" in c])
 
 
+@pytest.mark.slow
 def test_smoke_sweep_killed_part_way_resumes_to_the_same_table(tmp_path: Path) -> None:
     """SIGKILL part-way, rerun: exactly 8 rows, equal to an uninterrupted run's values."""
     ref = tmp_path / "ref"
@@ -117,6 +120,7 @@ def test_smoke_sweep_killed_part_way_resumes_to_the_same_table(tmp_path: Path) -
     pd.testing.assert_frame_equal(_values(resumed), _values(reference))
 
 
+@pytest.mark.slow
 def test_ray_executor_gives_the_local_results(tmp_path: Path) -> None:
     pytest.importorskip("ray", reason="Ray is not installed (pip install 'slit[ray]')")
     spec = dict(SWEEP, seeds=[1], grid={"routing.policy": ["nearest", "lowest_carbon"]})
@@ -153,6 +157,7 @@ def test_a_bad_sweep_file_names_the_key(tmp_path: Path, capsys) -> None:
     assert "sweep.yaml: command" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_an_optimize_sweep_keeps_each_points_folder(tmp_path: Path) -> None:
     spec = {"base": "bundled:default", "command": "optimize", "seeds": [1], "keep_outputs": True,
             "set": ["time.horizon_s=900", "time.epoch_s=300", "time.drain_s=120"],

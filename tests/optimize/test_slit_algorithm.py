@@ -48,6 +48,7 @@ def test_the_guide_warms_up_on_random_starts_then_fits_and_ranks(epoch) -> None:
     assert sorted(order.tolist()) == list(range(7))
 
 
+@pytest.mark.slow
 def test_slit_beats_random_search_on_the_balanced_objective(epoch) -> None:
     """At an equal budget, SLIT's front gets closer to the ideal point than random search."""
     ev, demands = epoch

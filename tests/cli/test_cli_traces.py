@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.test_cli import slit
 from tests.conftest import require_shared_data
-from tests.test_cli import slit
 
 
+@pytest.mark.slow
 def test_traces_list_names_zones_profiles_and_formats() -> None:
     proc = slit("traces", "list")
     assert proc.returncode == 0, proc.stderr
@@ -18,6 +19,7 @@ def test_traces_list_names_zones_profiles_and_formats() -> None:
         assert word in proc.stdout
 
 
+@pytest.mark.slow
 def test_traces_show_zone_prints_units_and_writes_a_plot(tmp_path: Path) -> None:
     out = tmp_path / "ciso.png"
     proc = slit("traces", "show", "US-CAL-CISO", "--plot", str(out), "--hours", "48")
@@ -26,6 +28,7 @@ def test_traces_show_zone_prints_units_and_writes_a_plot(tmp_path: Path) -> None
     assert out.stat().st_size > 1000
 
 
+@pytest.mark.slow
 def test_traces_show_csv_file(tmp_path: Path) -> None:
     p = tmp_path / "sig.csv"
     p.write_text("time_utc,carbon_g_per_kwh\n2023-01-01T00:00Z,100\n2023-01-01T01:00Z,300\n")
@@ -35,6 +38,7 @@ def test_traces_show_csv_file(tmp_path: Path) -> None:
     assert "200" in proc.stdout  # the mean
 
 
+@pytest.mark.slow
 def test_traces_show_errors_exit_2_without_traceback(tmp_path: Path) -> None:
     for args in (
         ("traces", "show", "ATLANTIS"),
@@ -47,6 +51,7 @@ def test_traces_show_errors_exit_2_without_traceback(tmp_path: Path) -> None:
     assert "neither a bundled zone nor a request profile" in slit("traces", "show", "X").stderr
 
 
+@pytest.mark.slow
 def test_traces_show_real_eia930_file_needs_and_reports_the_repair() -> None:
     data = require_shared_data()
     path = str(data / "carbon/eia930_fuelmix_hourly_2022/CISO_2022_fuelmix_ci.csv.gz")

@@ -28,6 +28,7 @@ def _only_the_record(out: Path) -> dict:
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGTERM") or os.name != "posix", reason="POSIX signals")
+@pytest.mark.slow
 def test_sigterm_part_way_leaves_only_an_interrupted_record(tmp_path: Path) -> None:
     out = tmp_path / "out"
     # ten simulated days of the default scenario: far longer than the few seconds we wait
@@ -98,6 +99,7 @@ def test_results_folders_are_ordinary_folders(tmp_path) -> None:
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+@pytest.mark.slow
 def test_sigterm_stops_a_sweep_which_then_resumes(tmp_path: Path) -> None:
     spec = {"base": "bundled:default", "command": "run", "seeds": [1, 2, 3, 4],
             "set": ["time.horizon_s=21600"],

@@ -255,6 +255,7 @@ def test_measured_rtt_grows_with_distance(azure: pd.DataFrame) -> None:
 # Bundled derivative
 
 
+@pytest.mark.slow
 def test_derive_and_write_zone_rtt_table(tmp_path: Path) -> None:
     data = require_shared_data()
     table = derive_zone_rtt_table(data)

@@ -26,7 +26,7 @@ from slit.scenario.loader import scenario_from_dict
 from slit.sim.engine import Dispatcher, Replica, Request
 from slit.sim.simulate import simulate
 from tests.conftest import small_scenario_dict
-from tests.test_queueing import md_c_wait
+from tests.sim.test_queueing import md_c_wait
 
 DISPATCHES = ("shared", "round_robin", "shortest_queue", "least_kv")
 PER_REPLICA = DISPATCHES[1:]
@@ -244,6 +244,7 @@ def _mean_waits(
     return waits
 
 
+@pytest.mark.slow
 def test_with_a_fixed_service_time_round_robin_is_the_shared_queue() -> None:
     """With a deterministic service time S, first come first served on c servers hands request
     k to the server that started request k - c (the first to free up), so the shared M/D/c
@@ -265,6 +266,7 @@ def test_with_a_fixed_service_time_round_robin_is_the_shared_queue() -> None:
     assert runs["shortest_queue"].mean() > 1.1 * runs["shared"].mean()
 
 
+@pytest.mark.slow
 def test_round_robin_waits_between_the_shared_queue_and_a_random_split() -> None:
     """Variable service (Azure conversation lengths, one request at a time per replica), four
     replicas at utilisation 0.7:
@@ -277,7 +279,7 @@ def test_round_robin_waits_between_the_shared_queue_and_a_random_split() -> None
       and below Kingman's bound ``(var(A) + var(S)) / (2 E[A] (1 - rho))``;
     - joining the shortest queue lies between the shared queue and round robin.
     """
-    from tests.test_queueing import erlang_c
+    from tests.sim.test_queueing import erlang_c
 
     c, rho = 4, 0.7
     workload: dict[str, Any] = {"source": "synthetic", "diurnal_amplitude": 0.0}
@@ -318,6 +320,7 @@ def _stress(dispatch: str, replicas: int, rate: float, kv: float, split: bool, c
     seed=st.integers(0, 2**16),
 )
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
 def test_every_request_is_accounted_for_once_under_every_dispatch(
     dispatch: str, replicas: int, rate: float, kv: float, split: bool, chunked: bool,
     drain: float, seed: int,
@@ -347,6 +350,7 @@ def test_every_request_is_accounted_for_once_under_every_dispatch(
     seed=st.integers(0, 2**16),
 )
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
 def test_with_one_replica_per_side_every_dispatch_is_the_shared_queue_to_the_bit(
     replicas: int, rate: float, kv: float, chunked: bool, drain: float, seed: int
 ) -> None:
@@ -364,6 +368,7 @@ def test_with_one_replica_per_side_every_dispatch_is_the_shared_queue_to_the_bit
 
 
 @pytest.mark.parametrize("dispatch", PER_REPLICA)
+@pytest.mark.slow
 def test_the_same_scenario_twice_gives_the_same_run(dispatch: str) -> None:
     data = _stress(dispatch, 4, 60.0, 0.25, True, True, 600, 5)
     a, b = simulate(scenario_from_dict(data)), simulate(scenario_from_dict(data))

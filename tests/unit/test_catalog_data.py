@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-CATALOG_DIR = Path(__file__).parents[1] / "slit/data/catalog"
+CATALOG_DIR = Path(__file__).resolve().parents[2] / "slit/data/catalog"
 
 GPU_NUMERIC_KEYS = (
     "peak_bf16_tflop_per_s",

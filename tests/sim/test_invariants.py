@@ -54,6 +54,7 @@ def _stressed(p: dict) -> dict:
 
 @given(p=stress)
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
 def test_every_request_is_accounted_for_in_order_and_nothing_is_negative(p):
     data = _stressed(p)
     scenario = scenario_from_dict(data)
@@ -102,6 +103,7 @@ def test_every_request_is_accounted_for_in_order_and_nothing_is_negative(p):
     seed=st.integers(0, 2**10),
 )
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
 def test_carbon_water_and_cost_are_linear_in_their_signals(carbon, price, ewif, seed):
     base = small_scenario_dict()
     base["seed"] = seed

@@ -22,8 +22,8 @@ from slit.sim.inputs import check_inputs, rtt_between_regions
 from slit.sim.simulate import simulate
 from slit.traces.grid_readers import read_grid
 from slit.traces.profiles import load_zone_rtt_table
+from tests.cli.test_cli import slit
 from tests.conftest import REPO, require_shared_data, small_scenario_dict
-from tests.test_cli import slit
 
 
 def _hourly_csv(path: Path, hours: int, start: str = "2023-07-15T00:00:00Z",
@@ -85,6 +85,7 @@ def test_file_signals_without_zone_or_value_say_what_to_give(tmp_path: Path) -> 
         check_inputs(load_scenario(_write(tmp_path, data)))
 
 
+@pytest.mark.slow
 def test_validate_names_the_file_and_both_ranges_when_a_signal_is_too_short(
     tmp_path: Path,
 ) -> None:
@@ -120,6 +121,7 @@ def test_an_unset_path_variable_is_named(tmp_path: Path, monkeypatch: pytest.Mon
         check_inputs(scenario)
 
 
+@pytest.mark.slow
 def test_requested_repairs_reach_metadata_json(tmp_path: Path) -> None:
     text = "time_utc,carbon_g_per_kwh\n2023-07-15T00:00Z,100\n2023-07-15T02:00Z,300\n"
     (tmp_path / "ci.csv").write_text(text)
@@ -175,6 +177,7 @@ def test_trace_workload_replays_every_request_as_recorded(tmp_path: Path) -> Non
     assert req["prompt_tokens"].iloc[:7].tolist() == [100, 150, 200, 250, 300, 350, 400]
 
 
+@pytest.mark.slow
 def test_trace_shorter_than_the_horizon_fails_validate_with_both_ranges(tmp_path: Path) -> None:
     _trace_csv(tmp_path / "trace.csv")
     path = _write(tmp_path, _trace_scenario(tmp_path))  # horizon 3,600 s, trace 1,000 s
@@ -295,6 +298,7 @@ def test_wue_of_the_default_regions_in_2023_stays_in_range_and_peaks_when_hot_an
 # The example on real data
 
 
+@pytest.mark.slow
 def test_example_real_data_scenario_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = require_shared_data()
     monkeypatch.setenv("SLIT_DATA", str(data))
@@ -339,6 +343,7 @@ def test_resampled_trace_replays_are_seeded(tmp_path: Path) -> None:
     assert len(first) != len(other) or not first["arrival_s"].equals(other["arrival_s"])
 
 
+@pytest.mark.slow
 def test_missing_trace_file_fails_validate_naming_it(tmp_path: Path) -> None:
     path = _write(tmp_path, _trace_scenario(tmp_path))  # trace.csv does not exist
     proc = slit("validate", str(path))

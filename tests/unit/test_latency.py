@@ -55,6 +55,7 @@ def test_iterations_to_cover_is_the_first_boundary_after_elapsed(c0, c1, m0, m1,
     frac=st.floats(0.0, 1.2),
 )
 @settings(max_examples=500, deadline=None)
+@pytest.mark.slow
 def test_iterations_to_cover_is_exactly_the_first_j_whose_sum_reaches_elapsed(
     c0, c1, m0, m1, fixed, k, frac
 ):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")
 import pandas as pd  # noqa: E402
@@ -40,6 +41,7 @@ def test_parallel_coordinates_scale_each_objective() -> None:
         assert min(y) >= 0.0 and max(y) <= 1.0
 
 
+@pytest.mark.slow
 def test_slit_plot_writes_png_and_pdf(tmp_path: Path) -> None:
     _pareto().to_csv(tmp_path / "pareto.csv", index=False)
     assert main(["plot", str(tmp_path), "-q"]) == 0
@@ -48,6 +50,7 @@ def test_slit_plot_writes_png_and_pdf(tmp_path: Path) -> None:
     assert main(["plot", str(tmp_path / "nothing")]) == 2
 
 
+@pytest.mark.slow
 def test_slit_plot_of_a_sweep_draws_every_metric_against_every_parameter(tmp_path: Path) -> None:
     rows = [{"param.workload.rate_per_s": r, "param.routing.policy": p, "seed": s,
              "status": "ok", "carbon_kg": r * (2 if p == "nearest" else 1) + 0.1 * s,
@@ -76,6 +79,7 @@ def test_sweep_plot_band_spans_the_seeds() -> None:
     assert ax.get_ylabel() == "carbon [kg]"
 
 
+@pytest.mark.slow
 def test_routing_share_sums_to_one_and_signals_have_units(tmp_path: Path) -> None:
     from slit.plot.routing import plot_routing_share
 
@@ -106,6 +110,7 @@ def test_datacenter_impacts_stack_to_the_totals() -> None:
     assert [a.get_xlabel() for a in fig.axes] == ["carbon [kg CO2]", "water [L]", "cost [USD]"]
 
 
+@pytest.mark.slow
 def test_slit_report_is_one_offline_html_file_with_the_tables(tmp_path: Path) -> None:
     run = tmp_path / "r"
     assert main(["run", "--out", str(run), "-q", "--set", "time.horizon_s=1200",
