@@ -45,8 +45,6 @@ from slit.models.latency import (
 from slit.models.power import PowerParams, it_power_w, iteration_activity
 from slit.sim.request_log import RequestLog
 
-J_PER_KWH = 3.6e6
-
 DISPATCH_POLICIES = ("shared", "round_robin", "shortest_queue", "least_kv")
 """How a datacenter's requests of one LLM reach its replicas (a pool's ``dispatch``): one
 queue shared by the replicas, or a queue per replica fed by a :class:`Dispatcher`."""

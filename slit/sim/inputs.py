@@ -17,7 +17,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from slit.errors import Problem, ScenarioError, TraceError
-from slit.models import network
+from slit.models import impacts, network
 from slit.models.water import wue_from_wetbulb
 from slit.scenario.loader import Scenario
 from slit.scenario.schema import (
@@ -77,17 +77,19 @@ class EpochSignals:
     @property
     def carbon_g_per_it_kwh(self) -> FloatArray:
         """Carbon of one more kWh of IT energy: PUE x CI, g/kWh."""
-        return self.carbon_g_per_kwh * self.pue
+        return impacts.carbon_g_per_it_kwh(self.carbon_g_per_kwh, self.pue)
 
     @property
     def water_l_per_it_kwh(self) -> FloatArray:
         """Water of one more kWh of IT energy: (WUE + PUE x EWIF) x scarcity, L/kWh."""
-        return (self.wue_l_per_kwh + self.pue * self.ewif_l_per_kwh) * self.scarcity
+        return impacts.water_l_per_it_kwh(
+            self.wue_l_per_kwh, self.ewif_l_per_kwh, self.pue, self.scarcity
+        )
 
     @property
     def price_usd_per_it_mwh(self) -> FloatArray:
         """Cost of one more MWh of IT energy: PUE x price, USD/MWh."""
-        return self.price_usd_per_mwh * self.pue
+        return impacts.price_usd_per_it_mwh(self.price_usd_per_mwh, self.pue)
 
 
 def _zone_info(region: Region) -> dict[str, object]:

@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 
 from slit.errors import Problem, ScenarioError
+from slit.models import impacts
+from slit.models.impacts import J_PER_KWH
 from slit.models.latency import (
     EfficiencyParams,
     ReplicaPerf,
@@ -20,7 +22,7 @@ from slit.models.latency import (
 from slit.models.network import transfer_time_s
 from slit.models.power import PowerParams, calibrated_power
 from slit.scenario.loader import Scenario
-from slit.sim.engine import J_PER_KWH, Datacenter, ImpactFactors, Replica, Simulation
+from slit.sim.engine import Datacenter, ImpactFactors, Replica, Simulation
 from slit.sim.inputs import (
     EpochSignals,
     RandomStreams,
@@ -36,12 +38,16 @@ ProgressCallback = Callable[[float, float], None]
 
 
 def _impact_factors(sig: EpochSignals, d: int) -> ImpactFactors:
-    pue = sig.pue[d]
-    water = (sig.wue_l_per_kwh[:, d] + pue * sig.ewif_l_per_kwh[:, d]) * sig.scarcity[d]
+    carbon, water, cost = impacts.per_it_joule(
+        sig.carbon_g_per_kwh[:, d],
+        sig.price_usd_per_mwh[:, d],
+        sig.wue_l_per_kwh[:, d],
+        sig.ewif_l_per_kwh[:, d],
+        sig.pue[d],
+        sig.scarcity[d],
+    )
     return ImpactFactors(
-        carbon_kg_per_j=(pue * sig.carbon_g_per_kwh[:, d] / 1000.0 / J_PER_KWH).tolist(),
-        water_l_per_j=(water / J_PER_KWH).tolist(),
-        cost_usd_per_j=(pue * sig.price_usd_per_mwh[:, d] / 1000.0 / J_PER_KWH).tolist(),
+        carbon_kg_per_j=carbon.tolist(), water_l_per_j=water.tolist(), cost_usd_per_j=cost.tolist()
     )
 
 
@@ -418,8 +424,8 @@ def _timeseries(
         it_kwh = it_j / J_PER_KWH
         fac_kwh = it_kwh * dc_cfg.pue
         scarcity = dc_cfg.water.scarcity_factor
-        onsite = it_kwh * sig.wue_l_per_kwh[:, d] * scarcity
-        offsite = fac_kwh * sig.ewif_l_per_kwh[:, d] * scarcity
+        onsite = impacts.water_onsite_l(it_kwh, sig.wue_l_per_kwh[:, d], scarcity)
+        offsite = impacts.water_offsite_l(fac_kwh, sig.ewif_l_per_kwh[:, d], scarcity)
         frames.append(
             pd.DataFrame(
                 {
@@ -434,11 +440,11 @@ def _timeseries(
                     "gpu_s": gpu_count[d] * length_s,
                     "it_energy_kwh": it_kwh,
                     "energy_kwh": fac_kwh,
-                    "carbon_kg": fac_kwh * sig.carbon_g_per_kwh[:, d] / 1000.0,
+                    "carbon_kg": impacts.carbon_kg(fac_kwh, sig.carbon_g_per_kwh[:, d]),
                     "water_onsite_l": onsite,
                     "water_offsite_l": offsite,
                     "water_l": onsite + offsite,
-                    "cost_usd": fac_kwh * sig.price_usd_per_mwh[:, d] / 1000.0,
+                    "cost_usd": impacts.cost_usd(fac_kwh, sig.price_usd_per_mwh[:, d]),
                     "carbon_g_per_kwh": sig.carbon_g_per_kwh[:, d],
                     "price_usd_per_mwh": sig.price_usd_per_mwh[:, d],
                     "wetbulb_c": sig.wetbulb_c[:, d],

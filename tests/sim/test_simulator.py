@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from slit.models.impacts import J_PER_KWH
 from slit.scenario.loader import scenario_from_dict
-from slit.sim.engine import J_PER_KWH
 from slit.sim.simulate import simulate
 from tests.conftest import small_scenario_dict
 

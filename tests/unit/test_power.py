@@ -103,8 +103,8 @@ def test_energy_per_token_rejects_empty_requests() -> None:
 
 
 def test_constant_server_watts_add_exactly_their_energy() -> None:
+    from slit.models.impacts import J_PER_KWH
     from slit.scenario.loader import scenario_from_dict
-    from slit.sim.engine import J_PER_KWH
     from slit.sim.simulate import simulate
     from tests.conftest import small_scenario_dict
 
