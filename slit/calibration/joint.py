@@ -271,6 +271,11 @@ def steady_step(
     return t, iteration_activity(c, m, t, power, req, perf.comm_time_s(batch + chunk))
 
 
+def _with_task(obs: pd.DataFrame) -> pd.DataFrame:
+    """``obs`` with a ``task`` column (frames built without one hold one unnamed task)."""
+    return obs if "task" in obs else obs.assign(task="")
+
+
 def predict(
     obs: pd.DataFrame,
     eff: EfficiencyParams,
@@ -286,8 +291,7 @@ def predict(
     ``source`` to the values of its own :data:`SOFTWARE_PARAMS` (each data set measured its own
     serving-software release; see :func:`fit_latency`)."""
     software = software or {}
-    if "task" not in obs:  # frames built before tasks were recorded: one unnamed task
-        obs = obs.assign(task="")
+    obs = _with_task(obs)
     effs = {src: replace(eff, **dict(v)) for src, v in software.items()}
     out = np.empty(len(obs))
     prompts = dict(mlenergy_prompt_tokens or {})
@@ -440,11 +444,11 @@ def fit_latency(obs: pd.DataFrame, start: EfficiencyParams = START) -> LatencyFi
     per source; with ML.ENERGY points the mean prompt of each task's requests is fitted too
     (a chat prompt and a benchmark question differ; the leaderboard publishes neither).
     """
-    lat = obs[obs["metric"].isin(LATENCY_METRICS)].reset_index(drop=True)
+    lat = _with_task(obs[obs["metric"].isin(LATENCY_METRICS)].reset_index(drop=True))
     hw = _visible_hardware(lat)
     sw = _software_names(lat)
     steady = lat[(lat["source"] == "mlenergy") & (lat["metric"] == "mean_step")]
-    tasks = sorted(str(t) for t in steady.get("task", pd.Series("", index=steady.index)).unique())
+    tasks = sorted(str(t) for t in steady["task"].unique())
     if not hw and not sw:
         return LatencyFit(start, {}, [], None)
     w = _weights(lat)

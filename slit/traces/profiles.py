@@ -126,10 +126,6 @@ one draw moves both.
 """
 
 
-_dir = profiles_folder
-_catalog_cached = regions_cached
-
-
 # Loaded files are cached per folder; the public loaders hand out copies so that a caller
 # cannot alter what the next caller sees.
 @lru_cache(maxsize=8)
@@ -177,7 +173,7 @@ def load_grid_profile(profiles_dir: Path | str | None = None) -> pd.DataFrame:
     mean and standard deviation of each signal's monthly normal scores in the cell
     (``<name>_nscore_mean``, ``<name>_nscore_std``, standard-normal units).
     """
-    return _grid_cached(str(_dir(profiles_dir))).copy()
+    return _grid_cached(str(profiles_folder(profiles_dir))).copy()
 
 
 @lru_cache(maxsize=8)
@@ -198,7 +194,7 @@ def load_grid_quantiles(profiles_dir: Path | str | None = None) -> pd.DataFrame:
     (observed maximum), and the 2nd…10th smallest and largest values (:data:`EXTREME_COLUMNS`).
     Signals a zone lacks (GB's price; EWIF of zones with one annual value) have no rows.
     """
-    return _quantiles_cached(str(_dir(profiles_dir))).copy()
+    return _quantiles_cached(str(profiles_folder(profiles_dir))).copy()
 
 
 def _ar1_unit(phi: FloatArray, eps: FloatArray) -> FloatArray:
@@ -233,7 +229,7 @@ def _ar1_unit(phi: FloatArray, eps: FloatArray) -> FloatArray:
 
 def _residual_correlation(zone: str, profiles_dir: Path | str | None, key: str) -> FloatArray:
     """The 3 × 3 (carbon, price, wet-bulb) correlation matrix stored under ``key``."""
-    entry = _catalog_cached(str(_dir(profiles_dir))).get(zone, {})
+    entry = regions_cached(str(profiles_folder(profiles_dir))).get(zone, {})
     rc = entry.get(key) or {}
     out = np.eye(3)
     for (i, j), name in {(0, 1): "carbon_price", (0, 2): "carbon_wetbulb",
@@ -476,9 +472,9 @@ def grid_series_from_profile(
         KeyError: unknown zone; the message lists the valid zones.
         ValueError: negative ``hours`` or ``noise_scale``, or an unknown ``carbon_basis``.
     """
-    folder = str(_dir(profiles_dir))
+    folder = str(profiles_folder(profiles_dir))
     grid = _grid_cached(folder)
-    catalog = _catalog_cached(folder)
+    catalog = regions_cached(folder)
     valid = sorted(set(grid["zone"]) & set(catalog))
     if zone not in valid:
         raise KeyError(f"unknown grid zone {zone!r}; valid zones: {', '.join(valid)}")
@@ -535,7 +531,7 @@ def grid_series_from_profile(
 
 def request_profile_names(profiles_dir: Path | str | None = None) -> list[str]:
     """Names of the bundled request profiles (e.g. ``azure2023-conv``)."""
-    return sorted(_requests_cached(str(_dir(profiles_dir)))["profiles"])
+    return sorted(_requests_cached(str(profiles_folder(profiles_dir)))["profiles"])
 
 
 def load_request_profile(
@@ -550,7 +546,7 @@ def load_request_profile(
     between arrivals) and ``per_minute_rate_shape`` (arrivals per minute divided by their mean;
     ``minute_bin_s`` = 60 s). Raises ``KeyError`` listing the valid names for an unknown one.
     """
-    profiles = _requests_cached(str(_dir(profiles_dir)))["profiles"]
+    profiles = _requests_cached(str(profiles_folder(profiles_dir)))["profiles"]
     if name not in profiles:
         raise KeyError(f"unknown request profile {name!r}; valid: {', '.join(sorted(profiles))}")
     return {"name": name, **copy.deepcopy(profiles[name])}
@@ -607,7 +603,7 @@ def load_zone_rtt_table(profiles_dir: Path | str | None = None) -> pd.DataFrame:
     ``method`` (``measured``, ``distance`` for pairs the table lacks, ``base`` for a zone with
     itself). Built by :mod:`slit.traces.build`; see ``docs/network.md``.
     """
-    return _zone_rtt_cached(str(_dir(profiles_dir))).copy()
+    return _zone_rtt_cached(str(profiles_folder(profiles_dir))).copy()
 
 
 QUANTILE_TOLERANCE = 0.10
@@ -661,7 +657,7 @@ def compare_with_source(
     minimum and maximum inside the source's observed ones) and the lag-1 autocorrelations
     ``src_lag1``/``gen_lag1``. Raises ``KeyError`` when the zone has no such signal.
     """
-    qt = _quantiles_cached(str(_dir(profiles_dir)))
+    qt = _quantiles_cached(str(profiles_folder(profiles_dir)))
     rows = qt[(qt["zone"] == zone) & (qt["signal"] == signal)].set_index("month")
     if rows.empty:
         raise KeyError(f"no source statistics for {signal} in zone {zone!r}")
