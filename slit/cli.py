@@ -200,8 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from slit.inputs import check_inputs
     from slit.scenario.loader import load_scenario
-    from slit.sim.inputs import check_inputs
 
     failed = 0
     for path in args.scenarios:

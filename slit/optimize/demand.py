@@ -7,33 +7,33 @@ plan evaluated here and replayed in the simulator faces the same inputs (common 
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from slit.inputs import RunInputs, compile_inputs
 from slit.optimize.evaluator import EpochDemand
 from slit.scenario.loader import Scenario
-from slit.sim.inputs import RandomStreams, build_requests, epoch_signals
 
 
 def oracle_demands(
     scenario: Scenario, seed: int | None = None
 ) -> tuple[list[EpochDemand], list[str]]:
     """One :class:`EpochDemand` per epoch of the accounting window (horizon + drain) and the
-    LLM ids, from the seed's requests and signals; drain epochs have no arrivals.
+    LLM ids, from the seed's requests and signals (see :func:`demands_of`)."""
+    inputs = compile_inputs(scenario, seed=seed)
+    return demands_of(inputs), list(inputs.model_ids)
+
+
+def demands_of(inputs: RunInputs) -> list[EpochDemand]:
+    """One :class:`EpochDemand` per epoch of the accounting window (horizon + drain), from a
+    run's compiled requests and signals; drain epochs have no arrivals.
 
     The horizon's last epoch is cut at the horizon, and the drain's epochs are cut at its end,
     so that the epoch lengths add up to ``horizon_s + drain_s``."""
-    cfg = scenario.config
-    seed = cfg.seed if seed is None else seed
-    streams = RandomStreams.from_seed(seed, [r.id for r in cfg.regions])
-    requests, model_ids = build_requests(scenario, streams.workload)
-    end_s = cfg.time.horizon_s + cfg.time.drain_s
-    n_epochs = max(1, math.ceil(end_s / cfg.time.epoch_s - 1e-9))
-    sig = epoch_signals(scenario, streams, n_epochs)
-    n_o, n_m = len(cfg.regions), len(model_ids)
-    epoch_s = cfg.time.epoch_s
-    n_horizon = max(1, math.ceil(cfg.time.horizon_s / epoch_s - 1e-9))
+    timeline, signals = inputs.timeline, inputs.signals
+    requests = inputs.requests.frame()
+    n_o, n_m = len(inputs.fleet.region_ids), len(inputs.model_ids)
+    epoch_s, end_s = timeline.epoch_s, timeline.end_s
+    n_epochs, n_horizon = timeline.n_epochs, timeline.n_horizon_epochs
     epoch_of = np.minimum((requests["arrival_s"].to_numpy() // epoch_s).astype(int), n_horizon - 1)
     out = []
     # mean lengths over the whole horizon keep epochs with few requests well defined
@@ -60,7 +60,7 @@ def oracle_demands(
         if e < n_horizon:
             here = requests[epoch_of == e]
             np.add.at(counts, (here["origin"].to_numpy(), here["model"].to_numpy()), 1.0)
-            length = min(epoch_s, cfg.time.horizon_s - e * epoch_s)
+            length = min(epoch_s, timeline.horizon_s - e * epoch_s)
         else:
             length = min(epoch_s, end_s - e * epoch_s)
         if length <= 0:
@@ -70,10 +70,10 @@ def oracle_demands(
                 rate_per_s=counts / length,
                 prompt_tokens=prompt_all,
                 output_tokens=output_all,
-                carbon_g_per_it_kwh=sig.carbon_g_per_it_kwh[e],
-                water_l_per_it_kwh=sig.water_l_per_it_kwh[e],
-                price_usd_per_it_mwh=sig.price_usd_per_it_mwh[e],
+                carbon_g_per_it_kwh=signals.carbon_g_per_it_kwh[e],
+                water_l_per_it_kwh=signals.water_l_per_it_kwh[e],
+                price_usd_per_it_mwh=signals.price_usd_per_it_mwh[e],
                 epoch_s=length,
             )
         )
-    return out, model_ids
+    return out

@@ -36,13 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from slit.models.latency import ReplicaPerf, calibrated_efficiency
-from slit.models.power import (
-    calibrated_power,
-    it_power_w,
-    iteration_activity,
-    iteration_activity_array,
-)
+from slit.inputs import Fleet, compile_fleet, served_models
+from slit.models.power import iteration_activity, iteration_activity_array
 from slit.scenario.loader import Scenario
 
 FloatArray = npt.NDArray[np.float64]
@@ -112,74 +107,34 @@ def _erlang_c(servers: FloatArray, offered: FloatArray) -> FloatArray:
 class FastEvaluator:
     """The epoch model of one scenario's datacenters, pools and network (see module doc).
 
-    Build it with :meth:`from_scenario`; :meth:`evaluate` then takes a population of
-    allocations ``[population, origin, datacenter]`` and one epoch's :class:`EpochDemand`.
+    Build it from a :class:`~slit.inputs.Fleet` (or with :meth:`from_scenario`);
+    :meth:`evaluate` then takes a population of allocations ``[population, origin,
+    datacenter]`` and one epoch's :class:`EpochDemand`.
     """
 
-    def __init__(self, scenario: Scenario, model_ids: list[str], rtt_ms: FloatArray) -> None:
-        cfg = scenario.config
-        self.region_ids = [r.id for r in cfg.regions]
-        self.datacenter_ids = [dc.id for dc in cfg.datacenters]
-        self.model_ids = list(model_ids)
-        self.rtt_s = np.asarray(rtt_ms, float) / 1000.0  # [origin, datacenter]
-        net = cfg.network
-        self.transfer_s_per_token = net.bytes_per_token * 8.0 / (net.bandwidth_gbit_per_s * 1e9)
-        perfs, dcs, models, replicas, max_batch, kv_cap, overhead_f, overhead_w = (
-            [],
-            [],
-            [],
-            [],
-            [],
-            [],
-            [],
-            [],
-        )
-        idle_w = np.zeros(len(cfg.datacenters))
-        for d, dc in enumerate(cfg.datacenters):
-            for pool in dc.pools:
-                if pool.replicas == 0:
-                    continue
-                perf = ReplicaPerf(
-                    scenario.pool_llm(pool),
-                    scenario.gpus[pool.gpu],
-                    pool.tp,
-                    calibrated_efficiency(pool.gpu),
-                )
-                w0 = it_power_w(
-                    perf.gpu,
-                    pool.tp,
-                    0.0,
-                    dc.server_overhead_fraction,
-                    dc.server_overhead_w_per_gpu,
-                )
-                if pool.model not in self.model_ids:
-                    idle_w[d] += w0 * pool.replicas  # serves nothing asked for: idles
-                    continue
-                perfs.append(perf)
-                dcs.append(d)
-                models.append(self.model_ids.index(pool.model))
-                replicas.append(pool.replicas)
-                max_batch.append(pool.max_batch_size)
-                kv_cap.append(
-                    perf.kv_capacity_tokens(
-                        pool.gpu_memory_utilization,
-                        max_batched_tokens=pool.max_prefill_tokens,
-                        max_num_seqs=pool.max_batch_size,
-                    )
-                )
-                overhead_f.append(dc.server_overhead_fraction)
-                overhead_w.append(dc.server_overhead_w_per_gpu)
-        self.perfs = perfs
-        self.pool_dc = np.array(dcs, dtype=np.int64)
-        self.pool_model = np.array(models, dtype=np.int64)
-        self.replicas = np.array(replicas, float)
-        self.max_batch = np.array(max_batch, float)
-        self.kv_capacity = np.array(kv_cap, float)
+    def __init__(self, fleet: Fleet) -> None:
+        """The evaluator of ``fleet``'s pools and network (its ``model_ids`` are the LLMs an
+        :class:`EpochDemand` gives rates for)."""
+        self.fleet = fleet
+        self.region_ids = list(fleet.region_ids)
+        self.datacenter_ids = list(fleet.datacenter_ids)
+        self.model_ids = list(fleet.model_ids)
+        self.rtt_s = np.asarray(fleet.rtt_ms, float) / 1000.0  # [origin, datacenter]
+        self.transfer_s_per_token = fleet.transfer_s_per_token
+        idle_w = np.zeros(len(self.datacenter_ids))
+        # pools serving an LLM the epochs ask for; the others only idle
+        self.pools = tuple(p for p in fleet.pools if p.model >= 0)
+        for pool in fleet.pools:
+            if pool.model < 0:
+                idle_w[pool.datacenter] += pool.it_power_w(0.0) * pool.replicas
+        self.perfs = [p.perf for p in self.pools]
+        self.pool_dc = np.array([p.datacenter for p in self.pools], dtype=np.int64)
+        self.pool_model = np.array([p.model for p in self.pools], dtype=np.int64)
+        self.replicas = np.array([p.replicas for p in self.pools], float)
+        self.max_batch = np.array([p.max_batch for p in self.pools], float)
+        self.kv_capacity = np.array([p.kv_capacity_tokens for p in self.pools], float)
         self.extra_idle_w = idle_w
-        self._overhead = list(zip(overhead_f, overhead_w, strict=True))
-        n_d, n_m = len(self.datacenter_ids), len(self.model_ids)
-        self.serves = np.zeros((n_m, n_d), dtype=bool)
-        self.serves[self.pool_model, self.pool_dc] = True
+        self.serves = fleet.serves()
         # the nearest datacenter serving each model, for rows that put no weight on any
         self.nearest = np.argmin(
             np.where(self.serves[:, None, :], self.rtt_s[None], np.inf), axis=2
@@ -187,14 +142,10 @@ class FastEvaluator:
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, model_ids: list[str] | None = None) -> FastEvaluator:
-        """The evaluator of a scenario (its RTT model, pools and calibrated efficiencies)."""
-        from slit.sim.inputs import rtt_between_regions, served_models
-
-        cfg = scenario.config
-        region_ids = [r.id for r in cfg.regions]
-        dc_region = [region_ids.index(dc.region) for dc in cfg.datacenters]
-        rtt = rtt_between_regions(scenario)[:, dc_region]
-        return cls(scenario, model_ids or served_models(scenario), rtt)
+        """The evaluator of a scenario's fleet (its network and pools with their latency,
+        power and KV models, :func:`slit.inputs.compile_fleet`) for ``model_ids`` (default:
+        the LLMs its pools serve)."""
+        return cls(compile_fleet(scenario, model_ids or served_models(scenario)))
 
     # -- per-epoch pool coefficients ----------------------------------------------------------
     def _coefficients(self, demand: EpochDemand) -> dict[str, FloatArray]:
@@ -229,7 +180,8 @@ class FastEvaluator:
             "comm1",
         )
         out = {k: np.zeros(len(self.perfs)) for k in keys}
-        for k, perf in enumerate(self.perfs):
+        for k, pool in enumerate(self.pools):
+            perf = pool.perf
             m = self.pool_model[k]
             prompt, output = float(demand.prompt_tokens[m]), float(demand.output_tokens[m])
             ctx = prompt + output / 2.0
@@ -241,19 +193,8 @@ class FastEvaluator:
             out["tp"][k] = perf.prefill_time_s(prompt, prompt * prompt)
             per_request_kv = max(prompt + output, 1.0)
             out["bmax"][k] = max(1.0, min(self.max_batch[k], self.kv_capacity[k] // per_request_kv))
-            frac, watts = self._overhead[k]
-            n = perf.tp
-
-            def it_w(
-                activity: float,
-                perf: ReplicaPerf = perf,
-                frac: float = frac,
-                watts: float = watts,
-                n: int = n,
-            ) -> float:
-                return it_power_w(perf.gpu, n, activity, frac, watts)
-
-            power = calibrated_power(perf.gpu)
+            it_w = pool.it_power_w
+            power = pool.power
             out["p_idle"][k] = it_w(0.0)
             c, mem, f = perf.prefill_terms(prompt, prompt * prompt)
             comm = perf.comm_time_s(prompt)

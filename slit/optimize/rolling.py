@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 from pymoo.optimize import minimize
 
+from slit.inputs import compile_inputs
 from slit.optimize.algorithms import make_algorithm
 from slit.optimize.decide import VARIANTS, choose
-from slit.optimize.demand import oracle_demands
+from slit.optimize.demand import demands_of
 from slit.optimize.evaluator import EpochDemand, FastEvaluator, FloatArray
 from slit.optimize.problem import OBJECTIVES, EpochProblem, allocation_from_x
 from slit.scenario.loader import Scenario
@@ -164,8 +165,9 @@ def optimise_horizon(
     from slit.optimize.forecast import make_forecaster, perturb
 
     seed = scenario.config.seed if seed is None else seed
-    demands, model_ids = oracle_demands(scenario, seed)
-    evaluator = FastEvaluator.from_scenario(scenario, model_ids)
+    inputs = compile_inputs(scenario, seed=seed)
+    demands = demands_of(inputs)
+    evaluator = FastEvaluator(inputs.fleet)
     predict = make_forecaster(forecaster)
     noise = np.random.default_rng(np.random.SeedSequence([seed, 7]))
     empty = np.zeros((0,) + demands[0].rate_per_s.shape)

@@ -36,13 +36,13 @@ import numpy as np
 import numpy.typing as npt
 import simpy
 
+from slit.inputs.fleet import PoolInputs
 from slit.models.latency import (
-    ReplicaPerf,
     decode_stretch_terms,
     iterations_to_cover,
     sum_of_max_lines,
 )
-from slit.models.power import PowerParams, it_power_w, iteration_activity
+from slit.models.power import it_power_w, iteration_activity
 from slit.sim.request_log import RequestLog
 
 DISPATCH_POLICIES = ("shared", "round_robin", "shortest_queue", "least_kv")
@@ -173,22 +173,17 @@ class Replica:
         env: simpy.Environment,
         dc: Datacenter,
         queue: PoolQueue,
-        perf: ReplicaPerf,
-        kv_capacity_tokens: int,
-        max_batch: int,
-        max_prefill_tokens: int,
-        resident: bool,
-        load_s: float,
-        server_overhead: float,
-        power: PowerParams,
+        pool: PoolInputs,
         role: str = "mixed",
-        chunked_prefill: bool = False,
-        server_overhead_w: float = 0.0,
     ) -> None:
+        """One replica of ``pool`` (its latency, power and KV models and limits) in ``dc``,
+        reading ``queue``, as a ``mixed``, ``prefill`` or ``decode`` replica."""
         if role not in ("mixed", "prefill", "decode"):
             raise ValueError(f"replica role must be mixed, prefill or decode, not {role!r}")
+        perf = pool.perf
+        kv_capacity_tokens = pool.kv_capacity_tokens
         self.role = role
-        self.chunked = chunked_prefill and role != "decode"
+        self.chunked = pool.chunked_prefill and role != "decode"
         self.prefilling: list[Request] = []  # admitted, prompt partly prefilled (chunked mode)
         self.env = env
         self.dc = dc
@@ -198,15 +193,15 @@ class Replica:
         # new or recomputed request may not (without it a preempted request is re-admitted at
         # once into the room it just freed and preempted again, step after step)
         self.kv_admit_tokens = kv_capacity_tokens - int(KV_WATERMARK * kv_capacity_tokens)
-        self.max_batch = max_batch
-        self.max_prefill_tokens = max_prefill_tokens
-        self.loaded = resident
-        self.load_s = load_s
+        self.max_batch = pool.max_batch
+        self.max_prefill_tokens = pool.max_prefill_tokens
+        self.loaded = pool.resident
+        self.load_s = pool.load_s
         self.n_gpus = perf.tp
-        self.server_overhead = server_overhead
-        self.server_w = server_overhead_w
+        self.server_overhead = pool.server_overhead_fraction
+        self.server_w = pool.server_overhead_w_per_gpu
         self.idle_w = self._it_w(0.0)
-        self.power = power
+        self.power = pool.power
         self.queue = queue
         self.waiting = queue.waiting  # shared by every replica of this LLM in the datacenter
         self.running: list[Request] = []

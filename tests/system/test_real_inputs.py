@@ -12,13 +12,13 @@ import pytest
 import yaml
 
 from slit.errors import ScenarioError, TraceError
+from slit.inputs import check_inputs, rtt_between_regions
 from slit.models.water import (
     DEFAULT_WUE_SCALE,
     max_evaporative_wue_l_per_kwh,
     wue_from_wetbulb,
 )
 from slit.scenario.loader import load_scenario, scenario_from_dict
-from slit.sim.inputs import check_inputs, rtt_between_regions
 from slit.sim.simulate import simulate
 from slit.traces.grid_readers import read_grid
 from slit.traces.profiles import load_zone_rtt_table

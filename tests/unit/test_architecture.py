@@ -3,7 +3,8 @@ the layers below it, and no two modules import each other, directly or round a c
 
 Layers, bottom to top (docs/design-notes.md):
 
-    errors, registry, plugins, version < catalogue < models < traces < scenario < sim < optimize
+    errors, registry, plugins, version < catalogue < models < traces < scenario < inputs < sim
+    < optimize
     < experiment, calibration < plot, report < cli and the package facade (slit/__init__.py)
 
 Every ``import`` counts, also one inside a function (a lazy import is still a dependency);
@@ -27,6 +28,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("slit.models",),
     ("slit.traces",),
     ("slit.scenario",),
+    ("slit.inputs",),
     ("slit.sim",),
     ("slit.optimize",),
     ("slit.experiment", "slit.calibration"),
@@ -150,3 +152,22 @@ def f():
     assert list(nx.simple_cycles(probe))
     # cloud_rtt imports the region catalogue inside its functions: a lazy import counts
     assert "slit.catalogue" in imports_of("slit.models.cloud_rtt")
+
+
+def test_simulator_and_optimiser_meet_only_at_the_input_record() -> None:
+    """``slit.sim`` never imports ``slit.optimize``; in ``slit.optimize`` only the replay
+    (``run``) imports the simulator, through its public entry points, and the fast evaluator
+    builds on the input layer's fleet, not on the simulator's set-up."""
+    for module in MODULES:
+        if module.startswith("slit.sim"):
+            assert not any(t.startswith("slit.optimize") for t in GRAPH.successors(module))
+    public = {"slit.sim.simulate", "slit.sim.policies", "slit.sim.results"}
+    for module in MODULES:
+        if module.startswith("slit.optimize"):
+            into_sim = {t for t in GRAPH.successors(module) if t.startswith("slit.sim")}
+            assert into_sim <= (public if module == "slit.optimize.run" else set()), (
+                module,
+                into_sim,
+            )
+    assert "slit.inputs.fleet" in nx.descendants(GRAPH, "slit.optimize.evaluator")
+    assert "slit.inputs.fleet" in nx.descendants(GRAPH, "slit.sim.engine")

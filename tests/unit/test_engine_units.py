@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from slit.inputs import PoolInputs
 from slit.models.hardware import bundled_gpus
 from slit.models.latency import ReplicaPerf, calibrated_efficiency
 from slit.models.llm import bundled_llms
@@ -135,8 +136,14 @@ def _replica(kv_tokens: int, max_batch: int = 8, max_prefill: int = 8192):
                     factors=ImpactFactors([0.0] * n, [0.0] * n, [0.0] * n))  # fmt: skip
     sim.datacenters.append(dc)
     perf = ReplicaPerf(bundled_llms()[MODEL], bundled_gpus()[GPU], 1, calibrated_efficiency(GPU))
-    rep = Replica(sim.env, dc, dc.queue_for(0), perf, kv_tokens, max_batch, max_prefill,
-                  True, 0.0, 0.0, calibrated_power(GPU))  # fmt: skip
+    pool = PoolInputs(
+        datacenter=0, index=0, model_id=MODEL, model=0, gpu_id=GPU, tp=1, replicas=1,
+        roles=("mixed",), perf=perf, power=calibrated_power(GPU), kv_capacity_tokens=kv_tokens,
+        max_batch=max_batch, max_prefill_tokens=max_prefill, resident=True, load_s=0.0,
+        chunked_prefill=False, dispatch="shared", server_overhead_fraction=0.0,
+        server_overhead_w_per_gpu=0.0,
+    )  # fmt: skip
+    rep = Replica(sim.env, dc, dc.queue_for(0), pool)
     dc.add_replica(0, rep)
     rep.start()
     return sim, dc, rep, perf

@@ -200,7 +200,7 @@ def test_simulator_and_evaluator_use_the_pool_capacity(monkeypatch: pytest.Monke
     real = sim_mod.Replica
 
     def spy(*args: Any, **kwargs: Any) -> Any:
-        seen.append(args[4])  # kv_capacity_tokens
+        seen.append(args[3].kv_capacity_tokens)  # the PoolInputs the replica is built from
         return real(*args, **kwargs)
 
     monkeypatch.setattr(sim_mod, "Replica", spy)

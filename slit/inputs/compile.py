@@ -1,0 +1,100 @@
+"""``compile_inputs(scenario)``: everything a run needs, built once, in one immutable record.
+
+The simulator and the optimiser both start here: the record holds the requests, the per-epoch
+signals, the fleet (pools with their latency, power and KV models, and the network) and the
+clock, so neither builds inputs of its own and the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from slit.inputs.fleet import Fleet, compile_fleet
+from slit.inputs.signals import EpochSignals, epoch_signals
+from slit.inputs.streams import RandomStreams
+from slit.inputs.timeline import Timeline
+from slit.inputs.workload import Requests, build_requests
+from slit.models.latency import EfficiencyParams
+from slit.models.power import PowerParams
+from slit.scenario.loader import Scenario
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """The compiled inputs of one run.
+
+    Attributes:
+        seed: the run's seed.
+        timeline: start, horizon, drain and epochs.
+        requests: the requests, in arrival order.
+        signals: ``[epoch, datacenter]`` grid and weather signals and facility factors.
+        fleet: datacenters, pools and network.
+        routing_seed: the seed of the routing policy's random stream (a policy draws from
+            ``numpy.random.default_rng(routing_seed)``, so a run is reproducible however its
+            inputs were built).
+        log: what the input layer repaired, transformed or drew from a profile.
+        overrides: the parameters given instead of the catalog's (``efficiency``, ``power``).
+    """
+
+    seed: int
+    timeline: Timeline
+    requests: Requests
+    signals: EpochSignals
+    fleet: Fleet
+    routing_seed: np.random.SeedSequence
+    log: tuple[str, ...]
+    overrides: tuple[str, ...] = ()
+
+    @property
+    def model_ids(self) -> tuple[str, ...]:
+        """The run's LLM ids (the requests' and the fleet's ``model`` index them)."""
+        return self.fleet.model_ids
+
+
+def compile_inputs(
+    scenario: Scenario,
+    *,
+    seed: int | None = None,
+    efficiency: EfficiencyParams | None = None,
+    power: PowerParams | None = None,
+) -> RunInputs:
+    """Build every input of a run of ``scenario``.
+
+    Args:
+        scenario: a validated scenario (see :func:`slit.load_scenario`).
+        seed: overrides ``scenario.config.seed``.
+        efficiency, power: latency and power parameters for every pool instead of each GPU
+            type's calibrated ones.
+
+    Raises:
+        ScenarioError, TraceError: a file missing or not covering the run, a value the models
+            cannot use (each problem says where and how to fix it).
+    """
+    cfg = scenario.config
+    seed = cfg.seed if seed is None else seed
+    streams = RandomStreams.from_seed(seed, [r.id for r in cfg.regions])
+    log: list[str] = []
+    frame, model_ids = build_requests(scenario, streams.workload, log)
+    requests = Requests.from_frame(frame, model_ids)
+    timeline = Timeline.of(scenario)
+    signals = epoch_signals(scenario, streams, timeline, log)
+    fleet = compile_fleet(scenario, model_ids, efficiency=efficiency, power=power, log=log)
+    overrides = tuple(n for n, v in (("efficiency", efficiency), ("power", power)) if v)
+    return RunInputs(
+        seed, timeline, requests, signals, fleet, streams.routing_seed, tuple(log), overrides
+    )
+
+
+def check_inputs(scenario: Scenario) -> list[str]:
+    """Build every input of a run (requests, signals, fleet and network) without simulating.
+
+    Reads every file the scenario names, so that a missing file, a bad value or a trace that
+    does not cover the horizon is found by ``slit validate``. Returns the input log (repairs,
+    transforms, signals drawn from profiles).
+
+    Raises:
+        ScenarioError, TraceError: as the run itself would.
+    """
+    return list(compile_inputs(scenario).log)
