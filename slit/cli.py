@@ -482,27 +482,10 @@ def _traces_show(args: argparse.Namespace) -> int:
                 "to read it as a file (see `slit traces list`)"
             )
     else:
-        from slit.traces.grid_readers import grid_formats, read_grid
-        from slit.traces.requests import read_requests, request_formats
+        from slit.traces.files import read_trace_file
 
-        options = _parse_options(args.options)
-        is_trace = args.format in request_formats()
-        if is_trace and args.format in grid_formats():
-            # a name both registries know (csv): a request trace has arrival times
-            is_trace = "arrival_s" in _first_line(Path(target))
-        if is_trace:
-            frame = read_requests(target, args.format, **options)
-        elif args.format in grid_formats():
-            from slit.traces.grid_readers import GridRepair
-
-            try:
-                repair = GridRepair(**_parse_options(args.repairs))
-            except TypeError as exc:
-                raise SlitError(f"--repair: {exc}; see docs/traces.md for the repairs") from None
-            frame = read_grid(target, args.format, repair=repair, **options)
-        else:
-            valid = sorted(set(grid_formats()) | set(request_formats()))
-            raise SlitError(f"unknown format '{args.format}'; valid: {', '.join(valid)}")
+        frame = read_trace_file(target, args.format, _parse_options(args.options),
+                                _parse_options(args.repairs))  # fmt: skip
         _print_frame(summary.frame_summary(frame), f"{Path(target).name} ({args.format})")
         if frame.attrs.get("start_utc") is not None:
             print(f"first request at {frame.attrs['start_utc']} (UTC)")
@@ -559,10 +542,10 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
         _record_interruption(args.out, {**meta, "algorithm": args.algorithm}, exc, wall0, None)
         raise
     if not args.quiet:
-        v = out["validated"]
+        v = out.validated
         cols = ["name", "ttft_p95_s", "carbon_kg", "water_l", "cost_usd", "dropped"]
         print(v[cols].round(3).to_string(index=False))
-        print(f"{len(out['pareto'])} non-dominated plans; results in {args.out}")
+        print(f"{len(out.pareto)} non-dominated plans; results in {args.out}")
     return 0
 
 
@@ -625,89 +608,33 @@ def _stage_bar() -> Any:
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from slit.calibration.catalog import catalog_yaml
-    from slit.calibration.joint import calibrate
-    from slit.calibration.pipeline import (
-        DATA_NOTE,
-        error_report,
-        headline_table,
-        load_observations,
-        markdown_report,
-        write_calibration_report,
-    )
+    from slit.calibration.pipeline import calibrate_folder, error_report, headline_table
 
-    if not (args.data_dir / "gpu_profiles").is_dir():
-        raise SlitError(
-            f"calibrate: {args.data_dir} has no gpu_profiles/ folder; give the raw-data folder "
-            "(see docs/models.md, calibration)"
-        )
-    if args.write_collectives is not None:
-        from slit.calibration.collectives import derive_collective_table, write_collective_table
+    def note(line: str) -> None:
+        if not args.quiet:
+            print(line, file=sys.stderr)
 
-        write_collective_table(derive_collective_table(args.data_dir), args.write_collectives)
-        print(f"all-reduce table written to {args.write_collectives}", file=sys.stderr)
-    obs = load_observations(args.data_dir)
-    if not args.quiet:
-        print(f"calibrate: {len(obs)} observations; fitting and cross-validating ...",
-              file=sys.stderr)  # fmt: skip
-    cal = calibrate(obs)
-    table = error_report(cal)
+    cal = calibrate_folder(args.data_dir, write=args.write, write_tables=args.write_tables,
+                           write_collectives=args.write_collectives, report=args.report,
+                           note=note)  # fmt: skip
     if args.json:
-        print(table.to_json(orient="records", indent=1))
+        print(error_report(cal).to_json(orient="records", indent=1))
     elif not args.quiet:
         held = cal.held_out.get("tp")
         shown = headline_table(held if held is not None and len(held) else cal.in_sample)
         with pd.option_context("display.width", 200, "display.max_rows", None):
             print("held-out error (each tensor-parallel degree predicted by a fit without it):")
             print(shown.round(1).to_string(index=False))
-    if args.write_tables is not None:
-        from slit.calibration.mlenergy import load_mlenergy
-        from slit.calibration.tables import derive_latency_tables, write_latency_tables
-        from slit.calibration.vidur import load_vidur_prefill
-
-        tables = derive_latency_tables(
-            load_vidur_prefill(args.data_dir), load_mlenergy(args.data_dir)
-        )
-        write_latency_tables(tables, args.write_tables)
-        print(f"latency tables written to {args.write_tables}", file=sys.stderr)
-    if args.report is not None:
-        write_calibration_report(args.report, markdown_report(cal))
-        print(f"error report written to {args.report}", file=sys.stderr)
-    if args.write is not None:
-        args.write.parent.mkdir(parents=True, exist_ok=True)
-        args.write.write_text(catalog_yaml(cal, DATA_NOTE), encoding="utf-8")
-        print(f"efficiency catalog written to {args.write}", file=sys.stderr)
     return 0
-
-
-def _first_line(path: Path) -> str:
-    import gzip
-
-    try:
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt", encoding="utf-8", errors="replace") as f:
-            return str(f.readline())
-    except OSError:
-        return ""  # the reader reports the problem
 
 
 def _plot_frame(frame: Any, signal: str | None, out: Path, title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    from slit.plot.signals import plot_arrival_rate, plot_signal
+    from slit.plot.signals import plot_trace_frame
 
-    numeric = [c for c in frame.columns if frame[c].dtype != bool and frame[c].dtype.kind in "fi"]
-    column = signal or (numeric[0] if numeric else None)
-    if column not in frame.columns:
-        raise SlitError(f"--signal {column!r} is not a column; columns: {', '.join(numeric)}")
-    if "arrival_s" in frame.columns and column == "arrival_s":
-        ax = plot_arrival_rate(frame["arrival_s"], title=Path(title).name)
-    elif "arrival_s" in frame.columns:
-        ax = plot_signal(frame.set_index("arrival_s")[column], title=Path(title).name)
-        ax.set_xlabel("time since first request [s]")
-    else:
-        ax = plot_signal(frame[column], title=Path(title).name)
+    ax = plot_trace_frame(frame, signal, Path(title).name)
     out.parent.mkdir(parents=True, exist_ok=True)
     ax.figure.savefig(out, dpi=150)
     print(f"plot written to {out}")

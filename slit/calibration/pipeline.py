@@ -6,6 +6,7 @@ folder (the one holding ``gpu_profiles/``), never bundled.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +15,7 @@ from slit.calibration.argonne import load_argonne_power, load_argonne_runs, load
 from slit.calibration.joint import JointCalibration, calibrate, observations, summarize
 from slit.calibration.mlenergy import load_mlenergy
 from slit.calibration.vidur import load_vidur_prefill
+from slit.errors import SlitError
 
 DATA_NOTE = (
     "Vidur per-operator kernel profiles and NCCL all-reduce profiles (github:microsoft/vidur"
@@ -167,3 +169,69 @@ def write_calibration_report(path: str | Path, report: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def check_data_dir(data_dir: str | Path) -> Path:
+    """The raw-data folder, checked to hold ``gpu_profiles/``.
+
+    Raises:
+        SlitError: it does not (the message says which folder to give).
+    """
+    data_dir = Path(data_dir)
+    if not (data_dir / "gpu_profiles").is_dir():
+        raise SlitError(
+            f"calibrate: {data_dir} has no gpu_profiles/ folder; give the raw-data folder "
+            "(see docs/models.md, calibration)"
+        )
+    return data_dir
+
+
+def calibrate_folder(
+    data_dir: str | Path,
+    *,
+    write: Path | None = None,
+    write_tables: Path | None = None,
+    write_collectives: Path | None = None,
+    report: Path | None = None,
+    note: Callable[[str], None] = lambda _: None,
+) -> JointCalibration:
+    """``slit calibrate``: fit the latency and power models to the raw data and write what
+    was asked for.
+
+    Args:
+        data_dir: the raw-data folder (holding ``gpu_profiles/``).
+        write: the efficiency catalog to write (``slit/data/catalog/efficiency.yaml``).
+        write_tables: the measured latency tables for ``latency_model: table``.
+        write_collectives: the all-reduce table derived from the NCCL profiles.
+        report: the Markdown error report (between the report markers of a file that has
+            them, e.g. docs/models.md).
+        note: receives one line per step done (a CLI prints them).
+
+    Returns:
+        the calibration (fits, in-sample and held-out predictions).
+    """
+    data_dir = check_data_dir(data_dir)
+    if write_collectives is not None:
+        from slit.calibration.collectives import derive_collective_table, write_collective_table
+
+        write_collective_table(derive_collective_table(data_dir), write_collectives)
+        note(f"all-reduce table written to {write_collectives}")
+    obs = load_observations(data_dir)
+    note(f"calibrate: {len(obs)} observations; fitting and cross-validating ...")
+    cal = calibrate(obs)
+    if write_tables is not None:
+        from slit.calibration.tables import derive_latency_tables, write_latency_tables
+
+        tables = derive_latency_tables(load_vidur_prefill(data_dir), load_mlenergy(data_dir))
+        write_latency_tables(tables, write_tables)
+        note(f"latency tables written to {write_tables}")
+    if report is not None:
+        write_calibration_report(report, markdown_report(cal))
+        note(f"error report written to {report}")
+    if write is not None:
+        from slit.calibration.catalog import catalog_yaml
+
+        write.parent.mkdir(parents=True, exist_ok=True)
+        write.write_text(catalog_yaml(cal, DATA_NOTE), encoding="utf-8")
+        note(f"efficiency catalog written to {write}")
+    return cal

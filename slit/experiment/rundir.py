@@ -13,9 +13,12 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slit.errors import OutputError
+
+if TYPE_CHECKING:
+    from slit.optimize.run import OptimizeResult
 
 INTERRUPTED = "interrupted"
 """The ``status`` in ``metadata.json`` of a run stopped by Ctrl-C or SIGTERM."""
@@ -173,14 +176,14 @@ def write_run_dir(out: Path, overwrite: bool, result: Any, scenario: Any,
     write_run(out, overwrite, run_files(result, scenario, meta))
 
 
-def write_optimize_dir(out: Path, overwrite: bool, tables: dict[str, Any], scenario: Any,
+def write_optimize_dir(out: Path, overwrite: bool, tables: OptimizeResult, scenario: Any,
                        meta: dict[str, Any]) -> None:  # fmt: skip
     """Write the folder of ``slit optimize`` from :func:`slit.optimize.run.run_optimize`'s
     tables, plus the files of ``slit run`` from the balanced plan's replay, atomically."""
-    files = run_files(tables["replay"], scenario, meta)
+    files = run_files(tables.replay, scenario, meta)
     for name in ("pareto", "fronts", "convergence", "validated", "validated_datacenters"):
-        files[f"{name}.csv"] = _csv(tables[name])
-    files["indicators.json"] = lambda p: write_json(p, tables["indicators"])
-    for name, table in tables["plans"].items():
+        files[f"{name}.csv"] = _csv(getattr(tables, name))
+    files["indicators.json"] = lambda p: write_json(p, tables.indicators)
+    for name, table in tables.plans.items():
         files[f"plans/{name}.csv"] = _csv(table)
     write_run(out, overwrite, files)

@@ -18,7 +18,8 @@ import copy
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,9 @@ from slit.optimize.evaluator import FloatArray
 from slit.optimize.problem import OBJECTIVES
 from slit.optimize.rolling import HorizonResult, optimise_horizon
 from slit.scenario.loader import Scenario
+
+if TYPE_CHECKING:
+    from slit.sim.results import SimResult
 
 BASELINES = (
     "nearest", "round_robin", "least_loaded", "lowest_carbon", "lowest_water", "lowest_cost",
@@ -54,6 +58,38 @@ VALIDATED_METRICS = (
 REPLAY_KEPT = "balanced"
 """The decision variant whose replay is written in full (summary, requests, time series), as
 ``slit run`` writes them, so an optimisation folder can be plotted and reported like a run."""
+
+
+@dataclass(frozen=True)
+class OptimizeResult:
+    """Everything one ``slit optimize`` produced (the files of its folder, module doc).
+
+    Attributes:
+        pareto: predicted horizon totals of the non-dominated plans, one row each.
+        fronts: every epoch's front (epoch, member, the four objectives, feasibility).
+        convergence: hypervolume by epoch and generation.
+        plans: per plan name, its allocation (epoch, origin, datacenter, share).
+        validated: every decision variant and baseline replayed in the simulator, with the
+            evaluator's prediction beside the plans.
+        validated_datacenters: the same replays by datacenter.
+        indicators: hypervolumes, the evaluator's error against the simulator, the options and
+            wall times (``indicators.json``).
+        replay: the balanced plan's replay (written as ``slit run`` writes a run).
+    """
+
+    pareto: pd.DataFrame
+    fronts: pd.DataFrame
+    convergence: pd.DataFrame
+    plans: dict[str, pd.DataFrame]
+    validated: pd.DataFrame
+    validated_datacenters: pd.DataFrame
+    indicators: dict[str, Any]
+    replay: SimResult
+
+    @property
+    def hypervolume_mean(self) -> float:
+        """Mean hypervolume of the epochs' fronts (normalised objectives, reference 1.1)."""
+        return float(self.indicators["hypervolume_mean"])
 
 
 def _simulate_one(args: tuple[dict[str, Any], str, Any, int, bool]) -> dict[str, Any]:
@@ -150,7 +186,7 @@ def run_optimize(
     ttft_slo: bool = False,
     baselines: Sequence[str] = BASELINES,
     progress: Callable[[str, int, int], None] | None = None,
-) -> dict[str, Any]:
+) -> OptimizeResult:
     """Optimise, validate and tabulate.
 
     Args:
@@ -168,9 +204,8 @@ def run_optimize(
         progress: called with (stage, done, total).
 
     Returns:
-        ``pareto``, ``fronts``, ``convergence``, ``plans`` (name -> table), ``validated``,
-        ``validated_datacenters``, ``indicators`` and ``replay`` (the :class:`SimResult` of
-        the balanced plan's replay).
+        an :class:`OptimizeResult`: the tables of the folder ``slit optimize`` writes and the
+        :class:`~slit.sim.results.SimResult` of the balanced plan's replay.
     """
     from slit.sim.policies import policy_names
 
@@ -264,13 +299,13 @@ def run_optimize(
         "wall_s": {"optimise": t_opt, "validate": t_val,
                    "per_epoch_mean": float(np.mean([f.wall_s for f in result.fronts]))},
     }  # fmt: skip
-    return {
-        "pareto": pareto,
-        "fronts": fronts,
-        "convergence": convergence_table(result, scales),
-        "plans": plan_tables,
-        "validated": validated,
-        "validated_datacenters": validated_dc,
-        "indicators": indicators,
-        "replay": replay,
-    }
+    return OptimizeResult(
+        pareto=pareto,
+        fronts=fronts,
+        convergence=convergence_table(result, scales),
+        plans=plan_tables,
+        validated=validated,
+        validated_datacenters=validated_dc,
+        indicators=indicators,
+        replay=replay,
+    )

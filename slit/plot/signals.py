@@ -66,3 +66,29 @@ def plot_arrival_rate(arrival_s: pd.Series, ax: Any = None, *, bin_s: float = 60
         ax.set_title(title)
     ax.grid(alpha=0.3)
     return ax
+
+
+def plot_trace_frame(frame: pd.DataFrame, column: str | None, title: str) -> Any:
+    """Draw one numeric column of a trace table read by :func:`slit.traces.files.read_trace_file`
+    (the first numeric one when ``column`` is None): a request trace's arrivals as a rate, its
+    other columns against the arrival time, a grid signal against UTC time.
+
+    Raises:
+        SlitError: ``column`` is not a numeric column (the message lists them).
+
+    Returns:
+        The Axes.
+    """
+    from slit.errors import SlitError
+
+    numeric = [c for c in frame.columns if frame[c].dtype != bool and frame[c].dtype.kind in "fi"]
+    column = column or (numeric[0] if numeric else None)
+    if column not in frame.columns:
+        raise SlitError(f"--signal {column!r} is not a column; columns: {', '.join(numeric)}")
+    if "arrival_s" in frame.columns and column == "arrival_s":
+        return plot_arrival_rate(frame["arrival_s"], title=title)
+    if "arrival_s" in frame.columns:
+        ax = plot_signal(frame.set_index("arrival_s")[column], title=title)
+        ax.set_xlabel("time since first request [s]")
+        return ax
+    return plot_signal(frame[column], title=title)

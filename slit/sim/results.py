@@ -10,19 +10,103 @@ Summary keys (see docs/metrics.md): ``requests``, ``completed``, ``dropped``, ``
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 
-def _stats(values: pd.Series) -> dict[str, float | None]:
+class _Fields(Mapping[str, Any]):
+    """A frozen dataclass that also reads as the JSON object it serialises to: ``x["key"]``
+    is ``x.key``, and iterating gives the keys in the JSON's order."""
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._keys():
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys())
+
+    def __len__(self) -> int:
+        return len(self._keys())
+
+    def _keys(self) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(self))  # type: ignore[arg-type]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plain JSON-ready dictionary (nested records as dictionaries)."""
+        return asdict(self)  # type: ignore[call-overload,no-any-return]
+
+
+@dataclass(frozen=True, eq=True)
+class LatencyStats(_Fields):
+    """Mean and percentiles of one latency over the completed requests, s (None when no
+    request completed)."""
+
+    mean: float | None
+    p50: float | None
+    p95: float | None
+    p99: float | None
+
+
+@dataclass(frozen=True, eq=True)
+class DatacenterTotals(_Fields):
+    """One datacenter's share of a run: requests routed there and its totals."""
+
+    requests: int
+    completed: int
+    it_energy_kwh: float
+    energy_kwh: float
+    carbon_kg: float
+    water_l: float
+    water_onsite_l: float
+    water_offsite_l: float
+    cost_usd: float
+    gpu_utilization: float
+
+
+@dataclass(frozen=True, eq=True)
+class RunSummary(_Fields):
+    """The summary of one run (``summary.json``; docs/metrics.md gives every key).
+
+    Attributes:
+        requests, completed, dropped: counts; ``drop_reasons`` counts the dropped by reason.
+        ttft_s, tpot_s, e2e_s: latency statistics over the completed requests, s.
+        slo_attainment: share of all requests that completed within both SLOs (None for a
+            run without requests).
+        it_energy_kwh, energy_kwh: IT and facility energy, kWh.
+        carbon_kg, water_l, water_onsite_l, water_offsite_l, cost_usd: impacts (water
+            scarcity-weighted).
+        per_datacenter: the totals by datacenter id.
+    """
+
+    requests: int
+    completed: int
+    dropped: int
+    drop_reasons: dict[str, int]
+    ttft_s: LatencyStats
+    tpot_s: LatencyStats
+    e2e_s: LatencyStats
+    slo_attainment: float | None
+    it_energy_kwh: float
+    energy_kwh: float
+    carbon_kg: float
+    water_l: float
+    water_onsite_l: float
+    water_offsite_l: float
+    cost_usd: float
+    per_datacenter: dict[str, DatacenterTotals]
+
+
+def _stats(values: pd.Series) -> LatencyStats:
     v = values.dropna().to_numpy(float)
     if len(v) == 0:
-        return {"mean": None, "p50": None, "p95": None, "p99": None}
+        return LatencyStats(None, None, None, None)
     p50, p95, p99 = np.percentile(v, [50, 95, 99])
-    return {"mean": float(v.mean()), "p50": float(p50), "p95": float(p95), "p99": float(p99)}
+    return LatencyStats(float(v.mean()), float(p50), float(p95), float(p99))
 
 
 TOTAL_COLUMNS = (
@@ -36,7 +120,7 @@ TOTAL_COLUMNS = (
 )
 
 
-def summary_metrics(summary: dict[str, Any]) -> dict[str, Any]:
+def summary_metrics(summary: Mapping[str, Any]) -> dict[str, Any]:
     """The flat per-run metrics of a summary (units in the names), as sweeps and the
     optimiser's replays tabulate them: requests, completed, dropped, TTFT mean and p95, TPOT
     p95, end-to-end p95, SLO attainment, energy, carbon, water, cost."""
@@ -50,25 +134,25 @@ def summary_metrics(summary: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def summarize(requests: pd.DataFrame, timeseries: pd.DataFrame) -> dict[str, Any]:
-    """The summary dictionary of a run (see the module docstring for the keys)."""
+def summarize(requests: pd.DataFrame, timeseries: pd.DataFrame) -> RunSummary:
+    """The summary of a run (see the module docstring for the keys)."""
     done = requests[requests["completed"]]
     totals = timeseries[list(TOTAL_COLUMNS)].sum()
-    per_dc: dict[str, Any] = {}
+    per_dc: dict[str, DatacenterTotals] = {}
     for dc, grp in timeseries.groupby("datacenter", sort=False):
         served = requests[requests["datacenter"] == dc]
-        per_dc[str(dc)] = {
-            "requests": int(len(served)),
-            "completed": int(served["completed"].sum()),
+        per_dc[str(dc)] = DatacenterTotals(
+            requests=int(len(served)),
+            completed=int(served["completed"].sum()),
             **{k: float(grp[k].sum()) for k in TOTAL_COLUMNS},
-            "gpu_utilization": float(grp["busy_gpu_s"].sum() / max(grp["gpu_s"].sum(), 1e-12)),
-        }
+            gpu_utilization=float(grp["busy_gpu_s"].sum() / max(grp["gpu_s"].sum(), 1e-12)),
+        )
     n = len(requests)
-    return {
-        "requests": int(n),
-        "completed": int(requests["completed"].sum()),
-        "dropped": int((~requests["completed"]).sum()),
-        "drop_reasons": {
+    return RunSummary(
+        requests=int(n),
+        completed=int(requests["completed"].sum()),
+        dropped=int((~requests["completed"]).sum()),
+        drop_reasons={
             str(k): int(v)
             for k, v in requests.loc[~requests["completed"], "drop_reason"]
             .astype(str)
@@ -76,13 +160,13 @@ def summarize(requests: pd.DataFrame, timeseries: pd.DataFrame) -> dict[str, Any
             .sort_index()
             .items()
         },
-        "ttft_s": _stats(done["ttft_s"]),
-        "tpot_s": _stats(done["tpot_s"]),
-        "e2e_s": _stats(done["e2e_s"]),
-        "slo_attainment": float(requests["slo_met"].sum() / n) if n else None,
+        ttft_s=_stats(done["ttft_s"]),
+        tpot_s=_stats(done["tpot_s"]),
+        e2e_s=_stats(done["e2e_s"]),
+        slo_attainment=float(requests["slo_met"].sum() / n) if n else None,
         **{k: float(totals[k]) for k in TOTAL_COLUMNS},
-        "per_datacenter": per_dc,
-    }
+        per_datacenter=per_dc,
+    )
 
 
 @dataclass
@@ -92,15 +176,16 @@ class SimResult:
     Attributes:
         requests: one row per request (see docs/metrics.md for the columns and units).
         timeseries: one row per epoch x datacenter.
-        summary: totals and latency statistics (see :func:`summarize`).
+        summary: totals and latency statistics (:class:`RunSummary`; reads as a mapping
+            too, ``summary["carbon_kg"]``).
         metadata: seed, timings and counters of the run.
     """
 
     requests: pd.DataFrame
     timeseries: pd.DataFrame
-    summary: dict[str, Any]
+    summary: RunSummary
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def summary_json(self) -> str:
         """The summary as stable, pretty JSON text (what ``summary.json`` holds)."""
-        return json.dumps(self.summary, indent=2, sort_keys=False) + "\n"
+        return json.dumps(self.summary.to_dict(), indent=2, sort_keys=False) + "\n"

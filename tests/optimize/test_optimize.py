@@ -95,3 +95,22 @@ def test_slit_optimize_writes_every_output(tmp_path: Path) -> None:
 def test_unknown_algorithm_is_a_clean_error(tmp_path: Path) -> None:
     assert main(["optimize", "--out", str(tmp_path / "x"), "-q", "--algorithm", "nsga4"]) == 2
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.slow
+def test_run_optimize_returns_a_typed_result() -> None:
+    from slit.optimize.run import OptimizeResult, run_optimize
+    from slit.scenario.loader import scenario_from_dict
+    from slit.sim.results import RunSummary, SimResult
+    from tests.conftest import small_scenario_dict
+
+    data = small_scenario_dict()
+    data["time"].update(horizon_s=1800, drain_s=0)
+    out = run_optimize(scenario_from_dict(data), "random", evaluations=40, pop_size=10,
+                       baselines=("nearest",))  # fmt: skip
+    assert isinstance(out, OptimizeResult)
+    assert isinstance(out.replay, SimResult) and isinstance(out.replay.summary, RunSummary)
+    assert set(out.validated["name"]) == set(VARIANTS) | {"nearest"}
+    assert {"w00", *VARIANTS} <= set(out.plans)
+    assert 0.0 <= out.hypervolume_mean <= 1.1**4
+    assert out.indicators["epochs"] == 2 == out.fronts["epoch"].nunique()
