@@ -438,7 +438,7 @@ def _cmd_traces(args: argparse.Namespace) -> int:
         print("request-trace formats: " + ", ".join(request_formats()))
         return 0
     if args.traces_command == "build":
-        from slit.traces.build import build_profiles
+        from slit.builders.profiles import build_profiles
 
         try:
             paths = build_profiles(args.data_dir, args.out)

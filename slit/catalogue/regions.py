@@ -1,24 +1,23 @@
 """The region catalogue: the grid zones slit knows, from ``regions.yaml`` of a profiles folder
-(the bundled one by default; ``slit traces build`` writes another)."""
+(the bundled ``traces/`` by default; ``slit traces build`` writes another)."""
 
 from __future__ import annotations
 
 import copy
 from functools import lru_cache
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from slit.catalogue.bundled import bundled_folder
+
 REGIONS_FILE = "regions.yaml"
 
 
 def bundled_profiles_dir() -> Path:
-    """Folder of the profiles shipped inside the installed ``slit`` package."""
-    # importlib.resources finds the package data wherever slit is installed (checkout, wheel,
-    # site-packages); slit is a regular package on disk, so the result is a real path.
-    return Path(str(files("slit") / "data" / "profiles"))
+    """The bundled profiles folder (``traces/``, see :mod:`slit.catalogue.bundled`)."""
+    return bundled_folder("traces")
 
 
 def profiles_folder(profiles_dir: Path | str | None) -> Path:

@@ -14,13 +14,13 @@ import os
 import re
 import typing
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from slit.catalogue.bundled import bundled_folder
 from slit.errors import Problem, ScenarioError
 from slit.models.hardware import GpuSpec, bundled_gpus
 from slit.models.llm import LlmSpec, bundled_llms
@@ -121,8 +121,9 @@ def _read_yaml(text: str, label: str, path: Path | None) -> _Source:
 
 
 def bundled_scenario_names() -> list[str]:
-    """Names of the scenarios shipped inside the package (``bundled:NAME``)."""
-    folder = resources.files("slit").joinpath("data/scenarios")
+    """Names of the scenarios shipped with the package (``bundled:NAME``): the default and
+    the examples of the top-level ``scenarios/`` folder."""
+    folder = bundled_folder("scenarios")
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
@@ -135,7 +136,7 @@ def _read_source(ref: str | Path, relative_to: Path | None) -> _Source:
             raise ScenarioError(
                 [Problem(ref_str, "no such bundled scenario", f"valid: {', '.join(names)}")]
             )
-        text = resources.files("slit").joinpath(f"data/scenarios/{name}.yaml").read_text("utf-8")
+        text = (bundled_folder("scenarios") / f"{name}.yaml").read_text("utf-8")
         return _read_yaml(text, ref_str, None)
     path = Path(ref_str)
     if relative_to is not None and not path.is_absolute():

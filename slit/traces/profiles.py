@@ -1,7 +1,7 @@
 """Bundled profiles and the synthetic series drawn from them.
 
 slit ships statistics, not raw third-party series (see ``docs/traces.md``). This module loads
-them from ``slit/data/profiles`` and turns them into inputs for the simulator:
+them from ``traces/`` and turns them into inputs for the simulator:
 
 - :func:`grid_series_from_profile` draws hourly carbon intensity, electricity price, wet-bulb
   temperature and water intensity of electricity for a zone through a Gaussian copula: persistent
@@ -11,7 +11,7 @@ them from ``slit/data/profiles`` and turns them into inputs for the simulator:
 - :func:`sample_token_lengths` draws correlated prompt/output token counts from the stored
   quantiles of a request trace through a Gaussian copula.
 
-The profiles are produced by :mod:`slit.traces.build`.
+The profiles are produced by :mod:`slit.builders.profiles`.
 """
 
 from __future__ import annotations
@@ -601,7 +601,7 @@ def load_zone_rtt_table(profiles_dir: Path | str | None = None) -> pd.DataFrame:
 
     Long format: ``src_zone``, ``dst_zone``, ``rtt_ms``, ``provider``, ``statistic`` and
     ``method`` (``measured``, ``distance`` for pairs the table lacks, ``base`` for a zone with
-    itself). Built by :mod:`slit.traces.build`; see ``docs/network.md``.
+    itself). Built by :mod:`slit.builders.profiles`; see ``docs/network.md``.
     """
     return _zone_rtt_cached(str(profiles_folder(profiles_dir))).copy()
 

@@ -100,7 +100,7 @@ def test_failed_run_leaves_no_output(tmp_path):
 @pytest.mark.slow
 def test_validate_reports_every_problem_without_traceback(tmp_path):
     data = yaml.safe_load(
-        (Path(__file__).resolve().parents[2] / "slit/data/scenarios/default.yaml").read_text()
+        (Path(__file__).resolve().parents[2] / "scenarios/default.yaml").read_text()
     )
     data["workload"]["rate_per_sec"] = 3
     data["time"]["epoch_s"] = "fifteen minutes"

@@ -5,7 +5,7 @@ Layers, bottom to top (docs/design-notes.md):
 
     errors, registry, plugins, version < catalogue < models < traces < scenario < inputs < sim
     < optimize
-    < experiment, calibration < plot, report < cli and the package facade (slit/__init__.py)
+    < experiment, calibration, builders < plot, report < cli and the package facade (slit/__init__.py)
 
 Every ``import`` counts, also one inside a function (a lazy import is still a dependency);
 imports under ``if TYPE_CHECKING:`` do not (they never run). The plug-in registries load their
@@ -31,7 +31,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("slit.inputs",),
     ("slit.sim",),
     ("slit.optimize",),
-    ("slit.experiment", "slit.calibration"),
+    ("slit.experiment", "slit.calibration", "slit.builders"),
     ("slit.plot", "slit.report"),
     ("slit.cli", "slit"),
 ]
@@ -171,3 +171,19 @@ def test_simulator_and_optimiser_meet_only_at_the_input_record() -> None:
             )
     assert "slit.inputs.fleet" in nx.descendants(GRAPH, "slit.optimize.evaluator")
     assert "slit.inputs.fleet" in nx.descendants(GRAPH, "slit.sim.engine")
+
+
+RUNTIME = ("slit.catalogue", "slit.models", "slit.traces", "slit.scenario", "slit.inputs",
+           "slit.sim", "slit.optimize", "slit.experiment")  # fmt: skip
+
+
+def test_no_run_imports_an_offline_builder() -> None:
+    """The offline builders (``slit.builders``: ``slit traces build``; ``slit.calibration``:
+    ``slit calibrate``) are reached only from the CLI and the benchmarks, never from what a
+    run, an optimisation or a sweep imports."""
+    offline = ("slit.builders", "slit.calibration")
+    for module in MODULES:
+        if module.startswith(RUNTIME):
+            reached = nx.descendants(GRAPH, module)
+            bad = sorted(t for t in reached if t.startswith(offline))
+            assert not bad, f"{module} reaches offline builder(s) {bad}"

@@ -12,17 +12,16 @@ import pandas as pd
 import pytest
 from conftest import require_shared_data
 
+from slit.builders.cloud_rtt import derive_zone_rtt_table, write_zone_rtt_table
 from slit.errors import SlitError, TraceError
 from slit.models import cloud_rtt
 from slit.models.cloud_rtt import (
     cloud_region_for_zone,
-    derive_zone_rtt_table,
     fit_distance_model,
     load_cloud_region_catalog,
     measured_pairs,
     read_rtt_matrix,
     rtt_graph,
-    write_zone_rtt_table,
     zone_rtt_ms,
 )
 from slit.models.network import great_circle_km

@@ -1,4 +1,4 @@
-"""Build the bundled profiles in ``slit/data/profiles`` from a local copy of the raw data.
+"""Build the bundled profiles in ``traces/`` from a local copy of the raw data.
 
 slit does not ship raw third-party time series. It ships compact statistics that this module
 derives from them, plus a ``MANIFEST.csv`` naming the source and licence of each output:
@@ -16,7 +16,7 @@ derives from them, plus a ``MANIFEST.csv`` naming the source and licence of each
 - ``requests_azure2023.json``: request-size quantiles, arrival statistics and the intra-hour
   rate shape of the two Azure LLM inference traces of 2023.
 
-Run it as ``python -m slit.traces.build --from DATA_DIR --out OUT_DIR``. ``DATA_DIR`` is laid
+Run it as ``python -m slit.builders.profiles --from DATA_DIR --out OUT_DIR``. ``DATA_DIR`` is laid
 out as described in ``docs/traces.md`` (``carbon/electricitymaps_hourly``,
 ``prices/hourly_wholesale``, ``weather/openmeteo_hourly``, ``water/…``,
 ``llm_traces/azure_2023``). The outputs hold no path of the machine that built them; the build
@@ -48,13 +48,8 @@ from scipy.signal import lfilter
 from scipy.special import ndtri
 
 from slit.errors import TraceError
-from slit.models.cloud_rtt import (
-    RTT_FILES,
-    derive_zone_rtt_table,
-    fit_distance_model,
-    read_rtt_matrix,
-    write_zone_rtt_table,
-)
+from slit.builders.cloud_rtt import derive_zone_rtt_table, write_zone_rtt_table
+from slit.models.cloud_rtt import RTT_FILES, fit_distance_model, read_rtt_matrix
 from slit.models.fuel_mix import ewif_from_fuel_mix
 from slit.models.psychrometrics import STULL_VALID_RH_PCT, STULL_VALID_T_C
 from slit.traces.grid_readers import GridRepair, read_grid
@@ -311,7 +306,7 @@ def _discover_zones(data_dir: Path) -> list[str]:
     unknown = [z for z in zones if z not in ZONES]
     if unknown:
         raise ValueError(
-            f"zone(s) {', '.join(unknown)} have data but no entry in slit.traces.build.ZONES"
+            f"zone(s) {', '.join(unknown)} have data but no entry in slit.builders.profiles.ZONES"
         )
     return zones
 
@@ -1048,15 +1043,15 @@ def build_profiles(data_dir: Path, out_dir: Path) -> list[Path]:
         w = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
         w.writeheader()
         for row in rows:
-            w.writerow({**row, "builder": "slit.traces.build", "built_at_utc": built})
+            w.writerow({**row, "builder": "slit.builders.profiles", "built_at_utc": built})
     paths.append(manifest_path)
     return paths
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``python -m slit.traces.build --from DATA_DIR --out OUT_DIR``."""
+    """Command line: ``python -m slit.builders.profiles --from DATA_DIR --out OUT_DIR``."""
     parser = argparse.ArgumentParser(
-        prog="python -m slit.traces.build",
+        prog="python -m slit.builders.profiles",
         description="Derive slit's bundled grid, region and request profiles from raw data.",
     )
     parser.add_argument(
