@@ -23,7 +23,6 @@ from slit.models.cloud_rtt import (
 )
 
 
-
 def derive_zone_rtt_table(
     data_dir: Path | str,
     zones: Sequence[str] | None = None,

@@ -47,8 +47,8 @@ import yaml
 from scipy.signal import lfilter
 from scipy.special import ndtri
 
-from slit.errors import TraceError
 from slit.builders.cloud_rtt import derive_zone_rtt_table, write_zone_rtt_table
+from slit.errors import TraceError
 from slit.models.cloud_rtt import RTT_FILES, fit_distance_model, read_rtt_matrix
 from slit.models.fuel_mix import ewif_from_fuel_mix
 from slit.models.psychrometrics import STULL_VALID_RH_PCT, STULL_VALID_T_C

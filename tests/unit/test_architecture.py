@@ -4,8 +4,8 @@ the layers below it, and no two modules import each other, directly or round a c
 Layers, bottom to top (docs/design-notes.md):
 
     errors, registry, plugins, version < catalogue < models < traces < scenario < inputs < sim
-    < optimize
-    < experiment, calibration, builders < plot, report < cli and the package facade (slit/__init__.py)
+    < optimize < experiment, calibration, builders < plot, report
+    < cli and the package facade (slit/__init__.py)
 
 Every ``import`` counts, also one inside a function (a lazy import is still a dependency);
 imports under ``if TYPE_CHECKING:`` do not (they never run). The plug-in registries load their
