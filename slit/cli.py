@@ -359,7 +359,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
         for name in algorithm_names():
             print(f"{name:{width}s} {algorithm_description(name)}")
     elif args.what == "gpus":
-        from slit.models.hardware import bundled_gpus
+        from slit.catalogue.gpus import bundled_gpus
 
         for key, g in bundled_gpus().items():
             print(
@@ -367,7 +367,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
                 f"{g.memory_bandwidth_gb_per_s:6.0f} GB/s  {g.max_power_w:5.0f} W  {g.name}"
             )
     elif args.what == "models":
-        from slit.models.llm import bundled_llms
+        from slit.catalogue.llms import bundled_llms
 
         for key, m in bundled_llms().items():
             print(

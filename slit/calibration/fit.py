@@ -6,7 +6,7 @@ reports is :mod:`slit.calibration.pipeline`.
 
 from __future__ import annotations
 
-from slit.models.llm import LlmSpec
+from slit.catalogue.llms import LlmSpec
 
 
 def dense_layer_parameters(model: LlmSpec) -> float:

@@ -40,14 +40,14 @@ import pandas as pd
 from scipy.optimize import least_squares
 
 from slit.calibration.fit import dense_layer_parameters
-from slit.models.hardware import bundled_gpus
+from slit.catalogue.gpus import bundled_gpus
+from slit.catalogue.llms import bundled_llms
 from slit.models.latency import (
     EfficiencyParams,
     ReplicaPerf,
     decode_stretch_terms,
     sum_of_max_lines,
 )
-from slit.models.llm import bundled_llms
 from slit.models.power import DEFAULT_POWER, PowerParams, gpu_power_w, iteration_activity
 
 #: Assumed prompt length of an ML.ENERGY request (the leaderboard table has none), tokens.

@@ -32,7 +32,7 @@ from slit.calibration.joint import (
     closed_batch_s,
     family_of,
 )
-from slit.models.llm import bundled_llms
+from slit.catalogue.llms import bundled_llms
 from slit.scenario.loader import load_scenario
 from slit.sim.simulate import simulate
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from slit.models.llm import bundled_llms
+from slit.catalogue.llms import bundled_llms
 
 VIDUR_COMPUTE = Path("gpu_profiles") / "vidur" / "profiling" / "compute"
 

@@ -27,7 +27,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from slit.models.hardware import GpuSpec, bundled_gpus
+from slit.catalogue.gpus import GpuSpec, bundled_gpus
 
 #: The topology the catalog's multi-GPU replicas are assumed to sit on (NVSwitch boards).
 DEFAULT_TOPOLOGY = "dgx"

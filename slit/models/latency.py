@@ -20,7 +20,7 @@ with P_dec the active parameters less the input embedding (a lookup), P_pre that
 head too (a prefill computes logits for each prompt's last token only), L layers,
 A = heads x head_dim, W_s the weight bytes an iteration streams (all but an untied input
 embedding table, of which it reads only its tokens' rows; see
-:attr:`slit.models.llm.LlmSpec.streamed_weight_bytes`), kv KV-cache bytes per token. The
+:attr:`slit.catalogue.llms.LlmSpec.streamed_weight_bytes`), kv KV-cache bytes per token. The
 fixed part has three terms:
 
 * ``t_host`` (``overhead_s``): per iteration on the CPU (scheduler, input preparation, launch
@@ -46,9 +46,9 @@ from importlib import resources
 
 import yaml
 
+from slit.catalogue.gpus import GpuSpec, bundled_gpus
+from slit.catalogue.llms import LlmSpec, bundled_llms
 from slit.models.collectives import AllReduceLine, allreduce_line
-from slit.models.hardware import GpuSpec, bundled_gpus
-from slit.models.llm import LlmSpec, bundled_llms
 from slit.models.memory import check_fits
 
 #: Bytes of one activation value exchanged by the all-reduce (bf16/fp16 activations).

@@ -32,8 +32,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from slit.models.hardware import GpuSpec, bundled_gpus
-from slit.models.llm import BYTES_PER_VALUE, LlmSpec, bundled_llms
+from slit.catalogue.gpus import GpuSpec, bundled_gpus
+from slit.catalogue.llms import BYTES_PER_VALUE, LlmSpec, bundled_llms
 
 GIB = float(2**30)
 """Bytes in a GiB."""

@@ -40,14 +40,14 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
-from slit.models.hardware import GpuSpec, bundled_gpus
+from slit.catalogue.gpus import GpuSpec, bundled_gpus
+from slit.catalogue.llms import LlmSpec
 from slit.models.latency import (
     EfficiencyParams,
     ReplicaPerf,
     calibrated_efficiency,
     resolve_specs,
 )
-from slit.models.llm import LlmSpec
 from slit.models.memory import check_fits
 
 

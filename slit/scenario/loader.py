@@ -21,9 +21,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from slit.catalogue.bundled import bundled_folder
+from slit.catalogue.gpus import GpuSpec, bundled_gpus
+from slit.catalogue.llms import LlmSpec, bundled_llms
 from slit.errors import Problem, ScenarioError
-from slit.models.hardware import GpuSpec, bundled_gpus
-from slit.models.llm import LlmSpec, bundled_llms
 from slit.models.memory import fit_problem
 from slit.scenario.schema import Pool, ScenarioModel
 

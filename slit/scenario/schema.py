@@ -23,8 +23,8 @@ from pydantic import (
     model_validator,
 )
 
-from slit.models.hardware import GpuSpec
-from slit.models.llm import KvCacheDtype, LlmSpec, WeightPrecision
+from slit.catalogue.gpus import GpuSpec
+from slit.catalogue.llms import KvCacheDtype, LlmSpec, WeightPrecision
 from slit.models.water import DEFAULT_WUE_SCALE
 
 PositiveFloat = Annotated[float, Field(gt=0)]

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from slit.models.hardware import bundled_gpus
+from slit.catalogue.gpus import bundled_gpus
+from slit.catalogue.llms import bundled_llms
 from slit.models.latency import ReplicaPerf, calibrated_efficiency
-from slit.models.llm import bundled_llms
 from slit.scenario.loader import load_scenario, scenario_from_dict
 from slit.sim.simulate import simulate
 

@@ -84,9 +84,9 @@ def test_booked_energy_of_a_request_is_the_power_model_of_its_iterations(
     of its prefill iteration times that iteration's length, plus the power of its decode
     stretch (the mean compute, memory, per-request and all-reduce shares of its steps) times
     the stretch's length. The engine computes nothing of its own: it calls slit.models.power."""
-    from slit.models.hardware import bundled_gpus
+    from slit.catalogue.gpus import bundled_gpus
+    from slit.catalogue.llms import bundled_llms
     from slit.models.latency import ReplicaPerf, calibrated_efficiency, sum_of_max_lines
-    from slit.models.llm import bundled_llms
     from slit.models.power import calibrated_power, it_power_w, iteration_activity
 
     scenario = load_scenario(_scenario(tmp_path, 1, prompt, output, tp))

@@ -29,9 +29,9 @@ from slit.calibration.joint import (
 from slit.calibration.mlenergy import load_mlenergy
 from slit.calibration.pipeline import acceptance_table, headline_table, load_observations
 from slit.calibration.vidur import load_vidur_prefill
-from slit.models.hardware import bundled_gpus
+from slit.catalogue.gpus import bundled_gpus
+from slit.catalogue.llms import bundled_llms
 from slit.models.latency import EfficiencyParams, ReplicaPerf, calibrated_efficiency
-from slit.models.llm import bundled_llms
 from slit.models.power import PowerParams, calibrated_power
 from tests.conftest import REPO, require_shared_data
 

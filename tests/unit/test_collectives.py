@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from slit.catalogue.gpus import bundled_gpus
+from slit.catalogue.llms import bundled_llms
 from slit.models.collectives import NO_ALLREDUCE, allreduce_line, collective_table
-from slit.models.hardware import bundled_gpus
 from slit.models.latency import ReplicaPerf, calibrated_efficiency
-from slit.models.llm import bundled_llms
 
 
 def test_table_rows_are_complete_and_in_si_units() -> None:

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from slit.catalogue.gpus import bundled_gpus
+from slit.catalogue.llms import bundled_llms
 from slit.inputs import PoolInputs
-from slit.models.hardware import bundled_gpus
 from slit.models.latency import ReplicaPerf, calibrated_efficiency
-from slit.models.llm import bundled_llms
 from slit.models.power import calibrated_power
 from slit.sim.engine import (
     KV_WATERMARK,

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from slit.catalogue.gpus import bundled_gpus
+from slit.catalogue.llms import bundled_llms
 from slit.models import latency
-from slit.models.hardware import bundled_gpus
-from slit.models.llm import bundled_llms
 from slit.models.memory import memory_budget
 
 coef = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)

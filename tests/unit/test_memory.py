@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from slit.catalogue.gpus import GpuSpec, bundled_gpus
+from slit.catalogue.llms import LlmSpec, bundled_llms
 from slit.cli import main
 from slit.errors import ScenarioError
 from slit.models import latency, power
-from slit.models.hardware import GpuSpec, bundled_gpus
-from slit.models.llm import LlmSpec, bundled_llms
 from slit.models.memory import (
     DRIVER_RESERVED_BYTES,
     GIB,

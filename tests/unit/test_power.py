@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slit.models.hardware import bundled_gpus
+from slit.catalogue.gpus import bundled_gpus
 from slit.models.latency import decode_step_time_s, prefill_time_s
 from slit.models.power import (
     PowerParams,
@@ -53,8 +53,8 @@ def test_array_activity_is_the_scalar_equation(c, m, r, t, base, ac, am, ar, x, 
 def test_no_phase_is_pinned_at_maximum_power() -> None:
     """A long prefill draws more than a small decode step, and neither is forced to TDP: the
     activity follows each iteration's compute, memory and per-request shares."""
+    from slit.catalogue.llms import bundled_llms
     from slit.models.latency import ReplicaPerf, calibrated_efficiency
-    from slit.models.llm import bundled_llms
 
     for gpu_id in ("a100-80gb", "h100-80gb"):
         gpu = bundled_gpus()[gpu_id]
@@ -72,8 +72,8 @@ def test_power_per_gpu_falls_as_tensor_parallelism_grows() -> None:
     """At tp 8 the fixed costs (host, all-reduce) take more of each step, so each GPU is less
     active: per-GPU decode power must not rise with tp (ML.ENERGY and the reviewer's data show
     it falling)."""
+    from slit.catalogue.llms import bundled_llms
     from slit.models.latency import ReplicaPerf, calibrated_efficiency
-    from slit.models.llm import bundled_llms
 
     gpu = bundled_gpus()["h100-80gb"]
     power = calibrated_power("h100-80gb")
