@@ -52,7 +52,9 @@ def make_algorithm(name: str, pop_size: int, n_obj: int, seed: int, **context: A
 
 
 def _ref_dirs(n_obj: int, pop_size: int, seed: int) -> Any:
-    return reference_directions(n_obj, pop_size)
+    # each algorithm gets its own writable copy: pymoo's compiled NSGA-III niching takes a
+    # writable buffer, and the cached directions are read-only so that no run can alter them
+    return reference_directions(n_obj, pop_size).copy()
 
 
 @cache
