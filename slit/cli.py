@@ -36,13 +36,39 @@ def _common(p: argparse.ArgumentParser, out: bool = True) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
 
+class _DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Help that states every option's default (as ``ArgumentDefaultsHelpFormatter``), except
+    for switches and options without one, and where the help text gives it already."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (
+            "(default" in text
+            or action.default is None
+            or action.default is False
+            or action.default is argparse.SUPPRESS
+            or action.default == []
+            or not action.option_strings
+        ):
+            return text
+        return text + " (default: %(default)s)"
+
+
+class _Parser(argparse.ArgumentParser):
+    """A subcommand's parser: its help states the defaults."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _DefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every ``slit`` subcommand."""
     parser = argparse.ArgumentParser(
         prog="slit", description="Simulate and optimise geo-distributed LLM inference."
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
-    sub = parser.add_subparsers(dest="command")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     p = sub.add_parser("validate", help="check scenario files; exit 2 listing every problem")
     p.add_argument("scenarios", nargs="+", help="scenario YAML files (or bundled:NAME)")
@@ -116,12 +142,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--baselines",
         default=None,
-        help="comma-separated routing policies replayed beside the plans "
-        "(default: all baselines; '' for none)",
+        help="comma-separated routing policies replayed beside the plans; '' for none "
+        "(default: all baselines)",
     )
     p.add_argument("--jobs", type=int, default=2, help="processes for the validation replays")
     p.add_argument(
-        "--forecaster", default="oracle", help="demand forecast: oracle, seasonal or slit"
+        "--forecaster",
+        default="slit",
+        help="demand forecast: slit (SLIT's predictor), last, seasonal, or oracle (perfect "
+        "foresight: an upper bound, labelled so in the outputs)",
     )
     p.add_argument(
         "--signal-error",

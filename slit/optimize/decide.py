@@ -6,7 +6,11 @@ worst); a variant is then:
 * ``balanced``: the member closest (Euclidean) to the ideal point (SLIT-Balanced);
 * ``ttft``, ``carbon``, ``water``, ``cost``: the best member on that objective (ties broken
   by the sum of the normalised objectives);
-* ``knee``: the member whose worst normalised objective is smallest (the Chebyshev point);
+* ``knee``: a knee in Deb and Gupta's sense, found by pymoo's ``HighTradeoffPoints`` (members
+  whose least improvement per unit of deterioration towards their neighbours is an outlier of
+  the front); of several, the one closest to the ideal point. A front without such a point
+  (fewer than four members, or no outlier) takes the member whose worst normalised objective
+  is smallest (the Chebyshev point, the knee of a front without one);
 * user weights ``w``: the member minimising ``max_i w_i f_i`` of the normalised objectives
   (the weighted Chebyshev distance to the ideal point, which, unlike a weighted sum, can pick
   members on non-convex parts of the front).
@@ -33,6 +37,33 @@ def normalise(front: FloatArray) -> FloatArray:
     return (f - lo) / span
 
 
+def knee_points(z: FloatArray) -> npt.NDArray[np.int64]:
+    """Indices of the high trade-off points of a normalised front (pymoo's
+    ``HighTradeoffPoints``; empty when it finds none or the front is too small)."""
+    if len(z) < 4:
+        return np.zeros(0, dtype=np.int64)
+    import warnings
+
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+        # pymoo's module imports a deprecated scipy namespace; its trade-offs divide by zero
+        # gains on purpose
+        warnings.simplefilter("ignore")
+        from pymoo.mcdm.high_tradeoff import HighTradeoffPoints
+
+        try:
+            found = HighTradeoffPoints().do(z)
+        except (ValueError, IndexError):  # degenerate fronts (duplicates, one objective flat)
+            found = None
+    return np.zeros(0, dtype=np.int64) if found is None else np.asarray(found, np.int64).ravel()
+
+
+def _knee(z: FloatArray) -> int:
+    knees = knee_points(z)
+    if len(knees) == 0:
+        return int(np.argmin(z.max(axis=1)))
+    return int(knees[np.argmin(np.sqrt((z[knees] ** 2).sum(axis=1)))])
+
+
 def choose(front: FloatArray, variant: str | FloatArray) -> int:
     """Index of the member of ``front`` (``[members, objectives]``) the variant picks."""
     z = normalise(front)
@@ -40,7 +71,7 @@ def choose(front: FloatArray, variant: str | FloatArray) -> int:
         if variant == "balanced":
             return int(np.argmin(np.sqrt((z**2).sum(axis=1))))
         if variant == "knee":
-            return int(np.argmin(z.max(axis=1)))
+            return _knee(z)
         if variant in OBJECTIVES or f"{variant}_s" in OBJECTIVES or variant in (
             "carbon", "water", "cost"
         ):  # fmt: skip

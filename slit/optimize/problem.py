@@ -5,6 +5,12 @@ the allocation ``A[o, d] = x[o, d] / Σ_d x[o, d]`` (a row of zeros means "neare
 all minimised: mean TTFT (s), carbon (kg), water (L) and cost (USD) of the epoch, from the
 :class:`~slit.optimize.evaluator.FastEvaluator`. Constraints (``G ≤ 0`` is feasible): every
 pool's utilisation below ``max_utilization``, and optionally the mean TTFT below an SLO.
+
+**Equal budgets.** Given an evaluation ``budget``, the problem evaluates at most that many
+allocations; candidates asked for beyond it are not evaluated but marked unevaluated
+(:data:`UNEVALUATED` in every objective and constraint, worse than any real value), and
+:class:`EvaluationBudget` ends the run once the budget is spent. So every algorithm, whatever its
+generation size or local search, is compared on exactly the evaluations it was given.
 """
 
 from __future__ import annotations
@@ -13,11 +19,15 @@ from typing import Any
 
 import numpy as np
 from pymoo.core.problem import Problem
+from pymoo.core.termination import Termination
 
 from slit.optimize.evaluator import EpochDemand, FastEvaluator, FloatArray
 
 OBJECTIVES = ("ttft_s", "carbon_kg", "water_l", "cost_usd")
 """Objective names, in the order of the columns of ``F``."""
+
+UNEVALUATED = 1.0e30
+"""Objectives and constraint violation of a candidate asked for after the budget was spent."""
 
 
 def allocation_from_x(x: FloatArray, n_origins: int, n_datacenters: int) -> FloatArray:
@@ -38,6 +48,8 @@ class EpochProblem(Problem):  # type: ignore[misc]
         ttft_slo_s: if given, a constraint that the mean TTFT stays below it, s.
         penalty: if given, no constraints: each objective grows by ``penalty`` times the total
             violation instead (for algorithms without constraint handling, e.g. MOEA/D).
+        budget: if given, the most allocations it evaluates (see the module doc); it counts
+            them in ``n_evaluated``.
     """
 
     def __init__(
@@ -47,7 +59,10 @@ class EpochProblem(Problem):  # type: ignore[misc]
         max_utilization: float = 0.95,
         ttft_slo_s: float | None = None,
         penalty: float | None = None,
+        budget: int | None = None,
     ) -> None:
+        self.budget = budget
+        self.n_evaluated = 0
         self.evaluator = evaluator
         self.demand = demand
         self.max_utilization = max_utilization
@@ -64,6 +79,20 @@ class EpochProblem(Problem):  # type: ignore[misc]
         )
 
     def _evaluate(self, x: FloatArray, out: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        x = np.atleast_2d(x)
+        left = len(x) if self.budget is None else self.budget - self.n_evaluated
+        take = max(0, min(len(x), left))
+        self.n_evaluated += take
+        n_g = self.n_ieq_constr
+        f = np.full((len(x), self.n_obj), UNEVALUATED)
+        g = np.full((len(x), n_g), UNEVALUATED) if n_g else None
+        if take:
+            self._evaluate_real(x[:take], f[:take], None if g is None else g[:take])
+        out["F"] = f
+        if g is not None:
+            out["G"] = g
+
+    def _evaluate_real(self, x: FloatArray, f_out: FloatArray, g_out: FloatArray | None) -> None:
         alloc = allocation_from_x(x, self.n_origins, self.n_datacenters)
         res = self.evaluator.evaluate(alloc, self.demand)
         g = [res.max_utilization - self.max_utilization]
@@ -71,8 +100,21 @@ class EpochProblem(Problem):  # type: ignore[misc]
             g.append(res.ttft_mean_s - self.ttft_slo_s)
         constraints = np.stack(g, axis=1)
         if self.penalty is None:
-            out["F"] = res.objectives()
-            out["G"] = constraints
+            f_out[:] = res.objectives()
+            assert g_out is not None
+            g_out[:] = constraints
         else:
             violation = np.maximum(constraints, 0.0).sum(axis=1, keepdims=True)
-            out["F"] = res.objectives() + self.penalty * violation
+            f_out[:] = res.objectives() + self.penalty * violation
+
+
+class EvaluationBudget(Termination):  # type: ignore[misc]
+    """pymoo termination: done once the algorithm's problem (an :class:`EpochProblem` with a
+    budget) has spent its evaluations. It reads the problem the algorithm holds, so it stays
+    right when pymoo copies the termination."""
+
+    def _update(self, algorithm: Any) -> float:
+        problem = algorithm.problem
+        if getattr(problem, "budget", None) is None or problem.budget < 1:
+            raise ValueError("EvaluationBudget needs an EpochProblem with a budget of at least 1")
+        return float(min(1.0, problem.n_evaluated / float(problem.budget)))

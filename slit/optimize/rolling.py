@@ -21,10 +21,19 @@ from slit.optimize.algorithms import make_algorithm
 from slit.optimize.decide import VARIANTS, choose
 from slit.optimize.demand import demands_of
 from slit.optimize.evaluator import EpochDemand, FastEvaluator, FloatArray
-from slit.optimize.problem import OBJECTIVES, EpochProblem, allocation_from_x
+from slit.optimize.problem import (
+    OBJECTIVES,
+    UNEVALUATED,
+    EpochProblem,
+    EvaluationBudget,
+    allocation_from_x,
+)
 from slit.scenario.loader import Scenario
 
 PENALTY_ALGORITHMS = frozenset({"moead"})
+N_EVAL_ALGORITHMS = frozenset({"rvea"})
+"""Algorithms that take only pymoo's own generation or evaluation count as termination (RVEA
+adapts its reference vectors to it); the problem's budget caps their evaluations all the same."""
 """Algorithms that cannot handle constraints and get them as objective penalties."""
 
 
@@ -94,28 +103,40 @@ def optimise_epoch(
     algo.initialization.sampling = x0[:pop_size] if len(x0) >= pop_size else x0
     # pymoo's SBX crossover takes a power of a negative number for genes sitting exactly on a
     # bound and then discards the NaN it makes; silence that floating-point warning only
-    solved = problem
-    if algorithm in PENALTY_ALGORITHMS:
-        # pymoo's MOEA/D takes no constraints: it sees them as a penalty on every objective
-        solved = EpochProblem(evaluator, demand, ttft_slo_s=ttft_slo_s, penalty=1.0e3)
+    # the problem the algorithm sees evaluates at most ``evaluations`` allocations (equal
+    # budgets for every algorithm, local searches included); MOEA/D-style algorithms without
+    # constraint handling see the constraints as a penalty on every objective
+    budget = None if time_budget_s else evaluations
+    solved = EpochProblem(
+        evaluator, demand, ttft_slo_s=ttft_slo_s, budget=budget,
+        penalty=1.0e3 if algorithm in PENALTY_ALGORITHMS else None,
+    )  # fmt: skip
     history: list[tuple[int, FloatArray]] = []
 
     def record(algorithm: object) -> None:
-        # the population after each generation, for convergence plots (feasible members only:
-        # a penalised objective is not on the front's scale)
+        # the population after each generation, for convergence plots (feasible, evaluated
+        # members only: a penalised objective is not on the front's scale)
         pop = algorithm.pop  # type: ignore[attr-defined]
         cv = pop.get("CV")
         f = pop.get("F")
         ok = (cv[:, 0] <= 0) if cv is not None else np.ones(len(f), bool)
-        history.append((int(algorithm.evaluator.n_eval), f[ok].copy()))  # type: ignore[attr-defined]
+        ok &= f[:, 0] < UNEVALUATED
+        history.append((solved.n_evaluated, f[ok].copy()))
 
     with np.errstate(invalid="ignore"):
         # no copy: an algorithm's state across epochs (SLIT's guide) must be the caller's
-        budget = ("time", float(time_budget_s)) if time_budget_s else ("n_eval", evaluations)
-        res = minimize(solved, algo, budget, seed=seed, verbose=False, callback=record,
+        if time_budget_s:
+            termination: object = ("time", float(time_budget_s))
+        elif algorithm in N_EVAL_ALGORITHMS:
+            termination = ("n_eval", evaluations)  # the problem's budget still caps them
+        else:
+            termination = EvaluationBudget()
+        res = minimize(solved, algo, termination, seed=seed, verbose=False, callback=record,
                        copy_algorithm=False)  # fmt: skip
-    # the final population, scored on the true objectives and constraints
+    # the final population (the members it evaluated), scored on the true objectives and
+    # constraints
     x = res.pop.get("X")
+    x = x[res.pop.get("F")[:, 0] < UNEVALUATED]
     scored = problem.evaluate(x, return_as_dictionary=True)
     f = scored["F"]
     cv = np.maximum(scored["G"], 0.0).sum(axis=1)
@@ -135,7 +156,7 @@ def optimise_epoch(
         f[front],
         alloc,
         feasible,
-        int(res.algorithm.evaluator.n_eval),
+        solved.n_evaluated,
         time.perf_counter() - t0,
         history,
     )

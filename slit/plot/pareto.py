@@ -78,6 +78,10 @@ def plot_pareto_grid(pareto: pd.DataFrame, baselines: pd.DataFrame | None = None
     handles, labels = axes[n - 2][0].get_legend_handles_labels()
     uniq = dict(zip(labels, handles, strict=False))
     fig.legend(uniq.values(), uniq.keys(), loc="upper right", fontsize=8, frameon=False)
+    if "forecaster" in pareto.columns and len(pareto):
+        # the plans' demand forecast, so that an oracle front is never read as achievable
+        fig.suptitle(f"plans predicted with demand forecast: {pareto['forecaster'].iloc[0]}",
+                     fontsize=9, x=0.02, ha="left")  # fmt: skip
     return fig
 
 

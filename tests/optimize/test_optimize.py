@@ -114,3 +114,53 @@ def test_run_optimize_returns_a_typed_result() -> None:
     assert {"w00", *VARIANTS} <= set(out.plans)
     assert 0.0 <= out.hypervolume_mean <= 1.1**4
     assert out.indicators["epochs"] == 2 == out.fronts["epoch"].nunique()
+
+
+@pytest.mark.parametrize("at", [0.15, 0.3, 0.6])
+def test_knee_is_the_high_trade_off_point_of_a_bent_front(at: float) -> None:
+    """A front that falls steeply to a bend at ``at`` and then only slowly: the knee is the
+    bend, wherever it is (the Chebyshev point of this front would not follow it)."""
+    from slit.optimize.decide import knee_points, normalise
+
+    t = np.linspace(0.0, 1.0, 41)
+    steep = 1.0 - (1.0 - 0.1) * t / at
+    slow = 0.1 - 0.1 * (t - at) / (1.0 - at) * 0.5
+    f = np.stack([t, np.where(t < at, steep, slow), np.zeros_like(t), np.zeros_like(t)], axis=1)
+    bend = int(np.argmin(np.abs(t - at)))
+    assert bend in knee_points(normalise(f))
+    assert choose(f, "knee") == bend
+
+
+def test_knee_of_a_small_front_falls_back_to_the_chebyshev_point() -> None:
+    front = np.array([[0.0, 1.0, 0.0, 0.0], [0.6, 0.5, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0]])
+    assert choose(front, "knee") == 1
+
+
+def test_the_problem_evaluates_no_more_than_its_budget() -> None:
+    from slit.optimize.demand import oracle_demands
+    from slit.optimize.evaluator import FastEvaluator
+    from slit.optimize.problem import UNEVALUATED, EpochProblem
+    from slit.scenario.loader import scenario_from_dict
+    from tests.conftest import small_scenario_dict
+
+    scenario = scenario_from_dict(small_scenario_dict())
+    demands, models = oracle_demands(scenario)
+    problem = EpochProblem(FastEvaluator.from_scenario(scenario, models), demands[0], budget=5)
+    x = np.random.default_rng(0).random((4, problem.n_var))
+    first = problem.evaluate(x, return_as_dictionary=True)
+    second = problem.evaluate(x, return_as_dictionary=True)
+    assert problem.n_evaluated == 5
+    assert np.all(first["F"] < UNEVALUATED)
+    # of the second batch one fits the budget: the same values as before; the rest unevaluated
+    assert np.allclose(second["F"][0], first["F"][0])
+    assert np.all(second["F"][1:] == UNEVALUATED) and np.all(second["G"][1:] == UNEVALUATED)
+
+
+def test_optimize_help_states_every_default(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["optimize", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for shown in ("(default: slit)", "(default: 2000)", "(default: 40)", "(default: 2)",
+                  "(default: 0.0)", "oracle (perfect foresight: an upper bound"):  # fmt: skip
+        assert shown in text, shown
+    assert text.count("(default: slit)") == 2  # the algorithm and the forecaster
