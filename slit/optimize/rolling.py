@@ -8,12 +8,15 @@ horizon totals are the sums of its epochs' objectives (TTFT weighted by the epoc
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from pymoo.core.algorithm import Algorithm
 from pymoo.optimize import minimize
 
 from slit.inputs import compile_inputs
@@ -73,15 +76,21 @@ def optimise_epoch(
     evaluator: FastEvaluator,
     demand: EpochDemand,
     epoch: int,
-    algorithm: str,
+    algorithm: str | Algorithm,
     evaluations: int,
     pop_size: int,
     seed: int,
     ttft_slo_s: float | None = None,
     context: dict[str, object] | None = None,
     time_budget_s: float | None = None,
+    termination: Any = None,
 ) -> EpochFront:
     """Solve one epoch; an all-infeasible result keeps the least-violating members.
+
+    ``algorithm`` is a registered name or a pymoo ``Algorithm`` (solved on a fresh copy, as
+    pymoo algorithms keep state). ``termination`` (a pymoo termination or its tuple form, e.g.
+    ``("n_gen", 50)``) replaces the evaluation budget, which then caps nothing; otherwise
+    ``time_budget_s`` if given, else exactly ``evaluations`` evaluations.
 
     An epoch without requests (the drain) has nothing to decide: its front is the nearest
     allocation alone."""
@@ -91,25 +100,33 @@ def optimise_epoch(
         alloc = np.eye(problem.n_origins, problem.n_datacenters)[None]
         f = evaluator.evaluate(alloc, demand).objectives()
         return EpochFront(epoch, f, alloc, True, 1, time.perf_counter() - t0)
-    algo = make_algorithm(algorithm, pop_size, problem.n_obj, seed, **(context or {}))
+    if isinstance(algorithm, str):
+        name = algorithm
+        algo = make_algorithm(algorithm, pop_size, problem.n_obj, seed, **(context or {}))
+    else:
+        name = type(algorithm).__name__
+        algo = copy.deepcopy(algorithm)
     # the extreme schedules of SLIT's initial population: even spread, nearest, all-at-one-site
     n_o, n_d = problem.n_origins, problem.n_datacenters
     seeds = [np.full((n_o, n_d), 1.0), np.eye(n_o, n_d) + 1e-9]
     seeds += [np.eye(1, n_d, d).repeat(n_o, axis=0) for d in range(n_d)]
     rng = np.random.default_rng(seed)
+    if not isinstance(algorithm, str):  # a caller's algorithm keeps its own population size
+        pop_size = int(getattr(algo, "pop_size", None) or pop_size)
     x0 = np.vstack(
         [s.reshape(1, -1) for s in seeds] + [rng.random((max(0, pop_size - len(seeds)), n_o * n_d))]
     )
-    algo.initialization.sampling = x0[:pop_size] if len(x0) >= pop_size else x0
+    if hasattr(algo, "initialization"):
+        algo.initialization.sampling = x0[:pop_size] if len(x0) >= pop_size else x0
     # pymoo's SBX crossover takes a power of a negative number for genes sitting exactly on a
     # bound and then discards the NaN it makes; silence that floating-point warning only
     # the problem the algorithm sees evaluates at most ``evaluations`` allocations (equal
     # budgets for every algorithm, local searches included); MOEA/D-style algorithms without
     # constraint handling see the constraints as a penalty on every objective
-    budget = None if time_budget_s else evaluations
+    budget = None if time_budget_s or termination is not None else evaluations
     solved = EpochProblem(
         evaluator, demand, ttft_slo_s=ttft_slo_s, budget=budget,
-        penalty=1.0e3 if algorithm in PENALTY_ALGORITHMS else None,
+        penalty=1.0e3 if name in PENALTY_ALGORITHMS else None,
     )  # fmt: skip
     history: list[tuple[int, FloatArray]] = []
 
@@ -125,9 +142,11 @@ def optimise_epoch(
 
     with np.errstate(invalid="ignore"):
         # no copy: an algorithm's state across epochs (SLIT's guide) must be the caller's
-        if time_budget_s:
-            termination: object = ("time", float(time_budget_s))
-        elif algorithm in N_EVAL_ALGORITHMS:
+        if termination is not None:
+            pass
+        elif time_budget_s:
+            termination = ("time", float(time_budget_s))
+        elif name in N_EVAL_ALGORITHMS:
             termination = ("n_eval", evaluations)  # the problem's budget still caps them
         else:
             termination = EvaluationBudget()
@@ -164,17 +183,18 @@ def optimise_epoch(
 
 def optimise_horizon(
     scenario: Scenario,
-    algorithm: str = "slit",
+    algorithm: str | Algorithm = "slit",
     *,
     evaluations: int = 2000,
     pop_size: int = 40,
     seed: int | None = None,
     weights: FloatArray | None = None,
     ttft_slo_s: float | None = None,
-    forecaster: str = "oracle",
+    forecaster: str = "slit",
     signal_error: float = 0.0,
     time_budget_s: float | None = None,
     progress: Callable[[int, int], None] | None = None,
+    termination: Any = None,
 ) -> HorizonResult:
     """Optimise every epoch of the horizon and build the plans of all decision variants.
 
@@ -210,7 +230,7 @@ def optimise_horizon(
         fronts.append(
             optimise_epoch(
                 evaluator, seen, e, algorithm, evaluations, pop_size, seed + 1009 * e,
-                ttft_slo_s, context, time_budget_s,
+                ttft_slo_s, context, time_budget_s, termination,
             )
         )  # fmt: skip
         if progress is not None:
@@ -232,7 +252,7 @@ def optimise_horizon(
         demands,
         evaluator,
         {
-            "algorithm": algorithm,
+            "algorithm": algorithm if isinstance(algorithm, str) else type(algorithm).__name__,
             "evaluations_per_epoch": evaluations,
             "pop_size": pop_size,
             "seed": seed,

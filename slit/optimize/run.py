@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from pymoo.core.algorithm import Algorithm
 
 from slit.errors import SlitError
 from slit.optimize.decide import VARIANTS
@@ -181,7 +182,7 @@ def convergence_table(
 
 def run_optimize(
     scenario: Scenario,
-    algorithm: str = "slit",
+    algorithm: str | Algorithm = "slit",
     *,
     evaluations: int = 2000,
     pop_size: int = 40,
@@ -193,13 +194,16 @@ def run_optimize(
     ttft_slo: bool = False,
     baselines: Sequence[str] = BASELINES,
     progress: Callable[[str, int, int], None] | None = None,
+    termination: Any = None,
 ) -> OptimizeResult:
     """Optimise, validate and tabulate.
 
     Args:
         scenario: the scenario whose horizon is optimised epoch by epoch.
-        algorithm: a registered algorithm (``slit list algorithms``).
-        evaluations: evaluation budget per epoch (ignored when ``time_budget_s`` is set).
+        algorithm: a registered algorithm (``slit list algorithms``) or a pymoo ``Algorithm``
+            (each epoch solves a fresh copy).
+        evaluations: evaluation budget per epoch, exact for every algorithm (ignored when
+            ``time_budget_s`` or ``termination`` is set).
         pop_size: population size.
         seed: random seed (default: the scenario's); also the seed of every replay.
         jobs: processes for the replays in the simulator.
@@ -211,6 +215,8 @@ def run_optimize(
         ttft_slo: constrain the predicted mean TTFT to the scenario's TTFT SLO.
         baselines: routing policies replayed beside the plans (default :data:`BASELINES`).
         progress: called with (stage, done, total).
+        termination: a pymoo termination per epoch (an object or its tuple form, e.g.
+            ``("n_gen", 50)``) instead of the evaluation budget.
 
     Returns:
         an :class:`OptimizeResult`: the tables of the folder ``slit optimize`` writes and the
@@ -230,6 +236,7 @@ def run_optimize(
         forecaster=forecaster, signal_error=signal_error, time_budget_s=time_budget_s,
         ttft_slo_s=slo if ttft_slo else None,
         progress=(lambda i, n: progress("optimising", i, n)) if progress else None,
+        termination=termination,
     )  # fmt: skip
     t_opt = time.perf_counter() - t0
 
@@ -292,7 +299,8 @@ def run_optimize(
     hv_epochs = hypervolumes(result, scales)
     decided = [e for e, d in enumerate(result.demands) if d.rate_per_s.any()]
     indicators = {
-        "algorithm": algorithm,
+        "algorithm": algorithm if isinstance(algorithm, str) else type(algorithm).__name__,
+        "termination": None if termination is None else repr(termination),
         "evaluations_per_epoch": evaluations,
         "pop_size": pop_size,
         "seed": seed,

@@ -164,3 +164,27 @@ def test_optimize_help_states_every_default(capsys: pytest.CaptureFixture[str]) 
                   "(default: 0.0)", "oracle (perfect foresight: an upper bound"):  # fmt: skip
         assert shown in text, shown
     assert text.count("(default: slit)") == 2  # the algorithm and the forecaster
+
+
+@pytest.mark.slow
+def test_run_optimize_takes_a_pymoo_algorithm_and_termination() -> None:
+    """pymoo's conventions: an Algorithm instance and a termination instead of a name and a
+    budget; each epoch solves a fresh copy, so the caller's instance is left untouched."""
+    from pymoo.algorithms.moo.nsga2 import NSGA2
+
+    from slit.optimize.run import run_optimize
+    from slit.scenario.loader import scenario_from_dict
+    from tests.conftest import small_scenario_dict
+
+    data = small_scenario_dict()
+    data["time"].update(horizon_s=1800, drain_s=0)
+    algo = NSGA2(pop_size=12)
+    # the oracle, so that both epochs are decided (SLIT's predictor knows no demand in the first)
+    out = run_optimize(scenario_from_dict(data), algo, termination=("n_gen", 3), baselines=(),
+                       forecaster="oracle")  # fmt: skip
+    assert out.indicators["algorithm"] == "NSGA2"
+    assert out.indicators["termination"] == "('n_gen', 3)"
+    assert algo.problem is None or not hasattr(algo, "pop") or algo.pop is None  # untouched
+    conv = out.convergence
+    assert conv.groupby("epoch")["generation"].max().tolist() == [3, 3]
+    assert (conv.groupby("epoch")["evaluations"].max() == 3 * 12).all()
