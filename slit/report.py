@@ -32,8 +32,10 @@ pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: 0.8em; }
 """
 
 CAPTIONS = {
-    "pareto_grid": "Predicted horizon totals of the non-dominated plans (grey: weight vectors; "
-    "markers: decision variants) and the baselines replayed in the simulator (crosses).",
+    "pareto_grid": "Horizon totals of the plans replayed in the simulator (grey dots: weight "
+    "vectors; coloured markers: decision variants) and of the baselines (black), all simulated "
+    "with the same seed; small open circles: the evaluator's prediction of the same plans, an "
+    "overlay for comparison only.",
     "parallel": "The front in parallel coordinates; each objective scaled from best (0) to "
     "worst (1) on the front.",
     "convergence": "Hypervolume of the population after each generation: median over the "
@@ -107,8 +109,13 @@ def build_report(folder: Path, style: str = "default") -> str:
                          "value": f"{100 * err:.2f} %"})  # fmt: skip
         parts.append("<h2>Indicators</h2>" + _table(pd.DataFrame(rows)))
         pareto = pd.read_csv(folder / "pareto.csv")
-        parts.append(f"<h2>Pareto set ({len(pareto)} plans, predicted)</h2>"
-                     + _table(pareto))  # fmt: skip
+        if "non_dominated" in pareto.columns and "predicted_ttft_s" in pareto.columns:
+            n_nd = int(pareto["non_dominated"].sum())
+            title = (f"Plans replayed in the simulator ({len(pareto)}; {n_nd} non-dominated on "
+                     "the simulated TTFT p95, carbon, water and cost; predictions beside them)")
+        else:  # a folder written before plans were replayed: predicted values only
+            title = f"Pareto set ({len(pareto)} plans, predicted)"
+        parts.append(f"<h2>{title}</h2>" + _table(pareto))
     if kind in ("optimize", "run") and (folder / "summary.json").is_file():
         summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
         title = "Balanced plan, simulated" if kind == "optimize" else "Summary"

@@ -126,6 +126,76 @@ def _simulate_one(args: tuple[dict[str, Any], str, Any, int, bool]) -> dict[str,
     return {"row": row, "per_datacenter": per_dc, "result": result if keep else None}
 
 
+SIMULATED_FRONT_OBJECTIVES = ("ttft_p95_s", "carbon_kg", "water_l", "cost_usd")
+"""What the simulated front is non-dominated on: the TTFT the SLO is set on (p95), carbon,
+water and cost of the replay."""
+
+
+def _with_copies(table: pd.DataFrame, same_as: dict[str, str]) -> pd.DataFrame:
+    """``table`` (rows by ``name``) with a copy of the replayed plan's rows for every plan whose
+    allocation equals it, in ``same_as`` order, then the other rows (the baselines)."""
+    if table.empty:
+        return table
+    parts = [table[table["name"] == rep].assign(name=name) for name, rep in same_as.items()]
+    rest = table[~table["name"].isin(set(same_as.values()))]
+    return pd.concat([*parts, rest], ignore_index=True)
+
+
+def simulated_front(
+    totals: pd.DataFrame,
+    validated: pd.DataFrame,
+    plans: Sequence[str],
+    slo_s: float,
+    forecast: str,
+) -> pd.DataFrame:
+    """``pareto.csv``: every replayed plan with its simulated objectives and, beside them, the
+    evaluator's prediction.
+
+    Columns: ``plan``; the simulated ``ttft_s`` (mean), ``ttft_p95_s``, ``carbon_kg``,
+    ``water_l``, ``cost_usd``, ``dropped``, ``slo_met_p95``; ``non_dominated``, recomputed on
+    the simulated values (:data:`SIMULATED_FRONT_OBJECTIVES`); the prediction
+    ``predicted_ttft_s``, ``predicted_carbon_kg``, ``predicted_water_l``, ``predicted_cost_usd``,
+    ``predicted_max_utilization`` and ``predicted_non_dominated`` (among every plan the run
+    built); the weights of weight-vector plans; and ``forecaster``."""
+    from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+    sim = validated[validated["kind"] == "plan"].drop_duplicates("name").set_index("name")
+    pred = totals.set_index("plan")
+    rows = []
+    for name in plans:
+        s = sim.loc[name].to_dict()
+        p = pred.loc[name].to_dict()
+        row: dict[str, Any] = {
+            "plan": name,
+            "ttft_s": float(s["ttft_mean_s"]),
+            "ttft_p95_s": float(s["ttft_p95_s"]),
+            "carbon_kg": float(s["carbon_kg"]),
+            "water_l": float(s["water_l"]),
+            "cost_usd": float(s["cost_usd"]),
+            "dropped": int(s["dropped"]),
+            "slo_met_p95": bool(s["ttft_p95_s"] <= slo_s),
+            "predicted_ttft_s": float(p["ttft_s"]),
+            "predicted_carbon_kg": float(p["carbon_kg"]),
+            "predicted_water_l": float(p["water_l"]),
+            "predicted_cost_usd": float(p["cost_usd"]),
+            "predicted_max_utilization": float(p["max_utilization"]),
+            "predicted_non_dominated": bool(p["non_dominated"]),
+        }
+        for obj in OBJECTIVES:
+            if f"weight_{obj}" in p:
+                row[f"weight_{obj}"] = p[f"weight_{obj}"]
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    f = out[list(SIMULATED_FRONT_OBJECTIVES)].to_numpy(float)
+    f = np.where(np.isfinite(f), f, np.inf)  # a replay without completions is dominated
+    nd = NonDominatedSorting().do(f, only_non_dominated_front=True)
+    out.insert(list(out.columns).index("slo_met_p95") + 1, "non_dominated", False)
+    out.loc[nd, "non_dominated"] = True
+    # every plan says what it knew of the demand: the oracle is perfect foresight, an upper
+    # bound no deployed router reaches
+    return out.assign(forecaster=forecast)
+
+
 def forecast_label(forecaster: str) -> str:
     """How outputs name a demand forecaster: the oracle marked as the upper bound it is."""
     return "oracle (perfect foresight: upper bound)" if forecaster == "oracle" else forecaster
@@ -241,10 +311,19 @@ def run_optimize(
     t_opt = time.perf_counter() - t0
 
     totals = result.totals
-    pareto = totals[totals["non_dominated"]].drop_duplicates(subset=list(OBJECTIVES))
-    # every plan says what it knew of the demand: the oracle is perfect foresight, an upper
-    # bound no deployed router reaches
-    pareto = pareto.assign(forecaster=forecast_label(forecaster))
+    # the plans replayed in the simulator: every decision variant and every plan the evaluator
+    # predicts non-dominated, each distinct allocation once (a weight vector often picks the
+    # same members as a variant: its replay is that variant's)
+    candidates = list(VARIANTS) + [
+        p for p in totals.loc[totals["non_dominated"], "plan"] if p not in VARIANTS
+    ]
+    same_as: dict[str, str] = {}
+    for name in candidates:
+        same_as[name] = next(
+            (k for k in same_as.values() if np.array_equal(result.plans[k], result.plans[name])),
+            name,
+        )
+    distinct = list(dict.fromkeys(same_as.values()))
     fronts = pd.concat(
         [pd.DataFrame(fr.objectives, columns=list(OBJECTIVES)).assign(epoch=fr.epoch,
                                                                         feasible=fr.feasible)
@@ -261,7 +340,7 @@ def run_optimize(
 
     raw = scenario.resolved_dict()
     jobs_list: list[tuple[dict[str, Any], str, Any, int, bool]] = [
-        (raw, v, result.plans[v], seed, v == REPLAY_KEPT) for v in VARIANTS
+        (raw, v, result.plans[v], seed, v == REPLAY_KEPT) for v in distinct
     ]
     jobs_list += [(raw, b, None, seed, False) for b in baselines]
     t1 = time.perf_counter()
@@ -277,8 +356,10 @@ def run_optimize(
             replays.append(_simulate_one(job))
             if progress:
                 progress("validating", i + 1, len(jobs_list))
-    validated = pd.DataFrame([r["row"] for r in replays])
-    validated_dc = pd.DataFrame([d for r in replays for d in r["per_datacenter"]])
+    validated = _with_copies(pd.DataFrame([r["row"] for r in replays]), same_as)
+    validated_dc = _with_copies(
+        pd.DataFrame([d for r in replays for d in r["per_datacenter"]]), same_as
+    )
     replay = next(r["result"] for r in replays if r["result"] is not None)
     validated["ttft_slo_met_p95"] = validated["ttft_p95_s"] <= slo
     validated["forecaster"] = np.where(validated["kind"] == "plan", forecast_label(forecaster), "")
@@ -295,6 +376,7 @@ def run_optimize(
             for key in ("ttft_mean_s", "carbon_kg", "water_l", "cost_usd")
         }
     t_val = time.perf_counter() - t1
+    pareto = simulated_front(totals, validated, candidates, slo, forecast_label(forecaster))
     scales = _epoch_scales(result)  # shared by the per-epoch and per-generation hypervolumes
     hv_epochs = hypervolumes(result, scales)
     decided = [e for e, d in enumerate(result.demands) if d.rate_per_s.any()]

@@ -35,10 +35,12 @@ def plot_pareto_grid(pareto: pd.DataFrame, baselines: pd.DataFrame | None = None
                      fig: Any = None) -> Any:  # fmt: skip
     """Pairwise scatter of the four objectives of ``pareto.csv``.
 
-    Weight-vector plans are grey dots, decision variants coloured markers; ``baselines`` (rows
-    of ``validated.csv`` with ``kind == "baseline"``, simulated) are black: open squares for
-    Helix, open diamonds for Splitwise and crosses for the greedy policies, at their mean TTFT.
-    Returns the figure (its axes are ``fig.axes``).
+    The points are the plans' simulated totals (their replays); weight-vector plans are grey
+    dots, decision variants coloured markers; ``baselines`` (rows of ``validated.csv`` with
+    ``kind == "baseline"``, simulated) are black: open squares for Helix, open diamonds for
+    Splitwise and crosses for the greedy policies, at their mean TTFT. When ``pareto.csv``
+    holds the evaluator's predictions (``predicted_*``), they are drawn as small open circles,
+    an overlay marked as such. Returns the figure (its axes are ``fig.axes``).
     """
     import matplotlib.pyplot as plt
 
@@ -47,6 +49,8 @@ def plot_pareto_grid(pareto: pd.DataFrame, baselines: pd.DataFrame | None = None
     if fig is None:
         fig = plt.figure(figsize=(7.0, 7.0), layout="constrained")
     axes = fig.subplots(n - 1, n - 1, squeeze=False)
+    # a folder from before plans were replayed holds predictions only
+    kind = "simulated" if "predicted_ttft_s" in pareto.columns else "predicted"
     named = pareto[pareto["plan"].isin(list(VARIANT_MARKERS))]
     rest = pareto[~pareto["plan"].isin(list(VARIANT_MARKERS))]
     base = None
@@ -59,10 +63,15 @@ def plot_pareto_grid(pareto: pd.DataFrame, baselines: pd.DataFrame | None = None
                 ax.set_visible(False)
                 continue
             x, y = objs[col], objs[row]
-            ax.scatter(rest[x], rest[y], s=10, color="0.6", label="weight vectors (predicted)")
+            if f"predicted_{x}" in pareto.columns and f"predicted_{y}" in pareto.columns:
+                ax.scatter(pareto[f"predicted_{x}"], pareto[f"predicted_{y}"], s=14,
+                           facecolors="none", edgecolors="0.55", linewidths=0.6,
+                           label="predicted by the evaluator (overlay)", zorder=1)  # fmt: skip
+            ax.scatter(rest[x], rest[y], s=10, color="0.6", label=f"weight vectors ({kind})")
             for k, r in enumerate(named.itertuples()):
                 ax.scatter(getattr(r, x), getattr(r, y), s=60, marker=VARIANT_MARKERS[str(r.plan)],
-                           color=OKABE_ITO[k % len(OKABE_ITO)], label=r.plan, zorder=3)  # fmt: skip
+                           color=OKABE_ITO[k % len(OKABE_ITO)], label=f"{r.plan} ({kind})",
+                           zorder=3)  # fmt: skip
             if base is not None:
                 for key, (marker, label) in BASELINE_MARKERS.items():
                     pick = base["name"].isin(GREEDY) if key == "greedy" else base["name"] == key
@@ -80,7 +89,7 @@ def plot_pareto_grid(pareto: pd.DataFrame, baselines: pd.DataFrame | None = None
     fig.legend(uniq.values(), uniq.keys(), loc="upper right", fontsize=8, frameon=False)
     if "forecaster" in pareto.columns and len(pareto):
         # the plans' demand forecast, so that an oracle front is never read as achievable
-        fig.suptitle(f"plans predicted with demand forecast: {pareto['forecaster'].iloc[0]}",
+        fig.suptitle(f"plans decided on the demand forecast: {pareto['forecaster'].iloc[0]}",
                      fontsize=9, x=0.02, ha="left")  # fmt: skip
     return fig
 
@@ -92,6 +101,8 @@ def plot_parallel(pareto: pd.DataFrame, ax: Any = None) -> Any:
     if ax is None:
         _, ax = plt.subplots(figsize=(7.0, 3.2), layout="constrained")
     objs = list(OBJECTIVE_LABELS)
+    if "non_dominated" in pareto.columns and pareto["non_dominated"].any():
+        pareto = pareto[pareto["non_dominated"].astype(bool)]  # the simulated front
     f = pareto[objs].to_numpy(float)
     lo, hi = f.min(axis=0), f.max(axis=0)
     z = (f - lo) / np.where(hi > lo, hi - lo, 1.0)

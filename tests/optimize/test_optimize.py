@@ -59,11 +59,19 @@ def test_slit_optimize_writes_every_output(tmp_path: Path) -> None:
     assert (conv.groupby("epoch")["evaluations"].max() <= 600 + 20).all()
     assert conv["hypervolume"].between(0, 1.1**4).all()
     pareto = pd.read_csv(out / "pareto.csv")
-    f = pareto[["ttft_s", "carbon_kg", "water_l", "cost_usd"]].to_numpy()
-    # mutually non-dominated
+    # every replayed plan, simulated beside predicted; the front recomputed on the simulated
+    # TTFT p95, carbon, water and cost: its members are mutually non-dominated, and every
+    # other plan is dominated by one of them
+    cols = ["ttft_p95_s", "carbon_kg", "water_l", "cost_usd"]
+    f = pareto[cols].to_numpy()
+    nd = pareto["non_dominated"].to_numpy(bool)
     for i in range(len(f)):
-        dominated = ((f <= f[i]).all(axis=1) & (f < f[i]).any(axis=1)).any()
-        assert not dominated
+        dominated = ((f[nd] <= f[i]).all(axis=1) & (f[nd] < f[i]).any(axis=1)).any()
+        assert dominated != nd[i]
+    assert {"predicted_ttft_s", "predicted_carbon_kg", "predicted_non_dominated",
+            "slo_met_p95", "forecaster"} <= set(pareto.columns)  # fmt: skip
+    summary_of = pd.read_csv(out / "validated.csv").drop_duplicates("name").set_index("name")
+    assert np.allclose(pareto["carbon_kg"], summary_of.loc[pareto["plan"], "carbon_kg"])
     validated = pd.read_csv(out / "validated.csv")
     assert set(VARIANTS) <= set(validated["name"])
     assert {"helix", "splitwise", "nearest"} <= set(validated["name"])
@@ -86,7 +94,8 @@ def test_slit_optimize_writes_every_output(tmp_path: Path) -> None:
     assert main(["report", str(out), "-q"]) == 0
     html = (out / "report.html").read_text(encoding="utf-8")
     assert html.count("data:image/png;base64,") == len(figures)
-    for title in ("Plans and baselines replayed in the simulator", "Indicators", "Pareto set",
+    for title in ("Plans and baselines replayed in the simulator", "Indicators",
+                  "Plans replayed in the simulator (",
                   "Balanced plan, simulated", "Resolved scenario", "Provenance"):
         assert title in html
     assert "helix" in html and f"{summary['carbon_kg']:.4g}" in html
@@ -110,7 +119,10 @@ def test_run_optimize_returns_a_typed_result() -> None:
                        baselines=("nearest",))  # fmt: skip
     assert isinstance(out, OptimizeResult)
     assert isinstance(out.replay, SimResult) and isinstance(out.replay.summary, RunSummary)
-    assert set(out.validated["name"]) == set(VARIANTS) | {"nearest"}
+    # the variants, every plan predicted non-dominated (each replayed once) and the baseline
+    assert set(VARIANTS) | {"nearest"} <= set(out.validated["name"])
+    assert set(out.pareto["plan"]) == set(out.validated.loc[out.validated["kind"] == "plan",
+                                                            "name"])  # fmt: skip
     assert {"w00", *VARIANTS} <= set(out.plans)
     assert 0.0 <= out.hypervolume_mean <= 1.1**4
     assert out.indicators["epochs"] == 2 == out.fronts["epoch"].nunique()
