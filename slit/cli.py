@@ -147,6 +147,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--jobs", type=int, default=2, help="processes for the validation replays")
     p.add_argument(
+        "--front-replays",
+        type=int,
+        default=10,
+        help="weight-vector plans predicted non-dominated that are replayed beside the six "
+        "decision variants, spread along the front; -1 for all",
+    )
+    p.add_argument(
         "--forecaster",
         default="slit",
         help="demand forecast: slit (SLIT's predictor), last, seasonal, or oracle (perfect "
@@ -562,7 +569,9 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
                                pop_size=args.pop_size, seed=seed, jobs=args.jobs,
                                forecaster=args.forecaster, signal_error=args.signal_error,
                                time_budget_s=args.time_budget_s, ttft_slo=args.ttft_slo,
-                               baselines=baselines, progress=progress)  # fmt: skip
+                               baselines=baselines, progress=progress,
+                               front_replays=None if args.front_replays < 0
+                               else args.front_replays)  # fmt: skip
         meta.update({"status": "completed", "wall_s": time.perf_counter() - wall0,
                      "algorithm": args.algorithm, "replayed_plan": "balanced",
                      "baselines": list(baselines)})  # fmt: skip

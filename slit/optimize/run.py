@@ -131,6 +131,26 @@ SIMULATED_FRONT_OBJECTIVES = ("ttft_p95_s", "carbon_kg", "water_l", "cost_usd")
 water and cost of the replay."""
 
 
+def front_subset(totals: pd.DataFrame, n: int | None) -> list[str]:
+    """The weight-vector plans to replay: those the evaluator predicts non-dominated, at most
+    ``n`` of them (None: all), spread along the front: the ``n`` with the largest crowding
+    distance (pymoo's, on objectives normalised over the front; the extremes first)."""
+    nd = totals[totals["non_dominated"] & ~totals["plan"].isin(VARIANTS)]
+    names = [str(p) for p in nd["plan"]]
+    if n is None or len(names) <= n:
+        return names
+    if n <= 0:
+        return []
+    from pymoo.operators.survival.rank_and_crowding.metrics import calc_crowding_distance
+
+    f = nd[list(OBJECTIVES)].to_numpy(float)
+    lo, hi = f.min(axis=0), f.max(axis=0)
+    z = (f - lo) / np.where(hi > lo, hi - lo, 1.0)
+    crowding = calc_crowding_distance(z)
+    keep = sorted(np.argsort(-crowding, kind="stable")[:n])  # in weight order
+    return [names[i] for i in keep]
+
+
 def _with_copies(table: pd.DataFrame, same_as: dict[str, str]) -> pd.DataFrame:
     """``table`` (rows by ``name``) with a copy of the replayed plan's rows for every plan whose
     allocation equals it, in ``same_as`` order, then the other rows (the baselines)."""
@@ -265,6 +285,7 @@ def run_optimize(
     baselines: Sequence[str] = BASELINES,
     progress: Callable[[str, int, int], None] | None = None,
     termination: Any = None,
+    front_replays: int | None = 10,
 ) -> OptimizeResult:
     """Optimise, validate and tabulate.
 
@@ -287,6 +308,8 @@ def run_optimize(
         progress: called with (stage, done, total).
         termination: a pymoo termination per epoch (an object or its tuple form, e.g.
             ``("n_gen", 50)``) instead of the evaluation budget.
+        front_replays: how many weight-vector plans the evaluator predicts non-dominated are
+            replayed beside the six decision variants (:func:`front_subset`; None: all).
 
     Returns:
         an :class:`OptimizeResult`: the tables of the folder ``slit optimize`` writes and the
@@ -314,9 +337,7 @@ def run_optimize(
     # the plans replayed in the simulator: every decision variant and every plan the evaluator
     # predicts non-dominated, each distinct allocation once (a weight vector often picks the
     # same members as a variant: its replay is that variant's)
-    candidates = list(VARIANTS) + [
-        p for p in totals.loc[totals["non_dominated"], "plan"] if p not in VARIANTS
-    ]
+    candidates = list(VARIANTS) + front_subset(totals, front_replays)
     same_as: dict[str, str] = {}
     for name in candidates:
         same_as[name] = next(
@@ -383,6 +404,7 @@ def run_optimize(
     indicators = {
         "algorithm": algorithm if isinstance(algorithm, str) else type(algorithm).__name__,
         "termination": None if termination is None else repr(termination),
+        "front_replays": front_replays,
         "evaluations_per_epoch": evaluations,
         "pop_size": pop_size,
         "seed": seed,

@@ -200,3 +200,19 @@ def test_run_optimize_takes_a_pymoo_algorithm_and_termination() -> None:
     conv = out.convergence
     assert conv.groupby("epoch")["generation"].max().tolist() == [3, 3]
     assert (conv.groupby("epoch")["evaluations"].max() == 3 * 12).all()
+
+
+def test_front_subset_keeps_the_extremes_and_spreads_along_the_front() -> None:
+    from slit.optimize.run import front_subset
+
+    t = np.linspace(0.0, 1.0, 12)
+    totals = pd.DataFrame({
+        "plan": [f"w{i:02d}" for i in range(12)] + ["balanced"],
+        "ttft_s": list(t) + [0.5], "carbon_kg": list(1.0 - t) + [0.5],
+        "water_l": 0.0, "cost_usd": 0.0, "non_dominated": [True] * 11 + [False, True],
+    })  # fmt: skip
+    assert front_subset(totals, None) == [f"w{i:02d}" for i in range(11)]
+    picked = front_subset(totals, 4)
+    assert len(picked) == 4 and {"w00", "w10"} <= set(picked)  # the extremes of the front
+    assert front_subset(totals, 0) == []
+    assert front_subset(totals, 50) == front_subset(totals, None)
