@@ -37,9 +37,11 @@ if TYPE_CHECKING:
 
 BASELINES = (
     "nearest", "round_robin", "least_loaded", "lowest_carbon", "lowest_water", "lowest_cost",
-    "helix", "splitwise",
+    "helix", "splitwise", "consolidate",
 )  # fmt: skip
-"""Routing policies replayed beside the optimised plans (splitwise with phase split on)."""
+"""Routing policies replayed beside the optimised plans (splitwise with phase split on;
+consolidate, carbon-blind packing, separates what packing saves from what carbon-aware routing
+saves)."""
 
 
 VALIDATED_METRICS = (

@@ -24,8 +24,10 @@ VARIANT_MARKERS = {"balanced": "*", "ttft": "^", "carbon": "v", "water": "<", "c
 
 BASELINE_MARKERS = {"helix": ("s", "Helix (simulated)"),
                     "splitwise": ("D", "Splitwise (simulated)"),
+                    "consolidate": ("o", "consolidate, carbon-blind packing (simulated)"),
                     "greedy": ("x", "greedy policies (simulated)")}  # fmt: skip
-"""Markers of the replayed baselines: Helix and Splitwise each, the greedy policies together."""
+"""Markers of the replayed baselines: Helix, Splitwise and consolidation each, the greedy
+policies together."""
 
 GREEDY = ("nearest", "round_robin", "least_loaded", "lowest_carbon", "lowest_water",
           "lowest_cost")  # fmt: skip

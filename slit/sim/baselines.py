@@ -1,4 +1,5 @@
-"""Baseline routing policies from the LLM-serving literature: ``helix`` and ``splitwise``.
+"""Baseline routing policies from the LLM-serving literature, ``helix`` and ``splitwise``, and
+the carbon-blind packing baseline ``consolidate``.
 
 ``helix`` (after Mei et al., "Helix: Serving Large Language Models over Heterogeneous GPUs and
 Network via Max-Flow", ASPLOS 2025) solves, per LLM, a min-cost max-flow problem
@@ -9,7 +10,7 @@ request's datacenter in proportion to its origin's flows. ``splitwise`` (after P
 latency-first: the nearest datacenter that is not overloaded. The phase split itself is a
 datacenter feature (``datacenters[].phase_split.enabled``). See ``docs/baselines.md``.
 
-Both ignore carbon, water and cost.
+All three ignore carbon, water and cost.
 """
 
 from __future__ import annotations
@@ -302,3 +303,53 @@ class Splitwise(RoutingPolicy):
         if len(below):
             return int(below[0])
         return self._argmin(load[ordered], ordered, origin)
+
+
+class ConsolidateParams(BaseModel):
+    """Parameters of the ``consolidate`` policy."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    max_load: float = Field(8.0, gt=0)
+    """Requests in flight per able replica at which a datacenter counts as full and the next
+    one in the order takes the request."""
+
+
+@register_policy("consolidate")
+class Consolidate(RoutingPolicy):
+    """Carbon-blind packing: the first datacenter, in one order for all origins, not yet full.
+
+    Every request goes to the first datacenter in that order whose load is below ``max_load``
+    requests in flight per able replica; when all are at it, to the least loaded one.
+
+    The order is fixed before the run and blind to carbon, water and price: the datacenters
+    that can sustain the most requests/s of the LLM first (``throughput_rps``, else the replica
+    count), ties to the lowest mean RTT over the origins, then the index. So load concentrates
+    on as few sites as can take it, which separates what packing saves (busier replicas batch
+    more tokens per joule) from what carbon-aware routing saves.
+    """
+
+    Params = ConsolidateParams
+
+    def setup(self, ctx: RoutingContext) -> None:
+        super().setup(ctx)
+        n_models = len(ctx.model_ids)
+        size = (
+            np.asarray(ctx.throughput_rps, float)
+            if ctx.throughput_rps is not None
+            else np.broadcast_to(ctx.capacity, (n_models, len(ctx.capacity)))
+        )
+        mean_rtt = np.asarray(ctx.rtt_ms, float).mean(axis=0)
+        self._order: list[list[int]] = []
+        for m, cand in enumerate(self.candidates):
+            ids = [int(d) for d in cand]
+            # largest throughput first, then the most central, then the index
+            keys = np.lexsort((np.array(ids), mean_rtt[ids], -size[m, ids]))
+            self._order.append([ids[k] for k in keys])
+        self._max_load = float(self.params.max_load)  # type: ignore[attr-defined]
+
+    def choose(self, origin: int, model: int, t_s: float, load: FloatArray) -> int:
+        for d in self._order[model]:
+            if load[d] < self._max_load:
+                return d
+        cand = self.candidates[model]
+        return self._argmin(load[cand], cand, origin)

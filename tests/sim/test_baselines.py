@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import slit.sim.baselines  # noqa: F401  (registers helix and splitwise)
@@ -143,3 +144,26 @@ def test_splitwise_sends_to_the_nearest_until_overloaded():
     busy = run("splitwise", rate=8.0, horizon_s=900, origins={"a": 1}).requests
     assert 0.2 < share(busy, "a", dc="dc-b") < 0.8
     assert share(busy, "a") > 0.2
+
+
+def _consolidate_run(rate_per_s: float, max_load: float) -> pd.DataFrame:
+    data = small_scenario_dict()
+    data["workload"]["rate_per_s"] = rate_per_s
+    data["time"].update(horizon_s=600, epoch_s=300, drain_s=300)
+    data["routing"] = {"policy": "consolidate", "params": {"max_load": max_load}}
+    return simulate(scenario_from_dict(data)).requests
+
+
+def test_consolidate_packs_every_origin_into_the_largest_site_while_it_has_room() -> None:
+    """Carbon-blind packing: at a light load both origins' requests go to the one datacenter
+    that sustains the most requests/s (the H100 one, dc-a), even those from the other region,
+    whose own datacenter is nearer."""
+    req = _consolidate_run(rate_per_s=0.5, max_load=50.0)
+    assert (req["datacenter"] == "dc-a").all()
+    assert set(req["origin"]) == {"a", "b"}
+
+
+def test_consolidate_spills_to_the_next_site_when_the_first_is_full() -> None:
+    req = _consolidate_run(rate_per_s=6.0, max_load=1.0)
+    shares = req["datacenter"].value_counts(normalize=True)
+    assert shares["dc-a"] > 0.5 and shares["dc-b"] > 0.05
