@@ -550,6 +550,8 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
     )
     scenario = load_scenario(args.scenario, args.overrides)
     seed = scenario.config.seed if args.seed is None else args.seed
+    if args.seed is not None:  # config.resolved.yaml then names the seed the run used
+        scenario = scenario.with_overrides([f"seed={seed}"])
     meta = base_metadata("optimize", seed, scenario.content_hash())
     meta["scenario"] = scenario.label
     wall0 = time.perf_counter()
