@@ -27,8 +27,8 @@ from slit.scenario.loader import load_scenario
 
 def capacity_rps(inputs, utilization: float) -> np.ndarray:
     """``[model, datacenter]`` requests/s the replicas sustain at ``utilization`` of full batch
-    (the routing context's estimate: prefill of the mean prompt plus the request's share of its
-    decode iterations at the batch limit)."""
+    (the routing context's estimate, :meth:`slit.inputs.PoolInputs.replica_throughput_rps` at
+    the run's mean lengths per LLM)."""
     req = inputs.requests
     fleet = inputs.fleet
     out = np.zeros((len(fleet.model_ids), len(fleet.datacenter_ids)))
@@ -39,10 +39,7 @@ def capacity_rps(inputs, utilization: float) -> np.ndarray:
             continue
         prompt = float(req.prompt_tokens[mine].mean())
         output = float(req.output_tokens[mine].mean())
-        b = max(1, min(pool.max_batch, int(pool.kv_capacity_tokens // max(prompt + output, 1.0))))
-        t_p = pool.perf.prefill_time_s(prompt, prompt * prompt)
-        step = pool.perf.decode_step_time_s(b, b * (prompt + output / 2.0))
-        out[m, pool.datacenter] += pool.replicas / (t_p + output * step / b)
+        out[m, pool.datacenter] += pool.replicas * pool.replica_throughput_rps(prompt, output)
     return out * utilization
 
 

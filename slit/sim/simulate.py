@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from slit.inputs import EpochSignals, Requests, RunInputs, compile_inputs
+from slit.inputs import EpochSignals, RunInputs, compile_inputs
 from slit.models import impacts
 from slit.models.impacts import J_PER_KWH
 from slit.models.latency import EfficiencyParams
@@ -44,26 +44,23 @@ def _impact_factors(sig: EpochSignals, d: int) -> ImpactFactors:
     )
 
 
-def _throughput_rps(sim: Simulation, requests: Requests, n_models: int) -> np.ndarray:
-    """``[model, datacenter]`` requests/s the replicas can sustain at full batch.
-
-    A replica at its batch limit ``b`` spends ``t_p + out · step(b) / b`` of its time per
-    request (prefill of the mean prompt, its share of ``out`` decode iterations), so it serves
-    the inverse of that per second; the mean lengths are the run's own, per LLM.
-    """
-    out = np.zeros((n_models, len(sim.datacenters)))
-    for m in range(n_models):
+def _throughput_rps(inputs: RunInputs) -> np.ndarray:
+    """``[model, datacenter]`` requests/s the replicas can sustain at full batch
+    (:meth:`~slit.inputs.PoolInputs.replica_throughput_rps` at the run's own mean lengths per
+    LLM, summed replica by replica)."""
+    requests, fleet = inputs.requests, inputs.fleet
+    out = np.zeros((len(fleet.model_ids), len(fleet.datacenter_ids)))
+    for m in range(len(fleet.model_ids)):
         mine = requests.model == m
         if not mine.any():
             continue
         prompt = float(requests.prompt_tokens[mine].mean())
         output = float(requests.output_tokens[mine].mean())
-        for dc in sim.datacenters:
-            for rep in dc.replicas_by_model.get(m, []):
-                b = max(1, min(rep.max_batch, int(rep.kv_capacity // max(prompt + output, 1.0))))
-                t_p = rep.perf.prefill_time_s(prompt, prompt * prompt)
-                step = rep.perf.decode_step_time_s(b, b * (prompt + output / 2.0))
-                out[m, dc.index] += 1.0 / (t_p + output * step / b)
+        for pool in fleet.pools:
+            if pool.model == m:
+                rate = pool.replica_throughput_rps(prompt, output)
+                for _ in pool.roles:
+                    out[m, pool.datacenter] += rate
     return out
 
 
@@ -156,7 +153,7 @@ def simulate(
             [sum(len(v) for v in dc.replicas_by_model.values()) for dc in sim.datacenters], float
         ),
         rng=np.random.default_rng(inputs.routing_seed),
-        throughput_rps=_throughput_rps(sim, requests, len(fleet.model_ids)),
+        throughput_rps=_throughput_rps(inputs),
     )
     policy.setup(ctx)
 
