@@ -135,8 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--ttft-slo",
-        action="store_true",
-        help="constrain each epoch's mean TTFT to the scenario's slo.ttft_s",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="constrain each origin's predicted TTFT p95 in every epoch to the scenario's "
+        "slo.ttft_s (--no-ttft-slo: TTFT only as an objective)",
     )
     p.add_argument("--pop-size", type=int, default=40, help="population size")
     p.add_argument(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from slit.inputs import RunInputs, compile_inputs
-from slit.optimize.evaluator import EpochDemand
+from slit.optimize.evaluator import EpochDemand, prompt_quantiles
 from slit.scenario.loader import Scenario
 
 
@@ -53,6 +53,13 @@ def demands_of(inputs: RunInputs) -> list[EpochDemand]:
             for m in range(n_m)
         ]
     )
+    # the prompt-length distribution, for the TTFT tail (quantiles at PROMPT_CELL_EDGES)
+    prompt_quantiles_all = np.stack(
+        [
+            prompt_quantiles(requests.loc[requests["model"] == m, "prompt_tokens"].to_numpy())
+            for m in range(n_m)
+        ]
+    )
     for e in range(n_epochs):
         # epochs after the horizon (the drain) receive no requests but their idle power counts,
         # as in the simulator's accounting window of horizon + drain
@@ -74,6 +81,7 @@ def demands_of(inputs: RunInputs) -> list[EpochDemand]:
                 water_l_per_it_kwh=signals.water_l_per_it_kwh[e],
                 price_usd_per_it_mwh=signals.price_usd_per_it_mwh[e],
                 epoch_s=length,
+                prompt_quantiles_tokens=prompt_quantiles_all,
             )
         )
     return out

@@ -19,6 +19,17 @@ simulator (:mod:`slit.models`):
   as in an M/D/c queue of ``n · b_max`` slots holding a request for ``t_p + out·step(b_max)``;
 * TTFT = RTT + prompt transfer + the two waits + half a decode iteration (the one under way
   when it arrives, if the replica is decoding) + ``t_p``;
+* the TTFT *distribution* (for the p95 and the SLO) is a mixture over origins, pools and prompt
+  lengths: each request's TTFT is ``d(L) + W``, where ``d(L)`` = RTT + transfer of ``L`` tokens
+  + the prefill of ``L`` tokens + half a decode iteration. ``d`` grows with ``L``, so its
+  distribution follows from the prompt-length quantiles at :data:`PROMPT_CELL_EDGES` (finer in
+  the tail): within each cell between two edges ``d`` is taken as uniform (a piecewise-linear
+  distribution function, which keeps the quantile continuous). The wait ``W`` is 0 with probability
+  ``1 − P_w`` and else exponential with mean ``θ`` (the M/M/c shape of Erlang C, scaled by the
+  Allen–Cunneen factor ``(1 + c_s²)/2`` of the prefill times' squared coefficient of variation
+  ``c_s²``); the two waits above combine into one with ``P_w = 1 − (1 − C_pre)(1 − C_slot)``
+  and the same mean. :class:`TailModel` holds it; :meth:`TailModel.exceedance` is
+  ``P(TTFT > t)`` per origin, :func:`ttft_quantile` the quantile of several epochs together;
 * IT energy = epoch × replicas × (``ρ_p`` P_prefill + ``f_d`` P_decode(b) + rest P_idle) with
   the decode busy share ``f_d = λ · out · step(b) / b``; the prefill and decode powers are the
   simulator's (:func:`slit.models.power.iteration_activity` of the iteration's compute, memory
@@ -45,6 +56,22 @@ FloatArray = npt.NDArray[np.float64]
 INFEASIBLE_TTFT_S = 1.0e3
 """TTFT reported for a pool pushed past its capacity (its queue would grow without bound)."""
 
+PROMPT_CELL_EDGES = np.array(
+    [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.925, 0.95, 0.9625, 0.975,
+     0.9875, 1.0]
+)  # fmt: skip
+"""Probability edges of the prompt-length cells the TTFT distribution is built on: tenths up to
+the 80th percentile, finer above it, where the p95 lies."""
+
+
+def prompt_quantiles(prompt_tokens: npt.ArrayLike) -> FloatArray:
+    """The prompt length, tokens, at each probability of :data:`PROMPT_CELL_EDGES` (the first
+    and last are the sample's minimum and maximum), from a sample of prompt lengths."""
+    sample = np.asarray(prompt_tokens, float)
+    if sample.size == 0:
+        return np.ones(len(PROMPT_CELL_EDGES))
+    return np.quantile(sample, PROMPT_CELL_EDGES)
+
 
 @dataclass(frozen=True)
 class EpochDemand:
@@ -56,6 +83,9 @@ class EpochDemand:
         carbon_g_per_it_kwh, water_l_per_it_kwh, price_usd_per_it_mwh: ``[datacenter]``
             impact of one more kWh (MWh) of IT energy there this epoch (PUE folded in).
         epoch_s: epoch length, s.
+        prompt_quantiles_tokens: ``[model, edge]`` prompt lengths at the probabilities of
+            :data:`PROMPT_CELL_EDGES` (:func:`prompt_quantiles`), for the TTFT distribution;
+            ``None`` puts every prompt at the mean.
     """
 
     rate_per_s: FloatArray
@@ -65,11 +95,107 @@ class EpochDemand:
     water_l_per_it_kwh: FloatArray
     price_usd_per_it_mwh: FloatArray
     epoch_s: float
+    prompt_quantiles_tokens: FloatArray | None = None
+
+
+@dataclass(frozen=True)
+class TailModel:
+    """The TTFT distribution of one epoch for each population member (see the module doc).
+
+    Attributes:
+        flow_per_s: ``[population, origin, pool]`` requests/s from each origin to each pool.
+        base_s: ``[population, origin, pool, edge]`` TTFT without the wait, s, at each prompt
+            quantile edge; within a cell (weight :attr:`cell_weight`) it is uniform between
+            the cell's two edges.
+        cell_weight: ``[cell]`` probability of each prompt cell.
+        wait_probability: ``[population, pool]`` probability that a request waits.
+        wait_mean_s: ``[population, pool]`` mean wait of those that do, s.
+        epoch_s: epoch length, s (how many requests a rate is, across epochs).
+    """
+
+    flow_per_s: FloatArray
+    base_s: FloatArray
+    cell_weight: FloatArray
+    wait_probability: FloatArray
+    wait_mean_s: FloatArray
+    epoch_s: float
+
+    def exceedance(self, t_s: float | FloatArray) -> FloatArray:
+        """``[population, origin]`` share of each origin's requests with TTFT above ``t_s``
+        (seconds: a number, or ``[population]`` / ``[population, 1]`` values); 0 for an origin
+        without requests."""
+        n = self._exceeding(t_s)  # [P, O] requests/s above t
+        rate = self.flow_per_s.sum(axis=2)
+        return np.where(rate > 0, n / np.where(rate > 0, rate, 1.0), 0.0)
+
+    def _exceeding(self, t_s: float | FloatArray) -> FloatArray:
+        """``[population, origin]`` requests/s whose TTFT is above ``t_s``."""
+        t = np.asarray(t_s, float)
+        if t.ndim == 1:
+            t = t[:, None]
+        t = t.reshape(t.shape + (1,) * (4 - t.ndim))  # broadcast over [P, O, pool, cell]
+        lo, hi = self.base_s[..., :-1], self.base_s[..., 1:]
+        width = hi - lo
+        theta = np.maximum(self.wait_mean_s, 1e-12)[:, None, :, None]
+        pw = self.wait_probability[:, None, :, None]
+        # d uniform on [lo, hi]: P(d > t) + pw E[exp(-(t - d)/θ); d <= t]
+        wide = width > 1e-9
+        span = np.where(wide, width, 1.0)
+        above = np.where(wide, np.clip((hi - t) / span, 0.0, 1.0), (lo > t).astype(float))
+        top = np.minimum(hi, t)
+        integral = theta * (
+            np.exp(-np.maximum(t - top, 0.0) / theta) - np.exp(-np.maximum(t - lo, 0.0) / theta)
+        )
+        waits = np.where(
+            wide,
+            np.where(t > lo, integral / span, 0.0),
+            np.where(t >= lo, np.exp(-np.maximum(t - lo, 0.0) / theta), 0.0),
+        )
+        tail = above + pw * waits
+        p = (tail * self.cell_weight).sum(axis=3)  # [P, O, pool]
+        return (p * self.flow_per_s).sum(axis=2)
+
+
+def ttft_quantile(tails: list[TailModel], q: float = 0.95, member: int | None = None) -> FloatArray:
+    """The ``q`` quantile of TTFT, s, over every request of ``tails`` (epochs, weighted by their
+    requests), per population member (or only ``member``), by bisection on the mixture's
+    exceedance. NaN without requests."""
+    if not 0.0 < q < 1.0:
+        raise ValueError(f"ttft_quantile: q must be in (0, 1), got {q}")
+    if member is not None:
+        tails = [
+            TailModel(
+                t.flow_per_s[member : member + 1], t.base_s[member : member + 1],
+                t.cell_weight, t.wait_probability[member : member + 1],
+                t.wait_mean_s[member : member + 1], t.epoch_s,
+            )
+            for t in tails
+        ]  # fmt: skip
+    n_pop = tails[0].flow_per_s.shape[0]
+    total = sum(t.flow_per_s.sum(axis=(1, 2)) * t.epoch_s for t in tails)
+    target = (1.0 - q) * total
+
+    def above(t: FloatArray) -> FloatArray:
+        return sum(tl._exceeding(t).sum(axis=1) * tl.epoch_s for tl in tails)  # type: ignore[return-value]
+
+    lo = np.zeros(n_pop)
+    hi = np.ones(n_pop)
+    for _ in range(60):  # grow the bracket until few enough requests are above it
+        more = above(hi) > target
+        if not more.any():
+            break
+        hi = np.where(more, hi * 2.0, hi)
+    for _ in range(50):
+        mid = (lo + hi) / 2.0
+        more = above(mid) > target
+        lo, hi = np.where(more, mid, lo), np.where(more, hi, mid)
+    return np.where(total > 0, hi, np.nan)
 
 
 @dataclass(frozen=True)
 class EpochOutcome:
-    """Per population member: the epoch's objectives and its worst pool utilisation."""
+    """Per population member: the epoch's objectives, its worst pool utilisation and, when
+    asked for, its TTFT distribution (:class:`TailModel`)."""
 
     ttft_mean_s: FloatArray
     carbon_kg: FloatArray
@@ -77,6 +203,7 @@ class EpochOutcome:
     cost_usd: FloatArray
     it_energy_kwh: FloatArray
     max_utilization: FloatArray
+    tail: TailModel | None = None
 
     def objectives(self) -> FloatArray:
         """``[population, 4]``: TTFT mean (s), carbon (kg), water (L), cost (USD)."""
@@ -151,7 +278,12 @@ class FastEvaluator:
     def _coefficients(self, demand: EpochDemand) -> dict[str, FloatArray]:
         """Per pool, the linear-in-batch decode lines and the prefill time at mean lengths
         (cached per pair of mean lengths: an optimiser asks for the same epoch many times)."""
-        key = (tuple(demand.prompt_tokens.tolist()), tuple(demand.output_tokens.tolist()))
+        cells = demand.prompt_quantiles_tokens
+        key = (
+            tuple(demand.prompt_tokens.tolist()),
+            tuple(demand.output_tokens.tolist()),
+            None if cells is None else tuple(np.ravel(cells).tolist()),
+        )
         cache = self.__dict__.setdefault("_coef_cache", {})
         if key not in cache:
             cache[key] = self._compute_coefficients(demand)
@@ -210,7 +342,35 @@ class FastEvaluator:
             out["a_comm"][k] = power.comm_activity
             out["comm0"][k] = perf.comm_time_s(0.0)
             out["comm1"][k] = perf.comm_time_s(1.0) - out["comm0"][k]
+        # the prefill time at each prompt quantile edge; its mean and squared coefficient of
+        # variation over the cells (each cell at the mean of its edges)
+        cells = self._cells(demand)
+        weight = self.cell_weight(demand)
+        out["tp_cells"] = np.zeros((len(self.perfs), cells.shape[1]))
+        for k, pool in enumerate(self.pools):
+            lengths = cells[self.pool_model[k]]
+            out["tp_cells"][k] = [pool.perf.prefill_time_s(x, x * x) for x in lengths]
+        tp_mid = (out["tp_cells"][:, :-1] + out["tp_cells"][:, 1:]) / 2.0
+        tp_mean = tp_mid @ weight
+        tp_var = ((tp_mid - tp_mean[:, None]) ** 2) @ weight
+        out["tp_mean"] = tp_mean
+        out["tp_cs2"] = tp_var / np.maximum(tp_mean, 1e-12) ** 2
         return out
+
+    @staticmethod
+    def _cells(demand: EpochDemand) -> FloatArray:
+        """``[model, edge]`` prompt lengths (the mean alone, as a cell of width 0, without
+        quantiles)."""
+        if demand.prompt_quantiles_tokens is None:
+            return np.repeat(np.asarray(demand.prompt_tokens, float)[:, None], 2, axis=1)
+        return np.asarray(demand.prompt_quantiles_tokens, float)
+
+    @staticmethod
+    def cell_weight(demand: EpochDemand) -> FloatArray:
+        """``[cell]`` probability of each prompt cell of ``demand``."""
+        if demand.prompt_quantiles_tokens is None:
+            return np.ones(1)
+        return np.diff(PROMPT_CELL_EDGES)
 
     # -- the evaluation -----------------------------------------------------------------------
     def model_shares(self, alloc: FloatArray, demand: EpochDemand) -> dict[int, FloatArray]:
@@ -245,8 +405,9 @@ class FastEvaluator:
                 rates[:, here] = to_dc[:, [d]] * weight[None, :]
         return rates
 
-    def evaluate(self, alloc: FloatArray, demand: EpochDemand) -> EpochOutcome:
-        """Objectives of every allocation in ``alloc`` (``[population, origin, datacenter]``)."""
+    def evaluate(self, alloc: FloatArray, demand: EpochDemand, tail: bool = False) -> EpochOutcome:
+        """Objectives of every allocation in ``alloc`` (``[population, origin, datacenter]``);
+        with ``tail``, also the TTFT distribution (:attr:`EpochOutcome.tail`)."""
         a = np.asarray(alloc, float)
         if a.ndim == 2:
             a = a[None]
@@ -286,17 +447,28 @@ class FastEvaluator:
         step_b = step(b_busy)
         f_dec = np.clip(-np.expm1(-b) * free, 0.0, 1.0 - np.clip(rho_p, 0, 1))
 
-        # waits: prefill servers (M/D/n) and batch slots (M/D/(n b_max))
+        # waits: prefill servers (M/G/n: Erlang C's probability of waiting, and the mean wait
+        # of those who wait, M/M/c's s / (n - a) times the Allen-Cunneen factor (1 + c_s²)/2 of
+        # the prefill times) and batch slots (M/D/(n b_max), holding a request for a prefill
+        # and its decode); see the module doc
         reps = np.broadcast_to(n, lam.shape)
-        a_pre = lam * co["tp"]
-        w_pre = _erlang_c(reps, a_pre) * co["tp"] / np.maximum(reps - a_pre, 1e-9) * 0.5
+        s_pre = co["tp_mean"][None, :]
+        a_pre = lam * s_pre
+        c_pre = _erlang_c(reps, a_pre)
+        theta_pre = (1.0 + co["tp_cs2"][None, :]) / 2.0 * s_pre / np.maximum(reps - a_pre, 1e-9)
         slots = np.broadcast_to(n * bmax, lam.shape)
         hold = co["tp"] + out_len * step(bmax)
         a_slot = lam * hold
-        w_slot = _erlang_c(np.floor(slots), a_slot) * hold / np.maximum(slots - a_slot, 1e-9) * 0.5
-        ttft_pool = w_pre + w_slot + co["tp"] + f_dec * step_b / 2.0
+        c_slot = _erlang_c(np.floor(slots), a_slot)
+        theta_slot = 0.5 * hold / np.maximum(slots - a_slot, 1e-9)
+        wait_mean = c_pre * theta_pre + c_slot * theta_slot
+        residual = f_dec * step_b / 2.0
+        ttft_pool = wait_mean + s_pre + residual
         over = (util >= 1.0) | (rho_p >= 1.0)
         ttft_pool = np.where(over, INFEASIBLE_TTFT_S, ttft_pool)
+        tail_model = None
+        if tail:
+            tail_model = self._tail(a, demand, shares, co, c_pre, c_slot, wait_mean, residual, over)
 
         # network part: per origin → datacenter flow of requests
         net_s = self.rtt_s[None] + 0.0  # [1, O, D]
@@ -328,4 +500,38 @@ class FastEvaluator:
         water += float((idle_kwh * demand.water_l_per_it_kwh).sum())
         cost += float((idle_kwh * demand.price_usd_per_it_mwh).sum()) / 1000.0
         energy = e_kwh.sum(axis=1) + float(idle_kwh.sum())
-        return EpochOutcome(ttft_mean, carbon, water, cost, energy, util.max(axis=1))
+        return EpochOutcome(ttft_mean, carbon, water, cost, energy, util.max(axis=1), tail_model)
+
+    def _tail(
+        self, a: FloatArray, demand: EpochDemand, shares: dict[int, FloatArray],
+        co: dict[str, FloatArray], c_pre: FloatArray, c_slot: FloatArray, wait_mean: FloatArray,
+        residual_s: FloatArray, over: FloatArray,
+    ) -> TailModel:  # fmt: skip
+        """The :class:`TailModel` of one evaluation (see the module doc): the two waits as one,
+        waiting with probability ``1 − (1 − C_pre)(1 − C_slot)`` and the same mean."""
+        n_pop, n_o = a.shape[0], a.shape[1]
+        n_k = len(self.perfs)
+        pw = 1.0 - (1.0 - c_pre) * (1.0 - c_slot)
+        theta = np.where(pw > 0, wait_mean / np.maximum(pw, 1e-300), 0.0)
+        # an overloaded pool: every request is late
+        pw = np.where(over, 1.0, pw)
+        theta = np.where(over, INFEASIBLE_TTFT_S, theta)
+        # flows origin -> pool and the wait-free TTFT at each prompt cell
+        flow = np.zeros((n_pop, n_o, n_k))
+        cells = self._cells(demand)
+        base = np.zeros((n_pop, n_o, n_k, cells.shape[1]))
+        for m, share in shares.items():
+            pools = np.flatnonzero(self.pool_model == m)
+            for d in np.unique(self.pool_dc[pools]):
+                here = pools[self.pool_dc[pools] == d]
+                weight = self.replicas[here] / self.replicas[here].sum()
+                to_d = demand.rate_per_s[:, m][None, :] * share[:, :, d]  # [P, O]
+                flow[:, :, here] = to_d[:, :, None] * weight[None, None, :]
+            xfer = cells[m] * self.transfer_s_per_token  # [cell]
+            for k in pools:
+                net = self.rtt_s[:, self.pool_dc[k]]  # [O]
+                base[:, :, k, :] = (
+                    net[None, :, None] + xfer[None, None, :]
+                    + co["tp_cells"][k][None, None, :] + residual_s[:, k][:, None, None]
+                )  # fmt: skip
+        return TailModel(flow, base, self.cell_weight(demand), pw, theta, demand.epoch_s)

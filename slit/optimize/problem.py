@@ -4,7 +4,10 @@ Decision variables: ``x[o, d]`` in [0, 1] for every origin ``o`` and datacenter 
 the allocation ``A[o, d] = x[o, d] / Σ_d x[o, d]`` (a row of zeros means "nearest"). Objectives,
 all minimised: mean TTFT (s), carbon (kg), water (L) and cost (USD) of the epoch, from the
 :class:`~slit.optimize.evaluator.FastEvaluator`. Constraints (``G ≤ 0`` is feasible): every
-pool's utilisation below ``max_utilization``, and optionally the mean TTFT below an SLO.
+pool's utilisation below ``max_utilization``, and, given a TTFT SLO, one per origin: the share of
+the origin's requests whose predicted TTFT exceeds the SLO is at most ``1 − slo_quantile``
+(with the default 0.95: each origin's TTFT p95 within the SLO), from the evaluator's tail model
+(:class:`~slit.optimize.evaluator.TailModel`).
 
 **Equal budgets.** Given an evaluation ``budget``, the problem evaluates at most that many
 allocations; candidates asked for beyond it are not evaluated but marked unevaluated
@@ -45,7 +48,9 @@ class EpochProblem(Problem):  # type: ignore[misc]
         evaluator: the scenario's fast evaluator.
         demand: the epoch's demand and impact factors.
         max_utilization: highest pool utilisation allowed (< 1 keeps queues finite).
-        ttft_slo_s: if given, a constraint that the mean TTFT stays below it, s.
+        ttft_slo_s: if given, the TTFT SLO, s: one constraint per origin that its
+            ``slo_quantile`` TTFT quantile stays within it.
+        slo_quantile: the TTFT quantile the SLO bounds (0.95: the p95).
         penalty: if given, no constraints: each objective grows by ``penalty`` times the total
             violation instead (for algorithms without constraint handling, e.g. MOEA/D).
         budget: if given, the most allocations it evaluates (see the module doc); it counts
@@ -60,7 +65,11 @@ class EpochProblem(Problem):  # type: ignore[misc]
         ttft_slo_s: float | None = None,
         penalty: float | None = None,
         budget: int | None = None,
+        slo_quantile: float = 0.95,
     ) -> None:
+        if not 0.0 < slo_quantile < 1.0:
+            raise ValueError(f"EpochProblem: slo_quantile must be in (0, 1), got {slo_quantile}")
+        self.slo_quantile = slo_quantile
         self.budget = budget
         self.n_evaluated = 0
         self.evaluator = evaluator
@@ -73,7 +82,9 @@ class EpochProblem(Problem):  # type: ignore[misc]
         super().__init__(
             n_var=self.n_origins * self.n_datacenters,
             n_obj=len(OBJECTIVES),
-            n_ieq_constr=0 if penalty is not None else 1 + (ttft_slo_s is not None),
+            n_ieq_constr=(
+                0 if penalty is not None else 1 + self.n_origins * (ttft_slo_s is not None)
+            ),
             xl=0.0,
             xu=1.0,
         )
@@ -94,11 +105,12 @@ class EpochProblem(Problem):  # type: ignore[misc]
 
     def _evaluate_real(self, x: FloatArray, f_out: FloatArray, g_out: FloatArray | None) -> None:
         alloc = allocation_from_x(x, self.n_origins, self.n_datacenters)
-        res = self.evaluator.evaluate(alloc, self.demand)
-        g = [res.max_utilization - self.max_utilization]
+        res = self.evaluator.evaluate(alloc, self.demand, tail=self.ttft_slo_s is not None)
+        g = [res.max_utilization[:, None] - self.max_utilization]
         if self.ttft_slo_s is not None:
-            g.append(res.ttft_mean_s - self.ttft_slo_s)
-        constraints = np.stack(g, axis=1)
+            assert res.tail is not None
+            g.append(res.tail.exceedance(self.ttft_slo_s) - (1.0 - self.slo_quantile))
+        constraints = np.concatenate(g, axis=1)
         if self.penalty is None:
             f_out[:] = res.objectives()
             assert g_out is not None

@@ -23,7 +23,7 @@ from slit.inputs import compile_inputs
 from slit.optimize.algorithms import make_algorithm
 from slit.optimize.decide import VARIANTS, choose
 from slit.optimize.demand import demands_of
-from slit.optimize.evaluator import EpochDemand, FastEvaluator, FloatArray
+from slit.optimize.evaluator import EpochDemand, FastEvaluator, FloatArray, ttft_quantile
 from slit.optimize.problem import (
     OBJECTIVES,
     UNEVALUATED,
@@ -113,8 +113,15 @@ def optimise_epoch(
     rng = np.random.default_rng(seed)
     if not isinstance(algorithm, str):  # a caller's algorithm keeps its own population size
         pop_size = int(getattr(algo, "pop_size", None) or pop_size)
+    # warm start: the previous epoch's final population (kept in ``context`` by the rolling
+    # optimiser) fills the places after the extremes, as demand and signals change little from
+    # one epoch to the next; random allocations fill the rest
+    warm = np.zeros((0, n_o * n_d))
+    if context is not None and context.get("warm_start") is not None:
+        warm = np.asarray(context["warm_start"], float)[: max(0, pop_size - len(seeds))]
     x0 = np.vstack(
-        [s.reshape(1, -1) for s in seeds] + [rng.random((max(0, pop_size - len(seeds)), n_o * n_d))]
+        [s.reshape(1, -1) for s in seeds]
+        + [warm, rng.random((max(0, pop_size - len(seeds) - len(warm)), n_o * n_d))]
     )
     if hasattr(algo, "initialization"):
         algo.initialization.sampling = x0[:pop_size] if len(x0) >= pop_size else x0
@@ -156,6 +163,8 @@ def optimise_epoch(
     # constraints
     x = res.pop.get("X")
     x = x[res.pop.get("F")[:, 0] < UNEVALUATED]
+    if context is not None and "warm_start" in context:
+        context["warm_start"] = x.copy()
     scored = problem.evaluate(x, return_as_dictionary=True)
     f = scored["F"]
     cv = np.maximum(scored["G"], 0.0).sum(axis=1)
@@ -265,11 +274,16 @@ def optimise_horizon(
 def horizon_totals(
     evaluator: FastEvaluator, demands: list[EpochDemand], plans: dict[str, FloatArray]
 ) -> pd.DataFrame:
-    """Predicted horizon totals of each plan: TTFT mean (request-weighted), carbon, water, cost."""
+    """Predicted horizon totals of each plan: TTFT mean (request-weighted) and p95 (over every
+    request of the horizon, :func:`~slit.optimize.evaluator.ttft_quantile`), carbon, water,
+    cost and the highest pool utilisation."""
     weight = np.array([d.rate_per_s.sum() * d.epoch_s for d in demands])
+    busy = [e for e, d in enumerate(demands) if d.rate_per_s.any()]
     rows = []
     for name, plan in plans.items():
-        outs = [evaluator.evaluate(plan[e][None], d) for e, d in enumerate(demands)]
+        outs = [evaluator.evaluate(plan[e][None], d, tail=True) for e, d in enumerate(demands)]
+        tails = [outs[e].tail for e in busy]
+        p95 = float(ttft_quantile(tails, 0.95)[0]) if tails else float("nan")  # type: ignore[arg-type]
         rows.append(
             {
                 "plan": name,
@@ -277,6 +291,7 @@ def horizon_totals(
                     sum(o.ttft_mean_s[0] * w for o, w in zip(outs, weight, strict=True))
                     / max(weight.sum(), 1e-12)
                 ),
+                "ttft_p95_s": p95,
                 "carbon_kg": float(sum(o.carbon_kg[0] for o in outs)),
                 "water_l": float(sum(o.water_l[0] for o in outs)),
                 "cost_usd": float(sum(o.cost_usd[0] for o in outs)),

@@ -82,6 +82,11 @@ def test_slit_optimize_writes_every_output(tmp_path: Path) -> None:
     err = ind["evaluator_max_abs_error"]
     assert err["carbon_kg"] < 0.10 and err["water_l"] < 0.10 and err["cost_usd"] < 0.10
     assert err["ttft_mean_s"] < 0.20
+    # the acceptance figures: median over the plans, with the p95 from the tail model
+    assert ind["evaluator_median_abs_error"]["ttft_p95_s"] <= 0.15
+    assert all(ind["evaluator_within_tolerance"].values())
+    assert ind["ttft_slo_s"] == 2.0  # the scenario's SLO is honoured by default
+    assert np.isfinite(pareto["predicted_ttft_p95_s"]).all()
     plan = pd.read_csv(out / "plans" / "balanced.csv")
     sums = plan.groupby(["epoch", "origin"])["share"].sum()
     assert np.allclose(sums, 1.0)
@@ -89,14 +94,20 @@ def test_slit_optimize_writes_every_output(tmp_path: Path) -> None:
     assert main(["plot", str(out), "-q"]) == 0
     figures = {"pareto_grid", "parallel", "convergence", "datacenter_impacts", "routing_share"}
     assert {p.name for p in (out / "plots").iterdir()} == {
-        f"{f}.{ext}" for f in figures for ext in ("png", "pdf")}
+        f"{f}.{ext}" for f in figures for ext in ("png", "pdf")
+    }
     assert all(p.stat().st_size > 10_000 for p in (out / "plots").iterdir())
     assert main(["report", str(out), "-q"]) == 0
     html = (out / "report.html").read_text(encoding="utf-8")
     assert html.count("data:image/png;base64,") == len(figures)
-    for title in ("Plans and baselines replayed in the simulator", "Indicators",
-                  "Plans replayed in the simulator (",
-                  "Balanced plan, simulated", "Resolved scenario", "Provenance"):
+    for title in (
+        "Plans and baselines replayed in the simulator",
+        "Indicators",
+        "Plans replayed in the simulator (",
+        "Balanced plan, simulated",
+        "Resolved scenario",
+        "Provenance",
+    ):
         assert title in html
     assert "helix" in html and f"{summary['carbon_kg']:.4g}" in html
 
