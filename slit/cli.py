@@ -140,6 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="constrain each origin's predicted TTFT p95 in every epoch to the scenario's "
         "slo.ttft_s (--no-ttft-slo: TTFT only as an objective)",
     )
+    p.add_argument(
+        "--warm-start",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="seed each epoch's initial population with the previous epoch's final one",
+    )
     p.add_argument("--pop-size", type=int, default=40, help="population size")
     p.add_argument(
         "--baselines",
@@ -574,6 +580,7 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
                                forecaster=args.forecaster, signal_error=args.signal_error,
                                time_budget_s=args.time_budget_s, ttft_slo=args.ttft_slo,
                                baselines=baselines, progress=progress,
+                               warm_start=args.warm_start,
                                front_replays=None if args.front_replays < 0
                                else args.front_replays)  # fmt: skip
         meta.update({"status": "completed", "wall_s": time.perf_counter() - wall0,

@@ -204,11 +204,14 @@ def optimise_horizon(
     time_budget_s: float | None = None,
     progress: Callable[[int, int], None] | None = None,
     termination: Any = None,
+    warm_start: bool = True,
 ) -> HorizonResult:
     """Optimise every epoch of the horizon and build the plans of all decision variants.
 
     Each epoch is decided on a forecast (``forecaster`` for the demand, signals perturbed by
-    ``signal_error`` relative noise) and every plan is then scored on the true epochs.
+    ``signal_error`` relative noise) and every plan is then scored on the true epochs. With
+    ``warm_start``, each epoch's initial population holds the previous epoch's final one
+    (after the extreme schedules; see :func:`optimise_epoch`).
     """
     from dataclasses import replace
 
@@ -225,6 +228,8 @@ def optimise_horizon(
     from slit.optimize.slit_algorithm import SlitGuide
 
     context: dict[str, object] = {"guide": SlitGuide()}
+    if warm_start:
+        context["warm_start"] = None  # optimise_epoch keeps each final population here
     fronts = []
     for e, demand in enumerate(demands):
         history = np.stack([d.rate_per_s for d in demands[:e]]) if e else empty
@@ -267,6 +272,7 @@ def optimise_horizon(
             "seed": seed,
             "forecaster": forecaster,
             "signal_error": signal_error,
+            "warm_start": warm_start,
         },
     )
 

@@ -296,6 +296,7 @@ def run_optimize(
     progress: Callable[[str, int, int], None] | None = None,
     termination: Any = None,
     front_replays: int | None = 10,
+    warm_start: bool = True,
 ) -> OptimizeResult:
     """Optimise, validate and tabulate.
 
@@ -322,6 +323,8 @@ def run_optimize(
             ``("n_gen", 50)``) instead of the evaluation budget.
         front_replays: how many weight-vector plans the evaluator predicts non-dominated are
             replayed beside the six decision variants (:func:`front_subset`; None: all).
+        warm_start: seed each epoch's initial population with the previous epoch's final
+            population (:func:`~slit.optimize.rolling.optimise_horizon`).
 
     Returns:
         an :class:`OptimizeResult`: the tables of the folder ``slit optimize`` writes and the
@@ -341,7 +344,7 @@ def run_optimize(
         forecaster=forecaster, signal_error=signal_error, time_budget_s=time_budget_s,
         ttft_slo_s=slo if ttft_slo else None,
         progress=(lambda i, n: progress("optimising", i, n)) if progress else None,
-        termination=termination,
+        termination=termination, warm_start=warm_start,
     )  # fmt: skip
     t_opt = time.perf_counter() - t0
 
@@ -423,6 +426,7 @@ def run_optimize(
         "seed": seed,
         "forecaster": forecaster,
         "signal_error": signal_error,
+        "warm_start": warm_start,
         "time_budget_s": time_budget_s,
         "ttft_slo_s": slo if ttft_slo else None,
         "epochs": len(result.fronts),

@@ -41,7 +41,7 @@ def test_the_guide_warms_up_on_random_starts_then_fits_and_ranks(epoch) -> None:
     ev, demands = epoch
     guide = SlitGuide(warmup_generations=5, refit_every=1000)
     for e in range(3):
-        optimise_epoch(ev, demands[e], e, "slit", 600, 20, seed=e, context={"guide": guide})
+        optimise_epoch(ev, demands[e], e, "slit-guided", 600, 20, seed=e, context={"guide": guide})
     assert guide.generations >= 5
     assert guide.ready()
     assert len(guide.gains) >= 10 and np.isfinite(guide.gains).all()
@@ -64,14 +64,17 @@ def test_slit_beats_random_search_on_the_balanced_objective(epoch) -> None:
     assert best(s.objectives) <= best(r.objectives) + 0.05
 
 
-@pytest.mark.parametrize(("name", "records"), [("slit", True), ("slit-noguide", False),
-                                                ("slit-nolocal", False)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "records"),
+    [("slit", False), ("slit-guided", True), ("slit-noguide", False), ("slit-norepair", False),
+     ("slit-ranked", False), ("slit-moead", True)],
+)  # fmt: skip
 def test_ablations_switch_off_their_component(epoch, name: str, records: bool) -> None:
     ev, demands = epoch
     guide = SlitGuide(warmup_generations=2)
     front = optimise_epoch(ev, demands[1], 1, name, 600, 20, seed=3, context={"guide": guide})
     assert front.feasible and np.allclose(front.allocations.sum(axis=2), 1.0)
-    # only the full algorithm feeds (and so fits) the gradient-boosting guide
+    # only the guided local searches feed (and so fit) the gradient-boosting guide
     assert bool(guide.gains) is records
     assert (guide.model is not None) is records
 
@@ -87,8 +90,9 @@ def test_last_forecaster_is_persistence() -> None:
 
 @pytest.mark.parametrize(
     "name",
-    # MOEA/D evaluates one child at a time in Python: over a second for this budget
-    [pytest.param(n, marks=pytest.mark.slow) if n == "moead" else n
+    # MOEA/D evaluates one child at a time in Python: over a second for this budget; AGE-MOEA2
+    # compiles its numba kernels first (about 12 s)
+    [pytest.param(n, marks=pytest.mark.slow) if n in ("moead", "agemoea2") else n
      for n in sorted(algorithm_names())],
 )  # fmt: skip
 def test_every_registered_algorithm_runs_an_epoch(epoch, name: str) -> None:
@@ -107,3 +111,19 @@ def test_every_registered_algorithm_runs_an_epoch(epoch, name: str) -> None:
         assert 200 - 2 * 20 <= front.evaluations <= 200
     else:
         assert front.evaluations == 200, front.evaluations
+
+
+def test_simplex_repair_keeps_proportions_and_drops_small_routes() -> None:
+    from types import SimpleNamespace
+
+    from slit.optimize.slit_algorithm import SimplexRepair
+
+    problem = SimpleNamespace(n_origins=2, n_datacenters=3)
+    x = np.array([[0.2, 0.4, 0.0, 0.5, 0.01, 0.5]])
+    out = SimplexRepair(0.03)._do(problem, x)
+    rows = out.reshape(2, 3)
+    assert np.allclose(rows.max(axis=1), 1.0)  # one encoding per allocation: the top share is 1
+    np.testing.assert_allclose(rows[0], [0.5, 1.0, 0.0])  # proportions 1 : 2 kept
+    assert rows[1, 1] == 0.0  # 1 % of its row: dropped
+    # an all-zero row (the evaluator's "nearest") stays zero
+    assert np.all(SimplexRepair(0.03)._do(problem, np.zeros((1, 6))) == 0.0)

@@ -312,6 +312,21 @@ def test_example_real_data_scenario_runs(tmp_path: Path, monkeypatch: pytest.Mon
     assert any("filled" in line for line in meta["inputs"])
 
 
+def test_follow_the_sun_spans_two_days_and_four_continents_of_real_signals(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = require_shared_data()
+    monkeypatch.setenv("SLIT_DATA", str(data))
+    scenario = load_scenario(REPO / "scenarios" / "follow-the-sun.yaml")
+    cfg = scenario.config
+    assert cfg.time.horizon_s >= 2 * 86_400
+    assert all(r.signals.source == "files" for r in cfg.regions)
+    zones = {r.zone for r in cfg.regions}
+    # America, Europe, Asia, Oceania
+    assert {"US-CAL-CISO", "DE-LU", "SG", "AU-NSW"} <= zones
+    assert cfg.workload.diurnal_amplitude >= 0.5
+
+
 def test_csv_signals_are_checked_like_every_other_file(tmp_path: Path) -> None:
     good = (
         "time_utc,carbon_g_per_kwh,price_usd_per_mwh,wetbulb_c,ewif_l_per_kwh\n"
