@@ -54,10 +54,21 @@ def checks(table: pd.DataFrame) -> list[str]:
         beats = met[(met[["carbon_kg", "water_l", "cost_usd"]]
                      <= bal[["carbon_kg", "water_l", "cost_usd"]]).all(axis=1)]  # fmt: skip
         greedy_fail = [g for g in GREEDY if g in t.index and not t.loc[g, "slo_met"]]
+        # each single-objective variant against the greedy rule of its objective, where that
+        # rule meets the SLO
+        single = []
+        for variant, greedy, col in (("carbon", "lowest_carbon", "carbon_kg"),
+                                     ("water", "lowest_water", "water_l"),
+                                     ("cost", "lowest_cost", "cost_usd")):  # fmt: skip
+            if greedy in t.index and variant in t.index and t.loc[greedy, "slo_met"]:
+                ok = t.loc[variant, col] <= t.loc[greedy, col]
+                single.append(f"{variant} {t.loc[variant, col]:.4g} vs {greedy} "
+                              f"{t.loc[greedy, col]:.4g}: {'ok' if ok else 'WORSE'}")  # fmt: skip
         out.append(
             f"seed {seed}: balanced meets the SLO: {bool(bal['slo_met'])}; SLO-meeting "
             f"baselines at least as good on carbon, water and cost: {list(beats.index) or 'none'}"
-            f"; greedy policies missing the SLO: {greedy_fail or 'none'}"
+            f"; greedy policies missing the SLO: {greedy_fail or 'none'}; single-objective "
+            f"variants against SLO-meeting greedy rules: {'; '.join(single) or 'none meets it'}"
         )
     return out
 

@@ -129,31 +129,34 @@ class TailModel:
         return np.where(rate > 0, n / np.where(rate > 0, rate, 1.0), 0.0)
 
     def _exceeding(self, t_s: float | FloatArray) -> FloatArray:
-        """``[population, origin]`` requests/s whose TTFT is above ``t_s``."""
-        t = np.asarray(t_s, float)
-        if t.ndim == 1:
-            t = t[:, None]
-        t = t.reshape(t.shape + (1,) * (4 - t.ndim))  # broadcast over [P, O, pool, cell]
-        lo, hi = self.base_s[..., :-1], self.base_s[..., 1:]
+        """``[population, origin]`` requests/s whose TTFT is above ``t_s``.
+
+        Only the (member, origin, pool) routes that carry requests are computed (allocations
+        are sparse). With ``d`` uniform on a cell ``[lo, hi]`` and ``E(x) = exp(−max(t − x,
+        0)/θ)`` at the cell's edges: ``P(d > t) = clip((hi − t)/(hi − lo), 0, 1)`` and
+        ``E[exp(−(t − d)/θ); d ≤ t] = θ (E(hi) − E(lo)) / (hi − lo)`` (``E(lo) 1(t > lo)`` for a
+        cell of width 0)."""
+        n_pop, n_o = self.flow_per_s.shape[:2]
+        p_i, o_i, k_i = np.nonzero(self.flow_per_s > 0)
+        out = np.zeros(n_pop * n_o)
+        if not len(p_i):
+            return out.reshape(n_pop, n_o)
+        t = np.asarray(t_s, float).reshape(-1)
+        t = (t[p_i] if t.size > 1 else np.full(len(p_i), float(t[0])))[:, None]  # [route, 1]
+        edges = self.base_s[p_i, o_i, k_i]  # [route, edge]
+        theta = np.maximum(self.wait_mean_s[p_i, k_i], 1e-12)[:, None]
+        pw = self.wait_probability[p_i, k_i]
+        e = np.exp(-np.maximum(t - edges, 0.0) / theta)
+        lo, hi = edges[:, :-1], edges[:, 1:]
         width = hi - lo
-        theta = np.maximum(self.wait_mean_s, 1e-12)[:, None, :, None]
-        pw = self.wait_probability[:, None, :, None]
-        # d uniform on [lo, hi]: P(d > t) + pw E[exp(-(t - d)/θ); d <= t]
         wide = width > 1e-9
         span = np.where(wide, width, 1.0)
-        above = np.where(wide, np.clip((hi - t) / span, 0.0, 1.0), (lo > t).astype(float))
-        top = np.minimum(hi, t)
-        integral = theta * (
-            np.exp(-np.maximum(t - top, 0.0) / theta) - np.exp(-np.maximum(t - lo, 0.0) / theta)
-        )
-        waits = np.where(
-            wide,
-            np.where(t > lo, integral / span, 0.0),
-            np.where(t >= lo, np.exp(-np.maximum(t - lo, 0.0) / theta), 0.0),
-        )
-        tail = above + pw * waits
-        p = (tail * self.cell_weight).sum(axis=3)  # [P, O, pool]
-        return (p * self.flow_per_s).sum(axis=2)
+        above = np.where(wide, np.clip((hi - t) / span, 0.0, 1.0), lo > t)
+        narrow = np.where(t > lo, e[:, :-1], 0.0)
+        waits = np.where(wide, theta * (e[:, 1:] - e[:, :-1]) / span, narrow)
+        share = (above * self.cell_weight).sum(axis=1) + pw * (waits * self.cell_weight).sum(axis=1)
+        np.add.at(out, p_i * n_o + o_i, share * self.flow_per_s[p_i, o_i, k_i])
+        return out.reshape(n_pop, n_o)
 
 
 def ttft_quantile(tails: list[TailModel], q: float = 0.95, member: int | None = None) -> FloatArray:
