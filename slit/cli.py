@@ -141,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
         "slo.ttft_s (--no-ttft-slo: TTFT only as an objective)",
     )
     p.add_argument(
+        "--phase-split",
+        choices=("scenario", "on", "off"),
+        default="scenario",
+        help="serving mode of every replay, plans and baselines alike: each datacenter's own "
+        "phase_split, or phase split on or off in every datacenter",
+    )
+    p.add_argument(
         "--warm-start",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -580,7 +587,7 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
                                forecaster=args.forecaster, signal_error=args.signal_error,
                                time_budget_s=args.time_budget_s, ttft_slo=args.ttft_slo,
                                baselines=baselines, progress=progress,
-                               warm_start=args.warm_start,
+                               warm_start=args.warm_start, phase_split=args.phase_split,
                                front_replays=None if args.front_replays < 0
                                else args.front_replays)  # fmt: skip
         meta.update({"status": "completed", "wall_s": time.perf_counter() - wall0,

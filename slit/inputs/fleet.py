@@ -198,6 +198,8 @@ def replica_roles(dc_cfg: Any, pool: Any, d: int, p: int) -> tuple[str, ...]:
     """Role of each replica of a pool: all ``mixed``, or prefill and decode replicas when the
     datacenter serves phase-split (pools of one replica stay mixed)."""
     split = dc_cfg.phase_split
+    if split.enabled and pool.phase_role is not None:
+        return (pool.phase_role,) * pool.replicas
     if not split.enabled or pool.replicas < 2:
         return ("mixed",) * pool.replicas
     n_prefill = (
@@ -218,6 +220,27 @@ def replica_roles(dc_cfg: Any, pool: Any, d: int, p: int) -> tuple[str, ...]:
             ]
         )
     return ("prefill",) * n_prefill + ("decode",) * (pool.replicas - n_prefill)
+
+
+def _check_phases(pools: tuple[PoolInputs, ...], d: int) -> None:
+    """Every LLM of a datacenter that has prefill-only replicas has decode-only ones, and the
+    other way round (a pool given a ``phase_role`` needs a partner pool)."""
+    for model_id in {pool.model_id for pool in pools}:
+        mine = [pool for pool in pools if pool.model_id == model_id]
+        roles = {r for pool in mine for r in pool.roles}
+        for have, lack in (("prefill", "decode"), ("decode", "prefill")):
+            if have in roles and lack not in roles:
+                first = next(pool for pool in mine if have in pool.roles)
+                raise ScenarioError(
+                    [
+                        Problem(
+                            f"datacenters[{d}].pools[{first.index}].phase_role",
+                            f"{model_id} has {have} replicas here but no {lack} replica",
+                            f"give another pool of {model_id} in this datacenter "
+                            f"phase_role: {lack}, or drop phase_role",
+                        )
+                    ]
+                )
 
 
 def _check_dispatch(dc_cfg: Any, d: int) -> None:
@@ -329,6 +352,7 @@ def compile_fleet(
             if pool.replicas > 0
         )
         split = any("decode" in pool.roles for pool in pools)
+        _check_phases(pools, d)
         datacenters.append(
             DatacenterInputs(
                 id=dc_cfg.id,

@@ -39,9 +39,9 @@ BASELINES = (
     "nearest", "round_robin", "least_loaded", "lowest_carbon", "lowest_water", "lowest_cost",
     "helix", "splitwise", "consolidate",
 )  # fmt: skip
-"""Routing policies replayed beside the optimised plans (splitwise with phase split on;
-consolidate, carbon-blind packing, separates what packing saves from what carbon-aware routing
-saves)."""
+"""Routing policies replayed beside the optimised plans, all with the same serving mode as the
+plans (``phase_split`` of :func:`run_optimize`); consolidate, carbon-blind packing, separates
+what packing saves from what carbon-aware routing saves."""
 
 
 VALIDATED_METRICS = (
@@ -108,10 +108,10 @@ def _simulate_one(args: tuple[dict[str, Any], str, Any, int, bool]) -> dict[str,
     from slit.sim.simulate import simulate
 
     raw, name, plan, seed, keep = args
-    raw = copy.deepcopy(raw)  # in one process the jobs share the dict; each edits its own
-    if name == "splitwise":
-        for dc in raw["datacenters"]:
-            dc.setdefault("phase_split", {})["enabled"] = True
+    raw = copy.deepcopy(raw)  # in one process the jobs share the dict
+    # every replay, plan or baseline, runs with the same serving options (the scenario's, or
+    # the phase split set for all by run_optimize): no policy is given a serving mode the
+    # others lack
     scenario = scenario_from_dict(raw)
     policy = Plan(matrix=plan) if plan is not None else name
     result = simulate(scenario, policy, seed=seed)
@@ -297,6 +297,7 @@ def run_optimize(
     termination: Any = None,
     front_replays: int | None = 10,
     warm_start: bool = True,
+    phase_split: str = "scenario",
 ) -> OptimizeResult:
     """Optimise, validate and tabulate.
 
@@ -323,6 +324,9 @@ def run_optimize(
             ``("n_gen", 50)``) instead of the evaluation budget.
         front_replays: how many weight-vector plans the evaluator predicts non-dominated are
             replayed beside the six decision variants (:func:`front_subset`; None: all).
+        phase_split: the serving mode of every replay, plans and baselines alike:
+            ``"scenario"`` (each datacenter's own ``phase_split``), ``"on"`` or ``"off"`` (in
+            every datacenter). The evaluator models colocated serving either way.
         warm_start: seed each epoch's initial population with the previous epoch's final
             population (:func:`~slit.optimize.rolling.optimise_horizon`).
 
@@ -332,6 +336,8 @@ def run_optimize(
     """
     from slit.sim.policies import policy_names
 
+    if phase_split not in ("scenario", "on", "off"):
+        raise SlitError(f"phase_split must be 'scenario', 'on' or 'off', not {phase_split!r}")
     unknown = [b for b in baselines if b not in policy_names()]
     if unknown:
         raise SlitError(f"unknown baseline policy {unknown[0]!r}; valid: "
@@ -375,6 +381,10 @@ def run_optimize(
         })  # fmt: skip
 
     raw = scenario.resolved_dict()
+    if phase_split != "scenario":
+        raw = copy.deepcopy(raw)
+        for dc in raw["datacenters"]:
+            dc.setdefault("phase_split", {})["enabled"] = phase_split == "on"
     jobs_list: list[tuple[dict[str, Any], str, Any, int, bool]] = [
         (raw, v, result.plans[v], seed, v == REPLAY_KEPT) for v in distinct
     ]
@@ -427,6 +437,7 @@ def run_optimize(
         "forecaster": forecaster,
         "signal_error": signal_error,
         "warm_start": warm_start,
+        "phase_split": phase_split,
         "time_budget_s": time_budget_s,
         "ttft_slo_s": slo if ttft_slo else None,
         "epochs": len(result.fronts),

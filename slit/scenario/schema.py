@@ -302,6 +302,14 @@ class Pool(Strict):
         description="With phase_split enabled: replicas that only prefill (default: "
         "phase_split.prefill_fraction of the pool).",
     )
+    phase_role: Literal["prefill", "decode"] | None = Field(
+        None,
+        description="With phase_split enabled: every replica of this pool only prefills or "
+        "only decodes (Splitwise's prompt and token machines on different GPU types, e.g. an "
+        "H100 prefill pool and an A100 decode pool of one LLM); another pool of the LLM in the "
+        "datacenter must take the other phase. Default: the pool splits itself "
+        "(prefill_replicas).",
+    )
     dispatch: Literal["shared", "round_robin", "shortest_queue", "least_kv"] = Field(
         "shared",
         description="How the datacenter's requests for this LLM reach the replicas. shared: one "

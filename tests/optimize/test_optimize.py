@@ -118,6 +118,31 @@ def test_unknown_algorithm_is_a_clean_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_every_replay_gets_the_same_serving_mode() -> None:
+    from slit.errors import SlitError
+    from slit.optimize.run import run_optimize
+    from slit.scenario.loader import scenario_from_dict
+    from tests.conftest import small_scenario_dict
+
+    data = small_scenario_dict()
+    data["time"].update(horizon_s=900, drain_s=0)
+    for dc in data["datacenters"]:
+        for pool in dc["pools"]:
+            pool["replicas"] = max(2, pool.get("replicas", 1))
+    scenario = scenario_from_dict(data)
+    on = run_optimize(scenario, "random", evaluations=20, pop_size=10, jobs=1,
+                      baselines=("nearest",), phase_split="on")  # fmt: skip
+    # the balanced plan's replay split its requests as the baselines' did
+    assert (on.replay.requests["kv_transfer_s"] > 0).mean() > 0.9
+    assert on.indicators["phase_split"] == "on"
+    off = run_optimize(scenario, "random", evaluations=20, pop_size=10, jobs=1,
+                       baselines=("splitwise",), phase_split="off")  # fmt: skip
+    assert (off.replay.requests["kv_transfer_s"] == 0).all()
+    with pytest.raises(SlitError, match="phase_split must be 'scenario', 'on' or 'off'"):
+        run_optimize(scenario, "random", evaluations=20, pop_size=10, phase_split="yes")
+
+
+@pytest.mark.slow
 def test_run_optimize_returns_a_typed_result() -> None:
     from slit.optimize.run import OptimizeResult, run_optimize
     from slit.scenario.loader import scenario_from_dict

@@ -91,3 +91,41 @@ def test_prefill_replicas_must_leave_a_decode_replica() -> None:
     with pytest.raises(ScenarioError, match=r"prefill_replicas: 4 of 4 replicas would leave no "
                        "decode replica"):  # fmt: skip
         simulate(bad)
+
+
+def _hetero(prefill_role: str | None = "prefill", decode_role: str | None = "decode") -> Any:
+    """One datacenter with an H100 pool and an A100 pool of one LLM (Splitwise's prompt and
+    token machines on different GPU types)."""
+    scenario = _one_datacenter(True, rate=6.0)
+    pools = [
+        {"model": "llama-3.1-8b", "gpu": "h100-80gb", "replicas": 2, "phase_role": prefill_role},
+        {"model": "llama-3.1-8b", "gpu": "a100-80gb", "replicas": 2, "phase_role": decode_role},
+    ]
+    return scenario.with_overrides([f"datacenters[0].pools={pools}".replace("'", '"')
+                                    .replace("None", "null")])  # fmt: skip
+
+
+def test_prompt_and_token_pools_on_different_gpu_types_hand_the_cache_over() -> None:
+    result = simulate(_hetero())
+    req = result.requests
+    assert result.summary["dropped"] == 0
+    # every request was prefilled on the H100 pool and crossed the link to the A100 pool
+    assert (req["kv_transfer_s"] > 0).mean() > 0.99
+    per_gpu = result.timeseries.groupby("datacenter")["it_energy_kwh"].sum()
+    assert per_gpu.sum() > 0
+
+
+@pytest.mark.parametrize(("role", "lacking"), [("prefill", "decode"), ("decode", "prefill")])
+def test_a_phase_role_needs_a_partner_pool(role: str, lacking: str) -> None:
+    # the other pool has one replica: it stays colocated and takes neither phase alone
+    scenario = _hetero(role, None).with_overrides(["datacenters[0].pools[1].replicas=1"])
+    if role == "decode":
+        scenario = _hetero(None, role).with_overrides(["datacenters[0].pools[0].replicas=1"])
+    with pytest.raises(ScenarioError, match=f"llama-3.1-8b has {role} replicas here but no "
+                       f"{lacking} replica"):  # fmt: skip
+        simulate(scenario)
+
+
+def test_without_phase_split_a_phase_role_is_ignored() -> None:
+    scenario = _hetero().with_overrides(["datacenters[0].phase_split.enabled=false"])
+    assert (simulate(scenario).requests["kv_transfer_s"] == 0).all()
