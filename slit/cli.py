@@ -213,6 +213,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
+    p = sub.add_parser(
+        "compare",
+        help="hypervolume and IGD+ of several slit optimize folders on one shared normalisation",
+    )
+    p.add_argument("run_dirs", type=Path, nargs="+", help="slit optimize folders, same scenario")
+    p.add_argument("--out", type=Path, default=None, help="also write the per-epoch table (CSV)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+
     p = sub.add_parser("report", help="one self-contained HTML report of a result folder")
     p.add_argument("run_dir", type=Path, help="folder written by slit run, optimize or sweep")
     p.add_argument("--out", type=Path, default=None, help="HTML file (default RUN_DIR/report.html)")
@@ -653,6 +661,44 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from slit.optimize.indicators import shared_indicators, summarise
+
+    fronts, decided, hashes = {}, [], {}
+    for folder in args.run_dirs:
+        needed = [folder / n for n in ("fronts.csv", "indicators.json", "metadata.json")]
+        lacking = [p.name for p in needed if not p.is_file()]
+        if lacking:
+            raise SlitError(f"{folder}: not a slit optimize folder (no {', '.join(lacking)}); "
+                            "give folders written by slit optimize --out")  # fmt: skip
+        label = str(folder)
+        if label in fronts:
+            raise SlitError(f"{folder} is given twice")
+        fronts[label] = pd.read_csv(folder / "fronts.csv")
+        ind = json.loads((folder / "indicators.json").read_text(encoding="utf-8"))
+        decided.append(set(ind.get("hypervolume_epochs", fronts[label]["epoch"].unique())))
+        meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+        hashes[label] = meta.get("scenario_sha256")
+    if len(set(hashes.values())) > 1:
+        listed = "; ".join(f"{k}: {str(v)[:12]}" for k, v in hashes.items())
+        raise SlitError("the folders optimised different scenarios (or seeds), whose fronts share "
+                        f"no scale: {listed}; compare runs of one scenario and seed")  # fmt: skip
+    table = shared_indicators(fronts, set.intersection(*decided))
+    summary = summarise(table)
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(args.out, index=False)
+    if not args.quiet:
+        with pd.option_context("display.width", 200, "display.max_colwidth", 60):
+            print(f"{len(table['epoch'].unique())} decided epochs, objectives normalised per epoch "
+                  "between the ideal point and the nadir of the union's non-dominated set; "
+                  "hypervolume reference point 1.1")  # fmt: skip
+            print(summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    return 0
+
+
 def _stage_bar() -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -706,6 +752,7 @@ COMMANDS = {
     "optimize": _cmd_optimize,
     "plot": _cmd_plot,
     "report": _cmd_report,
+    "compare": _cmd_compare,
     "sweep": _cmd_sweep,
 }
 

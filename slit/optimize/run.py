@@ -426,7 +426,9 @@ def run_optimize(
     pareto = simulated_front(totals, validated, candidates, slo, forecast_label(forecaster))
     scales = _epoch_scales(result)  # shared by the per-epoch and per-generation hypervolumes
     hv_epochs = hypervolumes(result, scales)
-    decided = [e for e, d in enumerate(result.demands) if d.rate_per_s.any()]
+    # epochs the algorithm searched: not the drain, and not an epoch whose forecast was empty
+    # (the first one, before any history): there the front is the nearest schedule alone
+    decided = [e for e, fr in enumerate(result.fronts) if fr.evaluations > 1]
     indicators = {
         "algorithm": algorithm if isinstance(algorithm, str) else type(algorithm).__name__,
         "termination": None if termination is None else repr(termination),
