@@ -361,27 +361,27 @@ class SlitRanked(NSGA2):  # type: ignore[misc]
 
 
 # -- registration (slit.plugins.ALGORITHMS imports this module when it is first read) ----
-@register_algorithm("slit", "SLIT: simplex encoding, hypervolume survival, warm starts")
+@register_algorithm("slit", "SLIT: simplex encoding, hypervolume survival, local search")
 def _slit(pop_size: int, n_obj: int, seed: int, guide: Any = None) -> Any:
-    return SlitRanked(pop_size=pop_size, guide=guide)
-
-
-@register_algorithm("slit-guided", "SLIT with the paper's GBM-guided local search")
-def _slit_guided(pop_size: int, n_obj: int, seed: int, guide: Any = None) -> Any:
-    return SlitRanked(pop_size=pop_size, guide=guide, local_search=True)
-
-
-@register_algorithm("slit-noguide", "SLIT ablation: local search from random starts")
-def _slit_noguide(pop_size: int, n_obj: int, seed: int, guide: Any = None) -> Any:
     return SlitRanked(pop_size=pop_size, guide=guide, local_search=True, guided=False)
 
 
-@register_algorithm("slit-norepair", "SLIT ablation: no simplex repair (raw decision vectors)")
+@register_algorithm("slit-guided", "SLIT with the paper's GBM-guided local-search starts")
+def _slit_guided(pop_size: int, n_obj: int, seed: int, guide: Any = None) -> Any:
+    return SlitRanked(pop_size=pop_size, guide=guide, local_search=True, guided=True)
+
+
+@register_algorithm("slit-nolocal", "SLIT ablation: no local search (the core)")
+def _slit_nolocal(pop_size: int, n_obj: int, seed: int, guide: Any = None) -> Any:
+    return SlitRanked(pop_size=pop_size, guide=guide)
+
+
+@register_algorithm("slit-norepair", "SLIT ablation: the core without the simplex repair")
 def _slit_norepair(pop_size: int, n_obj: int, seed: int, guide: Any = None) -> Any:
     return SlitRanked(pop_size=pop_size, guide=guide, repair_floor=None)
 
 
-@register_algorithm("slit-ranked", "SLIT ablation: NSGA-II's rank-and-crowding survival")
+@register_algorithm("slit-ranked", "SLIT ablation: the core with NSGA-II's survival")
 def _slit_ranked(pop_size: int, n_obj: int, seed: int, guide: Any = None) -> Any:
     return SlitRanked(pop_size=pop_size, guide=guide, backbone="rank")
 

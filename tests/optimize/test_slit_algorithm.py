@@ -66,7 +66,7 @@ def test_slit_beats_random_search_on_the_balanced_objective(epoch) -> None:
 
 @pytest.mark.parametrize(
     ("name", "records"),
-    [("slit", False), ("slit-guided", True), ("slit-noguide", False), ("slit-norepair", False),
+    [("slit", False), ("slit-guided", True), ("slit-nolocal", False), ("slit-norepair", False),
      ("slit-ranked", False), ("slit-moead", True)],
 )  # fmt: skip
 def test_ablations_switch_off_their_component(epoch, name: str, records: bool) -> None:
