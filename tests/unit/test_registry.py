@@ -85,7 +85,7 @@ def test_built_ins_are_loaded_on_first_read(tmp_path, monkeypatch) -> None:
     ("registry", "some"),
     [
         (POLICIES, {"nearest", "round_robin", "helix", "splitwise"}),
-        (ALGORITHMS, {"nsga2", "moead", "slit", "slit-noguide"}),
+        (ALGORITHMS, {"nsga2", "moead", "slit", "slit-guided", "slit-nolocal"}),
         (FORECASTERS, {"last", "oracle", "seasonal"}),
         (GRID_FORMATS, {"csv", "electricitymaps", "eia930"}),
         (REQUEST_FORMATS, {"azure", "csv", "mooncake"}),
