@@ -227,9 +227,11 @@ def test_run_optimize_takes_a_pymoo_algorithm_and_termination() -> None:
     data = small_scenario_dict()
     data["time"].update(horizon_s=1800, drain_s=0)
     algo = NSGA2(pop_size=12)
-    # the oracle, so that both epochs are decided (SLIT's predictor knows no demand in the first)
+    # the oracle, so that both epochs are decided (SLIT's predictor knows no demand in the
+    # first); no warm start, whose copies of the extreme schedules NSGA-II would drop as
+    # duplicates, so that every generation holds exactly pop_size new members
     out = run_optimize(scenario_from_dict(data), algo, termination=("n_gen", 3), baselines=(),
-                       forecaster="oracle")  # fmt: skip
+                       forecaster="oracle", warm_start=False)  # fmt: skip
     assert out.indicators["algorithm"] == "NSGA2"
     assert out.indicators["termination"] == "('n_gen', 3)"
     assert algo.problem is None or not hasattr(algo, "pop") or algo.pop is None  # untouched
