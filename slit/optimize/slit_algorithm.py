@@ -55,6 +55,25 @@ PENALTY = 1.0e3
 """Scalarised cost of one unit of constraint violation (utilisation above the limit)."""
 
 
+def share_moves(
+    x: np.ndarray, n_o: int, n_d: int, n_moves: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``[n_moves, origin, datacenter]`` neighbours of the decision vector ``x`` for the local
+    search: its rows as shares (a row of zeros spread evenly), then in each neighbour ¼, ½ or all
+    of one random origin's share moved from one random datacenter to another."""
+    cand = np.repeat(x[None], n_moves, axis=0).reshape(n_moves, n_o, n_d)
+    rows = cand.sum(axis=2, keepdims=True)
+    cand = np.where(rows > 0, cand / np.where(rows > 0, rows, 1.0), 1.0 / n_d)
+    o = rng.integers(n_o, size=n_moves)
+    src = rng.integers(n_d, size=n_moves)
+    dst = (src + 1 + rng.integers(n_d - 1, size=n_moves)) % n_d
+    fraction = rng.choice([0.25, 0.5, 1.0], size=n_moves)
+    share = cand[np.arange(n_moves), o, src] * fraction
+    cand[np.arange(n_moves), o, src] -= share
+    cand[np.arange(n_moves), o, dst] += share
+    return cand
+
+
 @dataclass
 class SlitGuide:
     """The learned start-point selector, shared by the epochs of one rolling optimisation."""
@@ -170,16 +189,7 @@ class SLIT(Algorithm):  # type: ignore[misc]
         x, f, cv = member.X.copy(), member.F, member.get("CV")[0]
         start = cur = float(self._l1(f, cv, w))
         for _ in range(self.ls_steps):
-            cand = np.repeat(x[None], self.ls_moves, axis=0).reshape(self.ls_moves, n_o, n_d)
-            rows = cand.sum(axis=2, keepdims=True)
-            cand = np.where(rows > 0, cand / np.where(rows > 0, rows, 1.0), 1.0 / n_d)
-            o = self.rng.integers(n_o, size=self.ls_moves)
-            src = self.rng.integers(n_d, size=self.ls_moves)
-            dst = (src + 1 + self.rng.integers(n_d - 1, size=self.ls_moves)) % n_d
-            fraction = self.rng.choice([0.25, 0.5, 1.0], size=self.ls_moves)
-            share = cand[np.arange(self.ls_moves), o, src] * fraction
-            cand[np.arange(self.ls_moves), o, src] -= share
-            cand[np.arange(self.ls_moves), o, dst] += share
+            cand = share_moves(x, n_o, n_d, self.ls_moves, self.rng)
             pop = self._evaluate(cand.reshape(self.ls_moves, -1))
             self.ideal = np.minimum(self.ideal, pop.get("F").min(axis=0))
             scores = self._l1(pop.get("F"), pop.get("CV")[:, 0], w)
@@ -317,16 +327,7 @@ class SlitRanked(NSGA2):  # type: ignore[misc]
         start = cur = float(self._score(member.F[None], np.array([member.get("CV")[0]]), w)[0])
         found = []
         for _ in range(self.ls_steps):
-            cand = np.repeat(x[None], self.ls_moves, axis=0).reshape(self.ls_moves, n_o, n_d)
-            rows = cand.sum(axis=2, keepdims=True)
-            cand = np.where(rows > 0, cand / np.where(rows > 0, rows, 1.0), 1.0 / n_d)
-            o = self.rng.integers(n_o, size=self.ls_moves)
-            src = self.rng.integers(n_d, size=self.ls_moves)
-            dst = (src + 1 + self.rng.integers(n_d - 1, size=self.ls_moves)) % n_d
-            fraction = self.rng.choice([0.25, 0.5, 1.0], size=self.ls_moves)
-            share = cand[np.arange(self.ls_moves), o, src] * fraction
-            cand[np.arange(self.ls_moves), o, src] -= share
-            cand[np.arange(self.ls_moves), o, dst] += share
+            cand = share_moves(x, n_o, n_d, self.ls_moves, self.rng)
             pop = Population.new(X=cand.reshape(self.ls_moves, -1))
             self.evaluator.eval(self.problem, pop, algorithm=self)
             scores = self._score(pop.get("F"), pop.get("CV")[:, 0], w)
