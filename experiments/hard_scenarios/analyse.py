@@ -20,6 +20,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
@@ -105,10 +106,13 @@ def main() -> None:
              "lowest_carbon": "lowest_carbon", "lowest_water": "lowest_water",
              "lowest_cost": "lowest_cost"}  # fmt: skip
     by_name = med.reset_index().set_index("name")
-    if {"lowest_carbon", "lowest_water"} <= set(by_name.index) and by_name.loc[
-        "lowest_carbon", list(COLUMNS)
-    ].equals(by_name.loc["lowest_water", list(COLUMNS)]):
-        named["lowest_carbon"] = "lowest_carbon = lowest_water"  # one point, one label
+    impacts = ["carbon_kg", "water_l", "cost_usd"]
+    if {"lowest_carbon", "lowest_water"} <= set(by_name.index) and np.allclose(
+        by_name.loc["lowest_carbon", impacts].to_numpy(float),
+        by_name.loc["lowest_water", impacts].to_numpy(float), rtol=1e-3,
+    ):  # fmt: skip
+        # the same routing (one site best on both): one point, one label
+        named["lowest_carbon"] = "lowest_carbon = lowest_water"
         del named["lowest_water"]
     for name, r in med.reset_index().set_index("name").iterrows():
         if name in named:
