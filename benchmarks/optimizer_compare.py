@@ -29,15 +29,15 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from pymoo.indicators.hv import HV
-from pymoo.indicators.igd_plus import IGDPlus
-from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+import pandas as pd
 
 from slit.inputs import compile_inputs
 from slit.optimize.algorithms import algorithm_names
 from slit.optimize.demand import demands_of
 from slit.optimize.evaluator import FastEvaluator
 from slit.optimize.forecast import make_forecaster
+from slit.optimize.indicators import shared_indicators
+from slit.optimize.problem import OBJECTIVES
 from slit.optimize.rolling import optimise_epoch
 from slit.optimize.slit_algorithm import SlitGuide
 from slit.scenario.loader import load_scenario
@@ -105,24 +105,19 @@ def compare(
             wall[a] += w
             hv[a].append([])
             igd[a].append([])
-        for j in range(len(epochs)):
-            union = np.vstack([fronts[a][j] for a in algorithms])
-            if not len(union):
-                continue
-            nd = union[NonDominatedSorting().do(union, only_non_dominated_front=True)]
-            lo, hi = nd.min(axis=0), nd.max(axis=0)
-            span = np.where(hi > lo, hi - lo, 1.0)
-            hv_ind = HV(ref_point=np.full(nd.shape[1], 1.1))
-            igd_ind = IGDPlus((nd - lo) / span)
-            for a in algorithms:
-                f = fronts[a][j]
-                if not len(f):
-                    hv[a][-1].append(0.0)
-                    igd[a][-1].append(float("nan"))
-                    continue
-                z = (f - lo) / span
-                hv[a][-1].append(float(hv_ind(z)))
-                igd[a][-1].append(float(igd_ind(z)))
+        # one shared normalisation per epoch: slit compare's indicators
+        tables = {
+            a: pd.concat(
+                [pd.DataFrame(f, columns=list(OBJECTIVES)).assign(epoch=e, feasible=True)
+                 for e, f in zip(epochs, fronts[a], strict=True)],
+                ignore_index=True,
+            )
+            for a in algorithms
+        }  # fmt: skip
+        scored = shared_indicators(tables, epochs).set_index(["run", "epoch"])
+        for a in algorithms:
+            hv[a][-1] += [float(scored.loc[(a, e), "hypervolume"]) for e in epochs]
+            igd[a][-1] += [float(scored.loc[(a, e), "igd_plus"]) for e in epochs]
     ref = "slit" if "slit" in algorithms else algorithms[0]
     rows = {}
     for a in algorithms:

@@ -261,6 +261,12 @@ class FastEvaluator:
         self.pool_dc = np.array([p.datacenter for p in self.pools], dtype=np.int64)
         self.pool_model = np.array([p.model for p in self.pools], dtype=np.int64)
         self.replicas = np.array([p.replicas for p in self.pools], float)
+        # pools of one LLM in one datacenter split its traffic by replica count: each pool's
+        # share of its LLM's replicas in its datacenter
+        self.pool_weight = np.zeros(len(self.pools))
+        for k in range(len(self.pools)):
+            here = (self.pool_model == self.pool_model[k]) & (self.pool_dc == self.pool_dc[k])
+            self.pool_weight[k] = self.replicas[k] / self.replicas[here].sum()
         self.max_batch = np.array([p.max_batch for p in self.pools], float)
         self.kv_capacity = np.array([p.kv_capacity_tokens for p in self.pools], float)
         self.extra_idle_w = idle_w
@@ -401,11 +407,7 @@ class FastEvaluator:
         for m, share in shares.items():
             to_dc = np.einsum("o,pod->pd", demand.rate_per_s[:, m], share)  # [P, datacenter]
             pools = np.flatnonzero(self.pool_model == m)
-            # pools of one LLM in one datacenter split its traffic by replica count
-            for d in np.unique(self.pool_dc[pools]):
-                here = pools[self.pool_dc[pools] == d]
-                weight = self.replicas[here] / self.replicas[here].sum()
-                rates[:, here] = to_dc[:, [d]] * weight[None, :]
+            rates[:, pools] = to_dc[:, self.pool_dc[pools]] * self.pool_weight[pools][None, :]
         return rates
 
     def evaluate(self, alloc: FloatArray, demand: EpochDemand, tail: bool = False) -> EpochOutcome:
@@ -525,16 +527,12 @@ class FastEvaluator:
         base = np.zeros((n_pop, n_o, n_k, cells.shape[1]))
         for m, share in shares.items():
             pools = np.flatnonzero(self.pool_model == m)
-            for d in np.unique(self.pool_dc[pools]):
-                here = pools[self.pool_dc[pools] == d]
-                weight = self.replicas[here] / self.replicas[here].sum()
-                to_d = demand.rate_per_s[:, m][None, :] * share[:, :, d]  # [P, O]
-                flow[:, :, here] = to_d[:, :, None] * weight[None, None, :]
+            dcs = self.pool_dc[pools]
+            to_pool = demand.rate_per_s[:, m][None, :, None] * share[:, :, dcs]  # [P, O, pool]
+            flow[:, :, pools] = to_pool * self.pool_weight[pools][None, None, :]
             xfer = cells[m] * self.transfer_s_per_token  # [cell]
-            for k in pools:
-                net = self.rtt_s[:, self.pool_dc[k]]  # [O]
-                base[:, :, k, :] = (
-                    net[None, :, None] + xfer[None, None, :]
-                    + co["tp_cells"][k][None, None, :] + residual_s[:, k][:, None, None]
-                )  # fmt: skip
+            base[:, :, pools, :] = (
+                self.rtt_s[:, dcs][None, :, :, None] + xfer[None, None, None, :]
+                + co["tp_cells"][pools][None, None, :, :] + residual_s[:, pools][:, None, :, None]
+            )  # fmt: skip
         return TailModel(flow, base, self.cell_weight(demand), pw, theta, demand.epoch_s)
