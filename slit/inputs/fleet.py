@@ -48,6 +48,8 @@ class PoolInputs:
         max_batch, max_prefill_tokens: batch limits of one replica (sequences, tokens).
         resident: whether the weights are loaded at the start; ``load_s`` the time to load
             them otherwise, s.
+        keep_alive_s: idle time after which a replica unloads and releases its GPUs, s
+            (``None``: never).
         chunked_prefill: whether prompts are prefilled in chunks beside decoding.
         dispatch: how requests reach its replicas (one shared queue or a dispatcher).
         server_overhead_fraction, server_overhead_w_per_gpu: the server's power beyond the
@@ -73,6 +75,7 @@ class PoolInputs:
     dispatch: str
     server_overhead_fraction: float
     server_overhead_w_per_gpu: float
+    keep_alive_s: float | None = None
 
     def it_power_w(self, activity: float) -> float:
         """IT power of one replica's GPUs and their share of the server at ``activity``, W."""
@@ -307,6 +310,7 @@ def _pool(
         max_prefill_tokens=pool.max_prefill_tokens,
         resident=pool.resident,
         load_s=weight_bytes / (pool.load_bandwidth_gb_per_s * 1e9),
+        keep_alive_s=pool.keep_alive_s,
         chunked_prefill=pool.chunked_prefill,
         dispatch=pool.dispatch,
         server_overhead_fraction=dc_cfg.server_overhead_fraction,

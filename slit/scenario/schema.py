@@ -297,6 +297,14 @@ class Pool(Strict):
     load_bandwidth_gb_per_s: PositiveFloat = Field(
         8.0, description="Bandwidth of loading the weights into GPU memory (SLIT's BW_g), GB/s."
     )
+    keep_alive_s: Annotated[float, Field(gt=0, le=1.0e7, allow_inf_nan=False)] | None = Field(
+        None,
+        description="Scale to zero: a replica idle this long unloads its weights and releases "
+        "its GPUs (they draw no power until it loads again, as a serverless platform hands them "
+        "to other work); the next request it must take pays the load time. Requests go to a "
+        "loaded replica when one can admit them. With resident: false the pool starts "
+        "released. Default: never unload (every GPU draws idle power all the time), s.",
+    )
     prefill_replicas: Annotated[int, Field(ge=0)] | None = Field(
         None,
         description="With phase_split enabled: replicas that only prefill (default: "

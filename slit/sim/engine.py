@@ -15,7 +15,10 @@ and later recomputed) or a new request can be admitted, so the replica advances 
 iterations in one event, with their time summed in closed form
 (:func:`slit.models.latency.sum_of_max_lines`). Nothing here depends on per-token events.
 
-Energy: every GPU draws idle power all the time; busy intervals add the phase's extra power. A
+Energy: every GPU draws idle power all the time, except while a replica of a pool with a
+``keep_alive_s`` has unloaded its weights and released its GPUs (scale to zero: it unloads after
+that long idle and loads again, paying the load time, when a request needs it); busy intervals
+add the phase's extra power. A
 request is charged its share of the full (not extra) power of the iterations it took part in:
 prefill by its share of the prompt tokens, decode equally per batch member.
 
@@ -118,6 +121,9 @@ class Meter:
         self.busy_gpu_s: list[float] = [0.0] * n_epochs
         self.arrivals: list[int] = [0] * n_epochs
         self.completions: list[int] = [0] * n_epochs
+        # weight loads started and GPU time released (scale to zero, see Replica._expire)
+        self.loads: list[int] = [0] * n_epochs
+        self.released_gpu_s: list[float] = [0.0] * n_epochs
 
     def epoch(self, t: float) -> int:
         i = int(t / self.epoch_s)
@@ -143,6 +149,21 @@ class Meter:
             self.busy_gpu_s[i] += n_gpus * dt
             t0, i = seg_end, i + 1
         return first
+
+    def add_released(self, t0: float, t1: float, idle_w: float, n_gpus: int) -> None:
+        """Book ``[t0, t1)`` during which ``n_gpus`` GPUs of idle IT power ``idle_w`` were
+        released (weights unloaded under a keep-alive): the idle power every GPU is charged
+        for all the time is taken back for the interval."""
+        if t1 <= t0:
+            return
+        i, last = self.epoch(t0), self.n - 1
+        while t0 < t1:
+            edge = (i + 1) * self.epoch_s if i < last else t1
+            seg_end = min(t1, edge)
+            dt = seg_end - t0
+            self.extra_j[i] -= idle_w * dt
+            self.released_gpu_s[i] += n_gpus * dt
+            t0, i = seg_end, i + 1
 
 
 @dataclass(frozen=True)
@@ -197,6 +218,14 @@ class Replica:
         self.max_prefill_tokens = pool.max_prefill_tokens
         self.loaded = pool.resident
         self.load_s = pool.load_s
+        # scale to zero: with a keep-alive, a replica idle that long unloads its weights and
+        # releases its GPUs (no power drawn) until a request makes it load again; a dispatch
+        # then prefers a loaded replica by this much (see PoolQueue.notify)
+        self.keep_alive_s = pool.keep_alive_s
+        self.released_since: float | None = (
+            0.0 if self.keep_alive_s is not None and not self.loaded else None
+        )
+        self.cold_key_s = self.load_s if self.released_since is not None else 0.0
         self.n_gpus = perf.tp
         self.server_overhead = pool.server_overhead_fraction
         self.server_w = pool.server_overhead_w_per_gpu
@@ -325,6 +354,9 @@ class Replica:
         holds whether or not they finished)."""
         for req in self.running:
             self._collect(req)
+        if self.released_since is not None:
+            self.dc.meter.add_released(self.released_since, self.env.now, self.idle_w, self.n_gpus)
+            self.released_since = None
 
     def _finish(self, req: Request, now: float) -> None:
         req.finish = now
@@ -339,7 +371,12 @@ class Replica:
         decode; with nothing to do (or a queue head that does not fit), wait to be woken."""
         while True:
             if not self.loaded and self.waiting:
-                self._t0 = self.env.now
+                now = self._t0 = self.env.now
+                meter = self.dc.meter
+                meter.loads[meter.epoch(now)] += 1
+                if self.released_since is not None:
+                    meter.add_released(self.released_since, now, self.idle_w, self.n_gpus)
+                    self.released_since = None
                 self.env.timeout(self.load_s).callbacks.append(self._loaded)
                 return
             if self.role == "decode":
@@ -365,17 +402,29 @@ class Replica:
             self.wake = ev = self.env.event()
             self.woken = False
             ev.callbacks.append(self._woken_idle)
+            if self.keep_alive_s is not None and self.loaded:
+                expiry = self.env.timeout(self.keep_alive_s)
+                expiry.callbacks.append(lambda _e, idle=ev: self._expire(idle))
             return
 
     def _woken_idle(self, _ev: simpy.Event) -> None:
         self.wake = None
         self._next()
 
+    def _expire(self, idle: simpy.Event) -> None:
+        """The keep-alive of the idle spell that began with ``idle`` ran out: if the replica
+        has stayed idle since, it unloads its weights and releases its GPUs."""
+        if self.wake is idle and not self.woken and self.loaded and not self.running:
+            self.loaded = False
+            self.released_since = self.env.now
+            self.cold_key_s = self.load_s
+
     def _loaded(self, _ev: simpy.Event) -> None:
         now, t0 = self.env.now, self._t0
         for req in self.waiting:
             req.load_wait = now - max(t0, req.arrive_dc)
         self.loaded = True
+        self.cold_key_s = 0.0
         self._next()
 
     def _admit(self) -> list[Request]:
@@ -690,7 +739,7 @@ class PoolQueue:
                 and len(rep.running) + len(rep.prefilling) < rep.max_batch
                 and rep.kv_used + need <= rep.kv_admit_tokens
             ):
-                key = (len(rep.running) + 1) * rep.step_s
+                key = (len(rep.running) + 1) * rep.step_s + rep.cold_key_s
                 if best is None or key < best_key:
                     best, best_key = rep, key
         if best is not None:

@@ -295,6 +295,8 @@ def _timeseries(
                     "arrivals": np.asarray(meter.arrivals, dtype=np.int64),
                     "completions": np.asarray(meter.completions, dtype=np.int64),
                     "busy_gpu_s": np.asarray(meter.busy_gpu_s, dtype=float),
+                    "weight_loads": np.asarray(meter.loads, dtype=np.int64),
+                    "released_gpu_s": np.asarray(meter.released_gpu_s, dtype=float),
                     "gpu_s": gpu_count[d] * length_s,
                     "it_energy_kwh": it_kwh,
                     "energy_kwh": fac_kwh,

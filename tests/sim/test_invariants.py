@@ -33,6 +33,7 @@ stress = st.fixed_dictionaries(
         "split": st.booleans(),
         "chunked": st.booleans(),
         "resident": st.booleans(),
+        "keep_alive": st.sampled_from([None, 0.5, 5.0, 60.0]),
     }
 )
 
@@ -46,7 +47,7 @@ def _stressed(p: dict) -> dict:
     pool = data["datacenters"][0]["pools"][0]
     pool.update(replicas=p["replicas"], max_batch_size=p["batch"], kv_memory_fraction=p["kv"],
                 chunked_prefill=p["chunked"], max_prefill_tokens=1024,
-                resident=p["resident"])  # fmt: skip
+                resident=p["resident"], keep_alive_s=p["keep_alive"])  # fmt: skip
     data["datacenters"][0]["phase_split"] = {"enabled": p["split"]}
     data["datacenters"][1]["pools"][0].update(max_batch_size=p["batch"])
     return data
@@ -82,6 +83,9 @@ def test_every_request_is_accounted_for_in_order_and_nothing_is_negative(p):
     assert (done["e2e_s"] >= done["ttft_s"]).all()
     # busy time within the GPUs' time, energy between idle and full power
     assert (ts["busy_gpu_s"] <= ts["gpu_s"] * (1 + 1e-9) + 1e-9).all()
+    # released GPU time (scale to zero) is idle time: not busy, within the GPUs' time
+    assert (ts["released_gpu_s"] >= 0).all()
+    assert (ts["busy_gpu_s"] + ts["released_gpu_s"] <= ts["gpu_s"] * (1 + 1e-9) + 1e-6).all()
     for dc in data["datacenters"]:
         pool = dc["pools"][0]
         if pool.get("replicas", 1) == 0:
@@ -90,10 +94,11 @@ def test_every_request_is_accounted_for_in_order_and_nothing_is_negative(p):
         n_gpus = pool.get("tp", 1) * pool.get("replicas", 1)
         rows = ts[ts["datacenter"] == dc["id"]]
         seconds = rows["gpu_s"].to_numpy() / n_gpus
-        low = n_gpus * gpu.idle_power_w * (1 + SERVER_OVERHEAD) * seconds / J_PER_KWH
+        held = (rows["gpu_s"] - rows["released_gpu_s"]).to_numpy() / n_gpus
+        low = n_gpus * gpu.idle_power_w * (1 + SERVER_OVERHEAD) * held / J_PER_KWH
         high = n_gpus * gpu.max_power_w * (1 + SERVER_OVERHEAD) * seconds / J_PER_KWH
         it = rows["it_energy_kwh"].to_numpy()
-        assert (it >= low * (1 - 1e-9)).all() and (it <= high * (1 + 1e-9)).all()
+        assert (it >= low * (1 - 1e-9) - 1e-12).all() and (it <= high * (1 + 1e-9)).all()
 
 
 @given(

@@ -95,10 +95,13 @@ class _FakeReplica(SimpleNamespace):
         self.calls.append("wake_up")
 
 
-def _fake(running: int, step_s: float, free: bool = True, kv_used: int = 0) -> _FakeReplica:
+def _fake(
+    running: int, step_s: float, free: bool = True, kv_used: int = 0, cold_key_s: float = 0.0
+) -> _FakeReplica:
     return _FakeReplica(
         wake=object() if free else None, woken=False, running=[None] * running, prefilling=[],
         max_batch=4, kv_used=kv_used, kv_admit_tokens=1000, step_s=step_s, calls=[],
+        cold_key_s=cold_key_s,
     )  # fmt: skip
 
 
@@ -115,6 +118,17 @@ def test_pool_queue_wakes_the_replica_that_would_serve_the_head_soonest() -> Non
     assert asleep.calls == full_kv.calls == full_batch.calls == []
     q.push_front(_req(1))  # a preempted request: at the head, and the replica is woken
     assert [r.rid for r in q.waiting] == [1, 0] and fast_busy.calls[-1] == "wake_up"
+
+
+def test_pool_queue_prefers_a_loaded_replica_to_one_that_must_load_its_weights() -> None:
+    q = PoolQueue()
+    unloaded, busy = _fake(0, 0.01, cold_key_s=20.0), _fake(3, 0.01)
+    q.replicas = [unloaded, busy]
+    q.push(_req(0, prompt=10), at_once=True)
+    assert busy.calls == ["take_now"] and unloaded.calls == []
+    busy.running = [None] * 4  # no batch slot left: only the unloaded replica can take it
+    q.push(_req(1, prompt=10), at_once=True)
+    assert unloaded.calls == ["take_now"]
 
 
 def test_pool_queue_leaves_a_request_waiting_when_no_replica_can_take_it() -> None:
