@@ -29,6 +29,7 @@ import numpy as np
 from slit.inputs import compile_inputs
 from slit.optimize.demand import demands_of
 from slit.optimize.evaluator import FastEvaluator, ttft_quantile
+from slit.optimize.rolling import plan_outcomes
 from slit.scenario.loader import load_scenario
 from slit.sim.policies import Plan
 from slit.sim.simulate import simulate
@@ -94,7 +95,7 @@ def score(name: str, n_plans: int, seed: int) -> dict:
                    for e, d in enumerate(demands) if d.rate_per_s.any())  # fmt: skip
 
     for i, plan in enumerate(random_plans(n_plans, len(demands), nearest, rng, busiest)):
-        outs = [ev.evaluate(plan[e][None], d, tail=True) for e, d in enumerate(demands)]
+        outs = plan_outcomes(ev, demands, plan)
         busy = [o for o, d in zip(outs, demands, strict=True) if d.rate_per_s.any()]
         pred_p95 = float(ttft_quantile([o.tail for o in busy], 0.95)[0])  # type: ignore[misc]
         pred = {

@@ -86,6 +86,10 @@ class EpochDemand:
         prompt_quantiles_tokens: ``[model, edge]`` prompt lengths at the probabilities of
             :data:`PROMPT_CELL_EDGES` (:func:`prompt_quantiles`), for the TTFT distribution;
             ``None`` puts every prompt at the mean.
+        warm_at_start: ``[pool]`` or ``[population, pool]`` share of each pool's replicas
+            with their weights loaded when the epoch starts (scale to zero, pools with a
+            ``keep_alive_s``; :attr:`EpochOutcome.warm_at_end` of the epoch before);
+            ``None``: as the run starts (``resident`` pools loaded, others not).
     """
 
     rate_per_s: FloatArray
@@ -96,6 +100,7 @@ class EpochDemand:
     price_usd_per_it_mwh: FloatArray
     epoch_s: float
     prompt_quantiles_tokens: FloatArray | None = None
+    warm_at_start: FloatArray | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,10 @@ class TailModel:
         wait_probability: ``[population, pool]`` probability that a request waits.
         wait_mean_s: ``[population, pool]`` mean wait of those that do, s.
         epoch_s: epoch length, s (how many requests a rate is, across epochs).
+        cold_share: ``[population, pool]`` share of a pool's requests of the epoch that find
+            it released and wait for its weights to load (they arrive during the load, so
+            their extra wait is uniform on ``[0, load_s]``); ``None``: none.
+        load_s: ``[pool]`` weight load time, s (with ``cold_share``).
     """
 
     flow_per_s: FloatArray
@@ -119,6 +128,17 @@ class TailModel:
     wait_probability: FloatArray
     wait_mean_s: FloatArray
     epoch_s: float
+    cold_share: FloatArray | None = None
+    load_s: FloatArray | None = None
+
+    def member(self, i: int) -> TailModel:
+        """The distribution of population member ``i`` alone (a population of one)."""
+        cut = slice(i, i + 1)
+        return TailModel(
+            self.flow_per_s[cut], self.base_s[cut], self.cell_weight,
+            self.wait_probability[cut], self.wait_mean_s[cut], self.epoch_s,
+            None if self.cold_share is None else self.cold_share[cut], self.load_s,
+        )  # fmt: skip
 
     def exceedance(self, t_s: float | FloatArray) -> FloatArray:
         """``[population, origin]`` share of each origin's requests with TTFT above ``t_s``
@@ -146,6 +166,30 @@ class TailModel:
         edges = self.base_s[p_i, o_i, k_i]  # [route, edge]
         theta = np.maximum(self.wait_mean_s[p_i, k_i], 1e-12)[:, None]
         pw = self.wait_probability[p_i, k_i]
+        share = self._share_above(t, edges, theta, pw)
+        if self.cold_share is not None and self.load_s is not None:
+            cold = self.cold_share[p_i, k_i]
+            hit = np.flatnonzero(cold > 0)
+            if len(hit):
+                # the load's extra wait, uniform on [0, load_s]: the mean over its quartiles'
+                # midpoints of the share above t less that wait
+                load = self.load_s[k_i[hit]][:, None]
+                late = (
+                    sum(
+                        self._share_above(t[hit] - load * u, edges[hit], theta[hit], pw[hit])
+                        for u in (0.125, 0.375, 0.625, 0.875)
+                    )
+                    / 4.0
+                )
+                share[hit] = (1.0 - cold[hit]) * share[hit] + cold[hit] * late
+        np.add.at(out, p_i * n_o + o_i, share * self.flow_per_s[p_i, o_i, k_i])
+        return out.reshape(n_pop, n_o)
+
+    def _share_above(
+        self, t: FloatArray, edges: FloatArray, theta: FloatArray, pw: FloatArray
+    ) -> FloatArray:
+        """``[route]`` share of a route's requests above ``t`` (``[route, 1]``), from its
+        wait-free TTFT at the cell edges and its wait (see :meth:`_exceeding`)."""
         e = np.exp(-np.maximum(t - edges, 0.0) / theta)
         lo, hi = edges[:, :-1], edges[:, 1:]
         width = hi - lo
@@ -154,9 +198,7 @@ class TailModel:
         above = np.where(wide, np.clip((hi - t) / span, 0.0, 1.0), lo > t)
         narrow = np.where(t > lo, e[:, :-1], 0.0)
         waits = np.where(wide, theta * (e[:, 1:] - e[:, :-1]) / span, narrow)
-        share = (above * self.cell_weight).sum(axis=1) + pw * (waits * self.cell_weight).sum(axis=1)
-        np.add.at(out, p_i * n_o + o_i, share * self.flow_per_s[p_i, o_i, k_i])
-        return out.reshape(n_pop, n_o)
+        return (above * self.cell_weight).sum(axis=1) + pw * (waits * self.cell_weight).sum(axis=1)  # type: ignore[no-any-return]
 
 
 def ttft_quantile(tails: list[TailModel], q: float = 0.95, member: int | None = None) -> FloatArray:
@@ -166,14 +208,7 @@ def ttft_quantile(tails: list[TailModel], q: float = 0.95, member: int | None = 
     if not 0.0 < q < 1.0:
         raise ValueError(f"ttft_quantile: q must be in (0, 1), got {q}")
     if member is not None:
-        tails = [
-            TailModel(
-                t.flow_per_s[member : member + 1], t.base_s[member : member + 1],
-                t.cell_weight, t.wait_probability[member : member + 1],
-                t.wait_mean_s[member : member + 1], t.epoch_s,
-            )
-            for t in tails
-        ]  # fmt: skip
+        tails = [t.member(member) for t in tails]
     n_pop = tails[0].flow_per_s.shape[0]
     total = sum(t.flow_per_s.sum(axis=(1, 2)) * t.epoch_s for t in tails)
     target = (1.0 - q) * total
@@ -197,8 +232,10 @@ def ttft_quantile(tails: list[TailModel], q: float = 0.95, member: int | None = 
 
 @dataclass(frozen=True)
 class EpochOutcome:
-    """Per population member: the epoch's objectives, its worst pool utilisation and, when
-    asked for, its TTFT distribution (:class:`TailModel`)."""
+    """Per population member: the epoch's objectives, its worst pool utilisation, when
+    asked for its TTFT distribution (:class:`TailModel`), and ``[population, pool]`` the share
+    of each pool's replicas loaded when the epoch ends (:attr:`EpochDemand.warm_at_start` of
+    the next; ``None`` without scale to zero)."""
 
     ttft_mean_s: FloatArray
     carbon_kg: FloatArray
@@ -207,6 +244,7 @@ class EpochOutcome:
     it_energy_kwh: FloatArray
     max_utilization: FloatArray
     tail: TailModel | None = None
+    warm_at_end: FloatArray | None = None
 
     def objectives(self) -> FloatArray:
         """``[population, 4]``: TTFT mean (s), carbon (kg), water (L), cost (USD)."""
@@ -267,6 +305,13 @@ class FastEvaluator:
         for k in range(len(self.pools)):
             here = (self.pool_model == self.pool_model[k]) & (self.pool_dc == self.pool_dc[k])
             self.pool_weight[k] = self.replicas[k] / self.replicas[here].sum()
+        # scale to zero: pools with a keep-alive release their replicas when idle
+        self.keep_alive_s = np.array(
+            [np.inf if p.keep_alive_s is None else p.keep_alive_s for p in self.pools], float
+        )
+        self.scales = np.isfinite(self.keep_alive_s)
+        self.load_s = np.array([p.load_s for p in self.pools], float)
+        self.warm_initial = np.array([1.0 if p.resident else 0.0 for p in self.pools])
         self.max_batch = np.array([p.max_batch for p in self.pools], float)
         self.kv_capacity = np.array([p.kv_capacity_tokens for p in self.pools], float)
         self.extra_idle_w = idle_w
@@ -471,9 +516,16 @@ class FastEvaluator:
         ttft_pool = wait_mean + s_pre + residual
         over = (util >= 1.0) | (rho_p >= 1.0)
         ttft_pool = np.where(over, INFEASIBLE_TTFT_S, ttft_pool)
+        f_pre = np.clip(rho_p, 0.0, 1.0)
+        f_idle = np.clip(1.0 - f_pre - f_dec, 0.0, 1.0)
+        released, cold, warm_end = self._residency(lam, co["tp"] + out_len * step_b, f_idle, demand)
+        if cold is not None:
+            ttft_pool = ttft_pool + cold * self.load_s[None, :] / 2.0
         tail_model = None
         if tail:
-            tail_model = self._tail(a, demand, shares, co, c_pre, c_slot, wait_mean, residual, over)
+            tail_model = self._tail(
+                a, demand, shares, co, c_pre, c_slot, wait_mean, residual, over, cold
+            )
 
         # network part: per origin → datacenter flow of requests
         net_s = self.rtt_s[None] + 0.0  # [1, O, D]
@@ -492,9 +544,7 @@ class FastEvaluator:
             co["t_req"] * b_busy, co["a_req"], co["comm0"] + co["comm1"] * b_busy, co["a_comm"],
         )  # fmt: skip
         p_dec = co["p_idle"] + co["p_span"] * act
-        f_pre = np.clip(rho_p, 0.0, 1.0)
-        f_idle = np.clip(1.0 - f_pre - f_dec, 0.0, 1.0)
-        watts = n * (f_pre * co["p_pre"] + f_dec * p_dec + f_idle * co["p_idle"])
+        watts = n * (f_pre * co["p_pre"] + f_dec * p_dec + (f_idle - released) * co["p_idle"])
         e_kwh = watts * demand.epoch_s / 3.6e6  # [P, K]
         d_idx = self.pool_dc
         carbon = (e_kwh * demand.carbon_g_per_it_kwh[d_idx]).sum(axis=1) / 1000.0
@@ -505,12 +555,54 @@ class FastEvaluator:
         water += float((idle_kwh * demand.water_l_per_it_kwh).sum())
         cost += float((idle_kwh * demand.price_usd_per_it_mwh).sum()) / 1000.0
         energy = e_kwh.sum(axis=1) + float(idle_kwh.sum())
-        return EpochOutcome(ttft_mean, carbon, water, cost, energy, util.max(axis=1), tail_model)
+        return EpochOutcome(
+            ttft_mean, carbon, water, cost, energy, util.max(axis=1), tail_model, warm_end
+        )
+
+    def _residency(
+        self, lam: FloatArray, hold_s: FloatArray, f_idle: FloatArray, demand: EpochDemand
+    ) -> tuple[FloatArray, FloatArray | None, FloatArray | None]:
+        """Scale to zero of the pools with a keep-alive ``K`` (``[population, pool]`` each):
+        the share of the epoch their replicas are released (drawing no power, at most their
+        idle share), the share of their requests that wait for a load, and the share of their
+        replicas loaded at the epoch's end.
+
+        With traffic ``λ`` a pool keeps loaded about as many replicas as requests it holds at
+        once, ``B = λ h`` (``h``: a request's prefill and decode), with a margin for their
+        Poisson spread, ``B + 3√B + 1`` of its ``n`` (dispatch fills a loaded replica before
+        it loads another), and, when requests are rarer than ``1/(K + h)``, the one it keeps
+        is loaded only that share of the time. Without traffic its replicas loaded at the
+        start stay so ``min(K, epoch)`` and are then released. A pool with no replica loaded
+        at the start (share ``ω₀``, from :attr:`EpochDemand.warm_at_start`) makes the requests
+        of its first ``load_s`` wait for the load: the share ``max(0, 1 − ω₀ n)
+        min(1, load_s / epoch)`` of the epoch's."""
+        zeros = np.zeros_like(lam)
+        if not self.scales.any():
+            return zeros, None, None
+        n = self.replicas[None, :]
+        keep = self.keep_alive_s[None, :]
+        start = self.warm_initial if demand.warm_at_start is None else demand.warm_at_start
+        w0 = np.broadcast_to(np.asarray(start, float), lam.shape)
+        busy = lam > 0
+        held = lam * hold_s
+        need = np.minimum(n, held + 3.0 * np.sqrt(held) + 1.0) / n
+        need = need * np.minimum(1.0, lam * (np.where(np.isfinite(keep), keep, 0.0) + hold_s))
+        stay = np.minimum(keep, demand.epoch_s) / demand.epoch_s  # idle pools: K, then released
+        loaded = np.where(busy, np.minimum(need, 1.0), w0 * stay)
+        scales = self.scales[None, :]
+        released = np.where(scales, np.minimum(1.0 - loaded, f_idle), 0.0)
+        end = np.where(busy, np.minimum(need, 1.0), np.where(keep >= demand.epoch_s, w0, 0.0))
+        warm_end = np.where(scales, end, 1.0)
+        cold = np.clip(1.0 - w0 * n, 0.0, 1.0) * np.minimum(
+            1.0, self.load_s[None, :] / demand.epoch_s
+        )
+        cold = np.where(scales & busy, cold, 0.0)
+        return released, cold, warm_end
 
     def _tail(
         self, a: FloatArray, demand: EpochDemand, shares: dict[int, FloatArray],
         co: dict[str, FloatArray], c_pre: FloatArray, c_slot: FloatArray, wait_mean: FloatArray,
-        residual_s: FloatArray, over: FloatArray,
+        residual_s: FloatArray, over: FloatArray, cold: FloatArray | None = None,
     ) -> TailModel:  # fmt: skip
         """The :class:`TailModel` of one evaluation (see the module doc): the two waits as one,
         waiting with probability ``1 − (1 − C_pre)(1 − C_slot)`` and the same mean."""
@@ -535,4 +627,7 @@ class FastEvaluator:
                 self.rtt_s[:, dcs][None, :, :, None] + xfer[None, None, None, :]
                 + co["tp_cells"][pools][None, None, :, :] + residual_s[:, pools][:, None, :, None]
             )  # fmt: skip
-        return TailModel(flow, base, self.cell_weight(demand), pw, theta, demand.epoch_s)
+        return TailModel(
+            flow, base, self.cell_weight(demand), pw, theta, demand.epoch_s,
+            cold, None if cold is None else self.load_s,
+        )  # fmt: skip

@@ -23,7 +23,13 @@ from slit.inputs import compile_inputs
 from slit.optimize.algorithms import make_algorithm
 from slit.optimize.decide import VARIANTS, choose
 from slit.optimize.demand import demands_of
-from slit.optimize.evaluator import EpochDemand, FastEvaluator, FloatArray, ttft_quantile
+from slit.optimize.evaluator import (
+    EpochDemand,
+    EpochOutcome,
+    FastEvaluator,
+    FloatArray,
+    ttft_quantile,
+)
 from slit.optimize.problem import (
     OBJECTIVES,
     UNEVALUATED,
@@ -231,6 +237,9 @@ def optimise_horizon(
     if warm_start:
         context["warm_start"] = None  # optimise_epoch keeps each final population here
     fronts = []
+    # scale to zero: each epoch is optimised from the residency the previous epoch's balanced
+    # decision leaves (the plans are then scored each with its own, see plan_outcomes)
+    warm: FloatArray | None = None
     for e, demand in enumerate(demands):
         history = np.stack([d.rate_per_s for d in demands[:e]]) if e else empty
         rate = predict(history, demand.rate_per_s) if demand.rate_per_s.any() else demand.rate_per_s
@@ -240,13 +249,16 @@ def optimise_horizon(
             carbon_g_per_it_kwh=perturb(demand.carbon_g_per_it_kwh, signal_error, noise),
             water_l_per_it_kwh=perturb(demand.water_l_per_it_kwh, signal_error, noise),
             price_usd_per_it_mwh=perturb(demand.price_usd_per_it_mwh, signal_error, noise),
+            warm_at_start=warm,
         )
-        fronts.append(
-            optimise_epoch(
-                evaluator, seen, e, algorithm, evaluations, pop_size, seed + 1009 * e,
-                ttft_slo_s, context, time_budget_s, termination,
-            )
+        front = optimise_epoch(
+            evaluator, seen, e, algorithm, evaluations, pop_size, seed + 1009 * e,
+            ttft_slo_s, context, time_budget_s, termination,
         )  # fmt: skip
+        fronts.append(front)
+        if evaluator.scales.any():
+            chosen = front.allocations[choose(front.objectives, "balanced")]
+            warm = evaluator.evaluate(chosen[None], seen).warm_at_end
         if progress is not None:
             progress(e + 1, len(demands))
     weights = default_weight_vectors() if weights is None else np.asarray(weights, float)
@@ -277,6 +289,24 @@ def optimise_horizon(
     )
 
 
+def plan_outcomes(
+    evaluator: FastEvaluator, demands: list[EpochDemand], plan: FloatArray, tail: bool = True
+) -> list[EpochOutcome]:
+    """The evaluator's outcome of each epoch of ``plan`` (``[epoch, origin, datacenter]``),
+    each epoch starting from the residency the plan's previous epoch leaves (scale to zero;
+    the first from the run's start)."""
+    from dataclasses import replace
+
+    outs: list[EpochOutcome] = []
+    warm: FloatArray | None = None
+    for e, demand in enumerate(demands):
+        seen = demand if warm is None else replace(demand, warm_at_start=warm)
+        out = evaluator.evaluate(plan[e][None], seen, tail=tail)
+        outs.append(out)
+        warm = out.warm_at_end
+    return outs
+
+
 def horizon_totals(
     evaluator: FastEvaluator, demands: list[EpochDemand], plans: dict[str, FloatArray]
 ) -> pd.DataFrame:
@@ -287,7 +317,7 @@ def horizon_totals(
     busy = [e for e, d in enumerate(demands) if d.rate_per_s.any()]
     rows = []
     for name, plan in plans.items():
-        outs = [evaluator.evaluate(plan[e][None], d, tail=True) for e, d in enumerate(demands)]
+        outs = plan_outcomes(evaluator, demands, plan)
         tails = [outs[e].tail for e in busy]
         p95 = float(ttft_quantile(tails, 0.95)[0]) if tails else float("nan")  # type: ignore[arg-type]
         rows.append(
