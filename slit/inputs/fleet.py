@@ -318,6 +318,23 @@ def _pool(
     )
 
 
+def candidate_pool(
+    scenario: Scenario, d: int, template: Any, *, model: str, tp: int
+) -> PoolInputs | None:
+    """One replica of ``model`` on ``tp`` GPUs of ``template``'s type in datacenter ``d``, with
+    ``template``'s serving settings (a pool of the scenario), compiled as the simulator would;
+    ``None`` if its weights leave no room for a KV block or no latency model covers it."""
+    dc_cfg = scenario.config.datacenters[d]
+    pool = template.model_copy(
+        update={"model": model, "tp": tp, "replicas": 1, "phase_role": None,
+                "prefill_replicas": None}
+    )  # fmt: skip
+    try:
+        return _pool(scenario, dc_cfg, d, -1, pool, {model: 0}, None, None)
+    except ScenarioError:
+        return None
+
+
 def compile_fleet(
     scenario: Scenario,
     model_ids: list[str] | tuple[str, ...],

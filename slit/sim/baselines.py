@@ -16,7 +16,7 @@ All three ignore carbon, water and cost.
 from __future__ import annotations
 
 from bisect import bisect_right
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +24,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from slit.errors import Problem, ScenarioError
 from slit.sim.policies import FloatArray, RoutingContext, RoutingPolicy, register_policy
+
+if TYPE_CHECKING:
+    from slit.inputs import RunInputs
+    from slit.scenario.loader import Scenario
 
 # Integer scaling of the flow problem (networkx's network simplex is exact on integers only).
 _RPS_SCALE = 1000  # capacities in milli-requests/s
@@ -57,6 +61,12 @@ class HelixParams(BaseModel):
     demand: Literal["capacity", "observed"] = "capacity"
     demand_rps: float | None = Field(None, gt=0)
     recompute_tolerance: float = Field(0.02, ge=0)
+    placement: Literal["milp", "scenario"] = "milp"
+    """``milp``: place the LLMs' replicas on every datacenter's GPUs (its pools' replicas ×
+    tp, by type) by Helix's throughput-maximising program (:mod:`slit.sim.placement`), then
+    route over the placed capacities; ``scenario``: keep the scenario's pools."""
+    placement_utilization: float = Field(0.8, gt=0, le=1)
+    """Share of a replica's full-batch throughput the placement's flow may use."""
 
 
 def replica_rps_estimate(
@@ -115,6 +125,36 @@ class Helix(RoutingPolicy):
         super().__init__(**params)
         self.fallbacks = 0
         self.recomputes = 0
+
+    def place(self, scenario: Scenario, inputs: RunInputs) -> Scenario:
+        """With ``placement: milp``, the scenario with its replicas placed by Helix's program
+        for the run's mean demand (each origin's and LLM's mean rate over the horizon and the
+        LLMs' mean lengths); the rows placed go to ``placement_report`` (run metadata)."""
+        from slit.sim.placement import helix_placement
+
+        p: Any = self.params
+        if p.placement == "scenario":
+            return scenario
+        req = inputs.requests
+        n_o, n_m = len(inputs.fleet.region_ids), len(inputs.model_ids)
+        demand = np.zeros((n_o, n_m))
+        np.add.at(demand, (np.asarray(req.origin), np.asarray(req.model)), 1.0)
+        demand /= inputs.timeline.horizon_s
+        model = np.asarray(req.model)
+        prompt = np.array([req.prompt_tokens[model == m].mean() if (model == m).any() else 1.0
+                           for m in range(n_m)])  # fmt: skip
+        output = np.array([req.output_tokens[model == m].mean() if (model == m).any() else 1.0
+                           for m in range(n_m)])  # fmt: skip
+        placed = helix_placement(
+            scenario, list(inputs.model_ids), demand, prompt, output, inputs.fleet.rtt_ms,
+            utilization=p.placement_utilization,
+        )  # fmt: skip
+        self.placement_report = {
+            "served_multiple": placed.served_multiple,
+            "replicas": [{k: (float(v) if k == "replica_rps" else v) for k, v in row.items()}
+                         for row in placed.replicas],
+        }  # fmt: skip
+        return placed.scenario
 
     def setup(self, ctx: RoutingContext) -> None:
         super().setup(ctx)

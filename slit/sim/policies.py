@@ -15,13 +15,17 @@ from abc import ABC, abstractmethod
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from slit.errors import Problem, ScenarioError
+
+if TYPE_CHECKING:
+    from slit.inputs import RunInputs
+    from slit.scenario.loader import Scenario
 from slit.plugins import POLICIES
 
 FloatArray = npt.NDArray[np.float64]
@@ -97,6 +101,13 @@ class RoutingPolicy(ABC):
         self.ctx = ctx
         self.candidates = [np.flatnonzero(ctx.serves[m]) for m in range(len(ctx.model_ids))]
         self._rtt_rows: list[list[float]] = ctx.rtt_ms.tolist()  # for _argmin's tie-break
+
+    def place(self, scenario: Scenario, inputs: RunInputs) -> Scenario:
+        """The scenario the run serves with, called once before :meth:`setup`: unchanged,
+        unless the policy also decides where model replicas run (``helix`` places them on the
+        datacenters' GPUs). A policy that changes it may change only the datacenters' pools;
+        ``inputs`` are the run's compiled inputs (requests, signals, the fleet as given)."""
+        return scenario
 
     @abstractmethod
     def choose(self, origin: int, model: int, t_s: float, load: FloatArray) -> int:
@@ -412,4 +423,3 @@ class Plan(RoutingPolicy):
         cand = self.candidates[model]
         weights = self._plan[e, origin, cand]
         return np.cumsum(weights).tolist(), float(weights.sum()), [int(c) for c in cand]
-

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from slit.inputs import EpochSignals, RunInputs, compile_inputs
+from slit.inputs import EpochSignals, RunInputs, compile_fleet, compile_inputs
 from slit.models import impacts
 from slit.models.impacts import J_PER_KWH
 from slit.models.latency import EfficiencyParams
@@ -136,6 +137,18 @@ def simulate(
         policy = make_policy(cfg.routing.policy, cfg.routing.params)
     elif isinstance(policy, str):
         policy = make_policy(policy, cfg.routing.params if policy == cfg.routing.policy else {})
+    placed = policy.place(scenario, inputs)
+    if placed is not scenario:
+        # the policy placed the replicas itself (helix): the run serves with its pools
+        if inputs.overrides:
+            raise ValueError(
+                f"policy {policy.name!r} places replicas itself; it cannot run on inputs "
+                f"compiled with {', '.join(inputs.overrides)} overrides"
+            )
+        scenario = placed
+        inputs = replace(inputs, fleet=compile_fleet(scenario, list(inputs.model_ids)))
+        fleet = inputs.fleet
+        rtt_s = fleet.rtt_ms / 1000.0
 
     sim, gpu_count, idle_w = _build_engine(inputs)
     signals = inputs.signals
@@ -191,6 +204,7 @@ def simulate(
         "wall_s": wall_s,
         "requests_per_wall_s": len(records) / wall_s if wall_s > 0 else None,
         "plan_fallbacks": getattr(policy, "fallbacks", None),
+        "placement": getattr(policy, "placement_report", None),
         "inputs": list(inputs.log),
         "pool_models": [pool.provenance(dc.id) for dc in fleet.datacenters for pool in dc.pools],
         # parameters given to simulate() instead of the catalog's (pool_models then describes
