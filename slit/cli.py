@@ -142,10 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--phase-split",
-        choices=("scenario", "on", "off"),
+        choices=("scenario", "on", "off", "by_gpu"),
         default="scenario",
         help="serving mode of every replay, plans and baselines alike: each datacenter's own "
-        "phase_split, or phase split on or off in every datacenter",
+        "phase_split, or phase split on or off in every datacenter, or by_gpu: on, with "
+        "Splitwise-HA's roles (an LLM's pools on its fastest GPU type prefill, the others "
+        "decode)",
     )
     p.add_argument(
         "--warm-start",

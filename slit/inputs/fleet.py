@@ -197,12 +197,22 @@ def replica_perf(
         ) from None
 
 
-def replica_roles(dc_cfg: Any, pool: Any, d: int, p: int) -> tuple[str, ...]:
+def replica_roles(
+    dc_cfg: Any, pool: Any, d: int, p: int, gpu_peaks: dict[str, float] | None = None
+) -> tuple[str, ...]:
     """Role of each replica of a pool: all ``mixed``, or prefill and decode replicas when the
-    datacenter serves phase-split (pools of one replica stay mixed)."""
+    datacenter serves phase-split (pools of one replica stay mixed); with ``roles: by_gpu``,
+    by the pools' GPU types (``gpu_peaks``: BF16 peak per GPU id)."""
     split = dc_cfg.phase_split
     if split.enabled and pool.phase_role is not None:
         return (pool.phase_role,) * pool.replicas
+    if split.enabled and split.roles == "by_gpu" and gpu_peaks is not None:
+        # Splitwise-HA: the LLM's pools on its fastest GPU type prompt, the others generate
+        peers = {q.gpu for q in dc_cfg.pools if q.model == pool.model and q.replicas > 0}
+        if len(peers) > 1:
+            fastest = max(gpu_peaks[g] for g in peers)
+            role = "prefill" if gpu_peaks[pool.gpu] >= fastest else "decode"
+            return (role,) * pool.replicas
     if not split.enabled or pool.replicas < 2:
         return ("mixed",) * pool.replicas
     n_prefill = (
@@ -302,7 +312,9 @@ def _pool(
         gpu_id=pool.gpu,
         tp=pool.tp,
         replicas=pool.replicas,
-        roles=replica_roles(dc_cfg, pool, d, p),
+        roles=replica_roles(
+            dc_cfg, pool, d, p, {g: spec.peak_bf16_tflop_per_s for g, spec in scenario.gpus.items()}
+        ),
         perf=perf,
         power=power or calibrated_power(pool.gpu),
         kv_capacity_tokens=kv_tokens,

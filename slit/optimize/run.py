@@ -326,7 +326,9 @@ def run_optimize(
             replayed beside the six decision variants (:func:`front_subset`; None: all).
         phase_split: the serving mode of every replay, plans and baselines alike:
             ``"scenario"`` (each datacenter's own ``phase_split``), ``"on"`` or ``"off"`` (in
-            every datacenter). The evaluator models colocated serving either way.
+            every datacenter), or ``"by_gpu"`` (on everywhere, with Splitwise-HA's roles: an
+            LLM's pools on its fastest GPU type prefill, the others decode). The evaluator
+            models colocated serving either way.
         warm_start: seed each epoch's initial population with the previous epoch's final
             population (:func:`~slit.optimize.rolling.optimise_horizon`).
 
@@ -336,8 +338,10 @@ def run_optimize(
     """
     from slit.sim.policies import policy_names
 
-    if phase_split not in ("scenario", "on", "off"):
-        raise SlitError(f"phase_split must be 'scenario', 'on' or 'off', not {phase_split!r}")
+    if phase_split not in ("scenario", "on", "off", "by_gpu"):
+        raise SlitError(
+            f"phase_split must be 'scenario', 'on', 'off' or 'by_gpu', not {phase_split!r}"
+        )
     unknown = [b for b in baselines if b not in policy_names()]
     if unknown:
         raise SlitError(f"unknown baseline policy {unknown[0]!r}; valid: "
@@ -384,7 +388,10 @@ def run_optimize(
     if phase_split != "scenario":
         raw = copy.deepcopy(raw)
         for dc in raw["datacenters"]:
-            dc.setdefault("phase_split", {})["enabled"] = phase_split == "on"
+            split = dc.setdefault("phase_split", {})
+            split["enabled"] = phase_split in ("on", "by_gpu")
+            if phase_split == "by_gpu":
+                split["roles"] = "by_gpu"
     jobs_list: list[tuple[dict[str, Any], str, Any, int, bool]] = [
         (raw, v, result.plans[v], seed, v == REPLAY_KEPT) for v in distinct
     ]

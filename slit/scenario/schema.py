@@ -375,6 +375,14 @@ class PhaseSplitConfig(Strict):
         description="Bandwidth of the link the KV cache crosses from a prefill to a decode "
         "replica, GB/s (25 GB/s = 200 Gbit/s InfiniBand).",
     )
+    roles: Literal["pools", "by_gpu"] = Field(
+        "pools",
+        description="pools: each pool's phase_role, or the pool splits itself (prefill_replicas). "
+        "by_gpu: Splitwise-HA's machine pools; for each LLM served here on two or more GPU "
+        "types, the pools on the type of highest BF16 peak prefill (prompt machines) and the "
+        "others decode (token machines); a pool's own phase_role still wins, and an LLM on one "
+        "GPU type splits its pools as with pools.",
+    )
 
 
 class Datacenter(Strict):

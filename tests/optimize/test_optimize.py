@@ -138,7 +138,7 @@ def test_every_replay_gets_the_same_serving_mode() -> None:
     off = run_optimize(scenario, "random", evaluations=20, pop_size=10, jobs=1,
                        baselines=("splitwise",), phase_split="off")  # fmt: skip
     assert (off.replay.requests["kv_transfer_s"] == 0).all()
-    with pytest.raises(SlitError, match="phase_split must be 'scenario', 'on' or 'off'"):
+    with pytest.raises(SlitError, match="phase_split must be 'scenario', 'on', 'off' or 'by_gpu'"):
         run_optimize(scenario, "random", evaluations=20, pop_size=10, phase_split="yes")
 
 

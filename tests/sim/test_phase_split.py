@@ -129,3 +129,29 @@ def test_a_phase_role_needs_a_partner_pool(role: str, lacking: str) -> None:
 def test_without_phase_split_a_phase_role_is_ignored() -> None:
     scenario = _hetero().with_overrides(["datacenters[0].phase_split.enabled=false"])
     assert (simulate(scenario).requests["kv_transfer_s"] == 0).all()
+
+
+def test_roles_by_gpu_put_prompts_on_the_fastest_gpu_and_tokens_on_the_others() -> None:
+    # no phase_role given: roles by_gpu makes the H100 pool prompt and the A100 pool token
+    scenario = _hetero(None, None).with_overrides(["datacenters[0].phase_split.roles=by_gpu"])
+    from slit.inputs import compile_fleet
+
+    pools = compile_fleet(scenario, ["llama-3.1-8b"]).pools
+    roles = {p.gpu_id: set(p.roles) for p in pools}
+    assert roles == {"h100-80gb": {"prefill"}, "a100-80gb": {"decode"}}
+    by_gpu = simulate(scenario)
+    given = simulate(_hetero())  # the same roles written on the pools
+    assert by_gpu.summary == given.summary
+    # without phase split the roles are not used
+    off = scenario.with_overrides(["datacenters[0].phase_split.enabled=false"])
+    assert {r for p in compile_fleet(off, ["llama-3.1-8b"]).pools for r in p.roles} == {"mixed"}
+
+
+def test_roles_by_gpu_leave_an_llm_on_one_gpu_type_to_split_its_pools() -> None:
+    scenario = _one_datacenter(True, rate=6.0).with_overrides(
+        ["datacenters[0].phase_split.roles=by_gpu"]
+    )
+    from slit.inputs import compile_fleet
+
+    pools = compile_fleet(scenario, ["llama-3.1-8b"]).pools
+    assert {r for p in pools for r in p.roles} == {"prefill", "decode"}
