@@ -35,7 +35,10 @@ from slit.sim.policies import Plan
 from slit.sim.simulate import simulate
 
 DEFAULT_SCENARIOS = ("one-hour", "carbon-aware", "capacity-bound", "default")
-SHORTER = {"default": 6 * 3600, "capacity-bound": 3 * 3600, "carbon-aware": 6 * 3600}
+SHORTER = {
+    "default": 6 * 3600, "capacity-bound": 3 * 3600, "carbon-aware": 6 * 3600,
+    "residency": 6 * 3600,
+}  # fmt: skip
 """Horizons cut to keep the run short (s); the regions, pools and signals are the scenario's."""
 
 
@@ -147,8 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     names = list(args.scenarios)
-    if os.environ.get("SLIT_DATA") and "azure-conv-real-grid" not in names:
-        names.append("azure-conv-real-grid")
+    if os.environ.get("SLIT_DATA") and args.scenarios == list(DEFAULT_SCENARIOS):
+        names += ["azure-conv-real-grid", "residency"]
     report = []
     for name in names:
         r = score(name, args.plans, args.seed)

@@ -327,6 +327,26 @@ def test_follow_the_sun_spans_two_days_and_four_continents_of_real_signals(
     assert cfg.workload.diurnal_amplitude >= 0.5
 
 
+def test_residency_has_heterogeneous_pools_two_llms_and_scale_to_zero(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = require_shared_data()
+    monkeypatch.setenv("SLIT_DATA", str(data))
+    scenario = load_scenario(REPO / "scenarios" / "residency.yaml")
+    cfg = scenario.config
+    pools = [p for dc in cfg.datacenters for p in dc.pools]
+    assert {"a100-80gb", "h100-80gb", "l40s"} <= {p.gpu for p in pools}
+    assert len({p.model for p in pools}) >= 2 and len(cfg.workload.models) >= 2
+    assert all(p.keep_alive_s is not None for p in pools)
+    assert any(not p.resident for p in pools)
+    assert all(r.signals.source == "files" for r in cfg.regions)
+    from slit.inputs import compile_fleet
+
+    fleet = compile_fleet(scenario, list(cfg.workload.models))
+    # moving the 70B model's load to a released site costs more than a minute of loading
+    assert max(p.load_s for p in fleet.pools) > 60.0
+
+
 def test_csv_signals_are_checked_like_every_other_file(tmp_path: Path) -> None:
     good = (
         "time_utc,carbon_g_per_kwh,price_usd_per_mwh,wetbulb_c,ewif_l_per_kwh\n"
