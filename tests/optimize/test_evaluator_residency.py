@@ -117,3 +117,21 @@ def test_the_evaluator_follows_the_simulator_when_load_moves_between_sites() -> 
     mean_pred = sum(o.ttft_mean_s[0] * w for o, w in zip(outs, weight, strict=True)) / weight.sum()
     done = res.requests[res.requests["completed"]]
     assert mean_pred == pytest.approx(done["ttft_s"].mean(), rel=0.25)
+
+
+def test_the_slo_constraint_is_on_steady_serving_and_the_load_wait_on_the_objective() -> None:
+    from slit.optimize.problem import EpochProblem
+
+    _, demands, ev = _setup(300.0, bandwidth=0.2)  # an 80 s load: 9 % of the epoch
+    d = demands[1]
+    to_b = np.array([[0.0, 1.0], [0.0, 1.0]])
+    x = to_b.ravel()[None]
+    warm = EpochProblem(ev, replace(d, warm_at_start=np.array([1.0, 1.0])), ttft_slo_s=1.0)
+    cold = EpochProblem(ev, replace(d, warm_at_start=np.array([1.0, 0.0])), ttft_slo_s=1.0)
+    fw = warm.evaluate(x, return_as_dictionary=True)
+    fc = cold.evaluate(x, return_as_dictionary=True)
+    # the same constraints (steady serving meets the SLO either way) ...
+    np.testing.assert_allclose(fc["G"], fw["G"])
+    assert (fc["G"] <= 0).all()
+    # ... and the load's wait on the mean TTFT objective
+    assert fc["F"][0, 0] > fw["F"][0, 0] + 3.0
