@@ -141,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
         "slo.ttft_s (--no-ttft-slo: TTFT only as an objective)",
     )
     p.add_argument(
+        "--slo-scope",
+        choices=("epoch", "horizon"),
+        default="epoch",
+        help="over what the TTFT SLO holds: every epoch, or the whole horizon (each plan "
+        "spends a budget of 5 %% late requests per origin as it goes) (default: epoch)",
+    )
+    p.add_argument(
         "--phase-split",
         choices=("scenario", "on", "off", "by_gpu"),
         default="scenario",
@@ -598,6 +605,7 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
                                time_budget_s=args.time_budget_s, ttft_slo=args.ttft_slo,
                                baselines=baselines, progress=progress,
                                warm_start=args.warm_start, phase_split=args.phase_split,
+                               slo_scope=args.slo_scope,
                                front_replays=None if args.front_replays < 0
                                else args.front_replays)  # fmt: skip
         meta.update({"status": "completed", "wall_s": time.perf_counter() - wall0,

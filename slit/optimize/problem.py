@@ -56,6 +56,9 @@ class EpochProblem(Problem):  # type: ignore[misc]
             plan's predicted p95 over the horizon, not here, because one epoch's first
             ``load_s`` are a small share of a day's requests but would forbid every move.
         slo_quantile: the TTFT quantile the SLO bounds (0.95: the p95).
+        slo_allowance: ``[origin]`` share of each origin's requests allowed above the SLO
+            this epoch (default ``1 − slo_quantile``; the rolling optimiser's horizon scope
+            passes what is left of the horizon's budget).
         penalty: if given, no constraints: each objective grows by ``penalty`` times the total
             violation instead (for algorithms without constraint handling, e.g. MOEA/D).
         budget: if given, the most allocations it evaluates (see the module doc); it counts
@@ -71,10 +74,18 @@ class EpochProblem(Problem):  # type: ignore[misc]
         penalty: float | None = None,
         budget: int | None = None,
         slo_quantile: float = 0.95,
+        slo_allowance: FloatArray | None = None,
     ) -> None:
         if not 0.0 < slo_quantile < 1.0:
             raise ValueError(f"EpochProblem: slo_quantile must be in (0, 1), got {slo_quantile}")
         self.slo_quantile = slo_quantile
+        # the share of each origin's requests this epoch may have above the SLO: 1 - q, or
+        # what is left of a horizon's budget (slo_scope="horizon" of the rolling optimiser)
+        self.slo_allowance = (
+            np.full(len(evaluator.region_ids), 1.0 - slo_quantile)
+            if slo_allowance is None
+            else np.asarray(slo_allowance, float)
+        )
         self.budget = budget
         self.n_evaluated = 0
         self.evaluator = evaluator
@@ -117,7 +128,7 @@ class EpochProblem(Problem):  # type: ignore[misc]
             steady = res.tail
             if steady.cold_share is not None:
                 steady = replace(steady, cold_share=None)
-            g.append(steady.exceedance(self.ttft_slo_s) - (1.0 - self.slo_quantile))
+            g.append(steady.exceedance(self.ttft_slo_s) - self.slo_allowance[None, :])
         constraints = np.concatenate(g, axis=1)
         if self.penalty is None:
             f_out[:] = res.objectives()

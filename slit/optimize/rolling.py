@@ -90,18 +90,21 @@ def optimise_epoch(
     context: dict[str, object] | None = None,
     time_budget_s: float | None = None,
     termination: Any = None,
+    slo_allowance: FloatArray | None = None,
 ) -> EpochFront:
     """Solve one epoch; an all-infeasible result keeps the least-violating members.
 
     ``algorithm`` is a registered name or a pymoo ``Algorithm`` (solved on a fresh copy, as
     pymoo algorithms keep state). ``termination`` (a pymoo termination or its tuple form, e.g.
     ``("n_gen", 50)``) replaces the evaluation budget, which then caps nothing; otherwise
-    ``time_budget_s`` if given, else exactly ``evaluations`` evaluations.
+    ``time_budget_s`` if given, else exactly ``evaluations`` evaluations. ``slo_allowance``
+    (``[origin]``) is the share of each origin's requests allowed above the SLO (default
+    ``1 − q``, see :class:`EpochProblem`).
 
     An epoch without requests (the drain) has nothing to decide: its front is the nearest
     allocation alone."""
     t0 = time.perf_counter()
-    problem = EpochProblem(evaluator, demand, ttft_slo_s=ttft_slo_s)
+    problem = EpochProblem(evaluator, demand, ttft_slo_s=ttft_slo_s, slo_allowance=slo_allowance)
     if not demand.rate_per_s.any():
         alloc = np.eye(problem.n_origins, problem.n_datacenters)[None]
         f = evaluator.evaluate(alloc, demand).objectives()
@@ -139,7 +142,7 @@ def optimise_epoch(
     budget = None if time_budget_s or termination is not None else evaluations
     solved = EpochProblem(
         evaluator, demand, ttft_slo_s=ttft_slo_s, budget=budget,
-        penalty=1.0e3 if name in PENALTY_ALGORITHMS else None,
+        penalty=1.0e3 if name in PENALTY_ALGORITHMS else None, slo_allowance=slo_allowance,
     )  # fmt: skip
     history: list[tuple[int, FloatArray]] = []
 
@@ -173,17 +176,22 @@ def optimise_epoch(
         context["warm_start"] = x.copy()
     scored = problem.evaluate(x, return_as_dictionary=True)
     f = scored["F"]
-    cv = np.maximum(scored["G"], 0.0).sum(axis=1)
+    g = scored["G"]
+    cv = np.maximum(g, 0.0).sum(axis=1)
     ok = cv <= 0
     feasible = bool(ok.any())
     if feasible:
-        f, x = f[ok], x[ok]
+        f, x, g = f[ok], x[ok], g[ok]
     else:
         keep = cv <= cv.min() + 1e-12
-        f, x = f[keep], x[keep]
+        f, x, g = f[keep], x[keep], g[keep]
     from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
-    front = NonDominatedSorting().do(f, only_non_dominated_front=True)
+    # with a horizon's SLO budget, plans with less of it left pick among the members that
+    # exceed the SLO less: keep those that are non-dominated once each origin's share above
+    # the SLO counts as one more objective
+    ranked = f if slo_allowance is None or ttft_slo_s is None else np.hstack([f, g[:, 1:]])
+    front = NonDominatedSorting().do(ranked, only_non_dominated_front=True)
     alloc = allocation_from_x(x[front], n_o, n_d)
     return EpochFront(
         epoch,
@@ -211,6 +219,7 @@ def optimise_horizon(
     progress: Callable[[int, int], None] | None = None,
     termination: Any = None,
     warm_start: bool = True,
+    slo_scope: str = "epoch",
 ) -> HorizonResult:
     """Optimise every epoch of the horizon and build the plans of all decision variants.
 
@@ -218,6 +227,14 @@ def optimise_horizon(
     ``signal_error`` relative noise) and every plan is then scored on the true epochs. With
     ``warm_start``, each epoch's initial population holds the previous epoch's final one
     (after the extreme schedules; see :func:`optimise_epoch`).
+
+    ``slo_scope`` says over what the TTFT SLO (p95, per origin) holds: ``"epoch"``, in every
+    epoch; ``"horizon"``, over the whole horizon, as a budget of late requests (5 % of each
+    origin's) that each plan spends as it goes. Each plan (decision variant or weight vector)
+    keeps its own account: in epoch ``e`` it may have ``(1 − q)(N + n_e) − L`` of origin
+    ``o``'s ``n_e`` requests above the SLO, ``N`` and ``L`` its requests and predicted late
+    requests so far, and it picks among the front's members that stay within that (else the
+    one that exceeds it least). The epoch's search allows the largest of the plans' allowances.
     """
     from dataclasses import replace
 
@@ -236,6 +253,17 @@ def optimise_horizon(
     context: dict[str, object] = {"guide": SlitGuide()}
     if warm_start:
         context["warm_start"] = None  # optimise_epoch keeps each final population here
+    if slo_scope not in ("epoch", "horizon"):
+        raise ValueError(f"slo_scope must be 'epoch' or 'horizon', not {slo_scope!r}")
+    weights = default_weight_vectors() if weights is None else np.asarray(weights, float)
+    names: list[str] = list(VARIANTS) + [f"w{i:02d}" for i in range(len(weights))]
+    pickers: list[str | FloatArray] = list(VARIANTS) + list(weights)
+    # horizon scope: each plan's requests and predicted late requests so far, per origin
+    n_o = len(evaluator.region_ids)
+    served = np.zeros((len(names), n_o))
+    late = np.zeros((len(names), n_o))
+    picks: list[list[int]] = []
+    quantile = 0.95
     fronts = []
     # scale to zero: each epoch is optimised from the residency the previous epoch's balanced
     # decision leaves (the plans are then scored each with its own, see plan_outcomes)
@@ -251,22 +279,54 @@ def optimise_horizon(
             price_usd_per_it_mwh=perturb(demand.price_usd_per_it_mwh, signal_error, noise),
             warm_at_start=warm,
         )
+        horizon = slo_scope == "horizon" and ttft_slo_s is not None
+        allowance = None
+        if horizon:
+            n_e = seen.rate_per_s.sum(axis=1) * seen.epoch_s  # [origin] requests this epoch
+            left = (1.0 - quantile) * (served + n_e[None, :]) - late  # [plan, origin]
+            own = np.clip(left / np.where(n_e > 0, n_e, 1.0)[None, :], 0.0, 1.0)
+            allowance = own.max(axis=0)
         front = optimise_epoch(
             evaluator, seen, e, algorithm, evaluations, pop_size, seed + 1009 * e,
-            ttft_slo_s, context, time_budget_s, termination,
+            ttft_slo_s, context, time_budget_s, termination, slo_allowance=allowance,
         )  # fmt: skip
         fronts.append(front)
+        if horizon and seen.rate_per_s.any():
+            from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+            # each plan picks within its own allowance and spends it
+            steady = evaluator.evaluate(front.allocations, seen, tail=True).tail
+            assert steady is not None
+            if steady.cold_share is not None:
+                steady = replace(steady, cold_share=None)
+            share = steady.exceedance(ttft_slo_s)  # [member, origin]
+            row = []
+            for j, picker in enumerate(pickers):
+                over = (share - own[j][None, :]).max(axis=1)
+                fits = np.flatnonzero(over <= 1e-9)
+                among = fits if len(fits) else np.flatnonzero(over <= over.min() + 1e-12)
+                # the variant's usual choice among the members it may use that no other of
+                # them dominates
+                among = among[
+                    NonDominatedSorting().do(front.objectives[among], only_non_dominated_front=True)
+                ]
+                k = int(among[choose(front.objectives[among], picker)])
+                served[j] += n_e
+                late[j] += share[k] * n_e
+                row.append(k)
+            picks.append(row)
+        else:
+            picks.append([choose(front.objectives, picker) for picker in pickers])
         if evaluator.scales.any():
-            chosen = front.allocations[choose(front.objectives, "balanced")]
+            chosen = front.allocations[picks[-1][0]]  # the balanced decision
             warm = evaluator.evaluate(chosen[None], seen).warm_at_end
         if progress is not None:
             progress(e + 1, len(demands))
-    weights = default_weight_vectors() if weights is None else np.asarray(weights, float)
     plans: dict[str, FloatArray] = {}
-    for name in VARIANTS:
-        plans[name] = np.stack([fr.allocations[choose(fr.objectives, name)] for fr in fronts])
-    for i, w in enumerate(weights):
-        plans[f"w{i:02d}"] = np.stack([fr.allocations[choose(fr.objectives, w)] for fr in fronts])
+    for j, name in enumerate(names):
+        plans[name] = np.stack(
+            [fr.allocations[row[j]] for fr, row in zip(fronts, picks, strict=True)]
+        )
     totals = horizon_totals(evaluator, demands, plans)
     for i, w in enumerate(weights):
         for j, obj in enumerate(OBJECTIVES):
@@ -285,6 +345,7 @@ def optimise_horizon(
             "forecaster": forecaster,
             "signal_error": signal_error,
             "warm_start": warm_start,
+            "slo_scope": slo_scope,
         },
     )
 

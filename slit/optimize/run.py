@@ -298,6 +298,7 @@ def run_optimize(
     front_replays: int | None = 10,
     warm_start: bool = True,
     phase_split: str = "scenario",
+    slo_scope: str = "epoch",
 ) -> OptimizeResult:
     """Optimise, validate and tabulate.
 
@@ -318,6 +319,9 @@ def run_optimize(
         ttft_slo: honour the scenario's TTFT SLO (``slo.ttft_s``): in every epoch, each
             origin's predicted TTFT p95 within it (a constraint of every epoch's problem,
             :class:`~slit.optimize.problem.EpochProblem`). False leaves TTFT to the objectives.
+        slo_scope: ``"epoch"`` (the SLO holds in every epoch) or ``"horizon"`` (over the
+            whole horizon, each plan spending a budget of late requests as it goes; see
+            :func:`~slit.optimize.rolling.optimise_horizon`).
         baselines: routing policies replayed beside the plans (default :data:`BASELINES`).
         progress: called with (stage, done, total).
         termination: a pymoo termination per epoch (an object or its tuple form, e.g.
@@ -354,7 +358,7 @@ def run_optimize(
         forecaster=forecaster, signal_error=signal_error, time_budget_s=time_budget_s,
         ttft_slo_s=slo if ttft_slo else None,
         progress=(lambda i, n: progress("optimising", i, n)) if progress else None,
-        termination=termination, warm_start=warm_start,
+        termination=termination, warm_start=warm_start, slo_scope=slo_scope,
     )  # fmt: skip
     t_opt = time.perf_counter() - t0
 
@@ -447,6 +451,7 @@ def run_optimize(
         "signal_error": signal_error,
         "warm_start": warm_start,
         "phase_split": phase_split,
+        "slo_scope": slo_scope,
         "time_budget_s": time_budget_s,
         "ttft_slo_s": slo if ttft_slo else None,
         "epochs": len(result.fronts),
