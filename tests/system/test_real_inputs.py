@@ -312,13 +312,16 @@ def test_example_real_data_scenario_runs(tmp_path: Path, monkeypatch: pytest.Mon
     assert any("filled" in line for line in meta["inputs"])
 
 
+def _bundled_real(name: str, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """A bundled scenario that reads the raw data (skips without it)."""
+    monkeypatch.setenv("SLIT_DATA", str(require_shared_data()))
+    return load_scenario(REPO / "scenarios" / f"{name}.yaml")
+
+
 def test_follow_the_sun_spans_two_days_and_four_continents_of_real_signals(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    data = require_shared_data()
-    monkeypatch.setenv("SLIT_DATA", str(data))
-    scenario = load_scenario(REPO / "scenarios" / "follow-the-sun.yaml")
-    cfg = scenario.config
+    cfg = _bundled_real("follow-the-sun", monkeypatch).config
     assert cfg.time.horizon_s >= 2 * 86_400
     assert all(r.signals.source == "files" for r in cfg.regions)
     zones = {r.zone for r in cfg.regions}
@@ -330,9 +333,7 @@ def test_follow_the_sun_spans_two_days_and_four_continents_of_real_signals(
 def test_residency_has_heterogeneous_pools_two_llms_and_scale_to_zero(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    data = require_shared_data()
-    monkeypatch.setenv("SLIT_DATA", str(data))
-    scenario = load_scenario(REPO / "scenarios" / "residency.yaml")
+    scenario = _bundled_real("residency", monkeypatch)
     cfg = scenario.config
     pools = [p for dc in cfg.datacenters for p in dc.pools]
     assert {"a100-80gb", "h100-80gb", "l40s"} <= {p.gpu for p in pools}
