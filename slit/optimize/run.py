@@ -104,7 +104,7 @@ def _simulate_one(args: tuple[dict[str, Any], str, Any, int, bool]) -> dict[str,
     ``validated_datacenters.csv``) and, when ``keep`` is set, the whole ``result``."""
     from slit.scenario.loader import scenario_from_dict
     from slit.sim.policies import Plan
-    from slit.sim.results import summary_metrics
+    from slit.sim.results import slo_windows_met, summary_metrics
     from slit.sim.simulate import simulate
 
     raw, name, plan, seed, keep = args
@@ -119,6 +119,9 @@ def _simulate_one(args: tuple[dict[str, Any], str, Any, int, bool]) -> dict[str,
     kind = "plan" if plan is not None else "baseline"
     metrics = summary_metrics(s)
     row = {"name": name, "kind": kind, **{k: metrics[k] for k in VALIDATED_METRICS}}
+    cfg = scenario.config
+    # the SLO read in every epoch and origin, as the optimiser's default constraint reads it
+    row["ttft_slo_windows_met"] = slo_windows_met(result.requests, cfg.time.epoch_s, cfg.slo.ttft_s)
     per_dc = [
         {"name": name, "kind": kind, "datacenter": dc,
          **{k: v[k] for k in ("requests", "energy_kwh", "carbon_kg", "water_l", "cost_usd",

@@ -120,6 +120,26 @@ TOTAL_COLUMNS = (
 )
 
 
+def slo_windows_met(requests: pd.DataFrame, epoch_s: float, ttft_slo_s: float,
+                    q: float = 0.95) -> float:  # fmt: skip
+    """Share of the (epoch, origin) windows with requests whose TTFT ``q`` quantile is within
+    ``ttft_slo_s``: the SLO read in every epoch, as the optimiser's default constraint reads
+    it, where the run's own p95 reads it over the whole run. A request that did not complete
+    counts as late. NaN without requests."""
+    if not len(requests):
+        return float("nan")
+    ttft = requests["ttft_s"].to_numpy(dtype=float)
+    ttft = np.where(np.isnan(ttft), np.inf, ttft)
+    frame = pd.DataFrame({
+        "epoch": (requests["arrival_s"].to_numpy(dtype=float) // epoch_s).astype(np.int64),
+        "origin": requests["origin"].astype(str).to_numpy(),
+        "ttft": ttft,
+    })  # fmt: skip
+    # the q quantile is within the SLO when at most 1 - q of the window's requests exceed it
+    late = (frame["ttft"] > ttft_slo_s).groupby([frame["epoch"], frame["origin"]]).mean()
+    return float((late <= 1.0 - q + 1e-12).mean())
+
+
 def summary_metrics(summary: Mapping[str, Any]) -> dict[str, Any]:
     """The flat per-run metrics of a summary (units in the names), as sweeps and the
     optimiser's replays tabulate them: requests, completed, dropped, TTFT mean and p95, TPOT

@@ -62,3 +62,19 @@ def test_summary_json_is_the_typed_summary_serialised() -> None:
     requests, series = _tables([True])
     result = SimResult(requests, series, summarize(requests, series))
     assert json.loads(result.summary_json()) == result.summary.to_dict()
+
+
+def test_slo_windows_met_reads_the_slo_in_every_epoch_and_origin() -> None:
+    import pandas as pd
+
+    from slit.sim.results import slo_windows_met
+
+    # epoch 0: origin a all fast, origin b half late; epoch 1: origin a one dropped of twenty
+    rows = [(0.0 + i, "a", 0.1) for i in range(20)]
+    rows += [(1.0 + i, "b", 0.1 if i % 2 else 5.0) for i in range(20)]
+    rows += [(100.0 + i, "a", float("nan") if i == 0 else 0.1) for i in range(20)]
+    req = pd.DataFrame(rows, columns=["arrival_s", "origin", "ttft_s"])
+    assert slo_windows_met(req, 60.0, 1.0) == pytest.approx(2 / 3)
+    # one late request in twenty is exactly the 5 % a p95 allows
+    assert slo_windows_met(req[req["origin"] == "a"], 60.0, 1.0) == 1.0
+    assert np.isnan(slo_windows_met(req.iloc[:0], 60.0, 1.0))
