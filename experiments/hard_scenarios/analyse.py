@@ -125,7 +125,7 @@ def main() -> None:
     for name, r in med.reset_index().set_index("name").iterrows():
         if name in named:
             ax.annotate(named[str(name)], (r["ttft_p95_s"], r["carbon_kg"]), fontsize=7,
-                        xytext=(4, -3 if name == "carbon" else 3),
+                        xytext=(4, {"carbon": -3, "lowest_water": -11}.get(str(name), 3)),
                         textcoords="offset points")  # fmt: skip
     ax.axvline(slo, color="#D55E00", linestyle="--", linewidth=1, label=f"TTFT SLO {slo:g} s")
     ax.set_xscale("log")
