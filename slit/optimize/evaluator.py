@@ -299,12 +299,11 @@ class FastEvaluator:
         self.pool_dc = np.array([p.datacenter for p in self.pools], dtype=np.int64)
         self.pool_model = np.array([p.model for p in self.pools], dtype=np.int64)
         self.replicas = np.array([p.replicas for p in self.pools], float)
-        # pools of one LLM in one datacenter split its traffic by replica count: each pool's
-        # share of its LLM's replicas in its datacenter
-        self.pool_weight = np.zeros(len(self.pools))
-        for k in range(len(self.pools)):
-            here = (self.pool_model == self.pool_model[k]) & (self.pool_dc == self.pool_dc[k])
-            self.pool_weight[k] = self.replicas[k] / self.replicas[here].sum()
+        # the pools of one LLM in one datacenter (same LLM, same datacenter)
+        self._peers = [
+            (self.pool_model == self.pool_model[k]) & (self.pool_dc == self.pool_dc[k])
+            for k in range(len(self.pools))
+        ]
         # scale to zero: pools with a keep-alive release their replicas when idle
         self.keep_alive_s = np.array(
             [np.inf if p.keep_alive_s is None else p.keep_alive_s for p in self.pools], float
@@ -409,7 +408,23 @@ class FastEvaluator:
         tp_var = ((tp_mid - tp_mean[:, None]) ** 2) @ weight
         out["tp_mean"] = tp_mean
         out["tp_cs2"] = tp_var / np.maximum(tp_mean, 1e-12) ** 2
+        # pools of one LLM in one datacenter share its traffic in proportion to what their
+        # replicas sustain (one queue serves them all and an idle replica pulls work as soon
+        # as it can, so a faster GPU type takes more): each pool's share of their capacity
+        cap = np.array([pool.replicas * pool.replica_throughput_rps(
+            float(demand.prompt_tokens[self.pool_model[k]]),
+            float(demand.output_tokens[self.pool_model[k]]))
+            for k, pool in enumerate(self.pools)])  # fmt: skip
+        out["pool_weight"] = np.array(
+            [cap[k] / cap[self._peers[k]].sum() for k in range(len(self.pools))]
+        )
         return out
+
+    def pool_weight(self, demand: EpochDemand) -> FloatArray:
+        """``[pool]`` each pool's share of its LLM's traffic in its datacenter: its share of
+        the capacity (replicas × full-batch throughput at the epoch's mean lengths) of the
+        LLM's pools there."""
+        return self._coefficients(demand)["pool_weight"]
 
     @staticmethod
     def _cells(demand: EpochDemand) -> FloatArray:
@@ -449,10 +464,11 @@ class FastEvaluator:
                    n_pop: int) -> FloatArray:  # fmt: skip
         """``[population, pool]`` arrival rate, requests/s, from :meth:`model_shares`."""
         rates = np.zeros((n_pop, len(self.perfs)))
+        weight = self.pool_weight(demand)
         for m, share in shares.items():
             to_dc = np.einsum("o,pod->pd", demand.rate_per_s[:, m], share)  # [P, datacenter]
             pools = np.flatnonzero(self.pool_model == m)
-            rates[:, pools] = to_dc[:, self.pool_dc[pools]] * self.pool_weight[pools][None, :]
+            rates[:, pools] = to_dc[:, self.pool_dc[pools]] * weight[pools][None, :]
         return rates
 
     def evaluate(self, alloc: FloatArray, demand: EpochDemand, tail: bool = False) -> EpochOutcome:
@@ -571,7 +587,9 @@ class FastEvaluator:
         once, ``B = λ h`` (``h``: a request's prefill and decode), with a margin for their
         Poisson spread, ``B + 3√B + 1`` of its ``n`` (dispatch fills a loaded replica before
         it loads another), and, when requests are rarer than ``1/(K + h)``, the one it keeps
-        is loaded only that share of the time. Without traffic its replicas loaded at the
+        is loaded only that share of the time; replicas loaded at the start stay loaded while
+        each still gets a request within ``K`` (``min(ω₀, λK/n)``: dispatch spreads requests
+        over the loaded replicas, an idle one first). Without traffic its replicas loaded at the
         start stay so ``min(K, epoch)`` and are then released. A pool with no replica loaded
         at the start (share ``ω₀``, from :attr:`EpochDemand.warm_at_start`) makes the requests
         of its first ``load_s`` wait for the load: the share ``max(0, 1 − ω₀ n)
@@ -587,11 +605,15 @@ class FastEvaluator:
         held = lam * hold_s
         need = np.minimum(n, held + 3.0 * np.sqrt(held) + 1.0) / n
         need = need * np.minimum(1.0, lam * (np.where(np.isfinite(keep), keep, 0.0) + hold_s))
+        # replicas loaded at the start stay loaded while each still gets a request within the
+        # keep-alive: dispatch spreads requests over the loaded replicas (an idle one first)
+        kept = np.minimum(w0, lam * np.where(np.isfinite(keep), keep, np.inf) / n)
+        busy_loaded = np.minimum(np.maximum(need, kept), 1.0)
         stay = np.minimum(keep, demand.epoch_s) / demand.epoch_s  # idle pools: K, then released
-        loaded = np.where(busy, np.minimum(need, 1.0), w0 * stay)
+        loaded = np.where(busy, busy_loaded, w0 * stay)
         scales = self.scales[None, :]
         released = np.where(scales, np.minimum(1.0 - loaded, f_idle), 0.0)
-        end = np.where(busy, np.minimum(need, 1.0), np.where(keep >= demand.epoch_s, w0, 0.0))
+        end = np.where(busy, busy_loaded, np.where(keep >= demand.epoch_s, w0, 0.0))
         warm_end = np.where(scales, end, 1.0)
         cold = np.clip(1.0 - w0 * n, 0.0, 1.0) * np.minimum(
             1.0, self.load_s[None, :] / demand.epoch_s
@@ -621,7 +643,7 @@ class FastEvaluator:
             pools = np.flatnonzero(self.pool_model == m)
             dcs = self.pool_dc[pools]
             to_pool = demand.rate_per_s[:, m][None, :, None] * share[:, :, dcs]  # [P, O, pool]
-            flow[:, :, pools] = to_pool * self.pool_weight[pools][None, None, :]
+            flow[:, :, pools] = to_pool * co["pool_weight"][pools][None, None, :]
             xfer = cells[m] * self.transfer_s_per_token  # [cell]
             base[:, :, pools, :] = (
                 self.rtt_s[:, dcs][None, :, :, None] + xfer[None, None, None, :]
