@@ -66,7 +66,8 @@ def test_slit_beats_random_search_on_the_balanced_objective(epoch) -> None:
 
 @pytest.mark.parametrize(
     ("name", "records"),
-    [("slit", False), ("slit-guided", True), ("slit-nolocal", False), ("slit-norepair", False),
+    [("slit", False), ("slit-guided", True), ("slit-sparse", False), ("slit-nolocal", False),
+     ("slit-norepair", False),
      ("slit-ranked", False), ("slit-moead", True)],
 )  # fmt: skip
 def test_ablations_switch_off_their_component(epoch, name: str, records: bool) -> None:
@@ -127,3 +128,16 @@ def test_simplex_repair_keeps_proportions_and_drops_small_routes() -> None:
     assert rows[1, 1] == 0.0  # 1 % of its row: dropped
     # an all-zero row (the evaluator's "nearest") stays zero
     assert np.all(SimplexRepair(0.03)._do(problem, np.zeros((1, 6))) == 0.0)
+
+
+def test_simplex_repair_drops_small_routes_in_every_other_member_only() -> None:
+    from types import SimpleNamespace
+
+    from slit.optimize.slit_algorithm import SimplexRepair
+
+    problem = SimpleNamespace(n_origins=1, n_datacenters=3)
+    x = np.tile([[0.5, 0.01, 0.5]], (4, 1))
+    out = SimplexRepair(0.03, every=2)._do(problem, x)
+    # members 0 and 2 lose the 1 % route, 1 and 3 keep it; all are rescaled to a top of 1
+    assert (out[[0, 2], 1] == 0.0).all() and (out[[1, 3], 1] > 0.0).all()
+    np.testing.assert_allclose(out.max(axis=1), 1.0)
