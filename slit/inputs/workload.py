@@ -271,6 +271,18 @@ class Requests:
     def __len__(self) -> int:
         return len(self.arrival_s)
 
+    def mean_lengths_tokens(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """``[model]`` mean prompt and output length of each LLM's requests, tokens (NaN for
+        an LLM without requests)."""
+        n = len(self.model_ids)
+        count = np.bincount(self.model, minlength=n).astype(float)
+        prompt, output = np.full(n, np.nan), np.full(n, np.nan)
+        for m in np.flatnonzero(count):
+            mine = self.model == m
+            prompt[m] = float(self.prompt_tokens[mine].mean())
+            output[m] = float(self.output_tokens[mine].mean())
+        return prompt, output
+
     def frame(self) -> pd.DataFrame:
         """The requests as a table with one column per array."""
         return pd.DataFrame({c: getattr(self, c) for c in REQUEST_COLUMNS})

@@ -42,7 +42,7 @@ Idle pools draw idle power. Everything is an array over ``[population, pool]``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -130,6 +130,11 @@ class TailModel:
     epoch_s: float
     cold_share: FloatArray | None = None
     load_s: FloatArray | None = None
+
+    def without_loads(self) -> TailModel:
+        """The distribution of steady serving: without the waits for weight loads (what the
+        epoch's SLO constraint bounds, see :class:`~slit.optimize.problem.EpochProblem`)."""
+        return self if self.cold_share is None else replace(self, cold_share=None)
 
     def member(self, i: int) -> TailModel:
         """The distribution of population member ``i`` alone (a population of one)."""
@@ -598,16 +603,17 @@ class FastEvaluator:
         if not self.scales.any():
             return zeros, None, None
         n = self.replicas[None, :]
-        keep = self.keep_alive_s[None, :]
+        # every result of a pool without a keep-alive is masked below: 0 keeps its terms finite
+        keep = np.where(self.scales, self.keep_alive_s, 0.0)[None, :]
         start = self.warm_initial if demand.warm_at_start is None else demand.warm_at_start
         w0 = np.broadcast_to(np.asarray(start, float), lam.shape)
         busy = lam > 0
         held = lam * hold_s
         need = np.minimum(n, held + 3.0 * np.sqrt(held) + 1.0) / n
-        need = need * np.minimum(1.0, lam * (np.where(np.isfinite(keep), keep, 0.0) + hold_s))
+        need = need * np.minimum(1.0, lam * (keep + hold_s))
         # replicas loaded at the start stay loaded while each still gets a request within the
         # keep-alive: dispatch spreads requests over the loaded replicas (an idle one first)
-        kept = np.minimum(w0, lam * np.where(np.isfinite(keep), keep, np.inf) / n)
+        kept = np.minimum(w0, lam * keep / n)
         busy_loaded = np.minimum(np.maximum(need, kept), 1.0)
         stay = np.minimum(keep, demand.epoch_s) / demand.epoch_s  # idle pools: K, then released
         loaded = np.where(busy, busy_loaded, w0 * stay)

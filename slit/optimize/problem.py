@@ -18,7 +18,6 @@ generation size or local search, is compared on exactly the evaluations it was g
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -40,6 +39,10 @@ def allocation_from_x(x: FloatArray, n_origins: int, n_datacenters: int) -> Floa
     a = np.asarray(x, float).reshape(-1, n_origins, n_datacenters)
     total = a.sum(axis=2, keepdims=True)
     return np.where(total > 0, a / np.where(total > 0, total, 1.0), 0.0)
+
+
+SLO_QUANTILE = 0.95
+"""The TTFT quantile an SLO bounds by default (the p95)."""
 
 
 class EpochProblem(Problem):  # type: ignore[misc]
@@ -73,7 +76,7 @@ class EpochProblem(Problem):  # type: ignore[misc]
         ttft_slo_s: float | None = None,
         penalty: float | None = None,
         budget: int | None = None,
-        slo_quantile: float = 0.95,
+        slo_quantile: float = SLO_QUANTILE,
         slo_allowance: FloatArray | None = None,
     ) -> None:
         if not 0.0 < slo_quantile < 1.0:
@@ -125,9 +128,7 @@ class EpochProblem(Problem):  # type: ignore[misc]
         g = [res.max_utilization[:, None] - self.max_utilization]
         if self.ttft_slo_s is not None:
             assert res.tail is not None
-            steady = res.tail
-            if steady.cold_share is not None:
-                steady = replace(steady, cold_share=None)
+            steady = res.tail.without_loads()
             g.append(steady.exceedance(self.ttft_slo_s) - self.slo_allowance[None, :])
         constraints = np.concatenate(g, axis=1)
         if self.penalty is None:

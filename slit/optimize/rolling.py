@@ -32,6 +32,7 @@ from slit.optimize.evaluator import (
 )
 from slit.optimize.problem import (
     OBJECTIVES,
+    SLO_QUANTILE,
     UNEVALUATED,
     EpochProblem,
     EvaluationBudget,
@@ -58,6 +59,9 @@ class EpochFront:
     wall_s: float
     # (evaluations so far, objectives of the population's feasible members) per generation
     history: list[tuple[int, FloatArray]] = field(default_factory=list)
+    # [members, origin] share of each origin's requests above the SLO in steady serving, as
+    # the epoch's constraint saw it (None without an SLO)
+    late_share: FloatArray | None = None
 
 
 @dataclass
@@ -193,6 +197,7 @@ def optimise_epoch(
     ranked = f if slo_allowance is None or ttft_slo_s is None else np.hstack([f, g[:, 1:]])
     front = NonDominatedSorting().do(ranked, only_non_dominated_front=True)
     alloc = allocation_from_x(x[front], n_o, n_d)
+    late_share = None if ttft_slo_s is None else g[front][:, 1:] + problem.slo_allowance[None, :]
     return EpochFront(
         epoch,
         f[front],
@@ -201,6 +206,7 @@ def optimise_epoch(
         solved.n_evaluated,
         time.perf_counter() - t0,
         history,
+        late_share,
     )
 
 
@@ -263,7 +269,6 @@ def optimise_horizon(
     served = np.zeros((len(names), n_o))
     late = np.zeros((len(names), n_o))
     picks: list[list[int]] = []
-    quantile = 0.95
     fronts = []
     # scale to zero: each epoch is optimised from the residency the previous epoch's balanced
     # decision leaves (the plans are then scored each with its own, see plan_outcomes)
@@ -283,7 +288,7 @@ def optimise_horizon(
         allowance = None
         if horizon:
             n_e = seen.rate_per_s.sum(axis=1) * seen.epoch_s  # [origin] requests this epoch
-            left = (1.0 - quantile) * (served + n_e[None, :]) - late  # [plan, origin]
+            left = (1.0 - SLO_QUANTILE) * (served + n_e[None, :]) - late  # [plan, origin]
             own = np.clip(left / np.where(n_e > 0, n_e, 1.0)[None, :], 0.0, 1.0)
             allowance = own.max(axis=0)
         front = optimise_epoch(
@@ -295,11 +300,8 @@ def optimise_horizon(
             from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
             # each plan picks within its own allowance and spends it
-            steady = evaluator.evaluate(front.allocations, seen, tail=True).tail
-            assert steady is not None
-            if steady.cold_share is not None:
-                steady = replace(steady, cold_share=None)
-            share = steady.exceedance(ttft_slo_s)  # [member, origin]
+            share = front.late_share  # [member, origin]
+            assert share is not None
             row = []
             for j, picker in enumerate(pickers):
                 over = (share - own[j][None, :]).max(axis=1)

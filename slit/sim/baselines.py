@@ -140,11 +140,7 @@ class Helix(RoutingPolicy):
         demand = np.zeros((n_o, n_m))
         np.add.at(demand, (np.asarray(req.origin), np.asarray(req.model)), 1.0)
         demand /= inputs.timeline.horizon_s
-        model = np.asarray(req.model)
-        prompt = np.array([req.prompt_tokens[model == m].mean() if (model == m).any() else 1.0
-                           for m in range(n_m)])  # fmt: skip
-        output = np.array([req.output_tokens[model == m].mean() if (model == m).any() else 1.0
-                           for m in range(n_m)])  # fmt: skip
+        prompt, output = (np.nan_to_num(x, nan=1.0) for x in req.mean_lengths_tokens())
         placed = helix_placement(
             scenario, list(inputs.model_ids), demand, prompt, output, inputs.fleet.rtt_ms,
             utilization=p.placement_utilization,

@@ -49,14 +49,13 @@ def _throughput_rps(inputs: RunInputs) -> np.ndarray:
     """``[model, datacenter]`` requests/s the replicas can sustain at full batch
     (:meth:`~slit.inputs.PoolInputs.replica_throughput_rps` at the run's own mean lengths per
     LLM, summed replica by replica)."""
-    requests, fleet = inputs.requests, inputs.fleet
+    fleet = inputs.fleet
     out = np.zeros((len(fleet.model_ids), len(fleet.datacenter_ids)))
+    prompts, outputs = inputs.requests.mean_lengths_tokens()
     for m in range(len(fleet.model_ids)):
-        mine = requests.model == m
-        if not mine.any():
+        if np.isnan(prompts[m]):
             continue
-        prompt = float(requests.prompt_tokens[mine].mean())
-        output = float(requests.output_tokens[mine].mean())
+        prompt, output = float(prompts[m]), float(outputs[m])
         for pool in fleet.pools:
             if pool.model == m:
                 rate = pool.replica_throughput_rps(prompt, output)
