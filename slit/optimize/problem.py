@@ -66,6 +66,8 @@ class EpochProblem(Problem):  # type: ignore[misc]
             violation instead (for algorithms without constraint handling, e.g. MOEA/D).
         budget: if given, the most allocations it evaluates (see the module doc); it counts
             them in ``n_evaluated``.
+        archive: if True, keep every allocation it evaluates with its objectives and
+            constraints (:meth:`archived`), an external archive of the search.
     """
 
     def __init__(
@@ -78,6 +80,7 @@ class EpochProblem(Problem):  # type: ignore[misc]
         budget: int | None = None,
         slo_quantile: float = SLO_QUANTILE,
         slo_allowance: FloatArray | None = None,
+        archive: bool = False,
     ) -> None:
         if not 0.0 < slo_quantile < 1.0:
             raise ValueError(f"EpochProblem: slo_quantile must be in (0, 1), got {slo_quantile}")
@@ -91,6 +94,9 @@ class EpochProblem(Problem):  # type: ignore[misc]
         )
         self.budget = budget
         self.n_evaluated = 0
+        self._archive: list[tuple[FloatArray, FloatArray, FloatArray]] | None = (
+            [] if archive else None
+        )
         self.evaluator = evaluator
         self.demand = demand
         self.max_utilization = max_utilization
@@ -118,9 +124,25 @@ class EpochProblem(Problem):  # type: ignore[misc]
         g = np.full((len(x), n_g), UNEVALUATED) if n_g else None
         if take:
             self._evaluate_real(x[:take], f[:take], None if g is None else g[:take])
+            if self._archive is not None:
+                none = np.zeros((take, 0))
+                self._archive.append(
+                    (x[:take].copy(), f[:take].copy(), none if g is None else g[:take].copy())
+                )
         out["F"] = f
         if g is not None:
             out["G"] = g
+
+    def archived(self) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Every allocation evaluated so far (with ``archive=True``): decision vectors,
+        objectives and constraints, in the order of evaluation."""
+        if self._archive is None:
+            raise ValueError("EpochProblem.archived: the problem was built with archive=False")
+        if not self._archive:
+            n_g = self.n_ieq_constr
+            return np.zeros((0, self.n_var)), np.zeros((0, self.n_obj)), np.zeros((0, n_g))
+        xs, fs, gs = zip(*self._archive, strict=True)
+        return np.vstack(xs), np.vstack(fs), np.vstack(gs)
 
     def _evaluate_real(self, x: FloatArray, f_out: FloatArray, g_out: FloatArray | None) -> None:
         alloc = allocation_from_x(x, self.n_origins, self.n_datacenters)

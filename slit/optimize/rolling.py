@@ -144,9 +144,16 @@ def optimise_epoch(
     # budgets for every algorithm, local searches included); MOEA/D-style algorithms without
     # constraint handling see the constraints as a penalty on every objective
     budget = None if time_budget_s or termination is not None else evaluations
+    # with a horizon's SLO budget the plans differ in what they may spend, but one search
+    # serves them all (under the largest allowance): each plan then picks among everything
+    # the search evaluated, so that a plan with little budget left still finds the
+    # allocations the search passed on its way to the looser constraint
+    budgeted = slo_allowance is not None and ttft_slo_s is not None
+    penalised = name in PENALTY_ALGORITHMS
     solved = EpochProblem(
         evaluator, demand, ttft_slo_s=ttft_slo_s, budget=budget,
-        penalty=1.0e3 if name in PENALTY_ALGORITHMS else None, slo_allowance=slo_allowance,
+        penalty=1.0e3 if penalised else None, slo_allowance=slo_allowance,
+        archive=budgeted and not penalised,
     )  # fmt: skip
     history: list[tuple[int, FloatArray]] = []
 
@@ -178,9 +185,15 @@ def optimise_epoch(
     x = x[res.pop.get("F")[:, 0] < UNEVALUATED]
     if context is not None and "warm_start" in context:
         context["warm_start"] = x.copy()
-    scored = problem.evaluate(x, return_as_dictionary=True)
-    f = scored["F"]
-    g = scored["G"]
+    if budgeted and not penalised:
+        x, f, g = solved.archived()  # scored as the search scored them: same demand, same G
+        _, first = np.unique(x, axis=0, return_index=True)
+        first.sort()
+        x, f, g = x[first], f[first], g[first]
+    else:
+        scored = problem.evaluate(x, return_as_dictionary=True)
+        f = scored["F"]
+        g = scored["G"]
     cv = np.maximum(g, 0.0).sum(axis=1)
     ok = cv <= 0
     feasible = bool(ok.any())

@@ -204,6 +204,35 @@ def test_the_problem_evaluates_no_more_than_its_budget() -> None:
     assert np.all(second["F"][1:] == UNEVALUATED) and np.all(second["G"][1:] == UNEVALUATED)
 
 
+def test_the_archive_holds_every_evaluated_allocation_and_nothing_past_the_budget() -> None:
+    from slit.optimize.demand import oracle_demands
+    from slit.optimize.evaluator import FastEvaluator
+    from slit.optimize.problem import EpochProblem
+    from slit.scenario.loader import scenario_from_dict
+    from tests.conftest import small_scenario_dict
+
+    scenario = scenario_from_dict(small_scenario_dict())
+    demands, models = oracle_demands(scenario)
+    evaluator = FastEvaluator.from_scenario(scenario, models)
+    problem = EpochProblem(evaluator, demands[0], ttft_slo_s=2.0, budget=7, archive=True)
+    x0, f0, g0 = problem.archived()
+    assert x0.shape == (0, problem.n_var) and f0.shape == (0, 4) and g0.shape[0] == 0
+    x = np.random.default_rng(1).random((5, problem.n_var))
+    first = problem.evaluate(x, return_as_dictionary=True)
+    problem.evaluate(x[::-1], return_as_dictionary=True)  # two of these fit the budget
+    xs, fs, gs = problem.archived()
+    assert len(xs) == 7
+    assert np.array_equal(xs[:5], x) and np.array_equal(xs[5:], x[::-1][:2])
+    assert np.allclose(fs[:5], first["F"]) and np.allclose(gs[:5], first["G"])
+    # the same values as a fresh problem computes for the same allocations
+    again = EpochProblem(evaluator, demands[0], ttft_slo_s=2.0).evaluate(
+        xs, return_as_dictionary=True
+    )
+    assert np.allclose(fs, again["F"]) and np.allclose(gs, again["G"])
+    with pytest.raises(ValueError, match="built with archive=False"):
+        EpochProblem(evaluator, demands[0]).archived()
+
+
 def test_optimize_help_states_every_default(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["optimize", "--help"])
