@@ -308,9 +308,8 @@ def _stderr_console() -> Any:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from slit.experiment.rundir import base_metadata, check_out_dir, write_run_dir
+    from slit.experiment.rundir import OutputClaim, check_out_dir
     from slit.scenario.loader import load_scenario
-    from slit.sim.simulate import simulate
 
     check_out_dir(args.out, args.overwrite)
     if args.policy is not None:
@@ -318,6 +317,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
         policy_class(args.policy)  # an unknown name fails here, before any work starts
     scenario = load_scenario(args.scenario, args.overrides)
+    # the output folder is checked and held before the work: a bad --out or a second writer
+    # is refused at once, and nothing of the user's is ever replaced
+    with OutputClaim(args.out, args.overwrite) as claim:
+        return _run_into(args, scenario, claim)
+
+
+def _run_into(args: argparse.Namespace, scenario: Any, claim: Any) -> int:
+    from slit.experiment.rundir import base_metadata, run_files
+    from slit.sim.simulate import simulate
+
     seed = scenario.config.seed if args.seed is None else args.seed
     if args.seed is not None:
         scenario = scenario.with_overrides([f"seed={seed}"])
@@ -330,9 +339,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         meta.update(result.metadata)
         meta["status"] = "completed"
         meta["wall_s"] = time.perf_counter() - wall0
-        write_run_dir(args.out, args.overwrite, result, scenario, meta)
+        claim.write(run_files(result, scenario, meta))
     except KeyboardInterrupt as exc:
-        _record_interruption(args.out, meta, exc, wall0, reached[0])
+        _record_interruption(claim, meta, exc, wall0, reached[0])
         raise
     if not args.quiet:
         _print_summary(result.summary, args.out)
@@ -367,17 +376,16 @@ def _simulate_with_bar(args: argparse.Namespace, scenario: Any, simulate: Any,
             bar.stop()
 
 
-def _record_interruption(out: Path, meta: dict[str, Any], exc: BaseException, wall0: float,
+def _record_interruption(claim: Any, meta: dict[str, Any], exc: BaseException, wall0: float,
                          reached_s: float | None) -> None:  # fmt: skip
-    """Leave ``out`` holding only ``metadata.json`` marked interrupted (see
+    """Leave the claimed folder holding only ``metadata.json`` marked interrupted (see
     :func:`slit.experiment.rundir.write_interrupted`), and say where."""
-    from slit.experiment.rundir import write_interrupted
-
+    out = claim.out
     meta = {**meta, "interrupted_by": getattr(exc, "signal_name", "SIGINT"),
             "wall_s": time.perf_counter() - wall0}  # fmt: skip
     if reached_s is not None:
         meta["interrupted_at_simulated_s"] = reached_s
-    if write_interrupted(out, meta):
+    if claim.write_interrupted(meta):
         print(f"{out}/metadata.json records the interruption", file=sys.stderr)
     else:
         print(f"{out} is left as it was (it holds an earlier run's results)", file=sys.stderr)
@@ -565,8 +573,8 @@ def _traces_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_optimize(args: argparse.Namespace) -> int:
-    from slit.experiment.rundir import base_metadata, check_out_dir, write_optimize_dir
-    from slit.optimize.run import BASELINES, run_optimize
+    from slit.experiment.rundir import OutputClaim, check_out_dir
+    from slit.optimize.run import BASELINES
     from slit.plugins import ALGORITHMS, FORECASTERS
     from slit.scenario.loader import load_scenario
 
@@ -581,6 +589,15 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
         else tuple(b.strip() for b in args.baselines.split(",") if b.strip())
     )
     scenario = load_scenario(args.scenario, args.overrides)
+    with OutputClaim(args.out, args.overwrite) as claim:
+        return _optimize_into(args, scenario, baselines, claim)
+
+
+def _optimize_into(args: argparse.Namespace, scenario: Any, baselines: tuple[str, ...],
+                   claim: Any) -> int:  # fmt: skip
+    from slit.experiment.rundir import base_metadata, optimize_files
+    from slit.optimize.run import run_optimize
+
     seed = scenario.config.seed if args.seed is None else args.seed
     if args.seed is not None:  # config.resolved.yaml then names the seed the run used
         scenario = scenario.with_overrides([f"seed={seed}"])
@@ -611,9 +628,9 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
         meta.update({"status": "completed", "wall_s": time.perf_counter() - wall0,
                      "algorithm": args.algorithm, "replayed_plan": "balanced",
                      "baselines": list(baselines)})  # fmt: skip
-        write_optimize_dir(args.out, args.overwrite, out, scenario, meta)
+        claim.write(optimize_files(out, scenario, meta))
     except KeyboardInterrupt as exc:
-        _record_interruption(args.out, {**meta, "algorithm": args.algorithm}, exc, wall0, None)
+        _record_interruption(claim, {**meta, "algorithm": args.algorithm}, exc, wall0, None)
         raise
     if not args.quiet:
         v = out.validated
@@ -671,6 +688,16 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _is_compare_table(path: Path) -> bool:
+    """Whether ``path`` holds a table ``slit compare --out`` wrote (its header says so)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            header = handle.readline().strip()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return header == "run,epoch,hypervolume,igd_plus"
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
     import pandas as pd
 
@@ -698,6 +725,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     table = shared_indicators(fronts, set.intersection(*decided))
     summary = summarise(table)
     if args.out is not None:
+        from slit.experiment.rundir import check_out_file
+
+        # a table compare wrote before may be replaced; a result file or a user's file not
+        check_out_file(args.out, _is_compare_table)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.out, index=False)
     if not args.quiet:

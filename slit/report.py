@@ -62,8 +62,10 @@ def _png(fig: Any) -> str:
 
 def _summary_tables(summary: dict[str, Any]) -> str:
     latency = pd.DataFrame(
-        [{"metric": f"{k} [s]", **{s: summary[k][s] for s in ("mean", "p50", "p95", "p99")}}
-         for k in ("ttft_s", "tpot_s", "e2e_s")]  # fmt: skip
+        [
+            {"metric": f"{k} [s]", **{s: summary[k][s] for s in ("mean", "p50", "p95", "p99")}}
+            for k in ("ttft_s", "tpot_s", "e2e_s")
+        ]  # fmt: skip
     )
     totals = pd.DataFrame([{
         "requests": summary["requests"], "completed": summary["completed"],
@@ -111,8 +113,10 @@ def build_report(folder: Path, style: str = "default") -> str:
         pareto = pd.read_csv(folder / "pareto.csv")
         if "non_dominated" in pareto.columns and "predicted_ttft_s" in pareto.columns:
             n_nd = int(pareto["non_dominated"].sum())
-            title = (f"Plans replayed in the simulator ({len(pareto)}; {n_nd} non-dominated on "
-                     "the simulated TTFT p95, carbon, water and cost; predictions beside them)")
+            title = (
+                f"Plans replayed in the simulator ({len(pareto)}; {n_nd} non-dominated on "
+                "the simulated TTFT p95, carbon, water and cost; predictions beside them)"
+            )
         else:  # a folder written before plans were replayed: predicted values only
             title = f"Pareto set ({len(pareto)} plans, predicted)"
         parts.append(f"<h2>{title}</h2>" + _table(pareto))
@@ -140,8 +144,10 @@ def build_report(folder: Path, style: str = "default") -> str:
 
     for stem, fig in figures(folder, style).items():
         caption = CAPTIONS.get(stem, stem.replace("_", " "))
-        parts.append(f"<figure><img alt='{html.escape(stem)}' src='data:image/png;base64,"
-                     f"{_png(fig)}'><figcaption>{html.escape(caption)}</figcaption></figure>")
+        parts.append(
+            f"<figure><img alt='{html.escape(stem)}' src='data:image/png;base64,"
+            f"{_png(fig)}'><figcaption>{html.escape(caption)}</figcaption></figure>"
+        )
         plt.close(fig)
     if (folder / "config.resolved.yaml").is_file():
         text = (folder / "config.resolved.yaml").read_text(encoding="utf-8")
@@ -158,10 +164,33 @@ def build_report(folder: Path, style: str = "default") -> str:
 
 def write_report(folder: Path, out: Path | None = None, style: str = "default") -> Path:
     """Write the report of ``folder`` to ``out`` (default ``folder/report.html``), atomically."""
+    from slit.errors import OutputError
+    from slit.experiment.rundir import check_out_file
+
     target = out or folder / "report.html"
+    check_out_file(target, is_report)  # before the work: never over a result or a user's file
     text = build_report(folder, style)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(target)
+    except OSError as exc:
+        raise OutputError(
+            f"{target}: cannot be written ({exc.strerror}); choose another --out"
+        ) from exc
     return target
+
+
+def is_report(path: Path) -> bool:
+    """Whether ``path`` holds a report ``slit report`` wrote (its title says so)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return False
+    return (
+        head.startswith(b"<!DOCTYPE html>")
+        and b"<title>slit " in head
+        and b" report</title>" in head
+    )

@@ -50,18 +50,258 @@ def deferred_interrupts() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+RESULT_NAMES = frozenset(
+    {
+        "metadata.json", "summary.json", "requests.parquet", "timeseries.parquet",
+        "config.resolved.yaml", "pareto.csv", "fronts.csv", "convergence.csv", "validated.csv",
+        "validated_datacenters.csv", "indicators.json", "plans", "report.html", "plots",
+    }
+)  # fmt: skip
+"""The entries ``slit run`` and ``slit optimize`` write into their folder, with the report and
+figures ``slit report`` and ``slit plot`` add to it by default."""
+
+
+def slit_folder(out: Path) -> bool:
+    """Whether ``out`` is a folder slit wrote: its ``metadata.json`` names the command and the
+    slit version that wrote it."""
+    try:
+        meta = json.loads((out / "metadata.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and "command" in meta and "slit_version" in meta
+
+
+def _listing(names: list[str], at_most: int = 5) -> str:
+    shown = ", ".join(sorted(names)[:at_most])
+    return shown + (f" and {len(names) - at_most} more" if len(names) > at_most else "")
+
+
 def check_out_dir(out: Path, overwrite: bool) -> None:
-    """Refuse an existing ``out`` unless ``overwrite`` (or it only holds an interrupted run's
-    metadata); refuse a file in its place always."""
-    if not overwrite and is_interrupted_run(out):
-        return
-    if out.exists() and not overwrite:
+    """Refuse an ``out`` that a run may not write, before any work, with what was found there.
+
+    ``out`` may be absent, an empty folder, or the folder of an interrupted run; with
+    ``overwrite`` also a folder slit wrote (:func:`slit_folder`) that holds nothing but what
+    slit writes there (:data:`RESULT_NAMES`), so that no file of the user's is ever deleted.
+    A symbolic link, a file, a path under a file and a parent that cannot be created are
+    refused always."""
+    if out.is_symlink():
+        target = os.readlink(out)
         raise OutputError(
-            f"{out}: the output directory exists; pass --overwrite to replace it "
-            "or choose another --out"
+            f"{out}: is a symbolic link (to {target}); give the folder itself as --out, "
+            "slit does not write through links"
         )
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"{out}: exists and is not a directory; choose another --out")
+    for parent in [out, *out.parents]:
+        if parent.exists() and not parent.is_dir():
+            what = "exists and is not a folder" if parent == out else f"is under a file ({parent})"
+            raise OutputError(f"{out}: {what}; choose another --out")
+        if parent.exists():
+            break
+    if not out.exists() or is_interrupted_run(out):
+        return
+    try:
+        names = [p.name for p in out.iterdir()]
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot be read ({exc.strerror}); choose another --out") from exc
+    if not names:
+        return
+    if not overwrite:
+        raise OutputError(
+            f"{out}: the output directory exists and holds {_listing(names)}; pass --overwrite "
+            "to replace a folder slit wrote, or choose another --out"
+        )
+    if not slit_folder(out):
+        raise OutputError(
+            f"{out}: holds {_listing(names)}, which slit did not write (no slit metadata.json); "
+            "--overwrite replaces only a folder slit wrote: choose another --out"
+        )
+    foreign = [n for n in names if n not in RESULT_NAMES]
+    if foreign:
+        raise OutputError(
+            f"{out}: besides slit's results it holds {_listing(foreign)}, which --overwrite "
+            "would delete; move them out of the folder or choose another --out"
+        )
+
+
+def check_out_file(path: Path, own: Callable[[Path], bool], flag: str = "--out") -> None:
+    """Refuse to write the file ``path`` over anything but a file ``own`` recognises as one
+    the same command wrote before (a report over a report): never over a result file, a
+    folder, a symbolic link or a file of the user's. Its parent may not be under a file."""
+    if path.is_symlink():
+        raise OutputError(f"{path}: is a symbolic link; give a plain file as {flag}")
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise OutputError(f"{path}: is under a file ({parent}); choose another {flag}")
+        if parent.exists():
+            break
+    if not path.exists():
+        return
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder; give a file name as {flag}")
+    if path.name in RESULT_NAMES and slit_folder(path.parent) and not own(path):
+        raise OutputError(f"{path}: is a result file of a slit run; choose another {flag}")
+    if not own(path):
+        raise OutputError(
+            f"{path}: exists and was not written by this command; choose another {flag} "
+            "or move the file"
+        )
+
+
+def check_out_figures(folder: Path, flag: str = "--out") -> None:
+    """Refuse a figure folder that is a file, a symbolic link or under a file."""
+    if folder.is_symlink():
+        raise OutputError(f"{folder}: is a symbolic link; give the folder itself as {flag}")
+    for parent in [folder, *folder.parents]:
+        if parent.exists() and not parent.is_dir():
+            what = "is a file" if parent == folder else f"is under a file ({parent})"
+            raise OutputError(f"{folder}: {what}; give a folder as {flag}")
+        if parent.exists():
+            break
+
+
+class OutputClaim:
+    """One run's exclusive claim on its output folder, from before the work to its results.
+
+    Entering checks ``out`` (:func:`check_out_dir`), creates its parent, takes an exclusive
+    lock on a lock file beside it (``.NAME.lock``; the kernel releases it if the process
+    dies) and makes the staging folder the results are written to, so a bad ``--out`` and a
+    second writer are refused before any work. :meth:`write` renames the staged results into
+    place; leaving without it removes the staging folder and leaves ``out`` as it was.
+
+    Example::
+
+        with OutputClaim(Path("results/run1"), overwrite=False) as claim:
+            result = expensive_work()
+            claim.write({"summary.json": lambda p: p.write_text(result)})
+    """
+
+    def __init__(self, out: Path, overwrite: bool) -> None:
+        self.out = Path(out)
+        self.overwrite = overwrite
+        self._lock: Any = None
+        self._lock_path = self.out.parent / f".{self.out.name}.lock"
+        self._stage: Path | None = None
+
+    def __enter__(self) -> OutputClaim:
+        check_out_dir(self.out, self.overwrite)
+        try:
+            self.out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(
+                f"{self.out}: its folder cannot be created ({exc.strerror}); choose another --out"
+            ) from exc
+        self._acquire()
+        try:
+            check_out_dir(self.out, self.overwrite)  # again, now that no other slit writes it
+            self._stage = _stage_beside(self.out)
+        except BaseException:
+            self._release()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._stage is not None:
+            shutil.rmtree(self._stage, ignore_errors=True)
+            self._stage = None
+        self._release()
+
+    def _acquire(self) -> None:
+        import fcntl
+
+        while True:
+            try:
+                handle = open(self._lock_path, "a+", encoding="utf-8")  # noqa: SIM115
+            except OSError as exc:
+                raise OutputError(
+                    f"{self.out}: its folder is not writable ({exc.strerror}); choose another --out"
+                ) from exc
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "unknown"
+                handle.close()
+                raise OutputError(
+                    f"{self.out}: another slit process (pid {holder}) is writing this folder; "
+                    "wait for it to finish or choose another --out"
+                ) from None
+            # the lock file may have been removed by its last holder between our open and our
+            # lock: then we hold a lock on a file nobody else will see; open it again
+            try:
+                same = os.fstat(handle.fileno()).st_ino == os.stat(self._lock_path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            handle.close()
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self._lock = handle
+
+    def _release(self) -> None:
+        if self._lock is None:
+            return
+        try:
+            self._lock_path.unlink(missing_ok=True)  # removed while still held: see _acquire
+        finally:
+            self._lock.close()
+            self._lock = None
+
+    def write(self, files: dict[str, Callable[[Path], None]]) -> None:
+        """Write each ``name -> writer(path)`` into the staging folder, then rename it to
+        ``out`` (replacing the folder :func:`check_out_dir` allowed), interrupts held."""
+        if self._stage is None:
+            raise RuntimeError("OutputClaim.write: use it inside a `with` block, once")
+        for name, writer in files.items():
+            writer(self._stage / name)
+        _swap_into_place(self._stage, self.out)
+        self._stage = None
+
+    def write_interrupted(self, meta: dict[str, Any]) -> bool:
+        """Record an interrupted run (:func:`write_interrupted`) under this claim."""
+        if self.out.exists() and not is_interrupted_run(self.out):
+            try:
+                if any(self.out.iterdir()):
+                    return False
+            except OSError:
+                return False
+        if self._stage is None:
+            self._stage = _stage_beside(self.out)
+        for child in self._stage.iterdir():
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+        with deferred_interrupts():
+            write_json(self._stage / "metadata.json", {**meta, "status": INTERRUPTED})
+            _swap_into_place(self._stage, self.out)
+        self._stage = None
+        return True
+
+
+def _stage_beside(out: Path) -> Path:
+    """A new, empty staging folder beside ``out`` with ordinary permissions."""
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    except OSError as exc:
+        raise OutputError(
+            f"{out}: its folder is not writable ({exc.strerror}); choose another --out"
+        ) from exc
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary folder
+    return tmp
+
+
+def _swap_into_place(tmp: Path, out: Path) -> None:
+    """Rename ``tmp`` to ``out``; an ``out`` already there is moved aside first and removed
+    after. The renames run with interrupts held: ``out`` is the old folder or the new one."""
+    with deferred_interrupts():
+        old = None
+        if out.exists():
+            old = out.parent / f".{out.name}.old-{os.getpid()}"
+            os.replace(out, old)
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 @contextmanager
@@ -72,24 +312,13 @@ def staged_dir(out: Path, overwrite: bool) -> Iterator[Path]:
     """
     check_out_dir(out, overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary folder
+    tmp = _stage_beside(out)
     try:
         yield tmp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    # the renames run with interrupts held: `out` is the old folder or the new one, never none
-    with deferred_interrupts():
-        old = None
-        if out.exists():
-            old = out.parent / f".{out.name}.old-{os.getpid()}"
-            os.replace(out, old)
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+    _swap_into_place(tmp, out)
 
 
 def git_commit() -> str | None:
@@ -178,12 +407,19 @@ def write_run_dir(out: Path, overwrite: bool, result: Any, scenario: Any,
 
 def write_optimize_dir(out: Path, overwrite: bool, tables: OptimizeResult, scenario: Any,
                        meta: dict[str, Any]) -> None:  # fmt: skip
-    """Write the folder of ``slit optimize`` from :func:`slit.optimize.run.run_optimize`'s
-    tables, plus the files of ``slit run`` from the balanced plan's replay, atomically."""
+    """Write the folder of ``slit optimize`` (:func:`optimize_files`) atomically."""
+    write_run(out, overwrite, optimize_files(tables, scenario, meta))
+
+
+def optimize_files(
+    tables: OptimizeResult, scenario: Any, meta: dict[str, Any]
+) -> dict[str, Callable[[Path], None]]:
+    """The files of a ``slit optimize`` folder: :func:`slit.optimize.run.run_optimize`'s
+    tables, plus the files of ``slit run`` from the balanced plan's replay."""
     files = run_files(tables.replay, scenario, meta)
     for name in ("pareto", "fronts", "convergence", "validated", "validated_datacenters"):
         files[f"{name}.csv"] = _csv(getattr(tables, name))
     files["indicators.json"] = lambda p: write_json(p, tables.indicators)
     for name, table in tables.plans.items():
         files[f"plans/{name}.csv"] = _csv(table)
-    write_run(out, overwrite, files)
+    return files

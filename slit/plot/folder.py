@@ -110,9 +110,18 @@ def write_figures(folder: Path, out: Path | None = None, style: str = "default")
     """
     import matplotlib.pyplot as plt
 
-    figs = figures(folder, style)
+    from slit.errors import OutputError
+    from slit.experiment.rundir import check_out_figures
+
     target = out or folder / "plots"
-    target.mkdir(parents=True, exist_ok=True)
+    check_out_figures(target)
+    figs = figures(folder, style)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"{target}: cannot be created ({exc.strerror}); choose another --out"
+        ) from exc
     written = []
     with figure_style(style):
         for stem, fig in figs.items():

@@ -70,13 +70,13 @@ def test_run_default_writes_the_five_files(tmp_path):
 
 def test_existing_out_is_refused_unless_overwrite(tmp_path, capsys):
     out = tmp_path / "run"
-    out.mkdir()
-    (out / "keep.txt").write_text("x")
+    assert main(["run", "--out", str(out), "-q", "--set", "time.horizon_s=900"]) == 0
+    first = (out / "metadata.json").read_text()
     assert main(["run", "--out", str(out), "-q", "--set", "time.horizon_s=900"]) == 2
     assert "--overwrite" in capsys.readouterr().err
-    assert (out / "keep.txt").exists()
+    assert (out / "metadata.json").read_text() == first
     assert main(["run", "--out", str(out), "-q", "--overwrite", "--set", "time.horizon_s=900"]) == 0
-    assert not (out / "keep.txt").exists()
+    assert (out / "metadata.json").read_text() != first  # a new wall time
 
 
 def test_failed_run_leaves_no_output(tmp_path):
