@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import logging
+import math
 import signal
 import sys
 import threading
@@ -20,6 +21,29 @@ EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 
+def _number(kind: type, lo: float, hi: float) -> Any:
+    """An argparse type: a finite ``kind`` (int or float) in ``[lo, hi]``, else a usage error
+    (exit status 2) that says what is valid."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not {'an integer' if kind is int else 'a number'}"
+            ) from None
+        if not math.isfinite(value) or not lo <= value <= hi:
+            shown = [f"{b:,}" if kind is int else f"{b:g}" for b in (lo, hi)]
+            raise argparse.ArgumentTypeError(f"{text} is outside [{shown[0]}, {shown[1]}]")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+SEED = _number(int, 0, 2**63 - 1)
+
+
 def _common(p: argparse.ArgumentParser, out: bool = True) -> None:
     p.add_argument(
         "--set",
@@ -29,7 +53,7 @@ def _common(p: argparse.ArgumentParser, out: bool = True) -> None:
         metavar="KEY=VALUE",
         help="override a scenario value, e.g. --set time.horizon_s=3600 (repeatable)",
     )
-    p.add_argument("--seed", type=int, default=None, help="random seed (overrides the scenario)")
+    p.add_argument("--seed", type=SEED, default=None, help="random seed (overrides the scenario)")
     if out:
         p.add_argument("--out", type=Path, required=True, help="output directory")
         p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
@@ -99,8 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--start", default="2023-07-15T00:00:00Z", help="zone: first hour of the plotted series"
     )
-    t.add_argument("--hours", type=int, default=168, help="zone: hours to plot (default 168)")
-    t.add_argument("--seed", type=int, default=0, help="zone: seed of the plotted series")
+    t.add_argument(
+        "--hours", type=_number(int, 1, 8784), default=168, help="zone: hours to plot (default 168)"
+    )
+    t.add_argument("--seed", type=SEED, default=0, help="zone: seed of the plotted series")
     t.add_argument(
         "--option",
         dest="options",
@@ -126,10 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("scenario", nargs="?", default=None, help="scenario YAML (default: bundled)")
     p.add_argument("--algorithm", default="slit", help="see `slit list algorithms`")
-    p.add_argument("--evaluations", type=int, default=2000, help="evaluations per epoch")
+    p.add_argument(
+        "--evaluations", type=_number(int, 1, 10**7), default=2000, help="evaluations per epoch"
+    )
     p.add_argument(
         "--time-budget-s",
-        type=float,
+        type=_number(float, 1e-3, 86400.0),
         default=None,
         help="wall-clock budget per epoch, s (instead of --evaluations)",
     )
@@ -162,17 +190,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=True,
         help="seed each epoch's initial population with the previous epoch's final one",
     )
-    p.add_argument("--pop-size", type=int, default=40, help="population size")
+    p.add_argument("--pop-size", type=_number(int, 2, 10**5), default=40, help="population size")
     p.add_argument(
         "--baselines",
         default=None,
         help="comma-separated routing policies replayed beside the plans; '' for none "
         "(default: all baselines)",
     )
-    p.add_argument("--jobs", type=int, default=2, help="processes for the validation replays")
+    p.add_argument(
+        "--jobs", type=_number(int, 1, 1024), default=2, help="processes for the validation replays"
+    )
     p.add_argument(
         "--front-replays",
-        type=int,
+        type=_number(int, -1, 10**6),
         default=10,
         help="weight-vector plans predicted non-dominated that are replayed beside the six "
         "decision variants, spread along the front; -1 for all",
@@ -185,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--signal-error",
-        type=float,
+        type=_number(float, 0.0, 10.0),
         default=0.0,
         help="relative error (sd) of the carbon, water and price forecasts, e.g. 0.1",
     )
@@ -194,7 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sweep", help="run a grid of scenario overrides × seeds, resumable")
     p.add_argument("sweep_file", type=Path, help="sweep YAML (see docs/sweeps.md)")
     p.add_argument("--out", type=Path, required=True, help="sweep folder (reruns resume)")
-    p.add_argument("--jobs", type=int, default=1, help="parallel workers (processes or Ray CPUs)")
+    p.add_argument(
+        "--jobs",
+        type=_number(int, 1, 1024),
+        default=1,
+        help="parallel workers (processes or Ray CPUs)",
+    )
     p.add_argument(
         "--executor",
         choices=["local", "ray"],

@@ -56,7 +56,7 @@ def _with(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
         keys: list[Any] = [int(k) if k.isdigit() else k for k in path.split(".")]
         node: Any = data
         for k in keys[:-1]:
-            node = node[k]
+            node = node.setdefault(k, {}) if isinstance(node, dict) else node[k]
         node[keys[-1]] = copy.deepcopy(value)
 
     return change
@@ -240,4 +240,65 @@ CASES: list[Case] = [
          (r"sig\.csv\.gz", r"truncated or corrupt")),
     Case("signal_missing_file", {"s.yaml": _yaml(_signal_file)},
          (r"sig\.csv", r"not found", r"check the path")),
+    # -- non-finite and absurd numbers ---------------------------------------------------
+    *[Case(f"not_finite_{name}_{label}", {"s.yaml": _yaml(_with(path, value))},
+           (r"s\.yaml", re_path, r"finite number|less than or equal|greater than"))
+      for name, path, re_path in (
+          ("carbon", "regions.0.signals.carbon_g_per_kwh",
+           r"regions\[0\]\.signals\.(constant\.)?carbon_g_per_kwh"),
+          ("price", "regions.0.signals.price_usd_per_mwh",
+           r"regions\[0\]\.signals\.(constant\.)?price_usd_per_mwh"),
+          ("wetbulb", "regions.0.signals.wetbulb_c",
+           r"regions\[0\]\.signals\.(constant\.)?wetbulb_c"),
+          ("ewif", "regions.0.signals.ewif_l_per_kwh",
+           r"regions\[0\]\.signals\.(constant\.)?ewif_l_per_kwh"),
+          ("horizon", "time.horizon_s", r"time\.horizon_s"),
+          ("drain", "time.drain_s", r"time\.drain_s"),
+          ("rate", "workload.rate_per_s", r"workload\.(synthetic\.)?rate_per_s"),
+          ("origin_weight", "workload.origins.a", r"workload\.(synthetic\.)?origins\.a"),
+          ("pue", "datacenters.0.pue", r"datacenters\[0\]\.pue"),
+          ("slo", "slo.ttft_s", r"slo\.ttft_s"),
+          ("load_bandwidth", "datacenters.0.pools.0.load_bandwidth_gb_per_s",
+           r"datacenters\[0\]\.pools\[0\]\.load_bandwidth_gb_per_s"),
+      )
+      for label, value in (("inf", float("inf")), ("nan", float("nan")), ("huge", 1e308))],
+    Case("absurd_wetbulb", {"s.yaml": _yaml(_with("regions.0.signals.wetbulb_c", -300))},
+         (r"regions\[0\]\.signals", r"wetbulb_c", r"greater than or equal to -60")),
+    Case("absurd_replicas", {"s.yaml": _yaml(_with("datacenters.0.pools.0.replicas", 10**30))},
+         (r"datacenters\[0\]\.pools\[0\]\.replicas", r"less than or equal to 1000000")),
+    Case("absurd_tiny_epoch", {"s.yaml": _yaml(_with("time.epoch_s", 1e-9))},
+         (r"time\.epoch_s", r"epochs", r"at most 1,000,000", r"make the epoch longer")),
+    Case("absurd_rtt",
+         {"s.yaml": _yaml(lambda d: d.update(network={"rtt_ms": {"a": {"b": 1e308}}}))},
+         (r"network\.rtt_ms\.a\.b", r"less than or equal to 100000")),
+    Case("absurd_gpu_power", {"s.yaml": _yaml(lambda d: d.update(catalog={"gpus": {"g-x": {
+        "peak_bf16_tflop_per_s": 100, "memory_gb": 80, "memory_bandwidth_gb_per_s": 2000,
+        "interconnect_gb_per_s": 300, "max_power_w": float("inf")}}}))},
+         (r"catalog\.gpus\.g-x\.max_power_w", r"finite number")),
+    Case("signal_infinite", _signals(_signal_csv(GOOD_HOURS[:5] + [("2023-07-15T05:00:00Z", "inf")]
+                                                 + GOOD_HOURS[6:])),
+         (r"sig\.csv", r"line 7", r"not a finite number")),
+    Case("signal_sentinel", _signals(_signal_csv(GOOD_HOURS[:5] + [("2023-07-15T05:00:00Z",
+                                                                    "1e308")] + GOOD_HOURS[6:])),
+         (r"sig\.csv", r"line 7", r"outside the physical range \[0, 3000\] gCO2e/kWh", r"unit")),
+    *[Case(f"cli_{flag.strip('-').replace('-', '_')}_{label}", {"s.yaml": _yaml()},
+           (rf"argument {flag}", says),
+           argv=("optimize", "{scenario}", "--out", "{out}", flag, value))
+      for flag, value, label, says in (
+          ("--signal-error", "nan", "nan", r"outside \[0, 10\]"),
+          ("--signal-error", "inf", "inf", r"outside \[0, 10\]"),
+          ("--signal-error", "-0.1", "negative", r"outside \[0, 10\]"),
+          ("--evaluations", "0", "zero", r"outside \[1, 10,000,000\]"),
+          ("--evaluations", "1e3", "float", r"not an integer"),
+          ("--pop-size", "1", "one", r"outside \[2, 100,000\]"),
+          ("--jobs", "0", "zero", r"outside \[1, 1,024\]"),
+          ("--time-budget-s", "inf", "inf", r"outside"),
+          ("--time-budget-s", "0", "zero", r"outside"),
+          ("--front-replays", "-5", "negative", r"outside \[-1, "),
+          ("--seed", "-1", "negative", r"outside \[0, "),
+          ("--seed", "1e400", "overflow", r"not an integer"),
+      )],
+    Case("signal_unit_mistake", _signals(_signal_csv([(t, str(float(v) * 1000))
+                                                      for t, v in GOOD_HOURS])),
+         (r"sig\.csv", r"carbon_g_per_kwh", r"physical range", r"unit")),
 ]  # fmt: skip

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict
 
 
 class Spec(BaseModel):
-    """Frozen; unknown keys rejected, so a typo in a catalog entry is an error, not a default."""
+    """Frozen; unknown keys rejected, so a typo in a catalog entry is an error, not a default;
+    infinite and NaN numbers rejected."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)

@@ -356,7 +356,9 @@ def base_metadata(command: str, seed: int, scenario_hash: str) -> dict[str, Any]
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write pretty, key-ordered JSON ending in a newline."""
-    path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    from slit.jsonio import dumps
+
+    path.write_text(dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
 
 
 def write_run(out: Path, overwrite: bool, files: dict[str, Callable[[Path], None]]) -> None:

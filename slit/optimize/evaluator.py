@@ -103,6 +103,11 @@ class EpochDemand:
     warm_at_start: FloatArray | None = None
 
 
+MAX_DRAIN_UTIL = 0.95
+"""The highest prefill utilisation the drain of a load's backlog is computed at (the epoch
+problem's utilisation cap): the factor ``1/(1 − ρ)`` stays finite at or past capacity."""
+
+
 @dataclass(frozen=True)
 class TailModel:
     """The TTFT distribution of one epoch for each population member (see the module doc).
@@ -119,7 +124,12 @@ class TailModel:
         cold_share: ``[population, pool]`` share of a pool's requests of the epoch that find
             it released and wait for its weights to load (they arrive during the load, so
             their extra wait is uniform on ``[0, load_s]``); ``None``: none.
-        load_s: ``[pool]`` weight load time, s (with ``cold_share``).
+        load_s: ``[pool]`` weight load time, s (with ``cold_share`` or ``reload_share``).
+        reload_share: ``[population, pool]`` share of a pool's requests that find it released
+            in steady serving, because its traffic is so sparse that it idles past its
+            keep-alive between requests (see :meth:`FastEvaluator._residency`); their wait is
+            modelled like ``cold_share``'s. Unlike the first load of an epoch it is part of
+            steady serving (:meth:`without_loads` keeps it). ``None``: none.
     """
 
     flow_per_s: FloatArray
@@ -130,10 +140,12 @@ class TailModel:
     epoch_s: float
     cold_share: FloatArray | None = None
     load_s: FloatArray | None = None
+    reload_share: FloatArray | None = None
 
     def without_loads(self) -> TailModel:
-        """The distribution of steady serving: without the waits for weight loads (what the
-        epoch's SLO constraint bounds, see :class:`~slit.optimize.problem.EpochProblem`)."""
+        """The distribution of steady serving: without the waits for the epoch's first weight
+        loads (what the epoch's SLO constraint bounds, see
+        :class:`~slit.optimize.problem.EpochProblem`); the reloads of sparse traffic stay."""
         return self if self.cold_share is None else replace(self, cold_share=None)
 
     def member(self, i: int) -> TailModel:
@@ -143,6 +155,7 @@ class TailModel:
             self.flow_per_s[cut], self.base_s[cut], self.cell_weight,
             self.wait_probability[cut], self.wait_mean_s[cut], self.epoch_s,
             None if self.cold_share is None else self.cold_share[cut], self.load_s,
+            None if self.reload_share is None else self.reload_share[cut],
         )  # fmt: skip
 
     def exceedance(self, t_s: float | FloatArray) -> FloatArray:
@@ -172,8 +185,14 @@ class TailModel:
         theta = np.maximum(self.wait_mean_s[p_i, k_i], 1e-12)[:, None]
         pw = self.wait_probability[p_i, k_i]
         share = self._share_above(t, edges, theta, pw)
-        if self.cold_share is not None and self.load_s is not None:
-            cold = self.cold_share[p_i, k_i]
+        if self.load_s is not None and (
+            self.cold_share is not None or self.reload_share is not None
+        ):
+            cold = np.zeros(len(p_i))
+            for part in (self.cold_share, self.reload_share):
+                if part is not None:
+                    cold = cold + part[p_i, k_i]
+            cold = np.minimum(cold, 1.0)
             hit = np.flatnonzero(cold > 0)
             if len(hit):
                 # the load's extra wait, uniform on [0, load_s]: the mean over its quartiles'
@@ -539,13 +558,19 @@ class FastEvaluator:
         ttft_pool = np.where(over, INFEASIBLE_TTFT_S, ttft_pool)
         f_pre = np.clip(rho_p, 0.0, 1.0)
         f_idle = np.clip(1.0 - f_pre - f_dec, 0.0, 1.0)
-        released, cold, warm_end = self._residency(lam, co["tp"] + out_len * step_b, f_idle, demand)
-        if cold is not None:
-            ttft_pool = ttft_pool + cold * self.load_s[None, :] / 2.0
+        released, cold, warm_end, reload = self._residency(
+            lam, co["tp"] + out_len * step_b, f_idle, demand, rho_p
+        )
+        if cold is not None and reload is not None:
+            # the requests a load holds up wait uniformly between 0 and L (mean L/2), but of a
+            # reload of sparse traffic the one that finds the pool released waits all of L
+            behind = lam * self.load_s[None, :] / (1.0 - np.minimum(rho_p, MAX_DRAIN_UTIL))
+            reload_wait = self.load_s[None, :] * (1.0 + behind / 2.0) / (1.0 + behind)
+            ttft_pool = ttft_pool + cold * self.load_s[None, :] / 2.0 + reload * reload_wait
         tail_model = None
         if tail:
             tail_model = self._tail(
-                a, demand, shares, co, c_pre, c_slot, wait_mean, residual, over, cold
+                a, demand, shares, co, c_pre, c_slot, wait_mean, residual, over, cold, reload
             )
 
         # network part: per origin → datacenter flow of requests
@@ -581,8 +606,13 @@ class FastEvaluator:
         )
 
     def _residency(
-        self, lam: FloatArray, hold_s: FloatArray, f_idle: FloatArray, demand: EpochDemand
-    ) -> tuple[FloatArray, FloatArray | None, FloatArray | None]:
+        self,
+        lam: FloatArray,
+        hold_s: FloatArray,
+        f_idle: FloatArray,
+        demand: EpochDemand,
+        prefill_util: FloatArray | None = None,
+    ) -> tuple[FloatArray, FloatArray | None, FloatArray | None, FloatArray | None]:
         """Scale to zero of the pools with a keep-alive ``K`` (``[population, pool]`` each):
         the share of the epoch their replicas are released (drawing no power, at most their
         idle share), the share of their requests that wait for a load, and the share of their
@@ -598,10 +628,23 @@ class FastEvaluator:
         start stay so ``min(K, epoch)`` and are then released. A pool with no replica loaded
         at the start (share ``ω₀``, from :attr:`EpochDemand.warm_at_start`) makes the requests
         of its first ``load_s`` wait for the load: the share ``max(0, 1 − ω₀ n)
-        min(1, load_s / epoch)`` of the epoch's."""
+        min(1, load_s / epoch)`` of the epoch's, and more: the ``λL`` requests that queue
+        during the load wait for their prefills, which the pool then runs at the rate it has
+        left over, ``μ − λ`` (``μ``: prefills/s; decode slots are plentiful, so the prefills
+        are what a first token waits for), and the requests that come meanwhile wait too. In
+        a fluid view the queue grows to ``λL`` and drains in ``Lρ/(1 − ρ)`` (``ρ = λ/μ``,
+        the prefill utilisation ``prefill_util``), so ``λL/(1 − ρ)`` requests wait, each an
+        extra wait uniform on ``[0, L]``: the shares are those of the load alone times
+        ``1/(1 − ρ)`` (``ρ`` capped at :data:`MAX_DRAIN_UTIL`), at most 1.
+
+        Sparse traffic also reloads in steady serving: a request that comes more than
+        ``K + h`` after the one before (probability ``exp(−λ(K + h))`` for Poisson arrivals)
+        finds the pool released and waits the load ``L``, and so do the ``λL`` that come
+        during it and its drain: the share ``min(1, exp(−λ(K + h)) (1 + λL/(1 − ρ)))`` of
+        its requests (fourth result)."""
         zeros = np.zeros_like(lam)
         if not self.scales.any():
-            return zeros, None, None
+            return zeros, None, None, None
         n = self.replicas[None, :]
         # every result of a pool without a keep-alive is masked below: 0 keeps its terms finite
         keep = np.where(self.scales, self.keep_alive_s, 0.0)[None, :]
@@ -624,13 +667,19 @@ class FastEvaluator:
         cold = np.clip(1.0 - w0 * n, 0.0, 1.0) * np.minimum(
             1.0, self.load_s[None, :] / demand.epoch_s
         )
-        cold = np.where(scales & busy, cold, 0.0)
-        return released, cold, warm_end
+        rho = 0.0 if prefill_util is None else prefill_util
+        drain = 1.0 / (1.0 - np.minimum(rho, MAX_DRAIN_UTIL))
+        cold = np.where(scales & busy, np.minimum(1.0, cold * drain), 0.0)
+        load = self.load_s[None, :]
+        reload = np.minimum(1.0, np.exp(-lam * (keep + hold_s)) * (1.0 + lam * load * drain))
+        reload = np.where(scales & busy, reload, 0.0)
+        return released, cold, warm_end, reload
 
     def _tail(
         self, a: FloatArray, demand: EpochDemand, shares: dict[int, FloatArray],
         co: dict[str, FloatArray], c_pre: FloatArray, c_slot: FloatArray, wait_mean: FloatArray,
         residual_s: FloatArray, over: FloatArray, cold: FloatArray | None = None,
+        reload: FloatArray | None = None,
     ) -> TailModel:  # fmt: skip
         """The :class:`TailModel` of one evaluation (see the module doc): the two waits as one,
         waiting with probability ``1 − (1 − C_pre)(1 − C_slot)`` and the same mean."""
@@ -657,5 +706,5 @@ class FastEvaluator:
             )  # fmt: skip
         return TailModel(
             flow, base, self.cell_weight(demand), pw, theta, demand.epoch_s,
-            cold, None if cold is None else self.load_s,
+            cold, None if cold is None else self.load_s, reload,
         )  # fmt: skip

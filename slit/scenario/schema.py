@@ -25,17 +25,45 @@ from pydantic import (
 
 from slit.catalogue.gpus import GpuSpec
 from slit.catalogue.llms import KvCacheDtype, LlmSpec, WeightPrecision
+from slit.models.ranges import SIGNAL_RANGES
 from slit.models.water import DEFAULT_WUE_SCALE
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 NonNegFloat = Annotated[float, Field(ge=0)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
+YEAR_S = 366 * 86400.0
+"""The longest horizon, drain or shift a scenario may give, s (a leap year)."""
+Seconds = Annotated[float, Field(gt=0, le=YEAR_S)]
+Weight = Annotated[float, Field(gt=0, le=1.0e9)]
+"""A relative weight (origins, LLMs): only ratios matter, bounded so that sums stay finite."""
+Scale = Annotated[float, Field(ge=0, le=1000)]
+PriceScale = Annotated[float, Field(ge=-1000, le=1000)]
+
+
+def _ranged(name: str) -> Any:
+    r = SIGNAL_RANGES[name]
+    return Annotated[float, Field(ge=r.lo, le=r.hi, description=f"{r.unit}; {r.why}")]
+
+
+# constant signals take the ranges the data-file readers check (slit.models.ranges)
+CarbonGPerKwh = _ranged("carbon_g_per_kwh")
+PriceUsdPerMwh = _ranged("price_usd_per_mwh")
+WetbulbC = _ranged("wetbulb_c")
+EwifLPerKwh = _ranged("ewif_l_per_kwh")
+RttMs = Annotated[float, Field(ge=0, le=100_000)]
+Tokens = Annotated[int, Field(ge=1, le=10_000_000)]
+MAX_EPOCHS = 1_000_000
+"""The most decision epochs a horizon may hold."""
+MAX_REPLICAS = 1_000_000
+"""The most replicas one pool may have."""
 
 
 class Strict(BaseModel):
-    """Base of every scenario section: frozen, unknown keys rejected."""
+    """Base of every scenario section: frozen, unknown keys rejected, every number finite
+    (``.inf`` and ``.nan`` are errors; the bounds of each field are physical ranges, see
+    docs/scenario.md)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 _SINGULAR = {
@@ -82,9 +110,13 @@ class TimeConfig(Strict):
         default=datetime.fromisoformat("2023-07-15T00:00:00+00:00"),
         description="UTC start of the simulated period (ISO 8601 with a timezone).",
     )
-    horizon_s: PositiveFloat = Field(86400.0, description="Arrivals happen in [0, horizon_s) s.")
-    epoch_s: PositiveFloat = Field(900.0, description="Decision/accounting epoch length, s.")
-    drain_s: NonNegFloat = Field(
+    horizon_s: Seconds = Field(86400.0, description="Arrivals happen in [0, horizon_s) s.")
+    epoch_s: Annotated[float, Field(gt=0, le=YEAR_S)] = Field(
+        900.0,
+        description="Decision/accounting epoch length, s; the horizon holds at most "
+        "1,000,000 epochs.",
+    )
+    drain_s: Annotated[float, Field(ge=0, le=YEAR_S)] = Field(
         3600.0,
         description="After the horizon, requests in flight may finish for this long, s; "
         "requests still unfinished then are counted as dropped ('unfinished').",
@@ -99,6 +131,11 @@ class TimeConfig(Strict):
                 f"epoch_s ({v:g} s) is longer than horizon_s ({horizon:g} s); "
                 "make the epoch shorter or the horizon longer"
             )
+        if horizon is not None and horizon / v > MAX_EPOCHS:
+            raise ValueError(
+                f"epoch_s ({v:g} s) makes {horizon / v:.3g} epochs of the {horizon:g} s "
+                f"horizon; at most {MAX_EPOCHS:,} are allowed: make the epoch longer"
+            )
         return v
 
 
@@ -111,21 +148,21 @@ class ProfileSignals(Strict):
 
     source: Literal["profile"] = "profile"
     zone: str | None = Field(None, description="Grid zone id; defaults to the region's zone.")
-    noise_scale: NonNegFloat = Field(
+    noise_scale: Annotated[float, Field(ge=0, le=10)] = Field(
         1.0, description="Multiplier of the profile's hour-to-hour spread (0 = the mean day)."
     )
-    carbon_scale: NonNegFloat = Field(1.0, description="Multiplier applied to carbon intensity.")
-    price_scale: float = Field(1.0, description="Multiplier applied to the electricity price.")
+    carbon_scale: Scale = Field(1.0, description="Multiplier applied to carbon intensity.")
+    price_scale: PriceScale = Field(1.0, description="Multiplier applied to the electricity price.")
 
 
 class ConstantSignals(Strict):
     """Signals that do not change over time."""
 
     source: Literal["constant"]
-    carbon_g_per_kwh: NonNegFloat
-    price_usd_per_mwh: float
-    wetbulb_c: float = 15.0
-    ewif_l_per_kwh: NonNegFloat = 2.0
+    carbon_g_per_kwh: CarbonGPerKwh
+    price_usd_per_mwh: PriceUsdPerMwh
+    wetbulb_c: WetbulbC = 15.0
+    ewif_l_per_kwh: EwifLPerKwh = 2.0
 
 
 class GridRepairConfig(Strict):
@@ -153,8 +190,8 @@ class CsvSignals(Strict):
 
     source: Literal["csv"]
     path: str
-    carbon_scale: NonNegFloat = 1.0
-    price_scale: float = 1.0
+    carbon_scale: Scale = 1.0
+    price_scale: PriceScale = 1.0
     repair: GridRepairConfig = Field(default_factory=GridRepairConfig)
 
 
@@ -189,16 +226,16 @@ class FileSignals(Strict):
     """
 
     source: Literal["files"]
-    carbon: SignalFile | NonNegFloat | None = Field(None, description="gCO2e/kWh.")
-    price: SignalFile | float | None = Field(None, description="USD/MWh.")
-    wetbulb: SignalFile | float | None = Field(None, description="Wet-bulb temperature, °C.")
-    ewif: SignalFile | NonNegFloat | None = Field(
+    carbon: SignalFile | CarbonGPerKwh | None = Field(None, description="gCO2e/kWh.")
+    price: SignalFile | PriceUsdPerMwh | None = Field(None, description="USD/MWh.")
+    wetbulb: SignalFile | WetbulbC | None = Field(None, description="Wet-bulb temperature, °C.")
+    ewif: SignalFile | EwifLPerKwh | None = Field(
         None, description="Water consumed per kWh generated, L/kWh."
     )
     zone: str | None = Field(None, description="Zone of the profile for signals not given.")
-    noise_scale: NonNegFloat = 1.0
-    carbon_scale: NonNegFloat = 1.0
-    price_scale: float = 1.0
+    noise_scale: Annotated[float, Field(ge=0, le=10)] = 1.0
+    carbon_scale: Scale = 1.0
+    price_scale: PriceScale = 1.0
     repair: GridRepairConfig = Field(default_factory=GridRepairConfig)
 
     @field_validator("zone")
@@ -236,17 +273,19 @@ class WaterConfig(Strict):
     """On-site water model of a datacenter's cooling (see docs/models.md, water)."""
 
     wue_model: Literal["wetbulb", "constant"] = "wetbulb"
-    wue_l_per_kwh: NonNegFloat = Field(
+    wue_l_per_kwh: Annotated[float, Field(ge=0, le=20)] = Field(
         0.5, description="On-site WUE when wue_model is 'constant', L per kWh of IT energy."
     )
-    cycles_of_concentration: Annotated[float, Field(gt=1)] = 6.0
-    min_wue_l_per_kwh: NonNegFloat = Field(0.05, description="Floor for free-cooling hours.")
-    wue_scale: PositiveFloat = Field(
+    cycles_of_concentration: Annotated[float, Field(gt=1, le=100)] = 6.0
+    min_wue_l_per_kwh: Annotated[float, Field(ge=0, le=20)] = Field(
+        0.05, description="Floor for free-cooling hours."
+    )
+    wue_scale: Annotated[float, Field(gt=0, le=100)] = Field(
         DEFAULT_WUE_SCALE,
         description="k of the wet-bulb model: 1/3.517 reads the Li et al. polynomial per "
         "ton-hour of heat (default, physically bounded); 1 gives the published values.",
     )
-    scarcity_factor: NonNegFloat = Field(
+    scarcity_factor: Annotated[float, Field(ge=0, le=1000)] = Field(
         1.0, description="Water-scarcity weight applied to reported water (1 = plain volume)."
     )
 
@@ -257,9 +296,9 @@ class Pool(Strict):
     model: str
     gpu: str
     tp: Annotated[int, Field(ge=1, le=64)] = Field(1, description="Tensor-parallel GPUs/replica.")
-    replicas: Annotated[int, Field(ge=0)] = 1
-    max_batch_size: Annotated[int, Field(ge=1)] = 256
-    max_prefill_tokens: Annotated[int, Field(ge=1)] = Field(
+    replicas: Annotated[int, Field(ge=0, le=MAX_REPLICAS)] = 1
+    max_batch_size: Annotated[int, Field(ge=1, le=100_000)] = 256
+    max_prefill_tokens: Annotated[int, Field(ge=1, le=100_000_000)] = Field(
         8192,
         description="Most prompt tokens one prefill iteration admits; with chunked_prefill, "
         "the token budget of every iteration (decode tokens first, then prompt chunks).",
@@ -294,7 +333,7 @@ class Pool(Strict):
         None, description="Precision of the KV cache (bf16, fp16, fp8); default: the catalog's."
     )
     resident: bool = Field(True, description="Whether the weights are loaded at time 0.")
-    load_bandwidth_gb_per_s: PositiveFloat = Field(
+    load_bandwidth_gb_per_s: Annotated[float, Field(gt=0, le=10_000)] = Field(
         8.0, description="Bandwidth of loading the weights into GPU memory (SLIT's BW_g), GB/s."
     )
     keep_alive_s: Annotated[float, Field(gt=0, le=1.0e7, allow_inf_nan=False)] | None = Field(
@@ -305,7 +344,7 @@ class Pool(Strict):
         "loaded replica when one can admit them. With resident: false the pool starts "
         "released. Default: never unload (every GPU draws idle power all the time), s.",
     )
-    prefill_replicas: Annotated[int, Field(ge=0)] | None = Field(
+    prefill_replicas: Annotated[int, Field(ge=0, le=MAX_REPLICAS)] | None = Field(
         None,
         description="With phase_split enabled: replicas that only prefill (default: "
         "phase_split.prefill_fraction of the pool).",
@@ -370,7 +409,7 @@ class PhaseSplitConfig(Strict):
     prefill_fraction: Annotated[float, Field(gt=0, lt=1)] = Field(
         0.5, description="Share of a pool's replicas that only prefill."
     )
-    kv_link_gb_per_s: PositiveFloat = Field(
+    kv_link_gb_per_s: Annotated[float, Field(gt=0, le=100_000)] = Field(
         25.0,
         description="Bandwidth of the link the KV cache crosses from a prefill to a decode "
         "replica, GB/s (25 GB/s = 200 Gbit/s InfiniBand).",
@@ -391,10 +430,10 @@ class Datacenter(Strict):
     id: str
     region: str
     pue: Annotated[float, Field(ge=1.0, le=3.0)] = 1.2
-    server_overhead_fraction: NonNegFloat = Field(
+    server_overhead_fraction: Annotated[float, Field(ge=0, le=10)] = Field(
         0.35, description="Non-GPU server power (CPU, memory, NICs, fans) as a share of GPU power."
     )
-    server_overhead_w_per_gpu: NonNegFloat = Field(
+    server_overhead_w_per_gpu: Annotated[float, Field(ge=0, le=100_000)] = Field(
         0.0,
         description="Constant non-GPU server power per GPU, W, on top of the fraction (e.g. "
         "fans and idle CPUs that draw the same at any load).",
@@ -437,23 +476,25 @@ class SyntheticWorkload(_WorkloadChecks):
 
     source: Literal["synthetic"] = "synthetic"
     profile: str = Field("azure2023-conv", description="Bundled token-length profile.")
-    rate_per_s: PositiveFloat = Field(2.0, description="Mean arrival rate over all origins, 1/s.")
+    rate_per_s: Annotated[float, Field(gt=0, le=1.0e6)] = Field(
+        2.0, description="Mean arrival rate over all origins, 1/s."
+    )
     diurnal_amplitude: Fraction = Field(
         0.5, description="Relative amplitude of the daily rate cycle (0 = flat)."
     )
     peak_hour_local: Annotated[float, Field(ge=0, lt=24)] = 14.0
-    origins: dict[str, PositiveFloat] = Field(
+    origins: dict[str, Weight] = Field(
         default_factory=dict, description="Origin region -> weight (default: equal)."
     )
-    models: dict[str, PositiveFloat] = Field(
+    models: dict[str, Weight] = Field(
         default_factory=dict, description="LLM id -> share of requests (default: equal)."
     )
-    max_prompt_tokens: Annotated[int, Field(ge=1)] | None = None
-    max_output_tokens: Annotated[int, Field(ge=1)] | None = None
-    prompt_tokens: Annotated[int, Field(ge=1)] | None = Field(
+    max_prompt_tokens: Tokens | None = None
+    max_output_tokens: Tokens | None = None
+    prompt_tokens: Tokens | None = Field(
         None, description="Fix every prompt to this many tokens (instead of the profile)."
     )
-    output_tokens: Annotated[int, Field(ge=1)] | None = Field(
+    output_tokens: Tokens | None = Field(
         None, description="Fix every output to this many tokens (instead of the profile)."
     )
 
@@ -475,17 +516,23 @@ class TraceWorkload(_WorkloadChecks):
         description="as_recorded: the trace once; tile: repeated back to back to fill the "
         "horizon; resample: Poisson arrivals at the trace's rate with sizes drawn from it.",
     )
-    rate_scale: PositiveFloat = Field(1.0, description="Multiply the arrival rate (time / k).")
-    skip_s: NonNegFloat = Field(0.0, description="Drop the trace's first skip_s seconds.")
-    time_shift_s: NonNegFloat = Field(0.0, description="Delay every arrival by this much, s.")
+    rate_scale: Annotated[float, Field(gt=0, le=10_000)] = Field(
+        1.0, description="Multiply the arrival rate (time / k)."
+    )
+    skip_s: Annotated[float, Field(ge=0, le=YEAR_S)] = Field(
+        0.0, description="Drop the trace's first skip_s seconds."
+    )
+    time_shift_s: Annotated[float, Field(ge=0, le=YEAR_S)] = Field(
+        0.0, description="Delay every arrival by this much, s."
+    )
     sort: bool = Field(False, description="Sort out-of-order arrivals instead of rejecting them.")
-    origins: dict[str, PositiveFloat] = Field(default_factory=dict)
-    models: dict[str, PositiveFloat] = Field(default_factory=dict)
+    origins: dict[str, Weight] = Field(default_factory=dict)
+    models: dict[str, Weight] = Field(default_factory=dict)
     model_map: dict[str, str] = Field(
         default_factory=dict, description="The trace's model names -> LLM ids."
     )
-    max_prompt_tokens: Annotated[int, Field(ge=1)] | None = None
-    max_output_tokens: Annotated[int, Field(ge=1)] | None = None
+    max_prompt_tokens: Tokens | None = None
+    max_output_tokens: Tokens | None = None
 
     @field_validator("model_map")
     @classmethod
@@ -526,24 +573,28 @@ class NetworkConfig(Strict):
     cloud_fallback: Literal["distance", "error"] = Field(
         "distance", description="'cloud' model: zone pairs the table lacks use the distance model."
     )
-    base_rtt_ms: NonNegFloat = Field(2.0, description="RTT inside one region, ms.")
-    route_factor: Annotated[float, Field(ge=1)] = Field(
+    base_rtt_ms: RttMs = Field(2.0, description="RTT inside one region, ms.")
+    route_factor: Annotated[float, Field(ge=1, le=10)] = Field(
         1.6, description="Fibre route length over great-circle distance ('distance' model)."
     )
-    fibre_km_per_ms: PositiveFloat = Field(204.0, description="Light speed in fibre, km/ms.")
-    rtt_ms: dict[str, dict[str, NonNegFloat]] = Field(
+    fibre_km_per_ms: Annotated[float, Field(gt=0, le=300)] = Field(
+        204.0, description="Light speed in fibre, km/ms."
+    )
+    rtt_ms: dict[str, dict[str, RttMs]] = Field(
         default_factory=dict, description="'rtt_matrix' model: region -> region -> RTT, ms."
     )
     links: list[tuple[str, str]] = Field(
         default_factory=list, description="'hops' model: undirected region links."
     )
-    k_media_ms: NonNegFloat = Field(
+    k_media_ms: RttMs = Field(
         10.0, description="'hops' model: latency per hop (SLIT's K_media), ms."
     )
-    bandwidth_gbit_per_s: PositiveFloat = Field(
+    bandwidth_gbit_per_s: Annotated[float, Field(gt=0, le=1.0e6)] = Field(
         1.0, description="Bandwidth available to one prompt transfer, Gbit/s."
     )
-    bytes_per_token: PositiveFloat = Field(4.0, description="Bytes per prompt token on the wire.")
+    bytes_per_token: Annotated[float, Field(gt=0, le=1000)] = Field(
+        4.0, description="Bytes per prompt token on the wire."
+    )
 
 
 class RoutingConfig(Strict):
@@ -561,8 +612,8 @@ class RoutingConfig(Strict):
 class SloConfig(Strict):
     """Service-level objectives a request must meet to count as attained."""
 
-    ttft_s: PositiveFloat = 2.0
-    tpot_s: PositiveFloat = 0.2
+    ttft_s: Annotated[float, Field(gt=0, le=86400)] = 2.0
+    tpot_s: Annotated[float, Field(gt=0, le=3600)] = 0.2
 
 
 class ScenarioModel(Strict):

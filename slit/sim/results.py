@@ -9,7 +9,6 @@ Summary keys (see docs/metrics.md): ``requests``, ``completed``, ``dropped``, ``
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -208,4 +207,6 @@ class SimResult:
 
     def summary_json(self) -> str:
         """The summary as stable, pretty JSON text (what ``summary.json`` holds)."""
-        return json.dumps(self.summary.to_dict(), indent=2, sort_keys=False) + "\n"
+        from slit.jsonio import dumps
+
+        return dumps(self.summary.to_dict(), indent=2, sort_keys=False) + "\n"

@@ -43,6 +43,7 @@ import pandas as pd
 from slit.errors import TraceError
 from slit.models.fuel_mix import FUEL_CODES, carbon_from_fuel_mix, ewif_from_fuel_mix
 from slit.models.psychrometrics import wetbulb_stull_c
+from slit.models.ranges import SIGNAL_RANGES
 from slit.plugins import GRID_FORMATS
 
 LINE = "_line"
@@ -481,6 +482,12 @@ def check_hourly(frame: pd.DataFrame, label: str, repair: GridRepair = NO_REPAIR
             raise TraceError(f"{label}: column '{col}' starts with NaN, which cannot be filled")
     for col in values.columns:
         v = values[col].to_numpy()
+        if not np.isfinite(v).all():
+            i = int(np.argmax(~np.isfinite(v)))
+            raise TraceError(
+                f"{label}: column '{col}', {_where(frame, i)}: {v[i]:g} is not a finite number "
+                f"({int((~np.isfinite(v)).sum())} in all); correct the file"
+            )
         if col in NONNEGATIVE_COLUMNS and (v < 0).any():
             if not repair.clip_negative:
                 i = int(np.argmax(v < 0))
@@ -491,6 +498,17 @@ def check_hourly(frame: pd.DataFrame, label: str, repair: GridRepair = NO_REPAIR
                 )
             repairs.append(f"{label}: clipped {int((v < 0).sum())} negative '{col}' value(s) to 0")
             frame[col] = np.maximum(v, 0.0)
+        bounds = SIGNAL_RANGES.get(str(col))
+        if bounds is not None:
+            w = frame[col].to_numpy()  # after any clip of negatives
+            out_of = (w < bounds.lo) | (w > bounds.hi)
+            if out_of.any():
+                i = int(np.argmax(out_of))
+                raise TraceError(
+                    f"{label}: column '{col}', {_where(frame, i)}: {w[i]:g} is outside the "
+                    f"physical range {bounds.describe()} ({int(out_of.sum())} in all; "
+                    f"{bounds.why}); check the file's unit, or correct the value"
+                )
         if col in PERCENT_COLUMNS and ((v < 0) | (v > 100)).any():
             i = int(np.argmax((v < 0) | (v > 100)))
             raise TraceError(

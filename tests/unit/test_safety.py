@@ -92,3 +92,18 @@ def test_extends_reads_only_scenarios(tmp_path, capsys, ref):
     (sub / "s.yaml").write_text(f"extends: {ref}\nname: s\n", "utf-8")
     assert main(["validate", str(sub / "s.yaml")]) == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_result_json_never_holds_nan_or_infinity() -> None:
+    import json
+    import math
+
+    import numpy as np
+
+    from slit.jsonio import dumps
+
+    text = dumps({"a": float("inf"), "b": [1.0, float("nan"), np.float64("-inf")], "c": 2.5,
+                  "d": {"e": np.float32(3.0)}})  # fmt: skip
+    data = json.loads(text, parse_constant=lambda word: math.nan)  # would see NaN/Infinity
+    assert data == {"a": None, "b": [1.0, None, None], "c": 2.5, "d": {"e": 3.0}}
+    assert "NaN" not in text and "Infinity" not in text
