@@ -10,10 +10,10 @@ from functools import cache
 from importlib import resources
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import Field
 
 from slit.catalogue._spec import Spec
+from slit.yamlio import safe_load
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 NonNegFloat = Annotated[float, Field(ge=0)]
@@ -68,5 +68,5 @@ class GpuSpec(Spec):
 def bundled_gpus() -> dict[str, GpuSpec]:
     """The GPU catalog shipped with slit, by id (e.g. ``"a100-80gb"``)."""
     text = resources.files("slit").joinpath("data/catalog/gpus.yaml").read_text("utf-8")
-    raw = yaml.safe_load(text) or {}
+    raw = safe_load(text) or {}
     return {key: GpuSpec.model_validate(value) for key, value in raw.items()}

@@ -14,10 +14,10 @@ from functools import cache
 from importlib import resources
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import Field, model_validator
 
 from slit.catalogue._spec import Spec
+from slit.yamlio import safe_load
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -153,5 +153,5 @@ class LlmSpec(Spec):
 def bundled_llms() -> dict[str, LlmSpec]:
     """The LLM catalog shipped with slit, by id (e.g. ``"llama-3.1-8b"``)."""
     text = resources.files("slit").joinpath("data/catalog/llms.yaml").read_text("utf-8")
-    raw = yaml.safe_load(text) or {}
+    raw = safe_load(text) or {}
     return {key: LlmSpec.model_validate(value) for key, value in raw.items()}

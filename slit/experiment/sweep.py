@@ -74,14 +74,41 @@ class SweepSpec(BaseModel):
     )
 
 
+MAX_SWEEP_BYTES = 5_000_000
+"""The largest sweep file read."""
+
+
 def load_sweep(path: Path) -> tuple[SweepSpec, Path]:
     """Read and check a sweep file; errors name the file and the key."""
+    from slit.yamlio import load_node
+
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        size = path.stat().st_size
+        if size > MAX_SWEEP_BYTES:
+            raise ScenarioError(
+                [Problem(str(path), f"{size:,} bytes, more than {MAX_SWEEP_BYTES:,}",
+                         "a sweep file lists a grid; put large data in files it names")]
+            )  # fmt: skip
+        raw = load_node(path.read_text(encoding="utf-8"))[1]
     except FileNotFoundError:
         raise ScenarioError([Problem(str(path), "file not found", "check the path")]) from None
+    except IsADirectoryError:
+        raise ScenarioError([Problem(str(path), "is a folder", "give the sweep file")]) from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            [Problem(str(path), f"not UTF-8 text (byte {exc.start})", "save it as UTF-8")]
+        ) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ScenarioError([Problem(where, f"YAML error: {exc.problem or exc}", "")]) from None
     except yaml.YAMLError as exc:
-        raise ScenarioError([Problem(str(path), f"YAML syntax error: {exc}", "")]) from None
+        raise ScenarioError([Problem(str(path), f"YAML error: {exc}", "")]) from None
+    if raw is not None and not isinstance(raw, dict):
+        raise ScenarioError(
+            [Problem(str(path), f"the top level is {type(raw).__name__}, not a mapping",
+                     "write keys such as scenario:, grid:, seeds:")]
+        )  # fmt: skip
     try:
         spec = SweepSpec.model_validate(raw or {})
     except ValidationError as exc:

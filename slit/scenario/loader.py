@@ -26,6 +26,7 @@ from slit.catalogue.llms import LlmSpec, bundled_llms
 from slit.errors import Problem, ScenarioError
 from slit.models.memory import fit_problem
 from slit.scenario.schema import Pool, ScenarioModel
+from slit.yamlio import MAX_NODES, load_node
 
 BUNDLED_PREFIX = "bundled:"
 MAX_YAML_BYTES = 20_000_000
@@ -33,21 +34,6 @@ MAX_YAML_BYTES = 20_000_000
 
 # --------------------------------------------------------------------------------------------
 # YAML reading with positions
-
-
-class _SafeLoaderNoAliasBomb(yaml.SafeLoader):
-    """A safe loader that refuses documents with too many alias expansions (billion laughs)."""
-
-    max_aliases = 1000
-
-    def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: D401 - yaml API
-        if self.check_event(yaml.AliasEvent):
-            self._alias_count = getattr(self, "_alias_count", 0) + 1
-            if self._alias_count > self.max_aliases:
-                raise yaml.YAMLError(
-                    f"more than {self.max_aliases} YAML aliases; refusing a possible alias bomb"
-                )
-        return super().compose_node(parent, index)
 
 
 @dataclass
@@ -60,51 +46,13 @@ class _Source:
     node: Any
 
 
-MAX_YAML_NODES = 1_000_000
+MAX_YAML_NODES = MAX_NODES
 """The most nodes a YAML document may hold once its aliases are expanded."""
-
-
-def _expanded_nodes(node: Any, memo: dict[int, int]) -> int:
-    """Nodes in ``node``'s tree with every alias expanded, counted without expanding any (an
-    aliased node is the same object wherever it appears, so its count is worked out once)."""
-    key = id(node)
-    if key in memo:
-        return memo[key]
-    memo[key] = 1  # a node that contains itself counts once; YAML's safe loader refuses those
-    total = 1
-    if isinstance(node, yaml.SequenceNode):
-        total += sum(_expanded_nodes(child, memo) for child in node.value)
-    elif isinstance(node, yaml.MappingNode):
-        total += sum(_expanded_nodes(k, memo) + _expanded_nodes(v, memo) for k, v in node.value)
-    memo[key] = total
-    return total
-
-
-def _load_node(text: str) -> tuple[Any, Any]:
-    """Compose and construct one YAML document safely: the safe loader (no Python objects),
-    at most ``max_aliases`` aliases and ``MAX_YAML_NODES`` nodes once they are expanded.
-
-    Raises:
-        yaml.YAMLError: on a syntax error or an alias bomb.
-    """
-    loader = _SafeLoaderNoAliasBomb(text)
-    try:
-        node = loader.get_single_node()
-        if node is not None:
-            size = _expanded_nodes(node, {})
-            if size > MAX_YAML_NODES:
-                raise yaml.YAMLError(
-                    f"its aliases expand to {size:,} nodes, more than {MAX_YAML_NODES:,} "
-                    "(a YAML alias bomb?)"
-                )
-        return node, loader.construct_document(node) if node is not None else None
-    finally:
-        loader.dispose()
 
 
 def _read_yaml(text: str, label: str, path: Path | None) -> _Source:
     try:
-        node, data = _load_node(text)
+        node, data = load_node(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{label}:{mark.line + 1}:{mark.column + 1}" if mark else label
@@ -266,7 +214,7 @@ def apply_override(data: dict[str, Any], assignment: str) -> tuple[str | int, ..
     if not parts:
         raise ScenarioError([Problem(f"--set {assignment}", "empty key path", "")])
     try:
-        value = _load_node(value_text)[1] if value_text else ""
+        value = load_node(value_text)[1] if value_text else ""
     except yaml.YAMLError as exc:
         raise ScenarioError(
             [Problem(f"--set {assignment}", f"value is not YAML: {exc}", "")]

@@ -23,7 +23,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2] / "slit"
 
 LAYERS: list[tuple[str, ...]] = [
-    ("slit.errors", "slit.registry", "slit.plugins", "slit.version", "slit.jsonio"),
+    ("slit.errors", "slit.registry", "slit.plugins", "slit.version", "slit.jsonio", "slit.yamlio"),
     ("slit.catalogue",),
     ("slit.models",),
     ("slit.traces",),
