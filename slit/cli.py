@@ -379,8 +379,15 @@ def _run_into(args: argparse.Namespace, scenario: Any, claim: Any) -> int:
         _record_interruption(claim, meta, exc, wall0, reached[0])
         raise
     if not args.quiet:
+        _print_notes(meta.get("inputs", []))
         _print_summary(result.summary, args.out)
     return 0
+
+
+def _print_notes(lines: list[str]) -> None:
+    """Say every clip, fill or repair of the inputs (also in metadata.json's ``inputs``)."""
+    for line in lines:
+        print(f"note: {line}", file=sys.stderr)
 
 
 def _simulate_with_bar(args: argparse.Namespace, scenario: Any, simulate: Any,
@@ -663,11 +670,13 @@ def _optimize_into(args: argparse.Namespace, scenario: Any, baselines: tuple[str
         meta.update({"status": "completed", "wall_s": time.perf_counter() - wall0,
                      "algorithm": args.algorithm, "replayed_plan": "balanced",
                      "baselines": list(baselines)})  # fmt: skip
+        meta["inputs"] = list(out.replay.metadata.get("inputs", []))
         claim.write(optimize_files(out, scenario, meta))
     except KeyboardInterrupt as exc:
         _record_interruption(claim, {**meta, "algorithm": args.algorithm}, exc, wall0, None)
         raise
     if not args.quiet:
+        _print_notes(meta["inputs"])
         v = out.validated
         cols = ["name", "ttft_p95_s", "carbon_kg", "water_l", "cost_usd", "dropped"]
         print(v[cols].round(3).to_string(index=False))

@@ -316,6 +316,31 @@ CASES: list[Case] = [
           ("not_utf8", "seeds: [1]\n# \udce9\n".encode("utf-8", "surrogateescape"),
            (r"s\.yaml", r"UTF-8")),
       )],
+    # -- ids of the wrong type, unknown names that were once ignored ------------------------
+    *[Case(f"id_{label}", {"s.yaml": _yaml(change)}, (r"s\.yaml:\d+", where, r"valid string"))
+      for label, change, where in (
+          ("region_id_list", lambda d: d["regions"][0].update(id=["a", "x"]),
+           r"regions\[0\]\.id"),
+          ("region_id_mapping", lambda d: d["regions"][0].update(id={"a": 1}),
+           r"regions\[0\]\.id"),
+          ("datacenter_id_list", lambda d: d["datacenters"][0].update(id=["dc"]),
+           r"datacenters\[0\]\.id"),
+          ("datacenter_region_list", lambda d: d["datacenters"][0].update(region=["a"]),
+           r"datacenters\[0\]\.region"),
+          ("pool_model_mapping", lambda d: d["datacenters"][0]["pools"][0].update(model={"x": 1}),
+           r"datacenters\[0\]\.pools\[0\]\.model"),
+      )],
+    Case("unknown_timezone", {"s.yaml": _yaml(_with("regions.0.timezone", "Europe/Berln"))},
+         (r"s\.yaml:\d+", r"regions\[0\]\.timezone", r"unknown time zone 'Europe/Berln'",
+          r"Did you mean 'Europe/Berlin'")),
+    Case("unknown_region_in_rtt_table", {"s.yaml": _yaml(lambda d: d.update(
+        network={"latency": "rtt_matrix", "rtt_ms": {"a": {"b": 10, "zz": 5}}}))},
+         (r"network\.rtt_ms", r"unknown region 'zz'", r"Valid: a, b")),
+    Case("unknown_region_in_links", {"s.yaml": _yaml(lambda d: d.update(
+        network={"latency": "hops", "links": [["a", "q"]]}))},
+         (r"network\.links", r"unknown region 'q'")),
+    Case("seed_beyond_64_bits", {"s.yaml": _yaml(_with("seed", 10**40))},
+         (r"s\.yaml:\d+", r"seed", r"less than or equal to 9223372036854775807")),
     Case("signal_unit_mistake", _signals(_signal_csv([(t, str(float(v) * 1000))
                                                       for t, v in GOOD_HOURS])),
          (r"sig\.csv", r"carbon_g_per_kwh", r"physical range", r"unit")),

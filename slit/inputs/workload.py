@@ -212,19 +212,28 @@ def build_requests(
     model = frame["model"].to_numpy()
     prompt = frame["prompt_tokens"].to_numpy(np.int64)
     output = frame["output_tokens"].to_numpy(np.int64)
+    # every change made to a request's lengths is counted in the run's log (metadata.json)
+    def count(changed: npt.NDArray[np.bool_], what: str) -> None:
+        if changed.any():
+            log.append(f"workload: {int(changed.sum())} of {len(changed)} request(s) {what}")
+
     if wl.max_prompt_tokens:
+        count(prompt > wl.max_prompt_tokens, f"cut to max_prompt_tokens = {wl.max_prompt_tokens}")
         prompt = np.minimum(prompt, wl.max_prompt_tokens)
     if wl.max_output_tokens:
+        count(output > wl.max_output_tokens, f"cut to max_output_tokens = {wl.max_output_tokens}")
         output = np.minimum(output, wl.max_output_tokens)
     # a request cannot exceed its model's context window: trim the output first, as a serving
     # engine's max_tokens would; every request asks for at least one token
     context = np.array([scenario.llms[m].max_context_tokens for m in model_ids])[model]
-    if (prompt < 1).any():
-        log.append(
-            f"workload: {int((prompt < 1).sum())} request(s) with an empty prompt "
-            "given 1 prompt token"
-        )
+    count(prompt < 1, "with an empty prompt given 1 prompt token")
+    count(prompt > context - 1, "with a prompt longer than its LLM's context window cut to fit it")
     prompt = np.maximum(1, np.minimum(prompt, context - 1))
+    count(output < 1, "asking for no output given 1 output token")
+    count(
+        output > np.maximum(context - prompt, 1),
+        "with prompt + output beyond the context window given fewer output tokens",
+    )
     output = np.maximum(1, np.minimum(output, context - prompt))
     frame["prompt_tokens"] = prompt.astype(np.int64)
     frame["output_tokens"] = output.astype(np.int64)

@@ -464,7 +464,9 @@ def _validation_context(raw: dict[str, Any]) -> dict[str, Any]:
     return {
         "gpus": set(bundled_gpus()) | set(user_gpus),
         "llms": set(bundled_llms()) | set(user_llms),
-        "regions": {r.get("id") for r in regions if isinstance(r, dict) and r.get("id")},
+        "regions": {
+            r["id"] for r in regions if isinstance(r, dict) and isinstance(r.get("id"), str)
+        },
         "zones": set(load_region_catalog()),
         "policies": set(POLICIES.names()),
         "grid_formats": set(GRID_FORMATS.names()),
@@ -483,7 +485,7 @@ def _duplicate_ids(raw: dict[str, Any], sources: list[_Source]) -> list[Problem]
         seen: dict[Any, int] = {}
         for i, item in enumerate(items):
             ident = item.get("id") if isinstance(item, dict) else None
-            if ident is None:
+            if not isinstance(ident, str):  # a missing or non-text id: the schema says so
                 continue
             if ident in seen:
                 loc = (section, i, "id")

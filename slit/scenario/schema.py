@@ -264,6 +264,30 @@ class Region(Strict):
     def _known_zone(cls, v: str | None, info: ValidationInfo) -> str | None:
         return None if v is None else _check_known(v, info, "zones")
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            close = difflib.get_close_matches(v, sorted(_timezone_names()), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise ValueError(
+                f"unknown time zone '{v}'.{hint} Give an IANA name such as 'Europe/Berlin' "
+                "(the tz database's names)"
+            ) from None
+        return v
+
+
+def _timezone_names() -> set[str]:
+    from zoneinfo import available_timezones
+
+    return available_timezones()
+
 
 # --------------------------------------------------------------------------------------------
 # Datacenters
@@ -586,6 +610,27 @@ class NetworkConfig(Strict):
     links: list[tuple[str, str]] = Field(
         default_factory=list, description="'hops' model: undirected region links."
     )
+
+    @field_validator("rtt_ms")
+    @classmethod
+    def _known_rtt_regions(
+        cls, v: dict[str, dict[str, float]], info: ValidationInfo
+    ) -> dict[str, dict[str, float]]:
+        for src, row in v.items():
+            _check_known(src, info, "regions")
+            for dst in row:
+                _check_known(dst, info, "regions")
+        return v
+
+    @field_validator("links")
+    @classmethod
+    def _known_link_regions(
+        cls, v: list[tuple[str, str]], info: ValidationInfo
+    ) -> list[tuple[str, str]]:
+        for a, b in v:
+            _check_known(a, info, "regions")
+            _check_known(b, info, "regions")
+        return v
     k_media_ms: RttMs = Field(
         10.0, description="'hops' model: latency per hop (SLIT's K_media), ms."
     )
@@ -621,7 +666,7 @@ class ScenarioModel(Strict):
 
     name: str = "scenario"
     description: str = ""
-    seed: Annotated[int, Field(ge=0)] = 0
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
     time: TimeConfig = Field(default_factory=TimeConfig)
     catalog: CatalogAdditions = Field(default_factory=CatalogAdditions)
     regions: list[Region] = Field(min_length=1)

@@ -1,0 +1,36 @@
+"""Every change slit makes to an input is counted in metadata.json and said as a note."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from slit.cli import main
+from tests.conftest import small_scenario_dict
+
+
+def test_cut_and_raised_request_lengths_are_counted_and_said(tmp_path: Path, capsys) -> None:
+    data = small_scenario_dict()
+    data["time"].update(horizon_s=600, epoch_s=300, drain_s=60)
+    data["workload"] = {"source": "trace", "path": "trace.csv", "format": "csv"}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(data))
+    rows = ["arrival_s,prompt_tokens,output_tokens,origin"]
+    rows += [f"{i * 2.0},{500_000 if i % 50 == 0 else 100},{0 if i % 40 == 0 else 10},{'ab'[i % 2]}"
+             for i in range(400)]  # fmt: skip
+    (tmp_path / "trace.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "out"
+    assert main(["run", str(tmp_path / "s.yaml"), "--out", str(out)]) == 0
+    notes = json.loads((out / "metadata.json").read_text())["inputs"]
+    # 300 requests arrive within the 600 s horizon: every 50th has a prompt beyond the
+    # 128k context window, every 40th asks for no output
+    expected = {
+        "workload: 6 of 300 request(s) with a prompt longer than its LLM's context window cut "
+        "to fit it",
+        "workload: 8 of 300 request(s) asking for no output given 1 output token",
+    }
+    assert expected <= set(notes)
+    err = capsys.readouterr().err
+    for line in expected:
+        assert f"note: {line}" in err
