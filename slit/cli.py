@@ -19,6 +19,8 @@ from slit.errors import Interrupted, SlitError
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
+EXIT_FAILED_POINTS = 1
+"""The exit status of a sweep that finished with failed points."""
 
 
 def _number(kind: type, lo: float, hi: float) -> Any:
@@ -57,6 +59,12 @@ def _common(p: argparse.ArgumentParser, out: bool = True) -> None:
     if out:
         p.add_argument("--out", type=Path, required=True, help="output directory")
         p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+        p.add_argument(
+            "--force",
+            action="store_true",
+            help="run a scenario above the size limit (20,000,000 requests; see "
+            "docs/reliability.md)",
+        )
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
 
@@ -244,6 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--retry-failed", action="store_true", help="run again the points recorded as failed"
     )
+    p.add_argument(
+        "--force", action="store_true", help="run points above the size limit (see --help of run)"
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
     p = sub.add_parser("plot", help="figures (PNG and PDF) of a run, optimize or sweep folder")
@@ -352,6 +363,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
         policy_class(args.policy)  # an unknown name fails here, before any work starts
     scenario = load_scenario(args.scenario, args.overrides)
+    from slit.inputs.estimate import check_run_size
+
+    check_run_size(scenario, args.force)  # before the workload is built
     # the output folder is checked and held before the work: a bad --out or a second writer
     # is refused at once, and nothing of the user's is ever replaced
     with OutputClaim(args.out, args.overwrite) as claim:
@@ -631,6 +645,9 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
         else tuple(b.strip() for b in args.baselines.split(",") if b.strip())
     )
     scenario = load_scenario(args.scenario, args.overrides)
+    from slit.inputs.estimate import check_run_size
+
+    check_run_size(scenario, args.force)  # before the workload is built
     with OutputClaim(args.out, args.overwrite) as claim:
         return _optimize_into(args, scenario, baselines, claim)
 
@@ -702,15 +719,22 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         with bar if bar is not None else contextlib.nullcontext():
             table = run_sweep(spec, base_dir, args.out, args.jobs, progress,
                               executor=args.executor, address=args.address,
-                              retry_failed=args.retry_failed)  # fmt: skip
+                              retry_failed=args.retry_failed, force=args.force)  # fmt: skip
     except KeyboardInterrupt:
         print(f"the finished points are kept in {args.out / 'points'}; run the same command "
               "again to resume", file=sys.stderr)  # fmt: skip
         raise
-    failed = int((table["status"] != "ok").sum()) if len(table) else 0
+    bad = table[table["status"] != "ok"] if len(table) else table
     if not args.quiet:
         print(f"{len(table)} point x seed results in {args.out / 'results.parquet'}"
-              + (f"; {failed} failed (see the error column)" if failed else ""))  # fmt: skip
+              + (f"; {len(bad)} failed (see the error column)" if len(bad) else ""))  # fmt: skip
+    if len(bad):
+        # a sweep with failed points is not a success: say which, and exit 1
+        errors = bad["error"].astype(str).value_counts()
+        print(f"error: {len(bad)} of {len(table)} point x seed runs failed; the commonest "
+              f"error ({errors.iloc[0]}x): {errors.index[0]}\n    hint: fix the cause and run "
+              "the same command with --retry-failed", file=sys.stderr)  # fmt: skip
+        return EXIT_FAILED_POINTS
     return 0
 
 

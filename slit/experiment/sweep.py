@@ -120,6 +120,46 @@ def load_sweep(path: Path) -> tuple[SweepSpec, Path]:
     return spec, path.parent
 
 
+class OptimizeOptions(BaseModel):
+    """The options a sweep may give ``run_optimize`` (``options:`` and ``options.`` keys):
+    checked before any point runs, so that a misspelt name or a wrong type is one clear
+    error, not a failure of every point."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    algorithm: str = "slit"
+    evaluations: int = Field(2000, ge=1, le=10**7)
+    pop_size: int = Field(40, ge=2, le=10**5)
+    jobs: int = Field(1, ge=1, le=1024)
+    forecaster: str = "slit"
+    signal_error: float = Field(0.0, ge=0.0, le=10.0)
+    time_budget_s: float | None = Field(None, gt=0, le=86400)
+    ttft_slo: bool = True
+    baselines: list[str] | None = None
+    front_replays: int | None = Field(10, ge=0, le=10**6)
+    warm_start: bool = True
+    phase_split: Literal["scenario", "on", "off", "by_gpu"] = "scenario"
+    slo_scope: Literal["epoch", "horizon"] = "epoch"
+
+
+class RunOptions(BaseModel):
+    """The options a sweep of ``command: run`` may give (``options.policy`` picks the routing
+    policy instead of the scenario's)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    policy: str | None = None
+
+
+def point_options(spec: SweepSpec, point: dict[str, Any]) -> dict[str, Any]:
+    """The options of one point: the sweep's ``options`` updated by the point's ``options.``
+    keys, checked (:class:`OptimizeOptions`, :class:`RunOptions`); only those given."""
+    opts = dict(spec.options)
+    opts.update({k.removeprefix("options."): v for k, v in point.items()
+                 if k.startswith("options.")})  # fmt: skip
+    model = OptimizeOptions if spec.command == "optimize" else RunOptions
+    checked = model.model_validate(opts)
+    return checked.model_dump(include=set(opts))
+
+
 def points(spec: SweepSpec) -> list[dict[str, Any]]:
     """The sweep's points as ``{key: value}``: every listed point (``points:``, default one
     empty point) combined with every combination of the grid's values."""
@@ -128,9 +168,15 @@ def points(spec: SweepSpec) -> list[dict[str, Any]]:
     return [{**listed, **combo} for listed in (spec.points or [{}]) for combo in combos]
 
 
-def point_id(point: dict[str, Any], seed: int) -> str:
-    """A stable file name for a point × seed."""
-    text = json.dumps({"point": point, "seed": seed}, sort_keys=True, default=str)
+def point_id(
+    point: dict[str, Any], seed: int, effective: dict[str, Any] | None = None
+) -> str:
+    """A stable file name for a point × seed. ``effective`` is everything else the result
+    depends on (the resolved scenario's hash, the command, the options, slit's version; see
+    :func:`run_sweep`): a point whose spec changed gets a new id, so it runs anew instead of
+    reusing a result of the old spec."""
+    key = {"point": point, "seed": seed, **({"effective": effective} if effective else {})}
+    text = json.dumps(key, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -182,16 +228,10 @@ def _run_point(args: PointArgs) -> dict[str, Any]:
     try:
         from slit.scenario.loader import load_scenario
 
-        opts = dict(options)
-        opts.update({k.removeprefix("options."): v for k, v in point.items()
-                     if k.startswith("options.")})  # fmt: skip
-        sets = overrides + [
-            f"{k}={json.dumps(v) if isinstance(v, (dict, list)) else v}"
-            for k, v in point.items()
-            if not k.startswith("options.") and k != LABEL_KEY
-        ]
-        sets += [f"seed={seed}"]  # fmt: skip
-        scenario = load_scenario(base, sets)
+        spec = SweepSpec(base=base, command=command, set=overrides,  # type: ignore[arg-type]
+                         options=options)  # fmt: skip
+        opts = point_options(spec, point)
+        scenario = load_scenario(base, _overrides(spec, point, seed))
         if command == "run":
             from slit.sim.results import summary_metrics
             from slit.sim.simulate import simulate
@@ -285,6 +325,77 @@ def _execute_ray(
             ray.shutdown()
 
 
+def _canon(point: dict[str, Any]) -> str:
+    return json.dumps(point, sort_keys=True, default=str)
+
+
+def _overrides(spec: SweepSpec, point: dict[str, Any], seed: int) -> list[str]:
+    """The ``--set`` overrides of one point × seed (the sweep's, the point's, the seed)."""
+    return (
+        list(spec.set)
+        + [
+            f"{k}={json.dumps(v) if isinstance(v, (dict, list)) else v}"
+            for k, v in point.items()
+            if not k.startswith("options.") and k != LABEL_KEY
+        ]
+        + [f"seed={seed}"]
+    )
+
+
+def check_points(
+    spec: SweepSpec, base: str, force: bool = False
+) -> dict[tuple[str, int], dict[str, Any]]:
+    """Check every point × seed before any runs; return each one's effective spec (what
+    :func:`point_id` hashes besides the point and seed).
+
+    Raises:
+        ScenarioError: a point's scenario or options are invalid (naming the point).
+        ResourceError: a point is above the size limit and ``force`` is not given.
+    """
+    from slit.inputs.estimate import check_run_size
+    from slit.scenario.loader import load_scenario
+    from slit.version import __version__
+
+    keys: dict[tuple[str, int], dict[str, Any]] = {}
+    for p in points(spec):
+        name = ", ".join(f"{k}={v}" for k, v in p.items()) or "the base scenario"
+        try:
+            opts = point_options(spec, p)
+        except ValidationError as exc:
+            problems = [
+                Problem(f"sweep point {name}: options.{'.'.join(map(str, e['loc']))}",
+                        e["msg"], "see slit optimize --help for the options and their types")
+                for e in exc.errors()
+            ]  # fmt: skip
+            raise ScenarioError(problems) from None
+        for seed in spec.seeds:
+            try:
+                scenario = load_scenario(base, _overrides(spec, p, seed))
+                check_run_size(scenario, force)
+            except ScenarioError as exc:
+                raise ScenarioError(
+                    [Problem(f"sweep point {name}, seed {seed}: {p.where}", p.what, p.hint)
+                     for p in exc.problems]
+                ) from None  # fmt: skip
+            except SlitError as exc:
+                raise type(exc)(f"sweep point {name}, seed {seed}: {exc}") from None
+            keys[(_canon(p), seed)] = {
+                "scenario_sha256": scenario.content_hash(),
+                "command": spec.command,
+                "options": opts,
+                "slit_version": __version__,
+            }
+    return keys
+
+
+def _record_spec(out: Path, spec: SweepSpec) -> None:
+    """Keep the sweep's spec as ``out/sweep.yaml`` (what produced the folder's results)."""
+    text = yaml.safe_dump(spec.model_dump(), sort_keys=False)
+    tmp = out / ".sweep.yaml.tmp"
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, out / "sweep.yaml")
+
+
 def _failed(point_file: Path) -> bool:
     return json.loads(point_file.read_text(encoding="utf-8")).get("status") != "ok"
 
@@ -299,8 +410,16 @@ def run_sweep(
     executor: str = "local",
     address: str | None = None,
     retry_failed: bool = False,
+    force: bool = False,
 ) -> pd.DataFrame:
     """Run every point × seed not yet done, then write and return ``results.parquet``.
+
+    Every point is checked first (its scenario with its overrides loads and validates, its
+    options are known and of the right type, its size is within the limit unless ``force``),
+    so a bad point stops the sweep before any runs. A point × seed is done when
+    ``out/points/<id>.json`` exists, ``id`` hashing the point, the seed, the resolved
+    scenario, the command, the options and slit's version: change any of them and the point
+    runs anew. The sweep file is kept as ``out/sweep.yaml``.
 
     Args:
         spec: the sweep (see :func:`load_sweep`).
@@ -311,6 +430,7 @@ def run_sweep(
         executor: ``local`` or ``ray``.
         address: address of an existing Ray cluster (``ray`` only; default: start one).
         retry_failed: run again the points recorded as failed (after fixing their cause).
+        force: run points above the size limit (:mod:`slit.inputs.estimate`).
 
     Returns:
         The tidy table, one row per point × seed, sorted by the swept parameters and seed.
@@ -323,13 +443,17 @@ def run_sweep(
     if not base.startswith("bundled:"):
         base = str((base_dir / base).resolve())
     pts = points(spec)
+    keys = check_points(spec, base, force=force)  # every point, before the first one runs
     with sweep_lock(out):
+        _record_spec(out, spec)
         done_dir = out / "points"
         done_dir.mkdir(exist_ok=True)
         todo: list[tuple[str, PointArgs]] = []
+        ids: list[str] = []
         for p in pts:
             for seed in spec.seeds:
-                pid = point_id(p, seed)
+                pid = point_id(p, seed, keys[(_canon(p), seed)])
+                ids.append(pid)
                 done = done_dir / f"{pid}.json"
                 if not done.exists() or (retry_failed and _failed(done)):
                     keep = str(out / "runs" / pid) if spec.keep_outputs else None
@@ -362,11 +486,16 @@ def run_sweep(
             _execute_ray(todo, jobs, address, save)
         else:
             _execute_local(todo, jobs, save)
-        return write_results(out, {point_id(p, s) for p in pts for s in spec.seeds})
+        shared = {"command": spec.command, "base": spec.base, "set": json.dumps(list(spec.set)),
+                  "options": json.dumps(spec.options, sort_keys=True, default=str)}  # fmt: skip
+        return write_results(out, set(ids), shared)
 
 
-def write_results(out: Path, ids: set[str] | None = None) -> pd.DataFrame:
-    """Gather ``out/points/*.json`` (only ``ids`` if given) into ``out/results.parquet``."""
+def write_results(
+    out: Path, ids: set[str] | None = None, shared: dict[str, Any] | None = None
+) -> pd.DataFrame:
+    """Gather ``out/points/*.json`` (only ``ids`` if given) into ``out/results.parquet``,
+    with the ``shared`` settings of the sweep (command, base, set, options) as columns."""
     done_dir = out / "points"
     rows = []
     for path in sorted(done_dir.glob("*.json")):
@@ -375,6 +504,8 @@ def write_results(out: Path, ids: set[str] | None = None) -> pd.DataFrame:
         if ids is None or row["run_id"] in ids:
             rows.append(row)
     table = pd.DataFrame(rows).drop(columns=["traceback"], errors="ignore")
+    for name, value in (shared or {}).items():
+        table[f"sweep.{name}"] = value
     sort = [c for c in table.columns if c.startswith("param.")] + ["seed"]
     table = table.sort_values(sort, ignore_index=True) if len(table) else table
     tmp = out / ".results.parquet.tmp"
@@ -391,9 +522,10 @@ def sweep(
     executor: str = "local",
     address: str | None = None,
     retry_failed: bool = False,
+    force: bool = False,
 ) -> pd.DataFrame:
     """Load a sweep file and run it into ``out`` (what ``slit sweep`` does); returns the tidy
     results table. See :func:`run_sweep` for the arguments."""
     spec, base_dir = load_sweep(Path(sweep_file))
     return run_sweep(spec, base_dir, Path(out), jobs, executor=executor, address=address,
-                     retry_failed=retry_failed)  # fmt: skip
+                     retry_failed=retry_failed, force=force)  # fmt: skip

@@ -53,22 +53,82 @@ def test_sweep_runs_every_point_once_and_resumes(tmp_path: Path) -> None:
     assert len(pd.read_parquet(out / "results.parquet")) == 12
 
 
-def test_a_failed_point_is_recorded_and_the_sweep_goes_on(tmp_path: Path) -> None:
-    spec = dict(SWEEP, seeds=[1], grid={"routing.policy": ["nearest", "no_such_policy"]})
+def test_a_failed_point_is_recorded_and_the_sweep_goes_on(tmp_path: Path, capsys) -> None:
+    # a point that passes every check but fails at run time: its trace file is missing
+    (tmp_path / "trace.csv").write_text(
+        "arrival_s,prompt_tokens,output_tokens\n"
+        + "".join(f"{i * 0.5},{100 + i},{10}\n" for i in range(1400)),
+        encoding="utf-8",
+    )
+    base = tmp_path / "s.yaml"
+    base.write_text(yaml.safe_dump({
+        "extends": "bundled:default",
+        "workload": {"source": "trace", "path": "trace.csv", "format": "csv"},
+    }))  # fmt: skip
+    spec = dict(SWEEP, base=str(base), seeds=[1], grid={"workload.path": ["trace.csv", "gone.csv"]})
     out = tmp_path / "out"
-    assert main(["sweep", str(_write(tmp_path, spec)), "--out", str(out), "-q"]) == 0
-    table = pd.read_parquet(out / "results.parquet").set_index("param.routing.policy")
-    assert table.loc["nearest", "status"] == "ok"
-    assert table.loc["no_such_policy", "status"] == "failed"
-    assert "unknown policy 'no_such_policy'" in table.loc["no_such_policy", "error"]
+    assert main(["sweep", str(_write(tmp_path, spec)), "--out", str(out), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "1 of 2 point x seed runs failed" in err and "gone.csv" in err
+    assert "--retry-failed" in err
+    table = pd.read_parquet(out / "results.parquet").set_index("param.workload.path")
+    assert table.loc["trace.csv", "status"] == "ok"
+    assert table.loc["gone.csv", "status"] == "failed"
+    assert "file not found" in table.loc["gone.csv", "error"]
     # a plain rerun keeps the failure; --retry-failed runs that point again (and only it)
     ok_file = next(p for p in (out / "points").glob("*.json") if '"ok"' in p.read_text())
     stamp = ok_file.stat().st_mtime_ns
     assert main(["sweep", str(_write(tmp_path, spec)), "--out", str(out), "-q",
-                 "--retry-failed"]) == 0  # fmt: skip
+                 "--retry-failed"]) == 1  # fmt: skip
     again = pd.read_parquet(out / "results.parquet")
     assert len(again) == 2 and (again["status"] == "failed").sum() == 1
     assert ok_file.stat().st_mtime_ns == stamp
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"grid": {"routing.policy": ["nearest", "no_such_policy"]}},
+         r"sweep point routing\.policy=no_such_policy, seed 1: .*unknown policy"),
+        ({"command": "optimize", "options": {"evaluatons": 10}},
+         r"options\.evaluatons: Extra inputs are not permitted"),
+        ({"command": "optimize", "options": {"baselines": "nearest,lowest_carbon"}},
+         r"options\.baselines: Input should be a valid list"),
+        ({"command": "optimize", "grid": {"options.pop_size": [10, 1]}},
+         r"sweep point options\.pop_size=1: options\.pop_size: .*greater than or equal to 2"),
+        ({"grid": {"workload.rate_per_s": [1.0, 300.0]}, "set": ["time.horizon_s=86400"]},
+         r"workload\.rate_per_s=300\.0, seed 1: .*(more than the 20,000,000 requests|this "
+         r"machine has)"),
+    ],
+)
+def test_every_point_is_checked_before_the_first_runs(tmp_path: Path, capsys, change,
+                                                      says) -> None:  # fmt: skip
+    import re
+
+    spec = {**SWEEP, "seeds": [1], **change}
+    out = tmp_path / "out"
+    assert main(["sweep", str(_write(tmp_path, spec)), "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and re.search(says, err), err
+    assert not (out / "points").exists() or not list((out / "points").iterdir())
+
+
+@pytest.mark.slow
+def test_a_changed_spec_runs_anew_and_the_folder_keeps_the_sweep_file(tmp_path: Path) -> None:
+    spec = dict(SWEEP, seeds=[1], grid={"routing.policy": ["nearest"]})
+    out = tmp_path / "out"
+    assert main(["sweep", str(_write(tmp_path, spec)), "--out", str(out), "-q"]) == 0
+    first = pd.read_parquet(out / "results.parquet")
+    assert yaml.safe_load((out / "sweep.yaml").read_text())["set"] == spec["set"]
+    assert first.loc[0, "sweep.command"] == "run"
+    # the same grid point under another `set`: a new run, not the old result
+    changed = dict(spec, set=[*spec["set"][:2], "time.drain_s=60"])
+    assert main(["sweep", str(_write(tmp_path, changed)), "--out", str(out), "-q"]) == 0
+    second = pd.read_parquet(out / "results.parquet")
+    assert len(second) == 1 and second.loc[0, "run_id"] != first.loc[0, "run_id"]
+    assert "time.drain_s=60" in second.loc[0, "sweep.set"]
+    assert len(list((out / "points").glob("*.json"))) == 2  # the old result is kept, unused
+    assert yaml.safe_load((out / "sweep.yaml").read_text())["set"] == changed["set"]
 
 
 @pytest.mark.slow

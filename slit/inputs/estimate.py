@@ -1,0 +1,103 @@
+"""What a run will cost, estimated from the scenario before any work: requests, memory and
+wall time, so that a scenario that would exhaust the machine is refused at once with the
+figures and what to do, instead of failing with a MemoryError after long work.
+
+The coefficients are the measured ones of ``docs/performance.md`` (the engine replays about
+54,000 requests per wall-second with the fixed policies and 15,000-25,000 with the load-aware
+ones; memory grows by about 0.45 kB per request over a base of 150 MB), taken on the slow
+side.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from slit.errors import SlitError
+
+MAX_REQUESTS = 20_000_000
+"""The most requests a run may have without ``--force`` (about 9 GB and 20 min)."""
+BASE_MEMORY_MB = 150.0
+MEMORY_KB_PER_REQUEST = 0.45
+REQUESTS_PER_WALL_S = 15_000.0
+
+
+class ResourceError(SlitError):
+    """A run would need more than slit allows without ``--force`` (or the machine has)."""
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    """The estimated size of one simulation run.
+
+    Attributes:
+        requests: expected number of requests.
+        memory_mb: peak memory, MB.
+        wall_s: wall time of the simulation, s.
+    """
+
+    requests: float
+    memory_mb: float
+    wall_s: float
+
+    @classmethod
+    def of(cls, requests: float) -> RunEstimate:
+        """The estimate for ``requests`` requests."""
+        return cls(
+            requests,
+            BASE_MEMORY_MB + MEMORY_KB_PER_REQUEST * requests / 1000.0,
+            requests / REQUESTS_PER_WALL_S,
+        )
+
+    def describe(self) -> str:
+        """The estimate in words, e.g. ``"about 1.2e+06 requests, 690 MB, 1.3 min"``."""
+        minutes = self.wall_s / 60.0
+        took = f"{minutes:.3g} min" if minutes < 600 else f"{minutes / 60:.3g} h"
+        return f"about {self.requests:.3g} requests, {self.memory_mb:,.0f} MB of memory, {took}"
+
+
+def expected_requests(scenario: object) -> float | None:
+    """Requests the scenario's workload will make: rate x horizon for a synthetic workload;
+    ``None`` for a trace (known once the file is read, see :func:`check_request_count`)."""
+    cfg = scenario.config  # type: ignore[attr-defined]
+    wl = cfg.workload
+    if getattr(wl, "source", None) != "synthetic":
+        return None
+    return float(wl.rate_per_s) * float(cfg.time.horizon_s)
+
+
+def physical_memory_mb() -> float | None:
+    """This machine's memory, MB (None where the OS does not say)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 1e6
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_request_count(requests: float, force: bool, what: str = "the scenario") -> None:
+    """Refuse ``requests`` above :data:`MAX_REQUESTS` (unless ``force``), and above what this
+    machine's memory holds (always), with the estimate and how to proceed."""
+    est = RunEstimate.of(requests)
+    memory = physical_memory_mb()
+    if memory is not None and est.memory_mb > memory:
+        raise ResourceError(
+            f"{what}: {est.describe()}; this machine has {memory:,.0f} MB. Shorten "
+            "time.horizon_s or lower the arrival rate (workload.rate_per_s), or split the "
+            "horizon into several runs"
+        )
+    if requests > MAX_REQUESTS and not force:
+        raise ResourceError(
+            f"{what}: {est.describe()}, more than the {MAX_REQUESTS:,} requests a run may have "
+            "without --force. Shorten time.horizon_s or lower workload.rate_per_s, or pass "
+            "--force to run it anyway"
+        )
+
+
+def check_run_size(scenario: object, force: bool = False) -> RunEstimate | None:
+    """Check a scenario's size before any work (see :func:`check_request_count`); returns the
+    estimate (None for a trace workload)."""
+    n = expected_requests(scenario)
+    if n is None:
+        return None
+    check_request_count(n, force)
+    return RunEstimate.of(n)
