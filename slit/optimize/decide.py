@@ -64,6 +64,30 @@ def _knee(z: FloatArray) -> int:
     return int(knees[np.argmin(np.sqrt((z[knees] ** 2).sum(axis=1)))])
 
 
+def rank(front: FloatArray, variant: str | FloatArray) -> npt.NDArray[np.int64]:
+    """Every member of ``front``, in the order of the variant's preference (the first is
+    :func:`choose`'s pick): by distance to the ideal point (``balanced``), by the objective
+    then the sum of the normalised objectives (``ttft``, ``carbon``, ``water``, ``cost``), by
+    the weighted Chebyshev distance (weights), and the knee first, then the others by their
+    worst normalised objective (``knee``)."""
+    z = normalise(front)
+    first = choose(front, variant)
+    if isinstance(variant, str):
+        if variant == "balanced":
+            order = np.argsort(np.sqrt((z**2).sum(axis=1)), kind="stable")
+        elif variant == "knee":
+            order = np.argsort(z.max(axis=1), kind="stable")
+        else:
+            col = {"ttft": 0, "carbon": 1, "water": 2, "cost": 3}[variant]
+            order = np.lexsort((z.sum(axis=1), z[:, col]))
+    else:
+        w = np.asarray(variant, float)
+        w = w / w.sum()
+        order = np.lexsort((z @ w, (z * w).max(axis=1)))
+    order = np.asarray(order, np.int64)
+    return np.concatenate([[first], order[order != first]]).astype(np.int64)
+
+
 def choose(front: FloatArray, variant: str | FloatArray) -> int:
     """Index of the member of ``front`` (``[members, objectives]``) the variant picks."""
     z = normalise(front)

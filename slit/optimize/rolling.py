@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from pymoo.core.algorithm import Algorithm
 from pymoo.optimize import minimize
@@ -223,6 +224,53 @@ def optimise_epoch(
     )
 
 
+OWN_RESIDENCY_CANDIDATES = 16
+"""Under scale to zero with a horizon's SLO budget, how many of its preferred members a plan
+scores again from its own residency (see :func:`_own_residency_pick`)."""
+
+
+def _own_residency_pick(
+    evaluator: FastEvaluator,
+    demand: EpochDemand,
+    front: EpochFront,
+    among: npt.NDArray[np.int64],
+    picker: str | FloatArray,
+    allowance: FloatArray,
+    warm: FloatArray | None,
+    ttft_slo_s: float,
+) -> tuple[int, FloatArray, FloatArray | None]:
+    """A plan's pick under scale to zero and a horizon's SLO budget: its member, the share of
+    each origin's requests it spends, and the residency it leaves.
+
+    The front was scored from the residency the balanced plan leaves; a plan whose own picks
+    left other sites released pays their weight loads, and the requests that wait for a load
+    (and for the backlog it leaves to drain) are late requests of the day like any other. So
+    the plan scores its :data:`OWN_RESIDENCY_CANDIDATES` preferred members (:func:`rank`), and
+    as many with the least steady late share, again from its own residency, with the load
+    waits, and takes the first of them it prefers within its allowance (else the one that
+    exceeds it least)."""
+    from dataclasses import replace
+
+    from slit.optimize.decide import rank
+
+    k = OWN_RESIDENCY_CANDIDATES
+    preferred = among[rank(front.objectives[among], picker)][:k]
+    # and, should the preferred all pay loads beyond the allowance, the members latest by
+    # little in steady serving (staying where the load is) as fallbacks
+    assert front.late_share is not None
+    steady = among[np.argsort(front.late_share[among].max(axis=1), kind="stable")][:k]
+    order = np.concatenate([preferred, steady[~np.isin(steady, preferred)]])
+    seen = demand if warm is None else replace(demand, warm_at_start=warm)
+    out = evaluator.evaluate(front.allocations[order], seen, tail=True)
+    assert out.tail is not None
+    late = out.tail.exceedance(ttft_slo_s)  # [candidate, origin], load waits included
+    over = (late - allowance[None, :]).max(axis=1)
+    fits = np.flatnonzero(over <= 1e-9)
+    i = int(fits[0]) if len(fits) else int(np.argmin(over))
+    end = None if out.warm_at_end is None else out.warm_at_end[i]
+    return int(order[i]), late[i], end
+
+
 def optimise_horizon(
     scenario: Scenario,
     algorithm: str | Algorithm = "slit",
@@ -282,6 +330,8 @@ def optimise_horizon(
     served = np.zeros((len(names), n_o))
     late = np.zeros((len(names), n_o))
     picks: list[list[int]] = []
+    # scale to zero, horizon scope: the residency each plan's own picks leave
+    own_warm: list[FloatArray | None] = [None] * len(names)
     fronts = []
     # scale to zero: each epoch is optimised from the residency the previous epoch's balanced
     # decision leaves (the plans are then scored each with its own, see plan_outcomes)
@@ -325,9 +375,15 @@ def optimise_horizon(
                 among = among[
                     NonDominatedSorting().do(front.objectives[among], only_non_dominated_front=True)
                 ]
-                k = int(among[choose(front.objectives[among], picker)])
+                if not evaluator.scales.any():
+                    k = int(among[choose(front.objectives[among], picker)])
+                    spent = share[k]
+                else:
+                    k, spent, own_warm[j] = _own_residency_pick(
+                        evaluator, seen, front, among, picker, own[j], own_warm[j], ttft_slo_s
+                    )
                 served[j] += n_e
-                late[j] += share[k] * n_e
+                late[j] += spent * n_e
                 row.append(k)
             picks.append(row)
         else:
