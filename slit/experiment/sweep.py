@@ -46,7 +46,7 @@ import os
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -283,7 +283,9 @@ def _execute_local(
     todo: list[tuple[str, PointArgs]], jobs: int, save: Callable[[str, dict[str, Any]], None]
 ) -> None:
     if jobs > 1 and len(todo) > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        from slit.processes import worker_pool
+
+        with worker_pool(jobs) as pool:
             futures = {pool.submit(_run_point, args): pid for pid, args in todo}
             for fut in as_completed(futures):
                 save(futures[fut], fut.result())

@@ -17,7 +17,6 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -406,7 +405,9 @@ def run_optimize(
     t1 = time.perf_counter()
     replays = []
     if jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        from slit.processes import worker_pool
+
+        with worker_pool(jobs) as pool:
             for i, rep in enumerate(pool.map(_simulate_one, jobs_list)):
                 replays.append(rep)
                 if progress:

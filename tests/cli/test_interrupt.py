@@ -125,6 +125,58 @@ def test_sigterm_stops_a_sweep_which_then_resumes(tmp_path: Path) -> None:
     assert len(table) == 12 and (table["status"] == "ok").all()
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has finished; only its exit status is left
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
+@pytest.mark.slow
+def test_a_sigkilled_parallel_sweep_leaves_no_worker_and_resumes(tmp_path: Path) -> None:
+    # two points of three simulated days, about 20 s each: killed seconds after they start
+    spec = {"base": "bundled:default", "command": "run", "seeds": [1],
+            "set": ["time.horizon_s=259200"],
+            "grid": {"routing.policy": ["nearest", "lowest_carbon"]}}  # fmt: skip
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "slit.cli", "sweep", str(path), "--out", str(out), "-q",
+           "--jobs", "2"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    workers: list[int] = []
+    while time.monotonic() < deadline and len(workers) < 2:
+        workers = _children(proc.pid)
+        time.sleep(0.1)
+    assert len(workers) >= 2, "the sweep started no workers"
+    proc.kill()  # SIGKILL: no clean-up in the parent
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 5  # a worker left to itself would run on for ~15 s
+    while time.monotonic() < deadline and any(_alive(w) for w in workers):
+        time.sleep(0.1)
+    assert not any(_alive(w) for w in workers), "workers outlived their sweep"
+    # the lock died with the sweep: the same command resumes and finishes
+    assert main(["sweep", str(path), "--out", str(out), "-q", "--jobs", "2"]) == 0
+    table = pd.read_parquet(out / "results.parquet")
+    assert len(table) == 2 and (table["status"] == "ok").all()
+
+
 def test_an_interrupted_optimisation_leaves_only_its_record(tmp_path, monkeypatch, capsys):
     import slit.optimize.run
 
