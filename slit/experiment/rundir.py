@@ -84,18 +84,7 @@ def check_out_dir(out: Path, overwrite: bool) -> None:
     slit writes there (:data:`RESULT_NAMES`), so that no file of the user's is ever deleted.
     A symbolic link, a file, a path under a file and a parent that cannot be created are
     refused always."""
-    if out.is_symlink():
-        target = os.readlink(out)
-        raise OutputError(
-            f"{out}: is a symbolic link (to {target}); give the folder itself as --out, "
-            "slit does not write through links"
-        )
-    for parent in [out, *out.parents]:
-        if parent.exists() and not parent.is_dir():
-            what = "exists and is not a folder" if parent == out else f"is under a file ({parent})"
-            raise OutputError(f"{out}: {what}; choose another --out")
-        if parent.exists():
-            break
+    _check_path(out, "folder")
     if not out.exists() or is_interrupted_run(out):
         return
     try:
@@ -122,17 +111,28 @@ def check_out_dir(out: Path, overwrite: bool) -> None:
         )
 
 
+def _check_path(path: Path, kind: str, flag: str = "--out") -> None:
+    """Refuse ``path`` (a ``"folder"`` or a ``"file"`` to write) if it is a symbolic link
+    (dangling, looping or not: slit does not write through links), or lies under a file, or,
+    as a folder, is a file itself."""
+    if path.is_symlink():
+        raise OutputError(
+            f"{path}: is a symbolic link (to {os.readlink(path)}); give the {kind} itself as "
+            f"{flag}, slit does not write through links"
+        )
+    for parent in [path, *path.parents] if kind == "folder" else list(path.parents):
+        if parent.exists() and not parent.is_dir():
+            what = "exists and is not a folder" if parent == path else f"is under a file ({parent})"
+            raise OutputError(f"{path}: {what}; choose another {flag}")
+        if parent.exists():
+            break
+
+
 def check_out_file(path: Path, own: Callable[[Path], bool], flag: str = "--out") -> None:
     """Refuse to write the file ``path`` over anything but a file ``own`` recognises as one
     the same command wrote before (a report over a report): never over a result file, a
     folder, a symbolic link or a file of the user's. Its parent may not be under a file."""
-    if path.is_symlink():
-        raise OutputError(f"{path}: is a symbolic link; give a plain file as {flag}")
-    for parent in path.parents:
-        if parent.exists() and not parent.is_dir():
-            raise OutputError(f"{path}: is under a file ({parent}); choose another {flag}")
-        if parent.exists():
-            break
+    _check_path(path, "file", flag)
     if not path.exists():
         return
     if path.is_dir():
@@ -148,14 +148,7 @@ def check_out_file(path: Path, own: Callable[[Path], bool], flag: str = "--out")
 
 def check_out_figures(folder: Path, flag: str = "--out") -> None:
     """Refuse a figure folder that is a file, a symbolic link or under a file."""
-    if folder.is_symlink():
-        raise OutputError(f"{folder}: is a symbolic link; give the folder itself as {flag}")
-    for parent in [folder, *folder.parents]:
-        if parent.exists() and not parent.is_dir():
-            what = "is a file" if parent == folder else f"is under a file ({parent})"
-            raise OutputError(f"{folder}: {what}; give a folder as {flag}")
-        if parent.exists():
-            break
+    _check_path(folder, "folder", flag)
 
 
 class OutputClaim:

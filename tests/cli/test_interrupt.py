@@ -98,18 +98,24 @@ def test_results_folders_are_ordinary_folders(tmp_path) -> None:
     assert out.stat().st_mode & 0o777 == 0o777 & ~umask
 
 
-@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
-@pytest.mark.slow
-def test_sigterm_stops_a_sweep_which_then_resumes(tmp_path: Path) -> None:
-    spec = {"base": "bundled:default", "command": "run", "seeds": [1, 2, 3, 4],
-            "set": ["time.horizon_s=21600"],
-            "grid": {"routing.policy": ["nearest", "lowest_carbon", "round_robin"]}}  # fmt: skip
+def _start_sweep(tmp_path: Path, spec: dict) -> tuple[Path, Path, subprocess.Popen]:
+    """Write ``spec`` and start ``slit sweep --jobs 2`` on it in a child process."""
     path = tmp_path / "sweep.yaml"
     path.write_text(yaml.safe_dump(spec), encoding="utf-8")
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "slit.cli", "sweep", str(path), "--out", str(out), "-q",
            "--jobs", "2"]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return path, out, proc
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+@pytest.mark.slow
+def test_sigterm_stops_a_sweep_which_then_resumes(tmp_path: Path) -> None:
+    spec = {"base": "bundled:default", "command": "run", "seeds": [1, 2, 3, 4],
+            "set": ["time.horizon_s=21600"],
+            "grid": {"routing.policy": ["nearest", "lowest_carbon", "round_robin"]}}  # fmt: skip
+    path, out, proc = _start_sweep(tmp_path, spec)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(list((out / "points").glob("*.json"))) < 1:
         time.sleep(0.05)
@@ -153,12 +159,7 @@ def test_a_sigkilled_parallel_sweep_leaves_no_worker_and_resumes(tmp_path: Path)
     spec = {"base": "bundled:default", "command": "run", "seeds": [1],
             "set": ["time.horizon_s=259200"],
             "grid": {"routing.policy": ["nearest", "lowest_carbon"]}}  # fmt: skip
-    path = tmp_path / "sweep.yaml"
-    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
-    out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "slit.cli", "sweep", str(path), "--out", str(out), "-q",
-           "--jobs", "2"]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    path, out, proc = _start_sweep(tmp_path, spec)
     deadline = time.monotonic() + 120
     workers: list[int] = []
     while time.monotonic() < deadline and len(workers) < 2:
