@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import math
+import os
 import signal
 import sys
 import threading
@@ -738,10 +739,34 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _reading_folder(folder: Path) -> Any:
+    """Turn a result folder that cannot be read (a damaged file, a file of another shape, as
+    another version of slit may write) into an error that says so, not a traceback."""
+    try:
+        import pyarrow
+
+        damaged: tuple[type[BaseException], ...] = (pyarrow.ArrowException,)
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        damaged = ()
+    try:
+        yield
+    except SlitError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError, *damaged) as exc:
+        raise SlitError(
+            f"{folder}: its files cannot be read ({type(exc).__name__}: {exc}); the folder may "
+            "be damaged or written by another version of slit: run the command that wrote it "
+            "again"
+        ) from None
+
+
 def _cmd_plot(args: argparse.Namespace) -> int:
     from slit.plot.folder import write_figures
 
-    for path in write_figures(args.run_dir, args.out, args.style):
+    with _reading_folder(args.run_dir):
+        paths = write_figures(args.run_dir, args.out, args.style)
+    for path in paths:
         if not args.quiet:
             print(path)
     return 0
@@ -750,7 +775,8 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from slit.report import write_report
 
-    path = write_report(args.run_dir, args.out)
+    with _reading_folder(args.run_dir):
+        path = write_report(args.run_dir, args.out)
     if not args.quiet:
         print(path)
     return 0
@@ -889,6 +915,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         how = getattr(exc, "signal_name", "Ctrl-C")
         print(f"interrupted ({how})", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader went away (`slit list ... | head`): nothing more to say, and Python's
+        # final flush must not fail again on the closed pipe
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
