@@ -493,6 +493,20 @@ def run_sweep(
         return write_results(out, set(ids), shared)
 
 
+def _one_type(column: pd.Series) -> pd.Series:
+    """A grid column whose values are of one kind (numbers, texts or booleans) as it is; one
+    that mixes kinds (``[1, "b", null]``), or holds lists or mappings, as text (JSON for lists
+    and mappings, null kept), so that it sorts and Parquet can store it."""
+    kinds = {type(v) for v in column if v is not None and not (isinstance(v, float) and v != v)}
+    if kinds <= {int, float} or len(kinds) <= 1 and not kinds & {list, dict}:
+        return column
+    return column.map(
+        lambda v: v if v is None or (isinstance(v, float) and v != v)
+        else json.dumps(v, sort_keys=True, default=str) if isinstance(v, (list, dict))
+        else str(v)
+    )  # fmt: skip
+
+
 def write_results(
     out: Path, ids: set[str] | None = None, shared: dict[str, Any] | None = None
 ) -> pd.DataFrame:
@@ -508,6 +522,8 @@ def write_results(
     table = pd.DataFrame(rows).drop(columns=["traceback"], errors="ignore")
     for name, value in (shared or {}).items():
         table[f"sweep.{name}"] = value
+    for col in [c for c in table.columns if c.startswith("param.")]:
+        table[col] = _one_type(table[col])
     sort = [c for c in table.columns if c.startswith("param.")] + ["seed"]
     table = table.sort_values(sort, ignore_index=True) if len(table) else table
     tmp = out / ".results.parquet.tmp"

@@ -297,3 +297,15 @@ def test_python_api_runs_a_sweep_file(tmp_path: Path) -> None:
     table = slit.run_sweep(_write(tmp_path, spec), tmp_path / "out")
     assert len(table) == 1 and table["status"].iloc[0] == "ok"
     assert callable(slit.run_optimize)
+
+
+@pytest.mark.slow
+def test_a_grid_of_mixed_types_gives_a_table_not_a_traceback(tmp_path: Path) -> None:
+    spec = {"base": "bundled:default", "seeds": [1],
+            "set": ["time.horizon_s=300", "time.epoch_s=300", "time.drain_s=60"],
+            "grid": {"label": [1, "b", None, [1, 2]]}}  # fmt: skip
+    out = tmp_path / "out"
+    assert main(["sweep", str(_write(tmp_path, spec)), "--out", str(out), "-q"]) == 0
+    table = pd.read_parquet(out / "results.parquet")
+    assert len(table) == 4 and (table["status"] == "ok").all()
+    assert set(table["param.label"].dropna()) == {"1", "b", "[1, 2]"}
