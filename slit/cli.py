@@ -933,7 +933,17 @@ def _stop_on_sigterm() -> Any:
         return None
 
     def stop(signum: int, frame: Any) -> None:
+        # the first SIGTERM stops the command through its clean-up; a second one, should the
+        # clean-up take too long, ends the process at once, with the same status
+        signal.signal(signal.SIGTERM, again)
         raise Interrupted("SIGTERM")
+
+    def again(signum: int, frame: Any) -> None:
+        try:
+            sys.stderr.write("interrupted again (SIGTERM): exiting at once\n")
+            sys.stderr.flush()
+        finally:
+            os._exit(EXIT_INTERRUPTED)
 
     return signal.signal(signal.SIGTERM, stop)
 

@@ -187,3 +187,30 @@ def test_an_interrupted_optimisation_leaves_only_its_record(tmp_path, monkeypatc
     meta = _only_the_record(out)
     assert meta["status"] == "interrupted" and meta["command"] == "optimize"
     assert "interrupted (Ctrl-C)" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+@pytest.mark.slow
+def test_a_second_sigterm_exits_130_at_once(tmp_path: Path) -> None:
+    """The first SIGTERM starts the clean-up; a second one, sent while it runs, ends the
+    process at once with the same status (here the clean-up is made to hang)."""
+    code = (
+        "import sys, time; import slit.cli as cli\n"
+        "def stuck(args):\n"
+        "    try:\n"
+        "        print('running', flush=True); time.sleep(60)\n"
+        "    except KeyboardInterrupt:\n"
+        "        print('cleaning', flush=True); time.sleep(60); raise\n"
+        "cli.COMMANDS['run'] = stuck\n"
+        "sys.exit(cli.main(['run', '--out', 'x']))\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=tmp_path)  # fmt: skip
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "running"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.stdout.readline().strip() == "cleaning"
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and time.monotonic() - t0 < 10
+    assert "interrupted again" in err and "Traceback" not in err
