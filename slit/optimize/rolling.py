@@ -20,6 +20,7 @@ import pandas as pd
 from pymoo.core.algorithm import Algorithm
 from pymoo.optimize import minimize
 
+from slit.errors import SlitError
 from slit.inputs import compile_inputs
 from slit.optimize.algorithms import make_algorithm
 from slit.optimize.decide import VARIANTS, choose
@@ -41,6 +42,9 @@ from slit.optimize.problem import (
 )
 from slit.scenario.loader import Scenario
 
+EPOCH_TIMEOUT_S = 1800.0
+"""Wall time after which one epoch's search counts as stuck and stops with an error (checked
+after every generation; a budget of 2,000 evaluations takes about a second)."""
 PENALTY_ALGORITHMS = frozenset({"moead"})
 N_EVAL_ALGORITHMS = frozenset({"rvea"})
 """Algorithms that take only pymoo's own generation or evaluation count as termination (RVEA
@@ -159,6 +163,16 @@ def optimise_epoch(
     history: list[tuple[int, FloatArray]] = []
 
     def record(algorithm: object) -> None:
+        # a watchdog: an epoch that runs far past any budget is stuck (a degenerate problem, a
+        # caller's algorithm that never terminates); a clean error beats a run that never ends
+        waited = time.perf_counter() - t0
+        if waited > EPOCH_TIMEOUT_S:
+            raise SlitError(
+                f"epoch {epoch}: the optimiser ran {waited:.0f} s without finishing (more than "
+                f"{EPOCH_TIMEOUT_S:.0f} s; {solved.n_evaluated} evaluations); it may be stuck: "
+                "lower --evaluations or --pop-size, give --time-budget-s, or try another "
+                "--algorithm"
+            )
         # the population after each generation, for convergence plots (feasible, evaluated
         # members only: a penalised objective is not on the front's scale)
         pop = algorithm.pop  # type: ignore[attr-defined]

@@ -283,3 +283,15 @@ def test_front_subset_keeps_the_extremes_and_spreads_along_the_front() -> None:
     assert len(picked) == 4 and {"w00", "w10"} <= set(picked)  # the extremes of the front
     assert front_subset(totals, 0) == []
     assert front_subset(totals, 50) == front_subset(totals, None)
+
+
+def test_a_stuck_epoch_search_stops_with_an_error(monkeypatch) -> None:
+    import slit.optimize.rolling as rolling
+    from slit.errors import SlitError
+    from slit.scenario.loader import scenario_from_dict
+    from tests.conftest import small_scenario_dict
+
+    monkeypatch.setattr(rolling, "EPOCH_TIMEOUT_S", -1.0)  # every generation is "too late"
+    scenario = scenario_from_dict(small_scenario_dict())
+    with pytest.raises(SlitError, match=r"epoch \d+: the optimiser ran .* it may be stuck"):
+        rolling.optimise_horizon(scenario, "nsga2", evaluations=60, pop_size=10)
