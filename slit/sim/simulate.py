@@ -132,9 +132,17 @@ def simulate(
     end_s, epoch_s = timeline.end_s, timeline.epoch_s
     rtt_s = fleet.rtt_ms / 1000.0
 
+    notes: list[str] = []
     if policy is None:
         policy = make_policy(cfg.routing.policy, cfg.routing.params)
     elif isinstance(policy, str):
+        if policy != cfg.routing.policy and cfg.routing.params:
+            # the scenario's parameters belong to its own policy: say they are not used
+            notes.append(
+                f"routing: policy {policy!r} runs with its defaults; the scenario's "
+                f"routing.params ({', '.join(sorted(cfg.routing.params))}) are those of "
+                f"{cfg.routing.policy!r} and are not used"
+            )
         policy = make_policy(policy, cfg.routing.params if policy == cfg.routing.policy else {})
     placed = policy.place(scenario, inputs)
     if placed is not scenario:
@@ -204,7 +212,7 @@ def simulate(
         "requests_per_wall_s": len(records) / wall_s if wall_s > 0 else None,
         "plan_fallbacks": getattr(policy, "fallbacks", None),
         "placement": getattr(policy, "placement_report", None),
-        "inputs": list(inputs.log),
+        "inputs": list(inputs.log) + notes,
         "pool_models": [pool.provenance(dc.id) for dc in fleet.datacenters for pool in dc.pools],
         # parameters given to simulate() instead of the catalog's (pool_models then describes
         # the catalog entry the pools would otherwise have used)

@@ -34,3 +34,15 @@ def test_cut_and_raised_request_lengths_are_counted_and_said(tmp_path: Path, cap
     err = capsys.readouterr().err
     for line in expected:
         assert f"note: {line}" in err
+
+
+def test_another_policy_says_the_scenarios_params_are_not_used(tmp_path: Path, capsys) -> None:
+    data = small_scenario_dict()
+    data["time"].update(horizon_s=600, epoch_s=300, drain_s=60)
+    data["routing"] = {"policy": "weighted", "params": {"carbon": 5.0}}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(data))
+    out = tmp_path / "out"
+    assert main(["run", str(tmp_path / "s.yaml"), "--out", str(out), "--policy", "nearest"]) == 0
+    notes = json.loads((out / "metadata.json").read_text())["inputs"]
+    said = [n for n in notes if "routing.params (carbon)" in n and "'weighted'" in n]
+    assert said and f"note: {said[0]}" in capsys.readouterr().err
