@@ -436,7 +436,7 @@ def _simulate_with_bar(args: argparse.Namespace, scenario: Any, simulate: Any,
 def _record_interruption(claim: Any, meta: dict[str, Any], exc: BaseException, wall0: float,
                          reached_s: float | None) -> None:  # fmt: skip
     """Leave the claimed folder holding only ``metadata.json`` marked interrupted (see
-    :func:`slit.experiment.rundir.write_interrupted`), and say where."""
+    :meth:`slit.experiment.rundir.OutputClaim.write_interrupted`), and say where."""
     out = claim.out
     meta = {**meta, "interrupted_by": getattr(exc, "signal_name", "SIGINT"),
             "wall_s": time.perf_counter() - wall0}  # fmt: skip

@@ -252,7 +252,10 @@ class OutputClaim:
         self._stage = None
 
     def write_interrupted(self, meta: dict[str, Any]) -> bool:
-        """Record an interrupted run (:func:`write_interrupted`) under this claim."""
+        """Record an interrupted run: ``out`` becomes a folder holding only ``metadata.json``
+        with status ``interrupted`` (no result file). A folder already at ``out`` that holds
+        results (``--overwrite`` was given) is left as it was, so nothing is lost; returns
+        whether the record was written."""
         if self.out.exists() and not is_interrupted_run(self.out):
             try:
                 if any(self.out.iterdir()):
@@ -380,18 +383,6 @@ def run_files(
         "config.resolved.yaml": lambda p: p.write_text(scenario.resolved_yaml(), encoding="utf-8"),
         "metadata.json": lambda p: write_json(p, meta),
     }
-
-
-def write_interrupted(out: Path, meta: dict[str, Any]) -> bool:
-    """Record an interrupted run: ``out`` becomes a folder holding only ``metadata.json`` with
-    status ``interrupted`` (no result file). A folder already at ``out`` that holds results
-    (``--overwrite`` was given) is left as it was, so nothing is lost; returns whether the
-    record was written."""
-    if out.exists() and not is_interrupted_run(out):
-        return False
-    with deferred_interrupts(), staged_dir(out, True) as tmp:
-        write_json(tmp / "metadata.json", {**meta, "status": INTERRUPTED})
-    return True
 
 
 def write_run_dir(out: Path, overwrite: bool, result: Any, scenario: Any,

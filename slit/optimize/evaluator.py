@@ -108,6 +108,13 @@ MAX_DRAIN_UTIL = 0.95
 problem's utilisation cap): the factor ``1/(1 − ρ)`` stays finite at or past capacity."""
 
 
+def drain_factor(prefill_util: FloatArray | float) -> FloatArray:
+    """``1/(1 − ρ_p)``: how many times the requests that queue during a weight load wait, once
+    the queue's drain at the prefill capacity left over is counted (``ρ_p`` capped at
+    :data:`MAX_DRAIN_UTIL`; see :meth:`FastEvaluator._residency`)."""
+    return 1.0 / (1.0 - np.minimum(prefill_util, MAX_DRAIN_UTIL))  # type: ignore[no-any-return]
+
+
 @dataclass(frozen=True)
 class TailModel:
     """The TTFT distribution of one epoch for each population member (see the module doc).
@@ -564,7 +571,7 @@ class FastEvaluator:
         if cold is not None and reload is not None:
             # the requests a load holds up wait uniformly between 0 and L (mean L/2), but of a
             # reload of sparse traffic the one that finds the pool released waits all of L
-            behind = lam * self.load_s[None, :] / (1.0 - np.minimum(rho_p, MAX_DRAIN_UTIL))
+            behind = lam * self.load_s[None, :] * drain_factor(rho_p)
             reload_wait = self.load_s[None, :] * (1.0 + behind / 2.0) / (1.0 + behind)
             ttft_pool = ttft_pool + cold * self.load_s[None, :] / 2.0 + reload * reload_wait
         tail_model = None
@@ -667,8 +674,7 @@ class FastEvaluator:
         cold = np.clip(1.0 - w0 * n, 0.0, 1.0) * np.minimum(
             1.0, self.load_s[None, :] / demand.epoch_s
         )
-        rho = 0.0 if prefill_util is None else prefill_util
-        drain = 1.0 / (1.0 - np.minimum(rho, MAX_DRAIN_UTIL))
+        drain = drain_factor(0.0 if prefill_util is None else prefill_util)
         cold = np.where(scales & busy, np.minimum(1.0, cold * drain), 0.0)
         load = self.load_s[None, :]
         reload = np.minimum(1.0, np.exp(-lam * (keep + hold_s)) * (1.0 + lam * load * drain))
