@@ -23,7 +23,8 @@ PR_SET_PDEATHSIG = 1
 
 def die_with_parent() -> None:
     """Pool initializer: have the kernel send this process SIGKILL when its parent dies
-    (Linux); elsewhere a no-op. A worker whose parent is already gone exits at once."""
+    (Linux; elsewhere nothing is asked), ignore Ctrl-C (the parent handles it) and let SIGTERM
+    end the worker at once. A worker whose parent is already gone exits at once."""
     parent = os.getppid()
     if sys.platform.startswith("linux"):
         try:
@@ -33,6 +34,11 @@ def die_with_parent() -> None:
             pass
     # Ctrl-C reaches the whole process group: the parent handles it, the workers stop with it
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A forked worker inherits the parent's SIGTERM handler, which turns SIGTERM into a clean
+    # stop of the *command*; in a worker that would only end the current task and leave the
+    # worker taking the next one, so the pool's terminate() would wait for running points.
+    # The default action ends the worker at once.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if os.getppid() != parent:  # the parent died before the request took effect
         os._exit(1)
 
@@ -46,8 +52,10 @@ def worker_pool(jobs: int) -> Iterator[ProcessPoolExecutor]:
     try:
         yield pool
     except BaseException:
+        # read the workers first: shutdown() forgets them (it sets ``_processes`` to None)
+        workers = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
-        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        for proc in workers:
             proc.terminate()
         raise
     pool.shutdown(wait=True)

@@ -5,6 +5,9 @@ records the provenance needed to reproduce it."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -45,6 +48,21 @@ def test_the_same_run_twice_gives_the_same_bytes_and_records_its_provenance(tmp_
         assert "git_commit" in m  # the commit where the source is a git checkout, else null
     assert meta[0]["scenario_sha256"] == meta[1]["scenario_sha256"]
     assert meta[0]["git_commit"] == meta[1]["git_commit"]
+
+
+def test_separate_processes_with_different_hash_seeds_give_the_same_bytes(tmp_path):
+    """Nothing in a result may depend on the order of a set or a dict built from hashes of
+    strings, which Python randomises per process (PYTHONHASHSEED)."""
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(yaml.safe_dump(small_scenario_dict()), encoding="utf-8")
+    outs = [tmp_path / "a", tmp_path / "b"]
+    for hash_seed, out in zip(("1", "2"), outs, strict=True):
+        env = dict(os.environ, PYTHONHASHSEED=hash_seed)
+        done = subprocess.run([sys.executable, "-m", "slit.cli", "run", str(scenario),
+                               "--out", str(out), "-q", "--seed", "5"],
+                              env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    _same_files(*outs, RUN_BYTES)
 
 
 @pytest.mark.slow
