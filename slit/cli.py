@@ -508,16 +508,71 @@ def _cmd_list(args: argparse.Namespace) -> int:
                 f"{m.kv_bytes_per_token / 1024:6.0f} KiB KV/token  {m.name}"
             )
     elif args.what == "regions":
-        from slit.traces.profiles import load_region_catalog
-
-        for key, r in load_region_catalog().items():
-            print(f"{key:12s} {r.get('continent', ''):14s} {r.get('display_name', '')}")
+        _list_regions()
     else:
-        from slit.scenario.loader import bundled_scenario_names
-
-        for name in bundled_scenario_names():
-            print(f"bundled:{name}")
+        _list_scenarios()
     return 0
+
+
+REGION_SIGNALS = (
+    ("carbon", "carbon_g_per_kwh_annual_mean_2023"),
+    ("price", "price_usd_per_mwh_annual_mean_2023"),
+    ("wetbulb", "wetbulb_c_annual_mean_2023"),
+    ("ewif", "ewif_l_per_kwh"),
+)
+"""The hourly signals of a bundled zone profile, by name, and the catalog key that says the
+profile has it."""
+
+
+def _list_regions() -> None:
+    """One line per bundled grid zone, with which of its signals the bundled profile has; a
+    missing one must be given in the scenario (a constant or a file), which the footer says."""
+    from slit.traces.profiles import load_region_catalog
+
+    catalog = load_region_catalog()
+    print(f"{'zone':12s} {'continent':14s} {'signals (- = not in the profile)':34s} name")
+    lacking: dict[str, list[str]] = {}
+    for key, r in catalog.items():
+        have = []
+        for name, field in REGION_SIGNALS:
+            present = r.get(field) is not None
+            have.append(name if present else "-" * len(name))
+            if not present:
+                lacking.setdefault(name, []).append(key)
+        print(f"{key:12s} {r.get('continent', ''):14s} {' '.join(have):34s} "
+              f"{r.get('display_name', '')}")  # fmt: skip
+    for name, zones in lacking.items():
+        print(f"note: no bundled {name} profile for {', '.join(zones)}: a region in "
+              f"{'it' if len(zones) == 1 else 'them'} gives its signals as constants or "
+              "files (regions[].signals, docs/scenario.md)")  # fmt: skip
+
+
+def _list_scenarios() -> None:
+    """The bundled scenarios (``bundled:NAME``), then any ``scenarios/*.yaml`` of the current
+    folder that is not one of them, each with the ``description`` it carries."""
+    from slit.scenario.loader import bundled_folder, bundled_scenario_names
+
+    def description(path: Path) -> str:
+        from slit.yamlio import safe_load
+
+        try:
+            data = safe_load(path.read_text(encoding="utf-8"))
+        except Exception:  # a broken file is listed, not diagnosed: `slit validate` does that
+            return "(cannot be read; see `slit validate`)"
+        text = data.get("description") if isinstance(data, dict) else None
+        return " ".join(str(text).split()) if text else ""
+
+    folder = bundled_folder("scenarios")
+    rows = [(f"bundled:{n}", description(folder / f"{n}.yaml")) for n in bundled_scenario_names()]
+    local = Path("scenarios")
+    if local.is_dir():
+        bundled = {(folder / f"{n}.yaml").read_bytes() for n in bundled_scenario_names()}
+        for path in sorted(local.glob("*.yaml")):
+            if path.is_file() and path.read_bytes() not in bundled:
+                rows.append((str(path), description(path)))
+    width = max(len(r[0]) for r in rows)
+    for ref, text in rows:
+        print(f"{ref:{width}s}  {text}".rstrip())
 
 
 def _print_frame(frame: Any, title: str) -> None:

@@ -144,6 +144,37 @@ def test_schema_and_list_commands(capsys):
         assert expected in capsys.readouterr().out
 
 
+def test_list_regions_says_which_signals_each_zone_profile_lacks(capsys):
+    from slit.traces.profiles import load_region_catalog
+
+    assert main(["list", "regions"]) == 0
+    out = capsys.readouterr().out
+    lines = {line.split()[0]: line for line in out.splitlines()[1:] if not line.startswith("note")}
+    catalog = load_region_catalog()
+    assert set(lines) == set(catalog)
+    for zone, info in catalog.items():
+        has_price = info.get("price_usd_per_mwh_annual_mean_2023") is not None
+        assert (" price " in lines[zone]) == has_price, lines[zone]
+        if not has_price:
+            notes = out.split("note:")[1:]
+            assert any("no bundled price profile" in n and zone in n for n in notes)
+
+
+def test_list_scenarios_gives_descriptions_and_the_local_scenarios_folder(tmp_path, capsys,
+                                                                         monkeypatch):  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "scenarios" / "mine.yaml").write_text(
+        "extends: bundled:default\ndescription: three regions of my own\n", encoding="utf-8"
+    )
+    (tmp_path / "scenarios" / "broken.yaml").write_text("a: [", encoding="utf-8")
+    assert main(["list", "scenarios"]) == 0
+    out = capsys.readouterr().out
+    assert "bundled:default" in out and "Six datacenters" in out
+    assert "scenarios/mine.yaml" in out and "three regions of my own" in out
+    assert "scenarios/broken.yaml" in out and "slit validate" in out
+
+
 @pytest.mark.slow
 def test_run_from_another_directory_uses_the_packaged_default(tmp_path):
     proc = slit(
