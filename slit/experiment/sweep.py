@@ -168,9 +168,7 @@ def points(spec: SweepSpec) -> list[dict[str, Any]]:
     return [{**listed, **combo} for listed in (spec.points or [{}]) for combo in combos]
 
 
-def point_id(
-    point: dict[str, Any], seed: int, effective: dict[str, Any] | None = None
-) -> str:
+def point_id(point: dict[str, Any], seed: int, effective: dict[str, Any] | None = None) -> str:
     """A stable file name for a point × seed. ``effective`` is everything else the result
     depends on (the resolved scenario's hash, the command, the options, slit's version; see
     :func:`run_sweep`): a point whose spec changed gets a new id, so it runs anew instead of
@@ -232,6 +230,7 @@ def _run_point(args: PointArgs) -> dict[str, Any]:
                          options=options)  # fmt: skip
         opts = point_options(spec, point)
         scenario = load_scenario(base, _overrides(spec, point, seed))
+        row["slo_ttft_s"] = float(scenario.config.slo.ttft_s)  # figures draw it on TTFT p95
         if command == "run":
             from slit.sim.results import summary_metrics
             from slit.sim.simulate import simulate

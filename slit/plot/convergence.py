@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from slit.metrics import metric_label
 from slit.plot.style import OKABE_ITO
 
 
@@ -48,7 +49,9 @@ def plot_convergence(convergence: pd.DataFrame, ax: Any = None, *, label: str | 
     ax.plot(x, stats["median"], color=color, label=label or "median over epochs")
     ax.fill_between(x, stats["q25"], stats["q75"], color=color, alpha=0.25, lw=0,
                     label=None if label else "interquartile range")  # fmt: skip
-    ax.set_xlabel("evaluations in the epoch [candidates]")
-    ax.set_ylabel("hypervolume [normalised objectives]")
-    ax.legend(frameon=False)
+    ax.set_xlabel("evaluations in the epoch")
+    ax.set_ylabel(metric_label("hypervolume_mean"))
+    # above the panel, outside the data; a later call (several runs on one Axes) redraws it
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.02), frameon=False, ncol=2,
+              borderaxespad=0.0)  # fmt: skip
     return ax

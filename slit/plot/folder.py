@@ -41,8 +41,9 @@ def folder_kind(folder: Path) -> str:
     )
 
 
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+FIGURE_SPAN = {"pareto_grid": 2, "parallel": 2, "routing_share": 2, "datacenter_impacts": 2,
+               "convergence": 1, "sweep": 1}  # fmt: skip
+"""Columns each figure kind spans in a two-column paper (its width: see ``figure_width_in``)."""
 
 
 def figures(folder: Path, style: str = "default") -> dict[str, Any]:
@@ -56,10 +57,11 @@ def figures(folder: Path, style: str = "default") -> dict[str, Any]:
     from slit.plot.impacts import per_datacenter_from_summary, plot_datacenter_impacts
     from slit.plot.pareto import plot_parallel, plot_pareto_grid
     from slit.plot.routing import plot_routing_share
-    from slit.plot.sweep import plot_sweep
+    from slit.plot.sweep import figure_stem, plot_sweep
 
     kind = folder_kind(folder)
-    width = figure_width_in(style, 7.0)
+    width = figure_width_in(style, 2)
+    narrow = figure_width_in(style, 1)
     out: dict[str, Any] = {}
     with figure_style(style):
         if kind == "optimize":
@@ -68,14 +70,14 @@ def figures(folder: Path, style: str = "default") -> dict[str, Any]:
             if (folder / "validated.csv").is_file():
                 v = pd.read_csv(folder / "validated.csv")
                 baselines = v[v["kind"] == "baseline"]
-            grid = plt.figure(figsize=(width, width), layout="constrained")
+            grid = plt.figure(figsize=(width, width * 0.92), layout="constrained")
             out["pareto_grid"] = plot_pareto_grid(pareto, baselines, fig=grid)
-            _, ax = plt.subplots(figsize=(width, width * 0.46), layout="constrained")
+            _, ax = plt.subplots(figsize=(width, width * 0.42), layout="constrained")
             out["parallel"] = plot_parallel(pareto, ax=ax).figure
             if (folder / "convergence.csv").is_file():
                 conv = pd.read_csv(folder / "convergence.csv")
                 if len(conv):
-                    _, ax = plt.subplots(figsize=(width * 0.7, width * 0.45),
+                    _, ax = plt.subplots(figsize=(narrow, narrow * 0.8),
                                          layout="constrained")  # fmt: skip
                     out["convergence"] = plot_convergence(conv, ax=ax).figure
             if (folder / "validated_datacenters.csv").is_file():
@@ -96,10 +98,9 @@ def figures(folder: Path, style: str = "default") -> dict[str, Any]:
                 others = [p for p in params if p != x]
                 hue = others[0] if len(others) == 1 else None
                 for y in metrics:
-                    _, ax = plt.subplots(figsize=(width * 0.64, width * 0.43),
+                    _, ax = plt.subplots(figsize=(narrow, narrow * 0.85),
                                          layout="constrained")  # fmt: skip
-                    stem = f"sweep_{_safe(y)}_vs_{_safe(x.removeprefix('param.'))}"
-                    out[stem] = plot_sweep(results, x, y, hue=hue, ax=ax).figure
+                    out[figure_stem(y, x)] = plot_sweep(results, x, y, hue=hue, ax=ax).figure
     return out
 
 

@@ -16,8 +16,10 @@ IMPACTS = (("carbon_kg", "carbon [kg CO2]"), ("water_l", "water [L]"), ("cost_us
 def per_datacenter_from_summary(summary: dict[str, Any], name: str = "run") -> pd.DataFrame:
     """The ``per_datacenter`` block of ``summary.json`` as rows of (name, datacenter, totals)."""
     return pd.DataFrame(
-        [{"name": name, "datacenter": dc, **{k: v[k] for k, _ in IMPACTS}}
-         for dc, v in summary["per_datacenter"].items()]  # fmt: skip
+        [
+            {"name": name, "datacenter": dc, **{k: v[k] for k, _ in IMPACTS}}
+            for dc, v in summary["per_datacenter"].items()
+        ]  # fmt: skip
     )
 
 
@@ -45,8 +47,11 @@ def plot_datacenter_impacts(per_dc: pd.DataFrame, fig: Any = None, *,
     axes = fig.subplots(1, len(IMPACTS), sharey=True)
     y = np.arange(len(names))
     for ax, (col, label) in zip(axes, IMPACTS, strict=True):
-        wide = per_dc.pivot_table(index="name", columns="datacenter", values=col,
-                                  aggfunc="sum").reindex(index=names, columns=dcs).fillna(0.0)
+        wide = (
+            per_dc.pivot_table(index="name", columns="datacenter", values=col, aggfunc="sum")
+            .reindex(index=names, columns=dcs)
+            .fillna(0.0)
+        )
         left = np.zeros(len(names))
         for k, dc in enumerate(dcs):
             v = wide[dc].to_numpy(float)

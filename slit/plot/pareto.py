@@ -8,29 +8,42 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from slit.plot.style import OKABE_ITO
+from slit.metrics import PLAN_NAMES, metric_label
+from slit.plot.style import OKABE_ITO, legend_columns
 
-OBJECTIVE_LABELS = {
-    "ttft_s": "TTFT mean [s]",
-    "carbon_kg": "carbon [kg]",
-    "water_l": "water [L]",
-    "cost_usd": "cost [USD]",
-}
-"""Axis labels (with units) of the four objectives."""
+OBJECTIVES = ("ttft_s", "carbon_kg", "water_l", "cost_usd")
+"""The four objectives of ``pareto.csv``."""
+
+OBJECTIVE_LABELS = {key: metric_label(key) for key in OBJECTIVES}
+"""Axis labels (with units) of the four objectives, from the metric catalogue."""
 
 VARIANT_MARKERS = {"balanced": "*", "ttft": "^", "carbon": "v", "water": "<", "cost": ">",
                    "knee": "D"}  # fmt: skip
 
+BASELINE_MARKERS = {"helix": ("s", "Helix"), "splitwise": ("D", "Splitwise"),
+                    "consolidate": ("o", "consolidate (carbon-blind packing)"),
+                    "nearest": ("x", "nearest"), "round_robin": ("+", "round robin"),
+                    "least_loaded": ("P", "least loaded"), "lowest_carbon": ("p", "lowest carbon"),
+                    "lowest_water": ("h", "lowest water"),
+                    "lowest_cost": ("2", "lowest cost")}  # fmt: skip
+"""Marker and legend label of each replayed baseline (black, open): one each, so that every
+baseline can be told apart."""
 
-BASELINE_MARKERS = {"helix": ("s", "Helix (simulated)"),
-                    "splitwise": ("D", "Splitwise (simulated)"),
-                    "consolidate": ("o", "consolidate, carbon-blind packing (simulated)"),
-                    "greedy": ("x", "greedy policies (simulated)")}  # fmt: skip
-"""Markers of the replayed baselines: Helix, Splitwise and consolidation each, the greedy
-policies together."""
+SPARE_MARKERS = ("1", "3", "4", "8", "H", "d", "|", "_")
+"""Markers of baselines outside :data:`BASELINE_MARKERS` (a plugin's policies), in order."""
 
 GREEDY = ("nearest", "round_robin", "least_loaded", "lowest_carbon", "lowest_water",
           "lowest_cost")  # fmt: skip
+
+_OPEN_FACE = frozenset("sDoPph8Hd")  # filled shapes drawn open; line markers have no face
+
+
+def baseline_marker(name: str, others: list[str]) -> tuple[str, str]:
+    """Marker and label of baseline ``name``; ``others`` are the uncatalogued baselines of the
+    figure, in order, which take the spare markers."""
+    if name in BASELINE_MARKERS:
+        return BASELINE_MARKERS[name]
+    return SPARE_MARKERS[others.index(name) % len(SPARE_MARKERS)], name.replace("_", " ")
 
 
 def plot_pareto_grid(pareto: pd.DataFrame, baselines: pd.DataFrame | None = None,
@@ -39,10 +52,10 @@ def plot_pareto_grid(pareto: pd.DataFrame, baselines: pd.DataFrame | None = None
 
     The points are the plans' simulated totals (their replays); weight-vector plans are grey
     dots, decision variants coloured markers; ``baselines`` (rows of ``validated.csv`` with
-    ``kind == "baseline"``, simulated) are black: open squares for Helix, open diamonds for
-    Splitwise and crosses for the greedy policies, at their mean TTFT. When ``pareto.csv``
-    holds the evaluator's predictions (``predicted_*``), they are drawn as small open circles,
-    an overlay marked as such. Returns the figure (its axes are ``fig.axes``).
+    ``kind == "baseline"``, simulated) are black, each with its own marker and legend entry
+    (:data:`BASELINE_MARKERS`), at their mean TTFT. When ``pareto.csv`` holds the evaluator's
+    predictions (``predicted_*``), they are drawn as small open grey circles, an overlay marked
+    as such. The legend lies below the panels. Returns the figure (its axes are ``fig.axes``).
     """
     import matplotlib.pyplot as plt
 
@@ -69,18 +82,23 @@ def plot_pareto_grid(pareto: pd.DataFrame, baselines: pd.DataFrame | None = None
                 ax.scatter(pareto[f"predicted_{x}"], pareto[f"predicted_{y}"], s=14,
                            facecolors="none", edgecolors="0.55", linewidths=0.6,
                            label="predicted by the evaluator (overlay)", zorder=1)  # fmt: skip
-            ax.scatter(rest[x], rest[y], s=10, color="0.6", label=f"weight vectors ({kind})")
+            ax.scatter(rest[x], rest[y], s=10, color="0.6", label="weight-vector plans")
             for k, r in enumerate(named.itertuples()):
-                ax.scatter(getattr(r, x), getattr(r, y), s=60, marker=VARIANT_MARKERS[str(r.plan)],
-                           color=OKABE_ITO[k % len(OKABE_ITO)], label=f"{r.plan} ({kind})",
+                plan = str(r.plan)
+                ax.scatter(getattr(r, x), getattr(r, y), s=60, marker=VARIANT_MARKERS[plan],
+                           color=OKABE_ITO[k % len(OKABE_ITO)], label=PLAN_NAMES.get(plan, plan),
                            zorder=3)  # fmt: skip
             if base is not None:
-                for key, (marker, label) in BASELINE_MARKERS.items():
-                    pick = base["name"].isin(GREEDY) if key == "greedy" else base["name"] == key
-                    if pick.any():
-                        ax.scatter(base.loc[pick, x], base.loc[pick, y], s=28, marker=marker,
-                                   color="black", facecolors="none" if marker != "x" else None,
-                                   label=label, zorder=4)  # fmt: skip
+                others = [b for b in dict.fromkeys(base["name"]) if b not in BASELINE_MARKERS]
+                for name, rows in base.groupby("name", sort=False):
+                    marker, label = baseline_marker(str(name), others)
+                    # filled shapes are drawn open; line markers (x, +) have no face
+                    colours = ({"facecolors": "none", "edgecolors": "black"}
+                               if marker in _OPEN_FACE else {"color": "black"})  # fmt: skip
+                    ax.scatter(rows[x], rows[y], s=28, marker=marker, linewidths=0.8,
+                               label=label, zorder=4, **colours)  # fmt: skip
+            # room for the largest marker inside the panel at every size of figure
+            ax.margins(0.12)
             if row == n - 1:
                 ax.set_xlabel(OBJECTIVE_LABELS[x])
             if col == 0:
@@ -88,11 +106,15 @@ def plot_pareto_grid(pareto: pd.DataFrame, baselines: pd.DataFrame | None = None
             ax.grid(alpha=0.3)
     handles, labels = axes[n - 2][0].get_legend_handles_labels()
     uniq = dict(zip(labels, handles, strict=False))
-    fig.legend(uniq.values(), uniq.keys(), loc="upper right", fontsize=8, frameon=False)
+    title = ("plans and baselines simulated with one seed" if kind == "simulated"
+             else "plans as predicted by the evaluator (not replayed)")  # fmt: skip
     if "forecaster" in pareto.columns and len(pareto):
         # the plans' demand forecast, so that an oracle front is never read as achievable
-        fig.suptitle(f"plans decided on the demand forecast: {pareto['forecaster'].iloc[0]}",
-                     fontsize=9, x=0.02, ha="left")  # fmt: skip
+        title += f"; plans decided on the {pareto['forecaster'].iloc[0]} demand forecast"
+    # below the panels, outside the data (the empty upper triangle is too small in a column)
+    fig.legend(uniq.values(), uniq.keys(), loc="outside lower center", frameon=False,
+               ncol=legend_columns(list(uniq), fig.get_figwidth()), title=title,
+               title_fontsize="small")  # fmt: skip
     return fig
 
 
@@ -112,12 +134,18 @@ def plot_parallel(pareto: pd.DataFrame, ax: Any = None) -> Any:
     for i, plan in enumerate(pareto["plan"]):
         if plan in VARIANT_MARKERS:
             k = list(VARIANT_MARKERS).index(plan)
-            ax.plot(xs, z[i], lw=2.0, color=OKABE_ITO[k % len(OKABE_ITO)], label=plan, zorder=3)
+            ax.plot(xs, z[i], lw=2.0, color=OKABE_ITO[k % len(OKABE_ITO)],
+                    label=PLAN_NAMES.get(plan, plan), zorder=3)  # fmt: skip
         else:
             ax.plot(xs, z[i], lw=0.8, color="0.7")
+    # the objective on one line, its range on the front on the next: one tick per objective
     ax.set_xticks(xs, [f"{OBJECTIVE_LABELS[o]}\n{lo[j]:.3g} to {hi[j]:.3g}"
-                       for j, o in enumerate(objs)], fontsize=8)  # fmt: skip
-    ax.set_ylabel("scaled objective [0 = best on the front]")
-    ax.legend(fontsize=8, frameon=False, ncol=3)
+                       for j, o in enumerate(objs)])  # fmt: skip
+    ax.set_xlim(-0.35, len(objs) - 0.65)  # room for the outer tick labels' halves
+    ax.set_ylabel("scaled objective\n[0 = best on the front]")
+    labels = ax.get_legend_handles_labels()[1]
+    if labels:
+        ax.figure.legend(loc="outside upper center", frameon=False,
+                         ncol=legend_columns(labels, ax.figure.get_figwidth()))  # fmt: skip
     ax.grid(alpha=0.3)
     return ax

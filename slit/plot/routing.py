@@ -9,9 +9,9 @@ import pandas as pd
 from slit.plot.style import OKABE_ITO
 
 SIGNAL_PANELS = (
-    ("carbon_g_per_kwh", "carbon intensity\n[gCO2/kWh]"),
-    ("water_l_per_it_kwh", "water intensity\n[L/kWh IT]"),
-    ("price_usd_per_mwh", "electricity price\n[USD/MWh]"),
+    ("carbon_g_per_kwh", "carbon\n[gCO2e/kWh]"),
+    ("water_l_per_it_kwh", "water\n[L/kWh IT]"),
+    ("price_usd_per_mwh", "price\n[USD/MWh]"),
 )
 """The signal panels under the routing share: column of ``timeseries.parquet`` and label."""
 
@@ -53,7 +53,7 @@ def plot_routing_share(timeseries: pd.DataFrame, fig: Any = None, *,
     axes[0].stackplot(xs, share.to_numpy(float).T, labels=dcs, colors=colors, step="post",
                       alpha=0.9)  # fmt: skip
     axes[0].set_ylim(0, 1)
-    axes[0].set_ylabel("share of requests\n[fraction]")
+    axes[0].set_ylabel("share of\nrequests")
     axes[0].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     for ax, (col, label) in zip(axes[1:], SIGNAL_PANELS, strict=True):
         wide = ts.pivot_table(index=x_col, columns="datacenter", values=col, aggfunc="mean",
@@ -64,10 +64,12 @@ def plot_routing_share(timeseries: pd.DataFrame, fig: Any = None, *,
                     lw=0.9)  # fmt: skip
         ax.set_ylabel(label)
     axes[-1].set_xlabel("time [UTC]" if x_col == "time_utc" else "time [s]")
+    fig.align_ylabels(axes)
     if x_col == "time_utc":
         import matplotlib.dates as mdates
 
-        locator = mdates.AutoDateLocator()
+        # few enough ticks that their labels never run together, at any figure width
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
         axes[-1].xaxis.set_major_locator(locator)
         axes[-1].xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     return fig

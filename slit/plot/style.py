@@ -1,4 +1,4 @@
-"""Figure styles: a colourblind-safe palette and a ``paper`` style sized for one journal column.
+"""Figure styles: a colourblind-safe palette and a ``paper`` style sized for journal columns.
 
 Every plotting function in :mod:`slit.plot` draws with the active matplotlib style, so the
 same function makes a screen figure or a paper figure::
@@ -20,6 +20,12 @@ OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "
 
 ONE_COLUMN_IN = 3.5
 """Width of one column of a two-column paper (IEEE, ACM), in inches."""
+
+TWO_COLUMNS_IN = 7.0
+"""Width of a figure spanning both columns of a two-column paper (``figure*``), in inches."""
+
+SCREEN_WIDTH_IN = {1: 4.5, 2: 7.0}
+"""Widths of the ``default`` style by column span, in inches."""
 
 STYLES: dict[str, dict[str, Any]] = {
     "default": {
@@ -44,8 +50,8 @@ STYLES: dict[str, dict[str, Any]] = {
         "axes.grid": True,
         "grid.alpha": 0.3,
         "grid.linewidth": 0.4,
-        "savefig.bbox": "tight",
-        "savefig.pad_inches": 0.02,
+        # no "tight" bounding box: a paper figure keeps its exact column width, and the
+        # constrained layout already keeps every label on the canvas
     },
 }
 """rcParams of each style; both embed TrueType fonts (type 42) so PDFs stay editable text."""
@@ -56,9 +62,26 @@ def style_names() -> list[str]:
     return sorted(STYLES)
 
 
-def figure_width_in(style: str, default_in: float) -> float:
-    """The figure width of a style: one column for ``paper``, else ``default_in``."""
-    return ONE_COLUMN_IN if style == "paper" else default_in
+def figure_width_in(style: str, span: int) -> float:
+    """The width of a figure spanning ``span`` columns (1 or 2), in inches: 3.5 or 7.0 in the
+    ``paper`` style (a two-column journal's column and text widths), 4.5 or 7.0 on screen."""
+    if span not in (1, 2):
+        raise ValueError(f"a figure spans 1 or 2 columns, not {span}")
+    if style == "paper":
+        return ONE_COLUMN_IN if span == 1 else TWO_COLUMNS_IN
+    return SCREEN_WIDTH_IN[span]
+
+
+def legend_columns(labels: list[str], width_in: float) -> int:
+    """How many columns a legend of ``labels`` can have and still fit ``width_in`` inches, at
+    the active style's legend font size (an estimate: 0.55 em per character, plus the
+    handle and the gaps)."""
+    import matplotlib as mpl
+    from matplotlib.font_manager import FontProperties
+
+    size_pt = FontProperties(size=mpl.rcParams["legend.fontsize"]).get_size_in_points()
+    widest_in = max((len(t) for t in labels), default=1) * 0.55 * size_pt / 72 + 4 * size_pt / 72
+    return max(1, min(len(labels), int(0.95 * width_in // widest_in)))
 
 
 def save_figure(fig: Any, stem: Path, dpi: float | None = None) -> list[Path]:

@@ -7,26 +7,56 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from slit.plot.style import OKABE_ITO
-from slit.traces.summary import unit_of
+from slit.metrics import metric_label, parameter_label
+from slit.plot.style import OKABE_ITO, legend_columns
 
-DIMENSIONLESS = {"slo_attainment": "fraction of requests", "pareto_size": "plans",
-                 "hypervolume_mean": "normalised objectives", "requests": "requests",
-                 "completed": "requests", "dropped": "requests"}  # fmt: skip
+__all__ = ["metric_label", "plot_sweep", "figure_stem"]
 
 
-def metric_label(metric: str) -> str:
-    """An axis label with the unit read from the metric's name (``carbon_kg`` -> ``[kg]``)."""
-    base = metric.rsplit(".", 1)[-1]
-    if base in DIMENSIONLESS:
-        return f"{metric} [{DIMENSIONLESS[base]}]"
-    units = (("_per_s", "1/s"), ("_s", "s"), ("_kg", "kg"), ("_l", "L"), ("_usd", "USD"),
-             ("_kwh", "kWh"), ("_mwh", "MWh"))  # fmt: skip
-    for suffix, unit in units:
-        if base.endswith(suffix):
-            return f"{metric.removesuffix(suffix)} [{unit}]"
-    unit = unit_of(base)
-    return f"{metric} [{unit}]" if unit else f"{metric} [-]"
+def figure_stem(y: str, x: str) -> str:
+    """The file stem of the figure of metric ``y`` against parameter ``x``: letters, digits,
+    ``_`` and ``-`` only (a dotted key's dots become ``-``), e.g.
+    ``sweep_balanced-ttft_p95_s_vs_options-pop_size``."""
+
+    def safe(name: str) -> str:
+        return "".join(c if c.isalnum() or c in "_-" else "-" for c in name).strip("-")
+
+    return f"sweep_{safe(y)}_vs_{safe(x.removeprefix('param.'))}"
+
+
+def _wrap(name: str, width: int) -> str:
+    """``name`` broken after ``-``, ``_``, ``.`` or spaces into lines of at most ``width``
+    characters where it can be (a longer piece keeps its own line)."""
+    import re
+
+    lines: list[str] = []
+    for piece in re.findall(r"[^-_. ]+[-_. ]*|[-_. ]+", name):
+        if lines and len(lines[-1]) + len(piece.rstrip()) <= width:
+            lines[-1] += piece
+        else:
+            lines.append(piece)
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _category_labels(names: list[str], ax: Any) -> tuple[list[str], bool]:
+    """Category names laid out to fit under ``ax``: as they are, or wrapped onto up to three
+    lines, or (when even that does not fit) wrapped and turned upright. Returns the labels and
+    whether to turn them. The fit is an estimate: 0.6 em per character, the panel about 80 %
+    of the figure's width."""
+    import matplotlib as mpl
+    from matplotlib.font_manager import FontProperties
+
+    size_pt = FontProperties(size=mpl.rcParams["xtick.labelsize"]).get_size_in_points()
+    char_in = 0.6 * size_pt / 72
+    per_label_in = 0.8 * ax.figure.get_figwidth() / len(names) - 0.1
+    width = int(per_label_in / char_in)
+    if max(len(n) for n in names) <= width:
+        return names, False
+    wrapped = [_wrap(n, max(width, 1)) for n in names]
+    if width >= 6 and all(max(map(len, w.split("\n"))) <= width and w.count("\n") < 3
+                          for w in wrapped):  # fmt: skip
+        return wrapped, False
+    return [_wrap(n, 16) for n in names], True
 
 
 def plot_sweep(results: pd.DataFrame, x: str, y: str, *, hue: str | None = None,
@@ -70,14 +100,27 @@ def plot_sweep(results: pd.DataFrame, x: str, y: str, *, hue: str | None = None,
         else:
             xs = st.index.to_numpy(float)
         color = OKABE_ITO[k % len(OKABE_ITO)]
-        label = (f"{hc.removeprefix('param.')} = {h!s}" if hc
-                 else f"mean of {int(st['count'].max())} seeds")  # fmt: skip
+        # a value long enough to widen the legend past the figure is wrapped
+        label = _wrap(str(h), 30) if hc else f"mean of {int(st['count'].max())} seeds"
         ax.plot(xs, st["mean"], marker="o", color=color, label=label)
         ax.fill_between(xs, st["min"], st["max"], color=color, alpha=0.2, lw=0)
     if categorical:
-        ax.set_xticks(range(len(order)), [str(v) for v in order])
-    name = xc.removeprefix("param.")
-    ax.set_xlabel(name if categorical else metric_label(name))
+        names, upright = _category_labels([str(v) for v in order], ax)
+        ax.set_xticks(range(len(names)), names)
+        if upright:  # upright labels never run together
+            ax.tick_params(axis="x", labelrotation=90)
+    if y.endswith("ttft_p95_s") and "slo_ttft_s" in ok and ok["slo_ttft_s"].nunique() == 1:
+        # the TTFT SLO applies to the p95: drawn where the metric is one
+        slo = float(ok["slo_ttft_s"].iloc[0])
+        ax.axhline(slo, color="0.3", ls="--", lw=0.8, label=f"TTFT SLO ({slo:g} s)")
+    ax.set_xlabel(parameter_label(xc))
     ax.set_ylabel(metric_label(y))
-    ax.legend(frameon=False, title="band: min to max over seeds", title_fontsize="small")
+    title = "band: min to max over seeds"
+    if hc:
+        title = f"{parameter_label(hc)}\n(mean; {title})"
+    # the legend goes above the panel, outside the data
+    labels = ax.get_legend_handles_labels()[1]
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.02), frameon=False, title=title,
+              title_fontsize="small", borderaxespad=0.0, alignment="left",
+              ncol=legend_columns(labels, 0.9 * ax.figure.get_figwidth()))  # fmt: skip
     return ax

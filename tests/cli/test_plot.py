@@ -31,7 +31,7 @@ def test_pareto_grid_labels_every_axis_with_units() -> None:
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert len(visible) == 6  # the lower triangle of four objectives
     labels = {ax.get_xlabel() for ax in visible} | {ax.get_ylabel() for ax in visible}
-    assert {"TTFT mean [s]", "carbon [kg]", "water [L]", "cost [USD]"} <= labels
+    assert {"TTFT mean [s]", "carbon [kg CO2e]", "water [L]", "cost [USD]"} <= labels
 
 
 def test_parallel_coordinates_scale_each_objective() -> None:
@@ -59,7 +59,8 @@ def test_slit_plot_of_a_sweep_draws_every_metric_against_every_parameter(tmp_pat
     pd.DataFrame(rows).to_parquet(tmp_path / "results.parquet")
     assert main(["plot", str(tmp_path), "-q", "--style", "paper"]) == 0
     pngs = sorted(p.name for p in (tmp_path / "plots").glob("*.png"))
-    assert len(pngs) == 8 and "sweep_carbon_kg_vs_workload.rate_per_s.png" in pngs
+    assert len(pngs) == 8 and "sweep_carbon_kg_vs_workload-rate_per_s.png" in pngs
+    assert all(p.count(".") == 1 for p in pngs)  # one dot: the extension
     assert all(p.stat().st_size > 5_000 for p in (tmp_path / "plots").iterdir())
     assert main(["report", str(tmp_path), "-q"]) == 0
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
@@ -76,7 +77,7 @@ def test_sweep_plot_band_spans_the_seeds() -> None:
     assert list(ax.get_lines()[0].get_ydata()) == [2.0, 3.0, 4.0]  # mean over seeds
     band = ax.collections[0].get_paths()[0].vertices[:, 1]
     assert band.min() == 1.0 and band.max() == 5.0  # lowest and highest seed
-    assert ax.get_ylabel() == "carbon [kg]"
+    assert ax.get_ylabel() == "carbon [kg CO2e]" and ax.get_xlabel() == "x"
 
 
 @pytest.mark.slow
@@ -90,11 +91,13 @@ def test_routing_share_sums_to_one_and_signals_have_units(tmp_path: Path) -> Non
     share, *signals = fig.axes
     stacked = sum(c.get_paths()[0].vertices[:, 1].max() for c in share.collections[-1:])
     assert abs(stacked - 1.0) < 1e-9  # the top layer reaches 1: shares sum to one
-    assert [a.get_ylabel().split("\n")[1] for a in signals] == ["[gCO2/kWh]", "[L/kWh IT]",
+    assert [a.get_ylabel().split("\n")[1] for a in signals] == ["[gCO2e/kWh]", "[L/kWh IT]",
                                                                  "[USD/MWh]"]  # fmt: skip
     assert main(["plot", str(tmp_path / "r"), "-q"]) == 0
     assert {p.name for p in (tmp_path / "r" / "plots").glob("*.png")} == {
-        "routing_share.png", "datacenter_impacts.png"}
+        "routing_share.png",
+        "datacenter_impacts.png",
+    }
 
 
 def test_datacenter_impacts_stack_to_the_totals() -> None:
