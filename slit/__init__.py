@@ -9,30 +9,40 @@ Public API::
     result.summary["carbon_kg"]
     table = slit.run_sweep("experiments/smoke/sweep.yaml", "runs/smoke", jobs=2)
 
-``slit.run_sweep`` and ``slit.run_optimize`` are loaded on first use, so that ``import slit``
-stays light (the optimiser pulls in pymoo and scikit-learn).
+Everything but ``SlitError`` and ``__version__`` is loaded on first use, so that
+``import slit`` (and ``slit --help``, which imports it) stays light: the simulator pulls in
+pandas and pydantic, the optimiser pymoo and scikit-learn.
 """
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from slit.errors import SlitError
-from slit.scenario.loader import Scenario, load_scenario
-from slit.sim.results import SimResult
-from slit.sim.simulate import simulate
 from slit.version import __version__
+
+_LAZY = {
+    "Scenario": ("slit.scenario.loader", "Scenario"),
+    "load_scenario": ("slit.scenario.loader", "load_scenario"),
+    "SimResult": ("slit.sim.results", "SimResult"),
+    "simulate": ("slit.sim.simulate", "simulate"),
+    "run_optimize": ("slit.optimize.run", "run_optimize"),
+    "run_sweep": ("slit.experiment.sweep", "sweep"),
+}
 
 __all__ = ["Scenario", "SimResult", "SlitError", "__version__", "load_scenario", "run_optimize",
            "run_sweep", "simulate"]  # fmt: skip
 
 
 def __getattr__(name: str) -> object:
-    # lazy: the optimiser and the sweep runner import heavy libraries
-    if name == "run_optimize":
-        from slit.optimize.run import run_optimize
-
-        return run_optimize
-    if name == "run_sweep":
-        from slit.experiment.sweep import sweep
-
-        return sweep
+    """Load a public name of :data:`_LAZY` on first use (PEP 562)."""
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        value = getattr(import_module(module), attr)
+        globals()[name] = value  # later lookups skip this function
+        return value
     raise AttributeError(f"module 'slit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

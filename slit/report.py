@@ -48,7 +48,22 @@ CAPTIONS = {
 """Figure captions by file stem; sweep figures are captioned from their name."""
 
 
+def _headed(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its result columns headed by the metric catalogue (label and unit) and
+    its swept parameters by :func:`slit.metrics.parameter_label`; other columns as they are."""
+    from slit.metrics import metric, metric_label, parameter_label
+
+    def heading(col: object) -> object:
+        name = str(col)
+        if name.startswith("param."):
+            return parameter_label(name)
+        return metric_label(name) if metric(name) is not None else col
+
+    return frame.rename(columns=heading)
+
+
 def _table(frame: pd.DataFrame) -> str:
+    frame = _headed(frame)
     text = frame.to_html(index=False, border=0, escape=True,
                          float_format=lambda v: f"{v:.4g}", na_rep="")  # fmt: skip
     return f"<div class='scroll'>{text}</div>"  # wide tables scroll instead of the page
@@ -81,6 +96,55 @@ def _summary_tables(summary: dict[str, Any]) -> str:
     ])  # fmt: skip
     return ("<h3>Totals</h3>" + _table(totals) + "<h3>Latency</h3>" + _table(latency)
             + "<h3>By datacenter</h3>" + _table(per_dc))  # fmt: skip
+
+
+def _sweep_captions(results: pd.DataFrame) -> dict[str, str]:
+    """The caption of each sweep figure, by file stem: the metric against the parameter."""
+    from slit.metrics import metric_label, parameter_label
+    from slit.plot.folder import OPTIMIZE_FIGURE_METRICS, RUN_FIGURE_METRICS
+    from slit.plot.sweep import figure_stem
+
+    out = {}
+    for x in (c for c in results.columns if c.startswith("param.")):
+        for y in (*RUN_FIGURE_METRICS, *OPTIMIZE_FIGURE_METRICS):
+            out[figure_stem(y, x)] = (
+                f"{metric_label(y)} against {parameter_label(x)}: the mean over seeds, the band "
+                "from the lowest to the highest seed; failed points left out."
+            )
+    return out
+
+
+def _sweep_provenance(folder: Path, results: pd.DataFrame, failed: pd.DataFrame) -> str:
+    """What a sweep's results came from: its settings, seeds, versions and failures, and a
+    copy of its sweep file (``sweep.yaml`` in the folder)."""
+
+    def values(col: str) -> str:
+        if col not in results:
+            return ""
+        return ", ".join(sorted({str(v) for v in results[col].dropna() if str(v)}))
+
+    rows = [
+        {"key": "command", "value": values("sweep.command")},
+        {"key": "base scenario", "value": values("sweep.base")},
+        {"key": "set (every point)", "value": values("sweep.set")},
+        {"key": "options (every point)", "value": values("sweep.options")},
+        {"key": "swept parameters", "value": ", ".join(
+            c.removeprefix("param.") for c in results.columns if c.startswith("param."))},
+        {"key": "seeds", "value": values("seed")},
+        {"key": "point × seed runs", "value": f"{len(results)} ({len(failed)} failed)"},
+        {"key": "slit versions", "value": values("slit_version")},
+        {"key": "git commits", "value": values("git_commit") or "(not a git checkout)"},
+    ]  # fmt: skip
+    if len(failed):
+        common = failed["error"].astype(str).str.split(":").str[0].value_counts()
+        rows.append({"key": "failures by error",
+                     "value": ", ".join(f"{k} ({v})" for k, v in common.items())})  # fmt: skip
+    text = "<h2>Provenance</h2>" + _table(pd.DataFrame(rows))
+    sweep_file = folder / "sweep.yaml"
+    if sweep_file.is_file():
+        text += ("<h2>Sweep file (sweep.yaml)</h2><pre>"
+                 + html.escape(sweep_file.read_text(encoding="utf-8")) + "</pre>")  # fmt: skip
+    return text
 
 
 def build_report(folder: Path, style: str = "default") -> str:
@@ -139,11 +203,15 @@ def build_report(folder: Path, style: str = "default") -> str:
         if len(failed):
             parts.append("<h3 class='failed'>Failed points</h3>"
                          + _table(failed[["run_id", "seed", "error"]]))  # fmt: skip
+        parts.append(_sweep_provenance(folder, results, failed))
     parts.append("<h2>Figures</h2>")
     import matplotlib.pyplot as plt
 
+    captions = dict(CAPTIONS)
+    if kind == "sweep":
+        captions.update(_sweep_captions(pd.read_parquet(folder / "results.parquet")))
     for stem, fig in figures(folder, style).items():
-        caption = CAPTIONS.get(stem, stem.replace("_", " "))
+        caption = captions.get(stem, stem.replace("_", " "))
         parts.append(
             f"<figure><img alt='{html.escape(stem)}' src='data:image/png;base64,"
             f"{_png(fig)}'><figcaption>{html.escape(caption)}</figcaption></figure>"

@@ -101,3 +101,30 @@ def built_profiles_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("built-profiles")
     assert main(["traces", "build", "--from", str(data), "--out", str(out)]) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def result_folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Real outputs of ``slit run``, ``slit optimize`` and ``slit sweep`` (a run sweep and
+    an optimisation sweep) of the bundled default, shortened, made once per session, for the
+    tests of figures and reports: ``{"run", "opt", "sweep", "opt_sweep"}`` -> folder."""
+    import yaml
+
+    from slit.cli import main
+
+    root = tmp_path_factory.mktemp("results")
+    assert main(["run", "--set", "time.horizon_s=3600", "--out", str(root / "run"), "-q"]) == 0
+    assert main(["optimize", "--set", "time.horizon_s=1800", "--evaluations", "200",
+                 "--pop-size", "10", "--out", str(root / "opt"), "-q"]) == 0  # fmt: skip
+    runs = {"base": "bundled:default", "command": "run", "seeds": [1, 2],
+            "set": ["time.horizon_s=1800", "time.epoch_s=900"],
+            "grid": {"routing.policy": ["nearest", "lowest_carbon", "round_robin"],
+                     "workload.rate_per_s": [1.0, 2.0]}}  # fmt: skip
+    opts = {"base": "bundled:default", "command": "optimize", "seeds": [1],
+            "set": ["time.horizon_s=1800"], "options": {"evaluations": 60},
+            "grid": {"options.pop_size": [6, 10]}}  # fmt: skip
+    for name, spec in (("sweep", runs), ("opt_sweep", opts)):
+        path = root / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+        assert main(["sweep", str(path), "--out", str(root / name), "-q", "--jobs", "2"]) == 0
+    return {name: root / name for name in ("run", "opt", "sweep", "opt_sweep")}

@@ -24,6 +24,10 @@ def figure_stem(y: str, x: str) -> str:
     return f"sweep_{safe(y)}_vs_{safe(x.removeprefix('param.'))}"
 
 
+def _seeds(n: int) -> str:
+    return "one seed" if n == 1 else f"mean of {n} seeds"
+
+
 def _wrap(name: str, width: int) -> str:
     """``name`` broken after ``-``, ``_``, ``.`` or spaces into lines of at most ``width``
     characters where it can be (a longer piece keeps its own line)."""
@@ -101,7 +105,7 @@ def plot_sweep(results: pd.DataFrame, x: str, y: str, *, hue: str | None = None,
             xs = st.index.to_numpy(float)
         color = OKABE_ITO[k % len(OKABE_ITO)]
         # a value long enough to widen the legend past the figure is wrapped
-        label = _wrap(str(h), 30) if hc else f"mean of {int(st['count'].max())} seeds"
+        label = _wrap(str(h), 30) if hc else _seeds(int(st["count"].max()))
         ax.plot(xs, st["mean"], marker="o", color=color, label=label)
         ax.fill_between(xs, st["min"], st["max"], color=color, alpha=0.2, lw=0)
     if categorical:

@@ -18,7 +18,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import yaml  # noqa: E402
 
 from slit.cli import main  # noqa: E402
 from slit.plot.folder import FIGURE_SPAN, figures  # noqa: E402
@@ -29,25 +28,9 @@ STYLES = ("default", "paper")
 
 
 @pytest.fixture(scope="module")
-def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A run, an optimisation, a run sweep and an optimisation sweep of the default scenario."""
-    root = tmp_path_factory.mktemp("figures")
-    short = ["--set", "time.horizon_s=3600"]
-    assert main(["run", *short, "--out", str(root / "run"), "-q"]) == 0
-    assert main(["optimize", "--set", "time.horizon_s=1800", "--evaluations", "200",
-                 "--pop-size", "10", "--out", str(root / "opt"), "-q"]) == 0  # fmt: skip
-    runs = {"base": "bundled:default", "command": "run", "seeds": [1, 2],
-            "set": ["time.horizon_s=1800", "time.epoch_s=900"],
-            "grid": {"routing.policy": ["nearest", "lowest_carbon", "round_robin"],
-                     "workload.rate_per_s": [1.0, 2.0]}}  # fmt: skip
-    opts = {"base": "bundled:default", "command": "optimize", "seeds": [1],
-            "set": ["time.horizon_s=1800"], "options": {"evaluations": 60},
-            "grid": {"options.pop_size": [6, 10]}}  # fmt: skip
-    for name, spec in (("sweep", runs), ("opt_sweep", opts)):
-        path = root / f"{name}.yaml"
-        path.write_text(yaml.safe_dump(spec), encoding="utf-8")
-        assert main(["sweep", str(path), "--out", str(root / name), "-q", "--jobs", "2"]) == 0
-    return {name: root / name for name in ("run", "opt", "sweep", "opt_sweep")}
+def folders(result_folders: dict[str, Path]) -> dict[str, Path]:
+    """The shared result folders (tests/conftest.py)."""
+    return result_folders
 
 
 def _check(figs: dict[str, object], where: str) -> list[str]:

@@ -31,6 +31,7 @@ LAYERS: list[tuple[str, ...]] = [
         "slit.jsonio",
         "slit.yamlio",
         "slit.processes",
+        "slit.metrics",
     ),
     ("slit.catalogue",),
     ("slit.models",),
