@@ -323,6 +323,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         try:
             scenario = load_scenario(path, args.overrides)
             log = check_inputs(scenario)
+            _check_routing(scenario)
             if not args.quiet:
                 print(f"{path}: valid")
                 for line in log:
@@ -331,6 +332,16 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             failed += 1
             print(f"{path}: invalid\n{exc}", file=sys.stderr)
     return EXIT_USER_ERROR if failed else 0
+
+
+def _check_routing(scenario: Any) -> None:
+    """The scenario's routing policy built with its parameters, and the regions and
+    datacenters they name checked, as the run would (raises ScenarioError)."""
+    from slit.sim.policies import make_policy
+
+    cfg = scenario.config
+    policy = make_policy(cfg.routing.policy, cfg.routing.params)
+    policy.check_names([r.id for r in cfg.regions], [dc.id for dc in cfg.datacenters])
 
 
 def _progress_bar(quiet: bool) -> Any:
@@ -364,6 +375,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
         policy_class(args.policy)  # an unknown name fails here, before any work starts
     scenario = load_scenario(args.scenario, args.overrides)
+    # --policy becomes the scenario's, so config.resolved.yaml and its hash record what ran
+    scenario, args.policy_note = scenario.with_policy(args.policy)
     from slit.inputs.estimate import check_run_size
 
     check_run_size(scenario, args.force)  # before the workload is built
@@ -387,6 +400,8 @@ def _run_into(args: argparse.Namespace, scenario: Any, claim: Any) -> int:
     try:
         result = _simulate_with_bar(args, scenario, simulate, reached)
         meta.update(result.metadata)
+        if getattr(args, "policy_note", None):
+            meta["inputs"] = [*meta.get("inputs", []), args.policy_note]
         meta["status"] = "completed"
         meta["wall_s"] = time.perf_counter() - wall0
         claim.write(run_files(result, scenario, meta))
@@ -396,7 +411,19 @@ def _run_into(args: argparse.Namespace, scenario: Any, claim: Any) -> int:
     if not args.quiet:
         _print_notes(meta.get("inputs", []))
         _print_summary(result.summary, args.out)
+        _warn_dropped(result.summary)
     return 0
+
+
+def _warn_dropped(summary: dict[str, Any]) -> None:
+    """Say when requests were dropped, with how many and why: a run that served nothing must
+    not pass for a result."""
+    dropped, total = summary.get("dropped", 0), summary.get("requests", 0)
+    if not dropped:
+        return
+    reasons = ", ".join(f"{k}: {v}" for k, v in (summary.get("drop_reasons") or {}).items())
+    print(f"warning: {dropped:,} of {total:,} requests were dropped ({reasons or 'see summary'}"
+          "; docs/metrics.md explains each reason)", file=sys.stderr)  # fmt: skip
 
 
 def _print_notes(lines: list[str]) -> None:
@@ -427,7 +454,7 @@ def _simulate_with_bar(args: argparse.Namespace, scenario: Any, simulate: Any,
         bar.update(task, completed=now / 3600, sim_h=now / 3600)
 
     try:
-        return simulate(scenario, args.policy, progress=tick)
+        return simulate(scenario, progress=tick)  # --policy is the scenario's (_with_policy)
     finally:
         if shown:
             bar.stop()
@@ -638,12 +665,39 @@ def _cmd_traces(args: argparse.Namespace) -> int:
     return _traces_show(args)
 
 
+PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+"""The file types ``slit traces show --plot`` writes."""
+
+
+def _check_plot_file(path: Path) -> None:
+    """Refuse a ``--plot`` file of another type, a folder, or a file slit did not write."""
+    from slit.experiment.rundir import check_out_file, is_slit_figure
+
+    if path.suffix.lower() not in PLOT_SUFFIXES:
+        raise SlitError(f"--plot {path}: give a file ending in {', '.join(PLOT_SUFFIXES)}")
+    check_out_file(path, is_slit_figure, "--plot")
+
+
 def _traces_show(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from slit.traces import profiles, summary
 
     target, frame = args.target, None
+    if args.plot:
+        _check_plot_file(args.plot)  # before any work
+        try:
+            start = pd.Timestamp(args.start)
+            if start.tzinfo is None:
+                start = start.tz_localize("UTC")
+            end = start + pd.Timedelta(hours=args.hours)
+            if not (1900 <= start.year and end.year <= 2200):
+                raise ValueError("out of range")
+        except (ValueError, OverflowError, pd.errors.OutOfBoundsDatetime):
+            raise SlitError(
+                f"--start {args.start!r}: not a time of 1900-2200 in ISO 8601, e.g. "
+                "2023-07-15T00:00:00Z"
+            ) from None
     if args.format is None:
         zones = profiles.load_region_catalog()
         if target in zones:
@@ -652,7 +706,6 @@ def _traces_show(args: argparse.Namespace) -> int:
             if args.plot:
                 import numpy as np
 
-                start = pd.Timestamp(args.start)
                 rng = np.random.default_rng(args.seed)
                 frame = profiles.grid_series_from_profile(target, start, args.hours, rng)
         elif target in profiles.request_profile_names():
@@ -701,9 +754,10 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
         else tuple(b.strip() for b in args.baselines.split(",") if b.strip())
     )
     scenario = load_scenario(args.scenario, args.overrides)
-    from slit.inputs.estimate import check_run_size
+    from slit.inputs.estimate import check_run_size, check_servable
 
     check_run_size(scenario, args.force)  # before the workload is built
+    check_servable(scenario)
     with OutputClaim(args.out, args.overwrite) as claim:
         return _optimize_into(args, scenario, baselines, claim)
 
@@ -767,19 +821,23 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     def progress(done: int, total: int) -> None:
         if bar is None:
             return
-        if "task" not in state:
+        if "task" not in state:  # the bar appears once every point is checked
+            bar.start()
             state["task"] = bar.add_task("sweep", total=total)
         bar.update(state["task"], completed=done)
 
     try:
-        with bar if bar is not None else contextlib.nullcontext():
-            table = run_sweep(spec, base_dir, args.out, args.jobs, progress,
-                              executor=args.executor, address=args.address,
-                              retry_failed=args.retry_failed, force=args.force)  # fmt: skip
+        table = run_sweep(spec, base_dir, args.out, args.jobs, progress,
+                          executor=args.executor, address=args.address,
+                          retry_failed=args.retry_failed, force=args.force)  # fmt: skip
     except KeyboardInterrupt:
-        print(f"the finished points are kept in {args.out / 'points'}; run the same command "
-              "again to resume", file=sys.stderr)  # fmt: skip
+        if (args.out / "points").is_dir():
+            print(f"the finished points are kept in {args.out / 'points'}; run the same "
+                  "command again to resume", file=sys.stderr)  # fmt: skip
         raise
+    finally:
+        if bar is not None and "task" in state:
+            bar.stop()
     bad = table[table["status"] != "ok"] if len(table) else table
     if not args.quiet:
         print(f"{len(table)} point x seed results in {args.out / 'results.parquet'}"
@@ -841,7 +899,7 @@ def _is_compare_table(path: Path) -> bool:
     """Whether ``path`` holds a table ``slit compare --out`` wrote (its header says so)."""
     try:
         with open(path, encoding="utf-8") as handle:
-            header = handle.readline().strip()
+            header = handle.readline(64).strip()  # bounded: the file may be anything
     except (OSError, UnicodeDecodeError):
         return False
     return header == "run,epoch,hypervolume,igd_plus"
@@ -925,10 +983,13 @@ def _plot_frame(frame: Any, signal: str | None, out: Path, title: str) -> None:
 
     matplotlib.use("Agg")
     from slit.plot.signals import plot_trace_frame
+    from slit.version import __version__
 
     ax = plot_trace_frame(frame, signal, Path(title).name)
     out.parent.mkdir(parents=True, exist_ok=True)
-    ax.figure.savefig(out, dpi=150)
+    mark = f"slit {__version__} (matplotlib)"  # lets a later --plot replace it (is_slit_figure)
+    key = {".png": "Software", ".pdf": "Creator"}.get(out.suffix.lower())
+    ax.figure.savefig(out, dpi=150, metadata={key: mark} if key else None)
     print(f"plot written to {out}")
 
 

@@ -416,4 +416,109 @@ CASES: list[Case] = [
     Case("signal_unit_mistake", _signals(_signal_csv([(t, str(float(v) * 1000))
                                                       for t, v in GOOD_HOURS])),
          (r"sig\.csv", r"carbon_g_per_kwh", r"physical range", r"unit")),
+    # -- dates a calendar cannot hold, routing parameters checked as the run checks them -----
+    *[Case(f"start_{label}", {"s.yaml": _yaml(_with("time.start_utc", when))},
+           (r"s\.yaml:\d+", r"time\.start_utc", r"outside the years 1900-2200"))
+      for label, when in (("year_9999", "9999-12-31T23:00:00Z"),
+                          ("year_1", "0001-01-01T00:00:00Z"),
+                          ("year_1850", "1850-01-01T00:00:00Z"))],
+    Case("signal_shift_years_huge", {**_signals(_signal_csv(GOOD_HOURS)), "s.yaml": _yaml(
+        lambda d: (_signal_file(d), d["regions"][0]["signals"]["carbon"].update(
+            shift_years=100000)))},
+         (r"shift_years", r"less than or equal to 200")),
+    *[Case(f"routing_{label}", {"s.yaml": _yaml(_with("routing", routing))}, says)
+      for label, routing, says in (
+          ("weighted_unknown_param", {"policy": "weighted", "params": {"carbn": 2}},
+           (r"routing\.params\.carbn", r"unknown parameter", r"latency, carbon")),
+          ("weighted_negative", {"policy": "weighted", "params": {"carbon": -2}},
+           (r"routing\.params\.carbon", r"greater than or equal to 0")),
+          ("weighted_nan", {"policy": "weighted", "params": {"carbon": float("nan")}},
+           (r"routing\.params\.carbon", r"finite")),
+          ("nearest_with_params", {"policy": "nearest", "params": {"a": 1}},
+           (r"routing\.params\.a", r"unknown parameter")),
+          ("plan_nan_share", {"policy": "plan",
+                              "params": {"allocation": {"a": {"dc-a": float("nan")}}}},
+           (r"routing\.params\.allocation\.a\.dc-a", r"finite")),
+          ("plan_negative_share", {"policy": "plan", "params": {"allocation": {"a": {"dc-a": -1}}}},
+           (r"routing\.params\.allocation\.a\.dc-a", r"greater than or equal to 0")),
+          ("plan_unknown_origin", {"policy": "plan", "params": {"allocation": {"zz": {"dc-a": 1}}}},
+           (r"routing\.params\.allocation\.zz", r"unknown region", r"valid: a, b")),
+          ("plan_unknown_datacenter", {"policy": "plan",
+                                       "params": {"allocation": {"a": {"dc-zz": 1}}}},
+           (r"allocation\.a\.dc-zz", r"unknown datacenter", r"valid: dc-a, dc-b")),
+      )],
+    *[Case(f"validate_routing_{label}", {"s.yaml": _yaml(_with("routing", routing))}, says,
+           argv=("validate", "{scenario}"))
+      for label, routing, says in (
+          ("weighted_unknown_param", {"policy": "weighted", "params": {"carbn": 2}},
+           (r"routing\.params\.carbn", r"unknown parameter")),
+          ("plan_unknown_datacenter", {"policy": "plan",
+                                       "params": {"allocation": {"a": {"dc-zz": 1}}}},
+           (r"allocation\.a\.dc-zz", r"unknown datacenter")),
+      )],
+    # -- nothing to optimise ------------------------------------------------------------------
+    Case("optimize_no_replica_anywhere", {"s.yaml": _yaml(
+        lambda d: [p.update(replicas=0) for dc in d["datacenters"] for p in dc["pools"]])},
+         (r"no datacenter has a replica of llama-3\.1-8b", r"replicas >= 1"),
+         argv=("optimize", "{scenario}", "--out", "{out}")),
+    Case("optimize_model_nobody_serves", {"s.yaml": _yaml(
+        _with("workload.models", {"llama-3.1-70b": 1}))},
+         (r"no datacenter has a replica of llama-3\.1-70b",),
+         argv=("optimize", "{scenario}", "--out", "{out}", "--baselines", "nearest")),
+    # -- input files that are not files -------------------------------------------------------
+    Case("trace_path_is_a_device", {"s.yaml": _yaml(
+        lambda d: _trace_workload(d, "/dev/zero"))},
+         (r"workload\.path", r"not a regular file")),
+    Case("scenario_is_a_device", {}, (r"/dev/zero", r"not a regular file"),
+         argv=("run", "/dev/zero", "--out", "{out}")),
+    # -- sweep files: values of the wrong kind, what would silently change the points --------
+    *[Case(f"sweep_{label}", {"s.yaml": text}, says,
+           argv=("sweep", "{scenario}", "--out", "{out}"))
+      for label, text, says in (
+          ("empty_file", "", (r"base", r"Field required")),
+          ("no_base", "grid: {routing.policy: [nearest]}\n", (r"base", r"Field required")),
+          ("empty_grid_list", "base: bundled:default\ngrid: {workload.rate_per_s: []}\n",
+           (r"grid\.workload\.rate_per_s", r"at least 1 item")),
+          ("seed_as_text", "base: bundled:default\nseeds: ['1']\n",
+           (r"seeds\.0", r"valid integer")),
+          ("seed_as_boolean", "base: bundled:default\nseeds: [true]\n",
+           (r"seeds\.0", r"valid integer")),
+          ("seed_twice", "base: bundled:default\nseeds: [1, 2, 1]\n",
+           (r"seeds", r"listed twice")),
+          ("keep_outputs_as_text", "base: bundled:default\nkeep_outputs: 'no'\n",
+           (r"keep_outputs", r"valid boolean")),
+          ("point_twice", "base: bundled:default\npoints: [{seed: 1}, {seed: 1}]\n",
+           (r"points", r"repeats an earlier point")),
+          ("point_and_grid_set_one_key",
+           "base: bundled:default\npoints: [{routing.policy: nearest}]\n"
+           "grid: {routing.policy: [lowest_carbon]}\n",
+           (r"points\[0\]", r"routing\.policy, which the grid also sets")),
+          ("unknown_algorithm", "base: bundled:default\ncommand: optimize\n"
+           "options: {algorithm: genetic}\n", (r"options\.algorithm", r"unknown algorithm")),
+          ("unknown_forecaster", "base: bundled:default\ncommand: optimize\n"
+           "options: {forecaster: crystal_ball}\n", (r"unknown forecaster",)),
+          ("unknown_baseline", "base: bundled:default\ncommand: optimize\n"
+           "options: {baselines: [nearest, fastest]}\n", (r"unknown baseline policy 'fastest'",)),
+          ("unknown_run_policy", "base: bundled:default\noptions: {policy: fastest}\n",
+           (r"unknown policy 'fastest'",)),
+          ("evaluations_as_text", "base: bundled:default\ncommand: optimize\n"
+           "options: {evaluations: '200'}\n", (r"options\.evaluations", r"valid integer")),
+          ("grid_too_large", "base: bundled:default\ngrid: {"
+           + ", ".join(f"k{i}.x: [{', '.join(map(str, range(10)))}]" for i in range(6)) + "}\n",
+           (r"1,000,000 point × seed runs", r"more than 10,000", r"--force")),
+      )],
+    # -- output paths a file system or a shell cannot take ------------------------------------
+    Case("out_is_the_current_folder", {"s.yaml": _yaml()},
+         (r"is the current folder", r"give a new folder"),
+         argv=("run", "{scenario}", "--out", ".")),
+    Case("out_name_too_long", {"s.yaml": _yaml()}, (r"longer than the 255",),
+         argv=("run", "{scenario}", "--out", "{out}" + "x" * 300)),
+    Case("out_not_utf8", {"s.yaml": _yaml()}, (r"not a UTF-8 name",),
+         argv=("run", "{scenario}", "--out", "{out}\udcff")),
+    Case("sweep_out_is_a_file", {"s.yaml": "base: bundled:default\n"},
+         (r"exists and is not a folder",), argv=("sweep", "{scenario}", "--out", "{scenario}")),
+    Case("traces_plot_of_another_type", {}, (r"--plot", r"ending in \.png, \.pdf, \.svg"),
+         argv=("traces", "show", "US-CAL-CISO", "--plot", "{out}.txt")),
+    Case("traces_start_unreadable", {}, (r"--start 'yesterday'", r"ISO 8601"),
+         argv=("traces", "show", "US-CAL-CISO", "--plot", "{out}.png", "--start", "yesterday")),
 ]  # fmt: skip

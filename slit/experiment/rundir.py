@@ -111,10 +111,43 @@ def check_out_dir(out: Path, overwrite: bool) -> None:
         )
 
 
+NAME_MAX_BYTES = 255
+"""The longest file or folder name Linux file systems take, in bytes."""
+
+
 def _check_path(path: Path, kind: str, flag: str = "--out") -> None:
     """Refuse ``path`` (a ``"folder"`` or a ``"file"`` to write) if it is a symbolic link
     (dangling, looping or not: slit does not write through links), or lies under a file, or,
-    as a folder, is a file itself."""
+    as a folder, is a file itself; if it is the current folder or holds it (the results would
+    replace the folder the shell is in); if it is not a regular file or folder (a named pipe,
+    a device); if a name in it is longer than 255 bytes or is not UTF-8."""
+    text = str(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise OutputError(
+            f"{text.encode('utf-8', 'surrogateescape').decode('utf-8', 'replace')}: is not a "
+            f"UTF-8 name, which the result files cannot record; choose another {flag}"
+        ) from None
+    long = [part for part in path.parts if len(part.encode("utf-8")) > NAME_MAX_BYTES]
+    if long:
+        raise OutputError(
+            f"{text[:60]}...: has a name of {len(long[0].encode('utf-8'))} bytes, longer than "
+            f"the {NAME_MAX_BYTES} a file system takes; choose a shorter {flag}"
+        )
+    if kind == "folder" and not text.strip():
+        raise OutputError(f"{flag} is empty; give a folder name, e.g. {flag} results")
+    if kind == "folder":
+        here = Path.cwd().resolve()
+        try:
+            target = path.resolve()
+        except (OSError, RuntimeError):  # a loop of links: reported as a link below
+            target = None
+        if target is not None and (target == here or target in here.parents):
+            raise OutputError(
+                f"{path}: is the current folder{'' if target == here else ' or holds it'}; the "
+                f"results would replace it: give a new folder, e.g. {flag} results"
+            )
     if path.is_symlink():
         raise OutputError(
             f"{path}: is a symbolic link (to {os.readlink(path)}); give the {kind} itself as "
@@ -126,6 +159,16 @@ def _check_path(path: Path, kind: str, flag: str = "--out") -> None:
             raise OutputError(f"{path}: {what}; choose another {flag}")
         if parent.exists():
             break
+    if kind == "file" and path.exists() and not path.is_file() and not path.is_dir():
+        # a named pipe would block the write, a device swallow or refuse it
+        raise OutputError(f"{path}: is not a regular file (a pipe or a device); "
+                          f"choose another {flag}")  # fmt: skip
+
+
+def check_out_path(path: Path, kind: str, flag: str = "--out") -> None:
+    """Refuse an output ``path`` (``"folder"`` or ``"file"``) that no command may write: see
+    :func:`_check_path`."""
+    _check_path(path, kind, flag)
 
 
 def check_out_file(path: Path, own: Callable[[Path], bool], flag: str = "--out") -> None:
@@ -146,9 +189,44 @@ def check_out_file(path: Path, own: Callable[[Path], bool], flag: str = "--out")
         )
 
 
-def check_out_figures(folder: Path, flag: str = "--out") -> None:
-    """Refuse a figure folder that is a file, a symbolic link or under a file."""
+FIGURE_MARK = "slit"
+"""What ``save_figure`` writes as the Software (PNG) or Creator (PDF) of every figure, so that
+a later ``slit plot`` knows the files it may replace."""
+
+
+def is_slit_figure(path: Path) -> bool:
+    """Whether ``path`` is a PNG or PDF figure slit wrote (its Software or Creator field names
+    slit); reads at most 8 kB."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, size - 4096))
+            tail = handle.read(4096)
+    except OSError:
+        return False
+    if head.startswith(b"\x89PNG"):
+        return b"Software\x00" + FIGURE_MARK.encode() + b" " in head
+    if head.startswith(b"%PDF"):
+        return b"/Creator (" + FIGURE_MARK.encode() + b" " in head + tail
+    return False
+
+
+def check_out_figures(folder: Path, flag: str = "--out", names: list[str] | None = None) -> None:
+    """Refuse a figure folder that is a file, a symbolic link or under a file, or (given the
+    file ``names`` to be written) that holds a file of one of those names which slit did not
+    write (:func:`is_slit_figure`); the ``plots`` folder of a slit result folder is slit's."""
     _check_path(folder, "folder", flag)
+    if not names or not folder.is_dir():
+        return
+    own_folder = folder.name == "plots" and slit_folder(folder.parent)
+    taken = [n for n in names if (folder / n).exists()
+             and not (own_folder or is_slit_figure(folder / n))]  # fmt: skip
+    if taken:
+        raise OutputError(
+            f"{folder}: holds {_listing(taken)}, which slit did not write and would replace; "
+            f"move them or choose another {flag}"
+        )
 
 
 class OutputClaim:

@@ -49,29 +49,52 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import as_completed
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
 from slit.errors import OutputError, Problem, ScenarioError, SlitError
+from slit.inputs.estimate import ResourceError
 
 
 class SweepSpec(BaseModel):
     """A sweep file (see the module doc)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    base: str = "bundled:default"
+    base: str = Field(description="the scenario every point changes: bundled:NAME or a path")
     command: Literal["run", "optimize"] = "run"
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
-    grid: dict[str, list[Any]] = Field(default_factory=dict)
+    # seeds are whole numbers as written: neither "5" nor true is a seed
+    seeds: list[Annotated[int, Field(strict=True, ge=0, le=2**63 - 1)]] = Field(
+        default_factory=lambda: [0], min_length=1
+    )
+    grid: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(default_factory=dict)
     points: list[dict[str, Any]] = Field(default_factory=list)
     set: list[str] = Field(default_factory=list)
     options: dict[str, Any] = Field(default_factory=dict)
-    keep_outputs: bool = Field(
+    keep_outputs: StrictBool = Field(
         False, description="also write each point's full result folder to DIR/runs/<run_id>/"
     )
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct_seeds(cls, seeds: list[int]) -> list[int]:
+        twice = sorted({s for s in seeds if seeds.count(s) > 1})
+        if twice:
+            raise ValueError(f"seed(s) {twice} listed twice; list each seed once")
+        return seeds
+
+    @field_validator("points")
+    @classmethod
+    def _distinct_points(cls, listed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        seen: set[str] = set()
+        for i, p in enumerate(listed):
+            key = json.dumps(p, sort_keys=True, default=str)
+            if key in seen:
+                raise ValueError(f"point {i} repeats an earlier point; list each point once")
+            seen.add(key)
+        return listed
 
 
 MAX_SWEEP_BYTES = 5_000_000
@@ -82,6 +105,9 @@ def load_sweep(path: Path) -> tuple[SweepSpec, Path]:
     """Read and check a sweep file; errors name the file and the key."""
     from slit.yamlio import load_node
 
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise ScenarioError([Problem(str(path), "is not a regular file (a pipe or a device)",
+                                     "give the sweep file")])  # fmt: skip
     try:
         size = path.stat().st_size
         if size > MAX_SWEEP_BYTES:
@@ -125,7 +151,8 @@ class OptimizeOptions(BaseModel):
     checked before any point runs, so that a misspelt name or a wrong type is one clear
     error, not a failure of every point."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    # strict: "200" is not a number of evaluations, nor "no" a boolean
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
     algorithm: str = "slit"
     evaluations: int = Field(2000, ge=1, le=10**7)
     pop_size: int = Field(40, ge=2, le=10**5)
@@ -140,13 +167,55 @@ class OptimizeOptions(BaseModel):
     phase_split: Literal["scenario", "on", "off", "by_gpu"] = "scenario"
     slo_scope: Literal["epoch", "horizon"] = "epoch"
 
+    @field_validator("algorithm")
+    @classmethod
+    def _known_algorithm(cls, name: str) -> str:
+        from slit.plugins import ALGORITHMS
+
+        return _known(name, ALGORITHMS.names(), "algorithm")
+
+    @field_validator("forecaster")
+    @classmethod
+    def _known_forecaster(cls, name: str) -> str:
+        from slit.plugins import FORECASTERS
+
+        return _known(name, FORECASTERS.names(), "forecaster")
+
+    @field_validator("baselines")
+    @classmethod
+    def _known_baselines(cls, names: list[str] | None) -> list[str] | None:
+        from slit.sim.policies import policy_names
+
+        if names is None:
+            return None
+        for name in names:
+            _known(name, policy_names(), "baseline policy")
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"baseline(s) {twice} listed twice; list each once")
+        return names
+
+
+def _known(name: str, valid: list[str], what: str) -> str:
+    """``name`` if it is one of ``valid``, else a ValueError listing them."""
+    if name not in valid:
+        raise ValueError(f"unknown {what} {name!r}; valid: {', '.join(sorted(valid))}")
+    return name
+
 
 class RunOptions(BaseModel):
     """The options a sweep of ``command: run`` may give (``options.policy`` picks the routing
     policy instead of the scenario's)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
     policy: str | None = None
+
+    @field_validator("policy")
+    @classmethod
+    def _known_policy(cls, name: str | None) -> str | None:
+        from slit.sim.policies import policy_names
+
+        return None if name is None else _known(name, policy_names(), "policy")
 
 
 def point_options(spec: SweepSpec, point: dict[str, Any]) -> dict[str, Any]:
@@ -160,9 +229,32 @@ def point_options(spec: SweepSpec, point: dict[str, Any]) -> dict[str, Any]:
     return checked.model_dump(include=set(opts))
 
 
+MAX_SWEEP_RUNS = 10_000
+"""The most point × seed runs a sweep starts without ``--force`` (checking them all before the
+first runs takes about 3 ms each)."""
+
+
+def run_count(spec: SweepSpec) -> int:
+    """How many point × seed runs ``spec`` holds, computed without listing them."""
+    combos = 1
+    for values in spec.grid.values():
+        combos *= len(values)
+    return len(spec.points or [{}]) * combos * len(spec.seeds)
+
+
 def points(spec: SweepSpec) -> list[dict[str, Any]]:
     """The sweep's points as ``{key: value}``: every listed point (``points:``, default one
-    empty point) combined with every combination of the grid's values."""
+    empty point) combined with every combination of the grid's values.
+
+    Raises:
+        ScenarioError: a listed point sets a key the grid also sets (which would win).
+    """
+    for i, listed in enumerate(spec.points):
+        both = sorted(set(listed) & set(spec.grid))
+        if both:
+            raise ScenarioError([Problem(
+                f"sweep points[{i}]", f"sets {', '.join(both)}, which the grid also sets",
+                "set each key in the grid or in the points, not both")])  # fmt: skip
     keys = list(spec.grid)
     combos = [dict(zip(keys, c, strict=True)) for c in itertools.product(*spec.grid.values())]
     return [{**listed, **combo} for listed in (spec.points or [{}]) for combo in combos]
@@ -178,6 +270,8 @@ def point_id(point: dict[str, Any], seed: int, effective: dict[str, Any] | None 
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+log = logging.getLogger(__name__)
+
 EXECUTORS = ("local", "ray")
 """Where the points of a sweep run (see the module doc)."""
 
@@ -189,9 +283,14 @@ def sweep_lock(out: Path) -> Iterator[None]:
     A second sweep on the folder is refused while the first runs. The lock dies with its
     process (also on SIGKILL), so a rerun after a crash resumes without manual clean-up.
     """
-    out.mkdir(parents=True, exist_ok=True)
-    lock = out / ".lock"
-    fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
+    check_sweep_out(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd = os.open(out / ".lock", os.O_CREAT | os.O_RDWR, 0o644)
+    except OSError as exc:
+        raise OutputError(
+            f"{out}: cannot be created or written ({exc.strerror}); choose another --out"
+        ) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -206,6 +305,48 @@ def sweep_lock(out: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # releases the lock; the file stays, an unlocked file blocks nothing
+
+
+SWEEP_HEADER = "# slit sweep: the sweep file that produced this folder's results, as read\n"
+"""The first line of the ``sweep.yaml`` a sweep keeps in its folder (how a sweep folder is
+recognised, with its ``points/``)."""
+
+def is_sweep_folder(out: Path) -> bool:
+    """Whether ``out`` is a folder a sweep wrote: it has ``points/``, or a ``sweep.yaml``
+    starting with :data:`SWEEP_HEADER`, or nothing but a sweep's lock file."""
+    if (out / "points").is_dir():
+        return True
+    try:  # a sweep stopped as it started leaves its lock file alone
+        if {p.name for p in out.iterdir()} <= {".lock", ".sweep.yaml.tmp"}:
+            return True
+    except OSError:
+        return False
+    try:
+        with open(out / "sweep.yaml", encoding="utf-8") as handle:
+            return handle.read(len(SWEEP_HEADER)) == SWEEP_HEADER
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def check_sweep_out(out: Path) -> None:
+    """Refuse a sweep ``--out`` that is a link, a file, under a file, the current folder,
+    or a folder of the user's: it must be absent, empty or a sweep's folder (whose results
+    the sweep resumes), so that no file of the user's (a sweep file, a table) is replaced."""
+    from slit.experiment.rundir import check_out_path
+
+    check_out_path(out, "folder")
+    if not out.is_dir():
+        return
+    try:
+        names = sorted(p.name for p in out.iterdir())
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot be read ({exc.strerror}); choose another --out") from None
+    if names and not is_sweep_folder(out):
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        raise OutputError(
+            f"{out}: holds {shown} and is not a sweep's folder (no points/); a sweep writes "
+            "sweep.yaml and results.parquet there: choose a new or empty --out"
+        )
 
 
 LABEL_KEY = "label"
@@ -235,8 +376,8 @@ def _run_point(args: PointArgs) -> dict[str, Any]:
             from slit.sim.results import summary_metrics
             from slit.sim.simulate import simulate
 
-            policy = opts.pop("policy", None)
-            result = simulate(scenario, policy)
+            scenario, _ = scenario.with_policy(opts.pop("policy", None))
+            result = simulate(scenario)
             row.update(summary_metrics(result.summary))
             if keep_dir:
                 from slit.experiment.rundir import base_metadata, write_run_dir
@@ -353,7 +494,7 @@ def check_points(
         ScenarioError: a point's scenario or options are invalid (naming the point).
         ResourceError: a point is above the size limit and ``force`` is not given.
     """
-    from slit.inputs.estimate import check_run_size
+    from slit.inputs.estimate import check_run_size, check_servable
     from slit.scenario.loader import load_scenario
     from slit.version import __version__
 
@@ -373,6 +514,8 @@ def check_points(
             try:
                 scenario = load_scenario(base, _overrides(spec, p, seed))
                 check_run_size(scenario, force)
+                if spec.command == "optimize":
+                    check_servable(scenario)
             except ScenarioError as exc:
                 raise ScenarioError(
                     [Problem(f"sweep point {name}, seed {seed}: {p.where}", p.what, p.hint)
@@ -391,14 +534,25 @@ def check_points(
 
 def _record_spec(out: Path, spec: SweepSpec) -> None:
     """Keep the sweep's spec as ``out/sweep.yaml`` (what produced the folder's results)."""
-    text = yaml.safe_dump(spec.model_dump(), sort_keys=False)
+    text = SWEEP_HEADER + yaml.safe_dump(spec.model_dump(), sort_keys=False)
     tmp = out / ".sweep.yaml.tmp"
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, out / "sweep.yaml")
 
 
+def read_point(point_file: Path) -> dict[str, Any] | None:
+    """The record of a finished point, or None if the file is damaged (truncated, not JSON,
+    not a mapping): such a point is run again."""
+    try:
+        row = json.loads(point_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return row if isinstance(row, dict) else None
+
+
 def _failed(point_file: Path) -> bool:
-    return json.loads(point_file.read_text(encoding="utf-8")).get("status") != "ok"
+    row = read_point(point_file)
+    return row is None or row.get("status") != "ok"
 
 
 def run_sweep(
@@ -443,6 +597,13 @@ def run_sweep(
     base = spec.base
     if not base.startswith("bundled:"):
         base = str((base_dir / base).resolve())
+    total_runs = run_count(spec)
+    if total_runs > MAX_SWEEP_RUNS and not force:
+        raise ResourceError(
+            f"the sweep holds {total_runs:,} point × seed runs, more than {MAX_SWEEP_RUNS:,} "
+            f"(checking them alone takes about {total_runs * 0.003 / 60:,.0f} min); shrink the "
+            "grid or pass --force"
+        )
     pts = points(spec)
     keys = check_points(spec, base, force=force)  # every point, before the first one runs
     with sweep_lock(out):
@@ -456,7 +617,10 @@ def run_sweep(
                 pid = point_id(p, seed, keys[(_canon(p), seed)])
                 ids.append(pid)
                 done = done_dir / f"{pid}.json"
-                if not done.exists() or (retry_failed and _failed(done)):
+                damaged = done.exists() and read_point(done) is None
+                if damaged:
+                    log.warning("%s is damaged (not a point record); the point runs again", done)
+                if not done.exists() or damaged or (retry_failed and _failed(done)):
                     keep = str(out / "runs" / pid) if spec.keep_outputs else None
                     todo.append((pid, (base, spec.command, list(spec.set), p, seed,
                                        dict(spec.options), keep)))  # fmt: skip
@@ -514,7 +678,9 @@ def write_results(
     done_dir = out / "points"
     rows = []
     for path in sorted(done_dir.glob("*.json")):
-        row = json.loads(path.read_text(encoding="utf-8"))
+        row = read_point(path)
+        if row is None:  # a damaged or foreign file: not a result (its point ran again)
+            continue
         row.setdefault("run_id", row.pop("id", path.stem))  # files of older sweeps
         if ids is None or row["run_id"] in ids:
             rows.append(row)

@@ -101,3 +101,27 @@ def check_run_size(scenario: object, force: bool = False) -> RunEstimate | None:
         return None
     check_request_count(n, force)
     return RunEstimate.of(n)
+
+
+def unserved_models(scenario: object) -> list[str]:
+    """The LLMs the workload asks for that no pool serves with a replica (their requests can
+    only be dropped): those of ``workload.models`` with a positive share, or, without that
+    mapping, every LLM a pool names."""
+    cfg = scenario.config  # type: ignore[attr-defined]
+    pools = [p for dc in cfg.datacenters for p in dc.pools]
+    served = {p.model for p in pools if p.replicas > 0}
+    shares = getattr(cfg.workload, "models", None) or {}
+    asked = [m for m, w in shares.items() if w > 0] or sorted({p.model for p in pools})
+    return [m for m in asked if m not in served]
+
+
+def check_servable(scenario: object) -> None:
+    """Refuse, before any work, a scenario whose requests for some LLM no replica serves: an
+    optimisation would have nothing to route them to."""
+    lacking = unserved_models(scenario)
+    if lacking:
+        raise ResourceError(
+            f"no datacenter has a replica of {', '.join(lacking)}, which the workload asks "
+            "for: there is nothing to route those requests to; add a pool of it with "
+            "replicas >= 1, or drop it from workload.models (slit run would drop them all)"
+        )

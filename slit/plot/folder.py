@@ -117,6 +117,8 @@ def write_figures(folder: Path, out: Path | None = None, style: str = "default")
     target = out or folder / "plots"
     check_out_figures(target)
     figs = figures(folder, style)
+    # before anything is written: no file of the user's is replaced
+    check_out_figures(target, names=[f"{stem}.{ext}" for stem in figs for ext in ("png", "pdf")])
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -50,8 +50,15 @@ def plot_routing_share(timeseries: pd.DataFrame, fig: Any = None, *,
                         gridspec_kw={"height_ratios": [2] + [1] * len(SIGNAL_PANELS)})  # fmt: skip
     colors = [OKABE_ITO[i % len(OKABE_ITO)] for i in range(len(dcs))]
     xs = share.index.to_numpy()
-    axes[0].stackplot(xs, share.to_numpy(float).T, labels=dcs, colors=colors, step="post",
-                      alpha=0.9)  # fmt: skip
+    if len(share):
+        axes[0].stackplot(xs, share.to_numpy(float).T, labels=dcs, colors=colors, step="post",
+                          alpha=0.9)  # fmt: skip
+    else:  # every request was dropped before a datacenter took it: say so, show the signals
+        active[:] = True
+        axes[0].text(0.5, 0.5, "no request reached a datacenter", ha="center", va="center",
+                     transform=axes[0].transAxes)  # fmt: skip
+        for dc, c in zip(dcs, colors, strict=True):
+            axes[0].fill_between([], [], color=c, label=dc)
     axes[0].set_ylim(0, 1)
     axes[0].set_ylabel("share of\nrequests")
     axes[0].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)

@@ -86,12 +86,19 @@ def legend_columns(labels: list[str], width_in: float) -> int:
 
 def save_figure(fig: Any, stem: Path, dpi: float | None = None) -> list[Path]:
     """Save ``fig`` as ``stem.png`` and ``stem.pdf``; the PDF carries no creation date, so the
-    same results give the same bytes. Returns the two paths."""
+    same results give the same bytes, and both name slit as their maker. Returns the two
+    paths."""
+    from slit.version import __version__
+
     paths = []
     for ext in ("png", "pdf"):
         path = stem.with_name(f"{stem.name}.{ext}")
         kwargs = {"dpi": dpi} if dpi else {}
-        fig.savefig(path, metadata={"CreationDate": None} if ext == "pdf" else {}, **kwargs)
+        # the mark lets a later `slit plot` tell its own figures from a user's files
+        mark = f"slit {__version__} (matplotlib)"
+        metadata = ({"CreationDate": None, "Creator": mark} if ext == "pdf"
+                    else {"Software": mark})  # fmt: skip
+        fig.savefig(path, metadata=metadata, **kwargs)
         paths.append(path)
     return paths
 

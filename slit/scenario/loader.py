@@ -90,6 +90,11 @@ def _read_source(ref: str | Path, relative_to: Path | None) -> _Source:
     if relative_to is not None and not path.is_absolute():
         path = relative_to / path
     if not path.is_file():
+        if path.is_dir():
+            raise ScenarioError([Problem(str(path), "is a folder", "name a scenario file")])
+        if path.exists():
+            raise ScenarioError([Problem(str(path), "is not a regular file (a pipe or a device)",
+                                         "name a scenario file")])  # fmt: skip
         hint = "check the path (relative paths resolve against the file that names them)"
         raise ScenarioError([Problem(str(path), "scenario file not found", hint)])
     if path.stat().st_size > MAX_YAML_BYTES:
@@ -550,7 +555,27 @@ class Scenario:
             ScenarioError: if a variable is not set (``where`` names the scenario key).
         """
         p = Path(expand_env(path, where))
-        return p if p.is_absolute() or self.base_dir is None else self.base_dir / p
+        p = p if p.is_absolute() or self.base_dir is None else self.base_dir / p
+        if p.exists() and not p.is_file() and not p.is_dir():
+            # a named pipe would block the reader, a device feed it without end
+            raise ScenarioError([Problem(where, f"{p} is not a regular file (a pipe or a device)",
+                                         "name a data file")])  # fmt: skip
+        return p
+
+    def with_policy(self, policy: str | None) -> tuple[Scenario, str | None]:
+        """The scenario with ``policy`` as its ``routing.policy`` (None: unchanged), so that
+        a run's resolved scenario and hash record the policy that ran. The scenario's
+        ``routing.params`` belong to its own policy and are dropped; the returned note says
+        so (None when nothing was dropped)."""
+        routing = self.config.routing
+        if policy is None or policy == routing.policy:
+            return self, None
+        note = None
+        if routing.params:
+            note = (f"routing: policy {policy!r} runs with its defaults; the scenario's "
+                    f"routing.params ({', '.join(sorted(routing.params))}) are those of "
+                    f"{routing.policy!r} and are not used")  # fmt: skip
+        return self.with_overrides([f"routing.policy={policy}", "routing.params={}"]), note
 
     def with_overrides(self, overrides: typing.Sequence[str]) -> Scenario:
         """A new scenario with ``key.path=value`` overrides applied and re-validated."""

@@ -10,7 +10,7 @@ does not).
 from __future__ import annotations
 
 import difflib
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -103,6 +103,10 @@ class CatalogAdditions(Strict):
 # Time
 
 
+START_YEARS = (1900, 2200)
+"""The years a scenario may start in (inclusive)."""
+
+
 class TimeConfig(Strict):
     """The simulated period: UTC start, horizon, decision epoch and drain time."""
 
@@ -121,6 +125,18 @@ class TimeConfig(Strict):
         description="After the horizon, requests in flight may finish for this long, s; "
         "requests still unfinished then are counted as dropped ('unfinished').",
     )
+
+    @field_validator("start_utc")
+    @classmethod
+    def _start_in_range(cls, v: datetime) -> datetime:
+        # the calendar of every signal, trace and output: years a pandas timestamp holds,
+        # with a year of horizon and drain to spare
+        if not START_YEARS[0] <= v.astimezone(UTC).year <= START_YEARS[1]:
+            raise ValueError(
+                f"start_utc {v.isoformat()} is outside the years {START_YEARS[0]}-"
+                f"{START_YEARS[1]} slit simulates; give a start such as 2023-07-15T00:00:00Z"
+            )
+        return v
 
     @field_validator("epoch_s")
     @classmethod
@@ -206,7 +222,7 @@ class SignalFile(Strict):
     options: dict[str, Any] = Field(
         default_factory=dict, description="Reader options, e.g. water_table: macknick2012."
     )
-    shift_years: int = Field(
+    shift_years: Annotated[int, Field(ge=-200, le=200)] = Field(
         0,
         description="Move the file's times by whole years (e.g. 1 to use 2023 data for a 2024 "
         "scenario); hours keep their weekday-free calendar position.",

@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -95,6 +95,11 @@ class RoutingPolicy(ABC):
         self.params = self.Params.model_validate(params)
         self.ctx: RoutingContext | None = None
         self.candidates: list[npt.NDArray[np.int64]] = []
+
+    def check_names(self, region_ids: list[str], datacenter_ids: list[str]) -> None:
+        """Refuse (ScenarioError) parameters naming regions or datacenters the scenario does
+        not have; called by ``slit validate``. Most policies name none."""
+        return None
 
     def setup(self, ctx: RoutingContext) -> None:
         """Receive the static context; precompute per-model candidate datacenters."""
@@ -272,7 +277,7 @@ class LowestCost(_LowestSignal):
 class WeightedParams(BaseModel):
     """Weights of the normalised terms of the ``weighted`` policy's score (all >= 0)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     latency: float = Field(1.0, ge=0)
     carbon: float = Field(1.0, ge=0)
     water: float = Field(1.0, ge=0)
@@ -324,9 +329,12 @@ class PlanParams(BaseModel):
     repeated) overrides it. Rows are renormalised over the datacenters able to serve the LLM.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    allocation: dict[str, dict[str, float]] = Field(default_factory=dict)
-    epochs: list[dict[str, dict[str, float]]] = Field(default_factory=list)
+    # a share is finite and >= 0: NaN would silently send an origin elsewhere
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    allocation: dict[str, dict[str, Annotated[float, Field(ge=0)]]] = Field(default_factory=dict)
+    epochs: list[dict[str, dict[str, Annotated[float, Field(ge=0)]]]] = Field(
+        default_factory=list
+    )
 
 
 @register_policy("plan")
@@ -372,6 +380,16 @@ class Plan(RoutingPolicy):
         self._rows: dict[tuple[int, int, int], tuple[list[float], float, list[int]]] = {}
         self._nearest = Nearest()
         self._nearest.setup(ctx)
+
+    def check_names(self, region_ids: list[str], datacenter_ids: list[str]) -> None:
+        """Refuse origins and datacenters of the allocation that the scenario does not have
+        (what ``slit validate`` checks before a run)."""
+        from types import SimpleNamespace
+
+        ids = SimpleNamespace(region_ids=list(region_ids), datacenter_ids=list(datacenter_ids))
+        p: Any = self.params
+        for table in p.epochs or [p.allocation]:
+            self._table(table, ids)  # type: ignore[arg-type]
 
     @staticmethod
     def _table(table: dict[str, dict[str, float]], ctx: RoutingContext) -> FloatArray:

@@ -204,6 +204,13 @@ def simulate(
     records = _request_records(sim, scenario, inputs, rtt_s)
     series = _timeseries(sim, inputs, gpu_count, idle_w)
     summary = summarize(records, series)
+    fallbacks = getattr(policy, "fallbacks", None)
+    if fallbacks:
+        # a plan that leaves an origin without a share sends it to the nearest able datacenter
+        notes.append(
+            f"routing: {fallbacks:,} of {len(records):,} requests found no share in the plan "
+            "on a datacenter able to serve them and went to the nearest able one"
+        )
     metadata: dict[str, Any] = {
         "seed": inputs.seed,
         "policy": policy.name,

@@ -280,7 +280,7 @@ def test_points_are_the_listed_points_crossed_with_the_grid(n_listed: int) -> No
            st.lists(st.integers(1, 9), min_size=1, max_size=3, unique=True))
     def check(grid: dict, seeds: list[int]) -> None:
         listed = [{"label": f"p{i}"} for i in range(n_listed)]
-        spec = SweepSpec(grid=grid, points=listed, seeds=seeds)
+        spec = SweepSpec(base="bundled:default", grid=grid, points=listed, seeds=seeds)
         pts = points(spec)
         expected = max(1, n_listed) * int(np.prod([len(v) for v in grid.values()]))
         assert len(pts) == expected
