@@ -753,6 +753,13 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
         if args.baselines is None
         else tuple(b.strip() for b in args.baselines.split(",") if b.strip())
     )
+    _check_baselines(baselines)
+    if args.time_budget_s is None and args.pop_size > args.evaluations:
+        raise SlitError(
+            f"--pop-size {args.pop_size} is larger than --evaluations {args.evaluations}: the "
+            "first generation alone would exceed the budget; lower --pop-size or raise "
+            "--evaluations"
+        )
     scenario = load_scenario(args.scenario, args.overrides)
     from slit.inputs.estimate import check_run_size, check_servable
 
@@ -760,6 +767,20 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
     check_servable(scenario)
     with OutputClaim(args.out, args.overwrite) as claim:
         return _optimize_into(args, scenario, baselines, claim)
+
+
+def _check_baselines(names: tuple[str, ...]) -> None:
+    """Refuse unknown, repeated or plan baselines (a plan needs an allocation to follow)."""
+    from slit.sim.policies import policy_names
+
+    valid = [n for n in policy_names() if n != "plan"]
+    unknown = [n for n in names if n not in valid]
+    if unknown:
+        raise SlitError(f"--baselines: unknown or unusable policy {', '.join(unknown)}; "
+                        f"valid: {', '.join(valid)}")  # fmt: skip
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise SlitError(f"--baselines: {', '.join(twice)} given twice; give each once")
 
 
 def _optimize_into(args: argparse.Namespace, scenario: Any, baselines: tuple[str, ...],
@@ -879,6 +900,9 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
     with _reading_folder(args.run_dir):
         paths = write_figures(args.run_dir, args.out, args.style)
+    if not paths:
+        print(f"note: {args.run_dir} holds nothing to draw (a sweep that varies no parameter "
+              "has no figure: its results are in results.parquet)", file=sys.stderr)  # fmt: skip
     for path in paths:
         if not args.quiet:
             print(path)
@@ -1010,6 +1034,11 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``slit`` console script; returns the exit status."""
+    for stream in (sys.stdout, sys.stderr):
+        # a terminal or pipe that cannot show a character (PYTHONIOENCODING=ascii, LANG=C)
+        # gets an escape for it, not a UnicodeEncodeError
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

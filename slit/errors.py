@@ -9,6 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+MAX_SHOWN_PROBLEMS = 50
+"""The most problems an error message lists (the rest are counted)."""
+
+MAX_SHOWN_CHARS = 300
+"""The longest description of one problem shown in full (a value echoed back may be huge)."""
+
 
 class SlitError(Exception):
     """Base class of every error slit raises on purpose."""
@@ -29,7 +35,9 @@ class Problem:
     hint: str = ""
 
     def __str__(self) -> str:
-        text = f"{self.where}: {self.what}"
+        what = self.what if len(self.what) <= MAX_SHOWN_CHARS else (
+            f"{self.what[:MAX_SHOWN_CHARS]}... ({len(self.what):,} characters)")  # fmt: skip
+        text = f"{self.where}: {what}"
         if self.hint:
             text += f"\n    hint: {self.hint}"
         return text
@@ -47,7 +55,10 @@ class ScenarioError(SlitError):
     def __str__(self) -> str:
         n = len(self.problems)
         head = f"{n} problem{'s' if n != 1 else ''} in the scenario:"
-        return "\n".join([head, *(f"  - {p}" for p in self.problems)])
+        shown = [f"  - {p}" for p in self.problems[:MAX_SHOWN_PROBLEMS]]
+        if n > MAX_SHOWN_PROBLEMS:  # the first ones say what is wrong; thousands bury it
+            shown.append(f"  ... and {n - MAX_SHOWN_PROBLEMS:,} more")
+        return "\n".join([head, *shown])
 
 
 class TraceError(SlitError):

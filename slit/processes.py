@@ -54,8 +54,16 @@ def worker_pool(jobs: int) -> Iterator[ProcessPoolExecutor]:
     except BaseException:
         # read the workers first: shutdown() forgets them (it sets ``_processes`` to None)
         workers = list((getattr(pool, "_processes", None) or {}).values())
+        manager = getattr(pool, "_executor_manager_thread", None)
         pool.shutdown(wait=False, cancel_futures=True)
         for proc in workers:
             proc.terminate()
+        # wait (briefly) for the workers and the pool's manager thread to see them go, so that
+        # the interpreter's exit does not race the thread on its closed pipes (which prints an
+        # "Exception ignored ... Bad file descriptor" after the clean message)
+        for proc in workers:
+            proc.join(timeout=5)
+        if manager is not None:
+            manager.join(timeout=5)
         raise
     pool.shutdown(wait=True)

@@ -235,6 +235,7 @@ def write_report(folder: Path, out: Path | None = None, style: str = "default") 
     from slit.errors import OutputError
     from slit.experiment.rundir import check_out_file
 
+    folder_kind(folder)  # a missing folder or a file is said as such, before the --out checks
     target = out or folder / "report.html"
     check_out_file(target, is_report)  # before the work: never over a result or a user's file
     text = build_report(folder, style)

@@ -521,4 +521,54 @@ CASES: list[Case] = [
          argv=("traces", "show", "US-CAL-CISO", "--plot", "{out}.txt")),
     Case("traces_start_unreadable", {}, (r"--start 'yesterday'", r"ISO 8601"),
          argv=("traces", "show", "US-CAL-CISO", "--plot", "{out}.png", "--start", "yesterday")),
+    # -- key paths, whole numbers, catalog entries that contradict themselves ----------------
+    *[Case(f"set_path_{label}", {"s.yaml": _yaml()}, (r"is not a key path", r"single dots"),
+           argv=("run", "{scenario}", "--out", "{out}", "--set", assignment))
+      for label, assignment in (("empty_segment", "time..horizon_s=300"),
+                                ("leading_dot", ".time.horizon_s=300"),
+                                ("trailing_dot", "time.horizon_s.=300"),
+                                ("empty_brackets", "datacenters[].pue=1.2"))],
+    *[Case(f"strict_{label}", {"s.yaml": _yaml(_with(path, value))},
+           (r"s\.yaml:\d+", where, r"valid integer"))
+      for label, path, value, where in (
+          ("seed_boolean", "seed", True, r"seed"),
+          ("seed_text", "seed", "5", r"seed"),
+          ("replicas_boolean", "datacenters.0.pools.0.replicas", True, r"replicas"),
+          ("replicas_text", "datacenters.0.pools.0.replicas", "2", r"replicas"),
+          ("tp_fraction", "datacenters.0.pools.0.tp", 1.5, r"\.tp"),
+      )],
+    Case("gpu_idle_above_max", {"s.yaml": _yaml(lambda d: d.update(catalog={"gpus": {"g-x": {
+        "peak_bf16_tflop_per_s": 100, "memory_gb": 80, "memory_bandwidth_gb_per_s": 2000,
+        "interconnect_gb_per_s": 300, "idle_power_w": 900, "max_power_w": 400}}}))},
+         (r"catalog\.gpus\.g-x", r"idle_power_w 900 exceeds max_power_w 400")),
+    *[Case(f"llm_{label}", {"s.yaml": _yaml(lambda d, change=change: d.update(catalog={"llms": {
+        "m-x": {"parameters_billion": 8.0, "layers": 32, "hidden_size": 4096,
+                "attention_heads": 32, "kv_heads": 8, "head_dim": 128,
+                "intermediate_size": 14336, "vocab_size": 128256,
+                "max_context_tokens": 8192, **change}}}))},
+           (r"catalog\.llms\.m-x", says))
+      for label, change, says in (
+          ("active_above_total", {"active_parameters_billion": 50.0},
+           r"active_parameters_billion 50 exceeds parameters_billion 8"),
+          ("kv_heads_not_dividing", {"kv_heads": 7}, r"kv_heads 7 does not divide"),
+      )],
+    Case("trace_duplicate_column",
+         _trace("arrival_s,arrival_s,prompt_tokens,output_tokens,origin\n"
+                + "".join(f"{i * 2.0},{i},{100 + i},{10},a\n" for i in range(400))),
+         (r"trace\.csv", r"arrival_s twice")),
+    Case("signal_unknown_option", {**_signals(_signal_csv(GOOD_HOURS)), "s.yaml": _yaml(
+        lambda d: (_signal_file(d), d["regions"][0]["signals"]["carbon"].update(
+            options={"hourlyy": "mean"})))},
+         (r"sig\.csv", r"no option 'hourlyy'", r"its options: .*hourly")),
+    *[Case(f"optimize_{label}", {"s.yaml": _yaml()}, says,
+           argv=("optimize", "{scenario}", "--out", "{out}", *flags))
+      for label, flags, says in (
+          ("baseline_twice", ("--baselines", "nearest,nearest"), (r"nearest given twice",)),
+          ("baseline_plan", ("--baselines", "plan"), (r"unusable policy plan", r"valid: ")),
+          ("population_above_budget", ("--pop-size", "500", "--evaluations", "200"),
+           (r"--pop-size 500 is larger than --evaluations 200",)),
+      )],
+    *[Case(f"{command}_of_a_file", {"s.yaml": _yaml()}, (r"is a file, not a result folder",),
+           argv=(command, "{scenario}"))
+      for command in ("report", "plot")],
 ]  # fmt: skip

@@ -10,7 +10,7 @@ from functools import cache
 from importlib import resources
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from slit.catalogue._spec import Spec
 from slit.yamlio import safe_load
@@ -47,6 +47,15 @@ class GpuSpec(Spec):
     max_power_w: PositiveFloat
     embodied_carbon_kg: NonNegFloat = 0.0
     sources: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _idle_below_max(self) -> GpuSpec:
+        if self.idle_power_w > self.max_power_w:
+            raise ValueError(
+                f"idle_power_w {self.idle_power_w:g} exceeds max_power_w {self.max_power_w:g}; "
+                "a GPU idles below its maximum power"
+            )
+        return self
 
     @property
     def peak_flop_per_s(self) -> float:

@@ -86,6 +86,24 @@ class LlmSpec(Spec):
             )
         return data
 
+    @model_validator(mode="after")
+    def _consistent(self) -> LlmSpec:
+        """Counts that contradict each other are refused, not simulated."""
+        if self.active_parameters_billion and self.active_parameters_billion > (
+                self.parameters_billion):  # fmt: skip
+            raise ValueError(
+                f"active_parameters_billion {self.active_parameters_billion:g} exceeds "
+                f"parameters_billion {self.parameters_billion:g}; a mixture of experts "
+                "activates a part of its parameters"
+            )
+        if self.attention_heads % self.kv_heads:
+            raise ValueError(
+                f"kv_heads {self.kv_heads} does not divide attention_heads "
+                f"{self.attention_heads}; grouped-query attention shares each KV head among "
+                "an equal number of query heads"
+            )
+        return self
+
     def with_precision(
         self, weight_precision: WeightPrecision | None, kv_cache_dtype: KvCacheDtype | None = None
     ) -> LlmSpec:

@@ -53,7 +53,15 @@ from typing import Annotated, Any, Literal
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from slit.errors import OutputError, Problem, ScenarioError, SlitError
 from slit.inputs.estimate import ResourceError
@@ -189,11 +197,21 @@ class OptimizeOptions(BaseModel):
         if names is None:
             return None
         for name in names:
-            _known(name, policy_names(), "baseline policy")
+            _known(name, [n for n in policy_names() if n != "plan"], "baseline policy")
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
             raise ValueError(f"baseline(s) {twice} listed twice; list each once")
         return names
+
+
+    @model_validator(mode="after")
+    def _population_within_budget(self) -> OptimizeOptions:
+        if self.time_budget_s is None and self.pop_size > self.evaluations:
+            raise ValueError(
+                f"pop_size {self.pop_size} is larger than evaluations {self.evaluations}: the "
+                "first generation alone would exceed the budget"
+            )
+        return self
 
 
 def _known(name: str, valid: list[str], what: str) -> str:

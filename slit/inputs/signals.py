@@ -142,6 +142,7 @@ def _file_series(
         path, spec.format, label=label, repair=GridRepair(**repair.model_dump()), **spec.options
     )
     log.extend(frame.attrs.get("repairs", []))
+    log.extend(frame.attrs.get("transforms", []))  # e.g. sub-hourly readings averaged
     column = spec.column or _SIGNAL_COLUMN[name]
     if column not in frame.columns:
         raise TraceError(
@@ -186,6 +187,7 @@ def region_signals(
         label = f"{path.name} ({where})"
         grid = read_grid(path, "csv", label=label, repair=GridRepair(**cfg.repair.model_dump()))
         log.extend(grid.attrs.get("repairs", []))
+        log.extend(grid.attrs.get("transforms", []))
         missing = [c for c in SIGNAL_COLUMNS if c not in grid.columns]
         if missing:
             raise TraceError(

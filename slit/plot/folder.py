@@ -29,6 +29,12 @@ OPTIMIZE_FIGURE_METRICS = ("balanced.ttft_p95_s", "balanced.carbon_kg", "balance
 
 def folder_kind(folder: Path) -> str:
     """``optimize``, ``run`` or ``sweep``, from the files in ``folder``."""
+    if not folder.exists():
+        raise SlitError(f"{folder}: no such folder; give a folder written by `slit optimize`, "
+                        "`slit sweep` or `slit run`")  # fmt: skip
+    if not folder.is_dir():
+        raise SlitError(f"{folder}: is a file, not a result folder; give the folder written by "
+                        "`slit optimize`, `slit sweep` or `slit run`")  # fmt: skip
     if (folder / "pareto.csv").is_file():
         return "optimize"
     if (folder / "results.parquet").is_file():
@@ -114,6 +120,7 @@ def write_figures(folder: Path, out: Path | None = None, style: str = "default")
     from slit.errors import OutputError
     from slit.experiment.rundir import check_out_figures
 
+    folder_kind(folder)  # a missing folder or a file is said as such, before the --out checks
     target = out or folder / "plots"
     check_out_figures(target)
     figs = figures(folder, style)

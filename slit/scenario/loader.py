@@ -189,6 +189,8 @@ def _compose(
 # Overrides (--set a.b=value)
 
 _TOKEN = re.compile(r"([^.\[\]]+)|\[([^\]]*)\]")
+_PATH = re.compile(r"(?:[^.\[\]]+|\[[^\[\]]+\])(?:\.[^.\[\]]+|\[[^\[\]]+\])*")
+"""A whole key path: names joined by single dots, each name or bracketed item non-empty."""
 
 
 def parse_path(path: str) -> list[str | int]:
@@ -215,9 +217,14 @@ def apply_override(data: dict[str, Any], assignment: str) -> tuple[str | int, ..
             [Problem(f"--set {assignment}", "missing '='", "write --set key.path=value")]
         )
     path_text, value_text = assignment.split("=", 1)
-    parts = parse_path(path_text.strip())
-    if not parts:
+    if not path_text.strip():
         raise ScenarioError([Problem(f"--set {assignment}", "empty key path", "")])
+    if not _PATH.fullmatch(path_text.strip()):
+        raise ScenarioError([Problem(
+            f"--set {assignment}", f"'{path_text.strip()}' is not a key path",
+            "join names by single dots, select list items as [0] or [id]; a key holding dots "
+            "goes in brackets, e.g. workload.models[llama-3.1-8b]=0.5")])  # fmt: skip
+    parts = parse_path(path_text.strip())
     try:
         value = load_node(value_text)[1] if value_text else ""
     except yaml.YAMLError as exc:

@@ -335,8 +335,10 @@ class Pool(Strict):
 
     model: str
     gpu: str
-    tp: Annotated[int, Field(ge=1, le=64)] = Field(1, description="Tensor-parallel GPUs/replica.")
-    replicas: Annotated[int, Field(ge=0, le=MAX_REPLICAS)] = 1
+    tp: Annotated[int, Field(strict=True, ge=1, le=64)] = Field(
+        1, description="Tensor-parallel GPUs/replica."
+    )
+    replicas: Annotated[int, Field(strict=True, ge=0, le=MAX_REPLICAS)] = 1
     max_batch_size: Annotated[int, Field(ge=1, le=100_000)] = 256
     max_prefill_tokens: Annotated[int, Field(ge=1, le=100_000_000)] = Field(
         8192,
@@ -384,7 +386,7 @@ class Pool(Strict):
         "loaded replica when one can admit them. With resident: false the pool starts "
         "released. Default: never unload (every GPU draws idle power all the time), s.",
     )
-    prefill_replicas: Annotated[int, Field(ge=0, le=MAX_REPLICAS)] | None = Field(
+    prefill_replicas: Annotated[int, Field(strict=True, ge=0, le=MAX_REPLICAS)] | None = Field(
         None,
         description="With phase_split enabled: replicas that only prefill (default: "
         "phase_split.prefill_fraction of the pool).",
@@ -682,7 +684,7 @@ class ScenarioModel(Strict):
 
     name: str = "scenario"
     description: str = ""
-    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
+    seed: Annotated[int, Field(strict=True, ge=0, le=2**63 - 1)] = 0
     time: TimeConfig = Field(default_factory=TimeConfig)
     catalog: CatalogAdditions = Field(default_factory=CatalogAdditions)
     regions: list[Region] = Field(min_length=1)

@@ -130,6 +130,11 @@ def _read_csv(path: Path, label: str) -> pd.DataFrame:
         raise TraceError(f"{label}: cannot be read as CSV ({exc})") from None
     if frame.empty:
         raise TraceError(f"{label}: the file has a header but no rows")
+    header = [c.strip() for c in text.splitlines()[0].split(",")]
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:  # pandas would rename the second to "name.1" and read only the first
+        raise TraceError(f"{label}: the header names {', '.join(twice)} twice; keep one column "
+                         "of each name")  # fmt: skip
     # data row i (0-based) sits on line i + 2: line 1 is the header
     frame[LINE] = np.arange(len(frame)) + 2
     return frame
@@ -556,7 +561,17 @@ def read_grid(
         frame = reader(p, name, **options)
     except TypeError as exc:
         if "unexpected keyword" in str(exc):
-            raise TraceError(f"{name}: format '{format}' does not take option(s) {exc}") from None
+            import inspect
+            import re
+
+            given = re.findall(r"keyword argument '(\w+)'", str(exc))
+            takes = [n for n, p in inspect.signature(reader).parameters.items()
+                     if p.kind is p.KEYWORD_ONLY or n not in ("path", "label")]  # fmt: skip
+            takes = [n for n in takes if n not in ("path", "label")] + ["hourly"]
+            raise TraceError(
+                f"{name}: format '{format}' has no option {', '.join(map(repr, given))}; its "
+                f"options: {', '.join(takes)}"
+            ) from None
         raise
     if hourly == "mean":
         frame = _hourly_means(frame, name)

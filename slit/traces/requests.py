@@ -322,6 +322,12 @@ def read_csv_table(path: Path, label: str) -> pd.DataFrame:
         )
     except (EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile, OSError) as exc:
         _unreadable(path, label, exc)
+    header = [str(c).strip() for c in pd.read_csv(path, header=None, nrows=1,
+                                                   encoding="utf-8").iloc[0]]  # fmt: skip
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:  # pandas would rename the second to "name.1" and read only the first
+        _fail(label, f"names the column(s) {', '.join(twice)} twice in its header",
+              "keep one column of each name")  # fmt: skip
     frame.columns = [str(c).strip() for c in frame.columns]
     frame.index = pd.RangeIndex(1, len(frame) + 1)
     frame.attrs["row_name"] = "data row"
