@@ -19,6 +19,7 @@ from slit.inputs.workload import Requests, build_requests
 from slit.models.latency import EfficiencyParams
 from slit.models.power import PowerParams
 from slit.scenario.loader import Scenario
+from slit.scenario.unused import unused_settings
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,8 @@ def compile_inputs(
     cfg = scenario.config
     seed = cfg.seed if seed is None else seed
     streams = RandomStreams.from_seed(seed, [r.id for r in cfg.regions])
-    log: list[str] = []
+    # settings the chosen modes do not read are said first, like every other input change
+    log: list[str] = unused_settings(cfg)
     frame, model_ids = build_requests(scenario, streams.workload, log)
     requests = Requests.from_frame(frame, model_ids)
     timeline = Timeline.of(scenario)

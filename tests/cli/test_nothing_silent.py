@@ -46,3 +46,38 @@ def test_another_policy_says_the_scenarios_params_are_not_used(tmp_path: Path, c
     notes = json.loads((out / "metadata.json").read_text())["inputs"]
     said = [n for n in notes if "routing.params (carbon)" in n and "'weighted'" in n]
     assert said and f"note: {said[0]}" in capsys.readouterr().err
+
+
+def test_settings_the_chosen_modes_do_not_read_are_said(tmp_path: Path, capsys) -> None:
+    data = small_scenario_dict()
+    data["time"].update(horizon_s=600, epoch_s=300, drain_s=60)
+    data["datacenters"][0]["water"] = {"wue_model": "wetbulb", "wue_l_per_kwh": 19}
+    data["datacenters"][1]["water"] = {"wue_model": "constant", "cycles_of_concentration": 3}
+    data["datacenters"][0]["pools"][0]["phase_role"] = "prefill"
+    data["network"] = {"latency": "distance", "rtt_ms": {"a": {"b": 10}}, "k_media_ms": 3}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(data))
+    out = tmp_path / "out"
+    assert main(["run", str(tmp_path / "s.yaml"), "--out", str(out)]) == 0
+    notes = json.loads((out / "metadata.json").read_text())["inputs"]
+    unused = [n for n in notes if "is not used" in n]
+    assert [n.split(" is not used")[0] for n in unused] == [
+        "datacenters[0] (dc-a).water.wue_l_per_kwh",
+        "datacenters[0] (dc-a).pools[0].phase_role",
+        "datacenters[1] (dc-b).water.cycles_of_concentration",
+        "network.rtt_ms",
+        "network.k_media_ms",
+    ]
+    err = capsys.readouterr().err
+    assert all(f"note: {n}" in err for n in unused)
+
+
+def test_the_bundled_scenarios_set_nothing_unused() -> None:
+    from slit.scenario.loader import bundled_scenario_names, load_scenario
+    from slit.scenario.unused import unused_settings
+
+    for name in bundled_scenario_names():
+        try:
+            scenario = load_scenario(f"bundled:{name}")
+        except Exception:  # scenarios of the real data need SLIT_DATA; their settings still do
+            continue
+        assert unused_settings(scenario.config) == [], name

@@ -1,0 +1,86 @@
+"""Settings a scenario gives that its chosen modes do not read.
+
+A value set beside a mode that ignores it (a constant WUE with the wet-bulb model, an RTT
+table with the distance model, a prefill share with phase split off) changes nothing; a user
+who set it expects it to. Each is reported as a sentence, which the run records in
+``metadata.json`` (``inputs``) and prints as a note, as it does every other change of an
+input. A setting counts as given when it differs from its default: after ``extends:`` or an
+override the resolved scenario holds every default, and a default changes nothing either.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slit.scenario.schema import (
+    NetworkConfig,
+    PhaseSplitConfig,
+    ScenarioModel,
+    SyntheticWorkload,
+    WaterConfig,
+)
+
+
+def _differs(model: Any, cls: type, name: str) -> bool:
+    """Whether ``model.name`` differs from the default of ``cls.name``."""
+    field = cls.model_fields[name]  # type: ignore[attr-defined]
+    default = field.default_factory() if field.default_factory is not None else field.default
+    return getattr(model, name) != default
+
+
+def unused_settings(cfg: ScenarioModel) -> list[str]:
+    """One sentence per setting of ``cfg`` that its chosen mode does not read."""
+    out: list[str] = []
+    for i, dc in enumerate(cfg.datacenters):
+        where = f"datacenters[{i}] ({dc.id})"
+        water = dc.water
+        if water.wue_model == "wetbulb" and _differs(water, WaterConfig, "wue_l_per_kwh"):
+            out.append(
+                f"{where}.water.wue_l_per_kwh is not used: wue_model is 'wetbulb' (WUE "
+                "follows the wet-bulb temperature); set wue_model: constant to use it"
+            )
+        if water.wue_model == "constant" and _differs(
+            water, WaterConfig, "cycles_of_concentration"
+        ):
+            out.append(
+                f"{where}.water.cycles_of_concentration is not used: wue_model is 'constant'"
+            )
+        split = dc.phase_split
+        if not split.enabled:
+            if _differs(split, PhaseSplitConfig, "prefill_fraction"):
+                out.append(
+                    f"{where}.phase_split.prefill_fraction is not used: phase_split is not enabled"
+                )
+            for j, pool in enumerate(dc.pools):
+                for name in ("prefill_replicas", "phase_role"):
+                    if getattr(pool, name) is not None:
+                        out.append(
+                            f"{where}.pools[{j}].{name} is not used: phase_split is not enabled"
+                        )
+    net = cfg.network
+    by_mode = {
+        "rtt_ms": "rtt_matrix",
+        "links": "hops",
+        "k_media_ms": "hops",
+        "cloud_provider": "cloud",
+        "rtt_table": "cloud",
+        "cloud_fallback": "cloud",
+    }
+    for name, mode in by_mode.items():
+        if net.latency != mode and _differs(net, NetworkConfig, name):
+            out.append(
+                f"network.{name} is not used: network.latency is '{net.latency}', and "
+                f"only '{mode}' reads it"
+            )
+    wl = cfg.workload
+    if (
+        isinstance(wl, SyntheticWorkload)
+        and wl.prompt_tokens is not None
+        and wl.output_tokens is not None
+        and _differs(wl, SyntheticWorkload, "profile")
+    ):
+        out.append(
+            "workload.profile is not used: prompt_tokens and output_tokens fix every "
+            "request's lengths"
+        )
+    return out
