@@ -476,7 +476,10 @@ def _record_interruption(claim: Any, meta: dict[str, Any], exc: BaseException, w
 
 
 def _print_summary(s: dict[str, Any], out: Path) -> None:
+    from rich.markup import escape
     from rich.table import Table
+
+    from slit.metrics import metric_label
 
     console = _stderr_console()
     t = Table(title=f"slit run -> {out}", show_header=True)
@@ -485,16 +488,17 @@ def _print_summary(s: dict[str, Any], out: Path) -> None:
     t.add_row(
         "requests (completed / dropped)", f"{s['requests']} ({s['completed']} / {s['dropped']})"
     )
-    for key in ("ttft_s", "tpot_s", "e2e_s"):
+    # labels and units from the metric catalogue, as in every figure and report table
+    for key, words in (("ttft_s", "TTFT"), ("tpot_s", "TPOT"), ("e2e_s", "end-to-end latency")):
         st = s[key]
         if st["mean"] is not None:
-            t.add_row(f"{key} mean / p95", f"{st['mean']:.3f} / {st['p95']:.3f}")
+            t.add_row(escape(f"{words} mean / p95 [s]"), f"{st['mean']:.3f} / {st['p95']:.3f}")
     if s["slo_attainment"] is not None:
-        t.add_row("SLO attainment", f"{100 * s['slo_attainment']:.1f} %")
-    t.add_row("facility energy_kwh", f"{s['energy_kwh']:.1f}")
-    t.add_row("carbon_kg", f"{s['carbon_kg']:.1f}")
-    t.add_row("water_l", f"{s['water_l']:.1f}")
-    t.add_row("cost_usd", f"{s['cost_usd']:.2f}")
+        t.add_row(escape("SLO attainment [%]"), f"{100 * s['slo_attainment']:.1f}")
+    t.add_row(escape("facility energy [kWh]"), f"{s['energy_kwh']:.1f}")
+    t.add_row(escape(metric_label("carbon_kg")), f"{s['carbon_kg']:.2f}")
+    t.add_row(escape(metric_label("water_l")), f"{s['water_l']:.1f}")
+    t.add_row(escape(metric_label("cost_usd")), f"{s['cost_usd']:.2f}")
     console.print(t)
 
 
@@ -825,9 +829,12 @@ def _optimize_into(args: argparse.Namespace, scenario: Any, baselines: tuple[str
         raise
     if not args.quiet:
         _print_notes(meta["inputs"])
+        from slit.metrics import metric_label
+
         v = out.validated
         cols = ["name", "ttft_p95_s", "carbon_kg", "water_l", "cost_usd", "dropped"]
-        print(v[cols].round(3).to_string(index=False))
+        table = v[cols].round(3).rename(columns={c: metric_label(c) for c in cols[1:]})
+        print(table.to_string(index=False))
         print(f"{len(out.pareto)} non-dominated plans; results in {args.out}")
     return 0
 
