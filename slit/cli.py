@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from slit.errors import Interrupted, SlitError
+from slit.errors import Interrupted, ScenarioError, SlitError
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -315,22 +315,39 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from slit.inputs import check_inputs
+    """Check each scenario in one pass: the schema (every problem at once); then, on a valid
+    schema, the routing parameters and each input (the requests, every region's signals, the
+    fleet) on its own, so that one bad file does not hide another."""
+    from slit.inputs.compile import input_problems
     from slit.scenario.loader import load_scenario
 
     failed = 0
     for path in args.scenarios:
         try:
             scenario = load_scenario(path, args.overrides)
-            log = check_inputs(scenario)
-            _check_routing(scenario)
-            if not args.quiet:
-                print(f"{path}: valid")
-                for line in log:
-                    print(f"  note: {line}")
-        except SlitError as exc:
+        except SlitError as exc:  # the later stages need a valid schema
             failed += 1
             print(f"{path}: invalid\n{exc}", file=sys.stderr)
+            continue
+        problems: list[str] = []
+        try:
+            _check_routing(scenario)
+        except ScenarioError as exc:
+            problems += [str(p) for p in exc.problems]
+        except SlitError as exc:
+            problems.append(str(exc))
+        log, found = input_problems(scenario)
+        problems += found
+        if problems:
+            failed += 1
+            n = len(problems)
+            listed = ["  - " + text.replace("\n", "\n    ") for text in problems]
+            print(f"{path}: invalid\n{n} problem{'s' if n != 1 else ''} in the scenario and "
+                  "its inputs:\n" + "\n".join(listed), file=sys.stderr)  # fmt: skip
+        elif not args.quiet:
+            print(f"{path}: valid")
+            for line in log:
+                print(f"  note: {line}")
     return EXIT_USER_ERROR if failed else 0
 
 

@@ -89,6 +89,37 @@ def compile_inputs(
     )
 
 
+def input_problems(scenario: Scenario) -> tuple[list[str], list[str]]:
+    """Build each input of a run on its own, so that one bad file does not hide another: the
+    requests, every region's signals, the fleet. Returns the input log and every problem
+    found (as the run would report it), for ``slit validate``."""
+    from slit.errors import SlitError
+    from slit.inputs.signals import region_signals
+
+    cfg = scenario.config
+    streams = RandomStreams.from_seed(cfg.seed, [r.id for r in cfg.regions])
+    log: list[str] = unused_settings(cfg)
+    problems: list[str] = []
+    try:
+        _, model_ids = build_requests(scenario, streams.workload, log)
+    except SlitError as exc:
+        problems.append(str(exc))
+        model_ids = sorted({p.model for dc in cfg.datacenters for p in dc.pools})
+    timeline = Timeline.of(scenario)
+    for region in cfg.regions:
+        try:
+            sig = region_signals(scenario, region, timeline.signal_hours,
+                                 streams.signals[region.id], log)  # fmt: skip
+            sig.epoch_means(timeline.start_utc, timeline.epoch_s, timeline.n_epochs)
+        except SlitError as exc:
+            problems.append(f"{exc} (region '{region.id}')")
+    try:
+        compile_fleet(scenario, model_ids, log=log)
+    except SlitError as exc:
+        problems.append(str(exc))
+    return log, problems
+
+
 def check_inputs(scenario: Scenario) -> list[str]:
     """Build every input of a run (requests, signals, fleet and network) without simulating.
 

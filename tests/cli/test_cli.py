@@ -181,3 +181,23 @@ def test_run_from_another_directory_uses_the_packaged_default(tmp_path):
         "run", "--out", str(tmp_path / "o"), "-q", "--set", "time.horizon_s=900", cwd=tmp_path
     )
     assert proc.returncode == 0, proc.stderr
+
+
+def test_validate_reports_problems_of_every_stage_in_one_pass(tmp_path, capsys):
+    """A bad routing parameter, a missing trace and a missing signal file do not depend on
+    each other: all three are reported by one `slit validate`."""
+    from tests.bad_inputs import _signal_file, _trace_workload
+
+    data = small_scenario_dict()
+    _signal_file(data)
+    _trace_workload(data, "missing-trace.csv")
+    data["regions"][0]["signals"]["carbon"]["path"] = "missing-signal.csv"
+    data["routing"] = {"policy": "weighted", "params": {"carbn": 1}}
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "3 problems in the scenario and its inputs" in err
+    for piece in ("routing.params.carbn", "missing-trace.csv (workload.path)",
+                  "missing-signal.csv (regions[0].signals.carbon)"):  # fmt: skip
+        assert piece in err, err
