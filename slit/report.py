@@ -78,20 +78,18 @@ def _png(fig: Any) -> str:
 def _summary_tables(summary: dict[str, Any]) -> str:
     latency = pd.DataFrame(
         [
-            {"metric": f"{k} [s]", **{s: summary[k][s] for s in ("mean", "p50", "p95", "p99")}}
-            for k in ("ttft_s", "tpot_s", "e2e_s")
+            {"metric": label, **{s: summary[k][s] for s in ("mean", "p50", "p95", "p99")}}
+            for k, label in (("ttft_s", "TTFT [s]"), ("tpot_s", "TPOT [s]"),
+                             ("e2e_s", "end-to-end latency [s]"))
         ]  # fmt: skip
     )
-    totals = pd.DataFrame([{
-        "requests": summary["requests"], "completed": summary["completed"],
-        "dropped": summary["dropped"], "SLO attainment [fraction]": summary["slo_attainment"],
-        "energy [kWh]": summary["energy_kwh"], "carbon [kg CO2]": summary["carbon_kg"],
-        "water [L]": summary["water_l"], "cost [USD]": summary["cost_usd"],
-    }])  # fmt: skip
+    # result keys as columns: _table heads them from the metric catalogue (label and unit)
+    totals = pd.DataFrame([{k: summary[k] for k in (
+        "requests", "completed", "dropped", "slo_attainment", "energy_kwh", "carbon_kg",
+        "water_l", "cost_usd")}])  # fmt: skip
     per_dc = pd.DataFrame([
-        {"datacenter": dc, "requests": v["requests"], "energy [kWh]": v["energy_kwh"],
-         "carbon [kg CO2]": v["carbon_kg"], "water [L]": v["water_l"], "cost [USD]": v["cost_usd"],
-         "GPU utilisation [fraction]": v["gpu_utilization"]}
+        {"datacenter": dc, **{k: v[k] for k in ("requests", "energy_kwh", "carbon_kg", "water_l",
+                                                 "cost_usd", "gpu_utilization")}}
         for dc, v in summary["per_datacenter"].items()
     ])  # fmt: skip
     return ("<h3>Totals</h3>" + _table(totals) + "<h3>Latency</h3>" + _table(latency)
@@ -160,7 +158,7 @@ def build_report(folder: Path, style: str = "default") -> str:
                             "carbon_kg", "water_l", "cost_usd", "energy_kwh", "dropped",
                             "slo_attainment") if c in validated]  # fmt: skip
         parts.append("<h2>Plans and baselines replayed in the simulator</h2>")
-        parts.append("<p>Units: seconds, kg CO2, litres, USD, kWh; the same seed for every "
+        parts.append("<p>Units: seconds, kg CO2e, litres, USD, kWh; the same seed for every "
                      "replay.</p>" + _table(validated[cols]))  # fmt: skip
         ind = json.loads((folder / "indicators.json").read_text(encoding="utf-8"))
         rows = [{"indicator": "algorithm", "value": ind.get("algorithm")},

@@ -7,10 +7,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from slit.metrics import metric_label
 from slit.plot.style import OKABE_ITO
 
-IMPACTS = (("carbon_kg", "carbon [kg CO2]"), ("water_l", "water [L]"), ("cost_usd", "cost [USD]"))
-"""The stacked quantities: column and axis label."""
+IMPACTS = tuple((key, metric_label(key)) for key in ("carbon_kg", "water_l", "cost_usd"))
+"""The stacked quantities: column and axis label (from the metric catalogue)."""
 
 
 def per_datacenter_from_summary(summary: dict[str, Any], name: str = "run") -> pd.DataFrame:
@@ -59,7 +60,7 @@ def plot_datacenter_impacts(per_dc: pd.DataFrame, fig: Any = None, *,
             left += v
         ax.set_xlabel(label)
         ax.grid(axis="y", visible=False)
-    axes[0].set_yticks(y, names)
+    axes[0].set_yticks(y, [n.replace("_", " ") for n in names])
     axes[0].invert_yaxis()
     handles, labels = axes[0].get_legend_handles_labels()
     ncol = min(len(dcs), max(1, int(width_in / 1.9)))

@@ -57,8 +57,10 @@ def test_every_figure_of_a_result_folder_is_clean(folders, kind: str, style: str
 def test_every_figure_kind_is_drawn_by_the_folders(folders) -> None:
     drawn = set()
     for folder in folders.values():
-        drawn |= {"sweep" if s.startswith("sweep_") else s for s in figures(folder)}
-    plt.close("all")
+        figs = figures(folder)
+        drawn |= {"sweep" if s.startswith("sweep_") else s for s in figs}
+        for fig in figs.values():
+            plt.close(fig)
     assert drawn == set(FIGURE_SPAN)
 
 

@@ -110,7 +110,7 @@ def test_datacenter_impacts_stack_to_the_totals() -> None:
     carbon = fig.axes[0]
     ends = sorted({round(p.get_x() + p.get_width(), 9) for p in carbon.patches})
     assert ends[-2:] == [3.0, 7.0]  # a: 1 + 2, b: 3 + 4
-    assert [a.get_xlabel() for a in fig.axes] == ["carbon [kg CO2]", "water [L]", "cost [USD]"]
+    assert [a.get_xlabel() for a in fig.axes] == ["carbon [kg CO2e]", "water [L]", "cost [USD]"]
 
 
 @pytest.mark.slow
