@@ -47,6 +47,18 @@ def _number(kind: type, lo: float, hi: float) -> Any:
 SEED = _number(int, 0, 2**63 - 1)
 
 
+BUILTIN_POLICIES = ("nearest", "round_robin", "least_loaded", "lowest_carbon", "lowest_water",
+                    "lowest_cost", "weighted", "plan", "helix", "splitwise",
+                    "consolidate")  # fmt: skip
+"""The routing policies slit ships, named in ``--help`` without importing the simulator (a
+test checks them against the registry)."""
+
+BUILTIN_ALGORITHMS = ("slit", "slit-guided", "slit-moead", "slit-nolocal", "slit-norepair",
+                      "slit-ranked", "slit-sparse", "nsga2", "nsga3", "moead", "rvea", "smsemoa",
+                      "agemoea2", "random")  # fmt: skip
+"""The search algorithms slit ships (see BUILTIN_POLICIES)."""
+
+
 def _common(p: argparse.ArgumentParser, out: bool = True) -> None:
     p.add_argument(
         "--set",
@@ -109,7 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="simulate one scenario (the bundled default if none given)")
     p.add_argument("scenario", nargs="?", default=None, help="scenario YAML (default: bundled)")
-    p.add_argument("--policy", default=None, help="routing policy (see `slit list policies`)")
+    p.add_argument(
+        "--policy",
+        default=None,
+        help="routing policy instead of the scenario's: "
+        + ", ".join(BUILTIN_POLICIES)
+        + " or a plugin's (`slit list policies` describes each)",
+    )
     _common(p)
 
     p = sub.add_parser("schema", help="print the JSON Schema of scenario files")
@@ -160,7 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
         "optimize", help="rolling multi-objective routing over the horizon, validated by replay"
     )
     p.add_argument("scenario", nargs="?", default=None, help="scenario YAML (default: bundled)")
-    p.add_argument("--algorithm", default="slit", help="see `slit list algorithms`")
+    p.add_argument(
+        "--algorithm",
+        default="slit",
+        help="search algorithm: "
+        + ", ".join(BUILTIN_ALGORITHMS)
+        + " or a plugin's (`slit list algorithms` describes each)",
+    )
     p.add_argument(
         "--evaluations", type=_number(int, 1, 10**7), default=2000, help="evaluations per epoch"
     )
@@ -265,7 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--style",
         choices=["default", "paper"],
         default="default",
-        help="paper: one-column width, small type, 300 dpi PNG",
+        help="paper: one or two journal columns wide (3.5 or 7 in), 6-7 pt type, 300 dpi "
+        "PNG, fonts embedded in the PDF",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 

@@ -201,3 +201,31 @@ def test_validate_reports_problems_of_every_stage_in_one_pass(tmp_path, capsys):
     for piece in ("routing.params.carbn", "missing-trace.csv (workload.path)",
                   "missing-signal.csv (regions[0].signals.carbon)"):  # fmt: skip
         assert piece in err, err
+
+
+def test_help_names_the_builtin_policies_and_algorithms_of_the_registries():
+    from slit.cli import BUILTIN_ALGORITHMS, BUILTIN_POLICIES
+    from slit.plugins import ALGORITHMS
+    from slit.sim.policies import policy_names
+
+    assert set(BUILTIN_POLICIES) == set(policy_names())
+    assert set(BUILTIN_ALGORITHMS) == set(ALGORITHMS.names())
+
+
+def test_every_option_with_a_default_says_it_in_help():
+    import argparse
+
+    from slit.cli import build_parser
+
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in subparsers.choices.items():
+        text = sub.format_help()
+        for action in sub._actions:
+            default = action.default
+            if (not action.option_strings or default in (None, False, [], argparse.SUPPRESS)
+                    or action.help is None):  # fmt: skip
+                continue
+            assert "default" in (action.help or "") or f"(default: {default})" in " ".join(
+                text.split()
+            ), f"slit {name} {action.option_strings[0]}"
