@@ -407,11 +407,19 @@ def _stderr_console() -> Any:
     return Console(stderr=True)
 
 
+def _one_seed(args: argparse.Namespace) -> None:
+    """Refuse ``--seed`` beside ``--set seed=...``: one of them would be dropped."""
+    if getattr(args, "seed", None) is not None and any(
+            o.split("=", 1)[0].strip() == "seed" for o in args.overrides):  # fmt: skip
+        raise SlitError("--seed and --set seed=... both give the seed; give it once")
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from slit.experiment.rundir import OutputClaim, check_out_dir
     from slit.scenario.loader import load_scenario
 
     check_out_dir(args.out, args.overwrite)
+    _one_seed(args)
     if args.policy is not None:
         from slit.sim.policies import policy_class
 
@@ -701,6 +709,8 @@ def _cmd_traces(args: argparse.Namespace) -> int:
     if args.traces_command == "build":
         from slit.builders.profiles import build_profiles
 
+        _check_profiles_out(args.out)  # before the build: a user's files are never replaced
+
         try:
             paths = build_profiles(args.data_dir, args.out)
         except (FileNotFoundError, ValueError, KeyError) as exc:
@@ -771,8 +781,21 @@ def _traces_show(args: argparse.Namespace) -> int:
     else:
         from slit.traces.files import read_trace_file
 
+        repairs = _parse_options(args.repairs)
+        if repairs:  # checked as a scenario's repair: block is, with the valid names and values
+            from pydantic import ValidationError
+
+            from slit.scenario.schema import GridRepairConfig
+
+            try:
+                repairs = GridRepairConfig.model_validate(repairs).model_dump(include=set(repairs))
+            except ValidationError as exc:
+                found = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                                  for e in exc.errors())  # fmt: skip
+                valid = ", ".join(GridRepairConfig.model_fields)
+                raise SlitError(f"--repair: {found} (valid: {valid})") from None
         frame = read_trace_file(target, args.format, _parse_options(args.options),
-                                _parse_options(args.repairs))  # fmt: skip
+                                repairs)  # fmt: skip
         _print_frame(summary.frame_summary(frame), f"{Path(target).name} ({args.format})")
         if frame.attrs.get("start_utc") is not None:
             print(f"first request at {frame.attrs['start_utc']} (UTC)")
@@ -790,6 +813,7 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
     from slit.scenario.loader import load_scenario
 
     check_out_dir(args.out, args.overwrite)
+    _one_seed(args)
     FORECASTERS.get(args.forecaster)  # unknown names fail here, before any work
     if args.signal_error < 0:
         raise SlitError(f"--signal-error must be >= 0, got {args.signal_error}")
@@ -807,10 +831,12 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
             "--evaluations"
         )
     scenario = load_scenario(args.scenario, args.overrides)
-    from slit.inputs.estimate import check_run_size, check_servable
+    from slit.inputs.estimate import check_optimiser_size, check_run_size, check_servable
 
     check_run_size(scenario, args.force)  # before the workload is built
     check_servable(scenario)
+    if args.time_budget_s is None:
+        check_optimiser_size(scenario, args.evaluations, args.force)
     with OutputClaim(args.out, args.overwrite) as claim:
         return _optimize_into(args, scenario, baselines, claim)
 
@@ -865,6 +891,9 @@ def _optimize_into(args: argparse.Namespace, scenario: Any, baselines: tuple[str
                      "algorithm": args.algorithm, "replayed_plan": "balanced",
                      "baselines": list(baselines)})  # fmt: skip
         meta["inputs"] = list(out.replay.metadata.get("inputs", []))
+        if args.time_budget_s is not None:
+            meta["inputs"].append(f"optimize: each epoch searched for {args.time_budget_s:g} s "
+                                  "(--time-budget-s); --evaluations was not used")  # fmt: skip
         claim.write(optimize_files(out, scenario, meta))
     except KeyboardInterrupt as exc:
         _record_interruption(claim, {**meta, "algorithm": args.algorithm}, exc, wall0, None)
@@ -884,6 +913,8 @@ def _optimize_into(args: argparse.Namespace, scenario: Any, baselines: tuple[str
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from slit.experiment.sweep import load_sweep, run_sweep
 
+    if args.address and args.executor != "ray":
+        raise SlitError("--address names a Ray cluster; it needs --executor ray")
     spec, base_dir = load_sweep(args.sweep_file)
     bar = None if args.quiet else _stage_bar()
     state: dict[str, Any] = {}
@@ -1037,6 +1068,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(line, file=sys.stderr)
 
+    _check_calibrate_outputs(args)  # before the fits: nothing of the user's is replaced
     cal = calibrate_folder(args.data_dir, write=args.write, write_tables=args.write_tables,
                            write_collectives=args.write_collectives, report=args.report,
                            note=note)  # fmt: skip
@@ -1049,6 +1081,60 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
             print("held-out error (each tensor-parallel degree predicted by a fit without it):")
             print(shown.round(1).to_string(index=False))
     return 0
+
+
+PROFILE_FILES = ("MANIFEST.csv", "grid_month_hour.csv", "grid_month_quantiles.csv",
+                 "regions.yaml", "requests_azure2023.json", "zone_rtt_azure_p95.csv")  # fmt: skip
+"""The files ``slit traces build`` writes."""
+
+
+def _check_profiles_out(out: Path) -> None:
+    """``slit traces build --out`` may replace the files of an earlier build (a folder whose
+    MANIFEST.csv it wrote), never a user's files of the same names."""
+    from slit.experiment.rundir import check_out_path
+
+    check_out_path(out, "folder")
+    if not out.is_dir():
+        return
+    try:
+        with open(out / "MANIFEST.csv", encoding="utf-8") as handle:
+            ours = handle.readline(200).startswith("file,derived_from,source,")
+    except (OSError, UnicodeDecodeError):
+        ours = False
+    taken = [n for n in PROFILE_FILES if (out / n).exists()]
+    if taken and not ours:
+        raise SlitError(
+            f"{out}: holds {', '.join(taken)}, which an earlier `slit traces build` did not "
+            "write (no MANIFEST.csv of its own); choose another --out"
+        )
+
+
+def _calibrate_wrote(*marks: str) -> Any:
+    """A check that a file is one ``slit calibrate`` wrote: its first 4 kB hold a mark."""
+
+    def own(path: Path) -> bool:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                head = handle.read(4096)
+        except (OSError, UnicodeDecodeError):
+            return False
+        return any(mark in head for mark in marks)
+
+    return own
+
+
+def _check_calibrate_outputs(args: argparse.Namespace) -> None:
+    """Each output of ``slit calibrate`` may replace only the file of its kind that slit
+    wrote (a catalog, a table), and the report only a file holding the report's markers."""
+    from slit.experiment.rundir import check_out_file
+
+    kinds = (("--write", args.write, _calibrate_wrote("Generated by `slit calibrate`")),
+             ("--write-tables", args.write_tables, _calibrate_wrote("slit calibrate")),
+             ("--write-collectives", args.write_collectives, _calibrate_wrote("slit calibrate")),
+             ("--report", args.report, _calibrate_wrote("calibration-report:start")))  # fmt: skip
+    for flag, path, own in kinds:
+        if path is not None:
+            check_out_file(path, own, flag)
 
 
 def _plot_frame(frame: Any, signal: str | None, out: Path, title: str) -> None:

@@ -571,4 +571,60 @@ CASES: list[Case] = [
     *[Case(f"{command}_of_a_file", {"s.yaml": _yaml()}, (r"is a file, not a result folder",),
            argv=(command, "{scenario}"))
       for command in ("report", "plot")],
+    # -- third round: absurd catalog figures, weather files, keys given twice, sizes --------
+    *[Case(f"catalog_gpu_{field}_absurd", {"s.yaml": _yaml(lambda d, field=field: d.update(
+        catalog={"gpus": {"g-x": {"peak_bf16_tflop_per_s": 100, "memory_gb": 80,
+                                  "memory_bandwidth_gb_per_s": 2000, "interconnect_gb_per_s": 300,
+                                  "idle_power_w": 50, "max_power_w": 400, field: 1e300}}}))},
+           (rf"catalog\.gpus\.g-x\.{field}", r"less than or equal to"))
+      for field in ("max_power_w", "memory_gb", "peak_bf16_tflop_per_s",
+                    "memory_bandwidth_gb_per_s")],
+    Case("catalog_llm_parameters_tiny", {"s.yaml": _yaml(lambda d: d.update(catalog={"llms": {
+        "m-x": {"parameters_billion": 1e-300, "layers": 32, "hidden_size": 4096,
+                "attention_heads": 32, "kv_heads": 8, "head_dim": 128,
+                "max_context_tokens": 8192}}}))},
+         (r"catalog\.llms\.m-x\.parameters_billion", r"greater than or equal to 0\.001")),
+    *[Case(f"weather_{label}", {"w.json": text, "s.yaml": _yaml(lambda d: (
+        d["time"].update(horizon_s=3600, epoch_s=900, drain_s=600),
+        d["regions"][0].update(signals={"source": "files", "carbon": 300.0, "price": 40.0,
+                                        "ewif": 2.0,
+                                        "wetbulb": {"path": "w.json", "format": "openmeteo"}})))},
+           (r"w\.json", says))
+      for label, text, says in (
+          ("offset_huge", '{"utc_offset_seconds": 1e12, "hourly": {"time": ["2023-07-15T00:00"],'
+           ' "temperature_2m": [20], "relative_humidity_2m": [50]}}', r"utc_offset_seconds"),
+          ("offset_nan", '{"utc_offset_seconds": NaN, "hourly": {"time": ["2023-07-15T00:00"],'
+           ' "temperature_2m": [20], "relative_humidity_2m": [50]}}', r"utc_offset_seconds"),
+          ("lists_of_two_lengths", '{"utc_offset_seconds": 0, "hourly": {"time": '
+           '["2023-07-15T00:00", "2023-07-15T01:00"], "temperature_2m": [20],'
+           ' "relative_humidity_2m": [50, 50]}}', r"lists of one length"),
+          ("key_twice", '{"utc_offset_seconds": 0, "utc_offset_seconds": 3600, "hourly": {}}',
+           r"'utc_offset_seconds' appear twice"),
+      )],
+    *[Case(f"sweep_{label}", {"s.yaml": text}, says,
+           argv=("sweep", "{scenario}", "--out", "{out}"))
+      for label, text, says in (
+          ("seed_in_grid", "base: bundled:default\ngrid: {seed: [5, 6]}\n",
+           (r"sweep grid", r"sets seed")),
+          ("set_and_grid_one_key", "base: bundled:default\nset: [routing.policy=lowest_cost]\n"
+           "grid: {routing.policy: [nearest]}\n", (r"which set: also sets",)),
+          ("policy_twice", "base: bundled:default\noptions: {policy: lowest_cost}\n"
+           "grid: {routing.policy: [nearest]}\n", (r"routing.policy are both given",)),
+      )],
+    Case("sweep_address_without_ray", {"s.yaml": "base: bundled:default\n"},
+         (r"--address names a Ray cluster",),
+         argv=("sweep", "{scenario}", "--out", "{out}", "--address", "auto")),
+    Case("seed_given_twice", {"s.yaml": _yaml()}, (r"--seed and --set seed",),
+         argv=("run", "{scenario}", "--out", "{out}", "--seed", "5", "--set", "seed=9")),
+    Case("replicas_beyond_the_fleet_limit", {"s.yaml": _yaml(
+        _with("datacenters.0.pools.0.replicas", 200_000))},
+         (r"200,00\d replicas", r"more than the 100,000", r"--force")),
+    Case("optimiser_beyond_its_limit", {"s.yaml": _yaml(lambda d: d["time"].update(
+        horizon_s=86400, epoch_s=60))},
+         (r"1,440 epochs x 10,000,000 evaluations", r"--force"),
+         argv=("optimize", "{scenario}", "--out", "{out}", "--evaluations", "10000000")),
+    Case("traces_repair_unknown_value", {"s.yaml": _yaml()},
+         (r"--repair: fill_nan", r"'none', 'ffill' or 'linear'"),
+         argv=("traces", "show", "US-CAL-CISO", "--format", "csv", "--repair",
+               "fill_nan=quadratic")),
 ]  # fmt: skip

@@ -27,8 +27,9 @@ class GpuSpec(Spec):
     vendor's figure ("80" of "A100 80GB"), in the unit ``memory_unit`` says the vendor means."""
 
     name: str = ""
-    peak_bf16_tflop_per_s: PositiveFloat
-    memory_gb: PositiveFloat = Field(
+    # upper bounds far above any real part: a typo or a sentinel (1e308) is refused, not simulated
+    peak_bf16_tflop_per_s: Annotated[float, Field(gt=0, le=1e5)]
+    memory_gb: Annotated[float, Field(gt=0, le=1e5)] = Field(
         description="Device memory as the vendor states it, in memory_unit (GiB or GB)."
     )
     memory_unit: Literal["GiB", "GB"] = Field(
@@ -41,11 +42,11 @@ class GpuSpec(Spec):
         description="Share of the memory the driver keeps for ECC when it is on (1/16 on GDDR6 "
         "datacenter boards; 0 for HBM, whose ECC bits are stored beside the data).",
     )
-    memory_bandwidth_gb_per_s: PositiveFloat
-    interconnect_gb_per_s: PositiveFloat
-    idle_power_w: NonNegFloat
-    max_power_w: PositiveFloat
-    embodied_carbon_kg: NonNegFloat = 0.0
+    memory_bandwidth_gb_per_s: Annotated[float, Field(gt=0, le=1e6)]
+    interconnect_gb_per_s: Annotated[float, Field(gt=0, le=1e6)]
+    idle_power_w: Annotated[float, Field(ge=0, le=1e5)]
+    max_power_w: Annotated[float, Field(gt=0, le=1e5)]
+    embodied_carbon_kg: Annotated[float, Field(ge=0, le=1e6)] = 0.0
     sources: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")

@@ -40,16 +40,17 @@ class LlmSpec(Spec):
     """One LLM architecture (values as in the model's published config)."""
 
     name: str = ""
-    parameters_billion: PositiveFloat
-    active_parameters_billion: PositiveFloat | None = None
-    layers: PositiveInt
-    hidden_size: PositiveInt
-    attention_heads: PositiveInt
-    kv_heads: PositiveInt
-    head_dim: PositiveInt
-    intermediate_size: PositiveInt | None = None
-    vocab_size: PositiveInt | None = None
-    max_context_tokens: PositiveInt = 4096
+    # bounds far beyond any real model: a typo or a sentinel is refused, not simulated
+    parameters_billion: Annotated[float, Field(ge=1e-3, le=1e5)]
+    active_parameters_billion: Annotated[float, Field(ge=1e-3, le=1e5)] | None = None
+    layers: Annotated[int, Field(gt=0, le=10_000)]
+    hidden_size: Annotated[int, Field(gt=0, le=10**6)]
+    attention_heads: Annotated[int, Field(gt=0, le=10**5)]
+    kv_heads: Annotated[int, Field(gt=0, le=10**5)]
+    head_dim: Annotated[int, Field(gt=0, le=10**5)]
+    intermediate_size: Annotated[int, Field(gt=0, le=10**7)] | None = None
+    vocab_size: Annotated[int, Field(gt=0, le=10**8)] | None = None
+    max_context_tokens: Annotated[int, Field(gt=0, le=10**9)] = 4096
     weight_precision: WeightPrecision | None = Field(
         None,
         description="Precision of the stored weights; sets bytes_per_parameter (None: "

@@ -104,11 +104,36 @@ def check_out_dir(out: Path, overwrite: bool) -> None:
             "--overwrite replaces only a folder slit wrote: choose another --out"
         )
     foreign = [n for n in names if n not in RESULT_NAMES]
+    # the folders slit writes hold only slit's files: plots/ its marked figures, plans/ the
+    # plan tables of an optimisation; anything else in them is the user's
+    foreign += [f"plots/{p.name}" for p in _entries(out / "plots")
+                if not (p.is_file() and is_slit_figure(p))]  # fmt: skip
+    foreign += [f"plans/{p.name}" for p in _entries(out / "plans")
+                if not (p.is_file() and p.suffix == ".csv" and _is_plan_table(p))]  # fmt: skip
     if foreign:
         raise OutputError(
             f"{out}: besides slit's results it holds {_listing(foreign)}, which --overwrite "
             "would delete; move them out of the folder or choose another --out"
         )
+
+
+def _entries(folder: Path) -> list[Path]:
+    """The entries of ``folder`` (none if it is not a folder or cannot be read)."""
+    try:
+        return list(folder.iterdir()) if folder.is_dir() and not folder.is_symlink() else []
+    except OSError:
+        return []
+
+
+def _is_plan_table(path: Path) -> bool:
+    """Whether ``path`` is a plan table of ``slit optimize`` (its header names the epoch,
+    origin and datacenter shares); reads at most 4 kB."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            header = handle.readline(4096)
+    except (OSError, UnicodeDecodeError):
+        return False
+    return header.startswith("epoch,")
 
 
 NAME_MAX_BYTES = 255
@@ -219,13 +244,11 @@ def check_out_figures(folder: Path, flag: str = "--out", names: list[str] | None
     _check_path(folder, "folder", flag)
     if not names or not folder.is_dir():
         return
-    own_folder = folder.name == "plots" and slit_folder(folder.parent)
-    taken = [n for n in names if (folder / n).exists()
-             and not (own_folder or is_slit_figure(folder / n))]  # fmt: skip
+    taken = [n for n in names if (folder / n).exists() and not is_slit_figure(folder / n)]
     if taken:
         raise OutputError(
-            f"{folder}: holds {_listing(taken)}, which slit did not write and would replace; "
-            f"move them or choose another {flag}"
+            f"{folder}: holds {_listing(taken)}, which slit did not write (or an older slit "
+            f"wrote without its mark) and would replace; move them or choose another {flag}"
         )
 
 

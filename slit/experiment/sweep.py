@@ -267,6 +267,25 @@ def points(spec: SweepSpec) -> list[dict[str, Any]]:
     Raises:
         ScenarioError: a listed point sets a key the grid also sets (which would win).
     """
+    places = [("grid", list(spec.grid))]
+    places += [(f"points[{i}]", list(p)) for i, p in enumerate(spec.points)]
+    set_keys = {a.split("=", 1)[0].strip() for a in spec.set}
+    for where, keys in places:
+        if "seed" in keys:
+            raise ScenarioError([Problem(
+                f"sweep {where}", "sets seed",
+                "list the seeds under seeds:, which every point runs")])  # fmt: skip
+        both = sorted(set_keys & set(keys))
+        if both:
+            raise ScenarioError([Problem(
+                f"sweep {where}", f"sets {', '.join(both)}, which set: also sets",
+                "set each key in one place: set: for every point, the grid or points to vary "
+                "it")])  # fmt: skip
+    varied = set_keys | {k for _, keys in places for k in keys}
+    if ("options.policy" in varied or "policy" in spec.options) and "routing.policy" in varied:
+        raise ScenarioError([Problem(
+            "sweep options.policy", "and routing.policy are both given",
+            "choose the policy in one place")])  # fmt: skip
     for i, listed in enumerate(spec.points):
         both = sorted(set(listed) & set(spec.grid))
         if both:
@@ -330,20 +349,29 @@ SWEEP_HEADER = "# slit sweep: the sweep file that produced this folder's results
 recognised, with its ``points/``)."""
 
 def is_sweep_folder(out: Path) -> bool:
-    """Whether ``out`` is a folder a sweep wrote: it has ``points/``, or a ``sweep.yaml``
-    starting with :data:`SWEEP_HEADER`, or nothing but a sweep's lock file."""
-    if (out / "points").is_dir():
-        return True
-    try:  # a sweep stopped as it started leaves its lock file alone
-        if {p.name for p in out.iterdir()} <= {".lock", ".sweep.yaml.tmp"}:
-            return True
+    """Whether ``out`` is a folder a sweep wrote: its ``sweep.yaml``, if it has one, is the
+    copy a sweep keeps (starting with :data:`SWEEP_HEADER`, or, from before the header, holding
+    every key of a sweep spec), and it has ``points/``; or it holds nothing but a sweep's lock
+    file (a sweep stopped as it started)."""
+    try:
+        names = {p.name for p in out.iterdir()}
     except OSError:
         return False
-    try:
-        with open(out / "sweep.yaml", encoding="utf-8") as handle:
-            return handle.read(len(SWEEP_HEADER)) == SWEEP_HEADER
-    except (OSError, UnicodeDecodeError):
-        return False
+    if names <= {".lock", ".sweep.yaml.tmp"}:
+        return True
+    if "sweep.yaml" in names:
+        try:
+            text = (out / "sweep.yaml").read_text(encoding="utf-8")[:MAX_SWEEP_BYTES]
+        except (OSError, UnicodeDecodeError):
+            return False
+        if not text.startswith(SWEEP_HEADER):
+            try:
+                kept = yaml.safe_load(text)
+            except yaml.YAMLError:
+                return False
+            if not (isinstance(kept, dict) and set(kept) == set(SweepSpec.model_fields)):
+                return False  # a sweep file of the user's, not the copy a sweep keeps
+    return (out / "points").is_dir()
 
 
 def check_sweep_out(out: Path) -> None:
@@ -362,8 +390,9 @@ def check_sweep_out(out: Path) -> None:
     if names and not is_sweep_folder(out):
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
         raise OutputError(
-            f"{out}: holds {shown} and is not a sweep's folder (no points/); a sweep writes "
-            "sweep.yaml and results.parquet there: choose a new or empty --out"
+            f"{out}: holds {shown} and is not a sweep's folder (one with points/ and slit's "
+            "copy of its sweep.yaml); a sweep writes sweep.yaml and results.parquet there: "
+            "choose a new or empty --out"
         )
 
 
@@ -513,6 +542,7 @@ def check_points(
         ResourceError: a point is above the size limit and ``force`` is not given.
     """
     from slit.inputs.estimate import check_run_size, check_servable
+    from slit.inputs.files import input_digest
     from slit.scenario.loader import load_scenario
     from slit.version import __version__
 
@@ -543,8 +573,12 @@ def check_points(
                 raise type(exc)(f"sweep point {name}, seed {seed}: {exc}") from None
             keys[(_canon(p), seed)] = {
                 "scenario_sha256": scenario.content_hash(),
+                # the bytes of the files it reads: an edited trace or a ${SLIT_DATA} that
+                # points elsewhere gives new results, never the stale ones
+                "inputs_sha256": input_digest(scenario),
                 "command": spec.command,
                 "options": opts,
+                "keep_outputs": spec.keep_outputs,
                 "slit_version": __version__,
             }
     return keys

@@ -93,9 +93,56 @@ def check_request_count(requests: float, force: bool, what: str = "the scenario"
         )
 
 
+MAX_REPLICAS_TOTAL = 100_000
+"""The most replicas (over all pools) a run may have without ``--force``."""
+MEMORY_KB_PER_REPLICA = 2.5
+"""Memory per replica (its engine state), kB: a pool of 10^6 replicas took 2.5 GB."""
+
+
+def check_fleet_size(scenario: object, force: bool = False) -> None:
+    """Refuse a fleet above :data:`MAX_REPLICAS_TOTAL` replicas (unless ``force``) or above
+    this machine's memory (always): each replica is an engine of its own."""
+    cfg = scenario.config  # type: ignore[attr-defined]
+    replicas = sum(p.replicas for dc in cfg.datacenters for p in dc.pools)
+    memory_mb = BASE_MEMORY_MB + MEMORY_KB_PER_REPLICA * replicas / 1000.0
+    machine = physical_memory_mb()
+    if machine is not None and memory_mb > machine:
+        raise ResourceError(
+            f"the scenario's {replicas:,} replicas need about {memory_mb:,.0f} MB; this machine "
+            f"has {machine:,.0f} MB. Lower datacenters[].pools[].replicas"
+        )
+    if replicas > MAX_REPLICAS_TOTAL and not force:
+        raise ResourceError(
+            f"the scenario has {replicas:,} replicas, more than the {MAX_REPLICAS_TOTAL:,} a run "
+            f"may have without --force (about {memory_mb:,.0f} MB and slow set-up). Lower "
+            "datacenters[].pools[].replicas, or pass --force to run it anyway"
+        )
+
+
+MAX_OPTIMISER_EVALUATIONS = 10**9
+"""The most candidate evaluations (epochs x evaluations per epoch) an optimisation may make
+without ``--force`` (the evaluator makes about 20,000 a second)."""
+
+
+def check_optimiser_size(scenario: object, evaluations: int, force: bool = False) -> None:
+    """Refuse an optimisation whose epochs x evaluations exceed
+    :data:`MAX_OPTIMISER_EVALUATIONS` unless ``force``, with the time it would take."""
+    cfg = scenario.config  # type: ignore[attr-defined]
+    epochs = -(-float(cfg.time.horizon_s) // float(cfg.time.epoch_s))
+    total = epochs * evaluations
+    if total > MAX_OPTIMISER_EVALUATIONS and not force:
+        hours = total / 20_000 / 3600
+        raise ResourceError(
+            f"{epochs:,.0f} epochs x {evaluations:,} evaluations = {total:,.0f} evaluations, "
+            f"about {hours:,.0f} h; more than {MAX_OPTIMISER_EVALUATIONS:,} needs --force. "
+            "Lower --evaluations, give --time-budget-s, or lengthen time.epoch_s"
+        )
+
+
 def check_run_size(scenario: object, force: bool = False) -> RunEstimate | None:
-    """Check a scenario's size before any work (see :func:`check_request_count`); returns the
-    estimate (None for a trace workload)."""
+    """Check a scenario's size before any work (see :func:`check_request_count` and
+    :func:`check_fleet_size`); returns the estimate (None for a trace workload)."""
+    check_fleet_size(scenario, force)
     n = expected_requests(scenario)
     if n is None:
         return None

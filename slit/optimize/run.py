@@ -247,6 +247,14 @@ def _epoch_scales(result: HorizonResult) -> list[tuple[FloatArray, FloatArray]]:
     return out
 
 
+def finite_hypervolume(hv: Any, points: FloatArray) -> float:
+    """``hv(points)`` over the rows with every objective finite (0 when none is): a NaN or an
+    infinity would make the hypervolume code loop or return NaN."""
+    pts = np.asarray(points, float)
+    pts = pts[np.isfinite(pts).all(axis=1)] if pts.ndim == 2 else pts[:0]
+    return float(hv(pts)) if len(pts) else 0.0
+
+
 def hypervolumes(
     result: HorizonResult, scales: list[tuple[FloatArray, FloatArray]] | None = None
 ) -> list[float]:
@@ -258,7 +266,7 @@ def hypervolumes(
 
     hv = HV(ref_point=np.full(len(OBJECTIVES), 1.1))
     scales = _epoch_scales(result) if scales is None else scales
-    return [float(hv((fr.objectives - lo) / span))
+    return [finite_hypervolume(hv, (fr.objectives - lo) / span)
             for fr, (lo, span) in zip(result.fronts, scales, strict=True)]  # fmt: skip
 
 
@@ -276,7 +284,7 @@ def convergence_table(
     rows = []
     for fr, (lo, span) in zip(result.fronts, scales, strict=True):
         for g, (n_eval, f) in enumerate(fr.history):
-            value = float(hv((f - lo) / span)) if len(f) else 0.0
+            value = finite_hypervolume(hv, (f - lo) / span)
             rows.append({"epoch": fr.epoch, "generation": g + 1, "evaluations": n_eval,
                          "hypervolume": value})  # fmt: skip
     return pd.DataFrame(rows, columns=["epoch", "generation", "evaluations", "hypervolume"])

@@ -47,6 +47,10 @@ def unused_settings(cfg: ScenarioModel) -> list[str]:
             )
         split = dc.phase_split
         if not split.enabled:
+            if _differs(split, PhaseSplitConfig, "kv_link_gb_per_s"):
+                out.append(
+                    f"{where}.phase_split.kv_link_gb_per_s is not used: phase_split is not enabled"
+                )
             if _differs(split, PhaseSplitConfig, "prefill_fraction"):
                 out.append(
                     f"{where}.phase_split.prefill_fraction is not used: phase_split is not enabled"
@@ -72,7 +76,20 @@ def unused_settings(cfg: ScenarioModel) -> list[str]:
                 f"network.{name} is not used: network.latency is '{net.latency}', and "
                 f"only '{mode}' reads it"
             )
+    if net.latency in ("rtt_matrix", "hops"):
+        for name in ("route_factor", "fibre_km_per_ms"):
+            if _differs(net, NetworkConfig, name):
+                out.append(
+                    f"network.{name} is not used: network.latency is '{net.latency}', and "
+                    "only the distance model (and 'cloud' for pairs its table lacks) reads it"
+                )
     wl = cfg.workload
+    if (
+        isinstance(wl, SyntheticWorkload)
+        and wl.diurnal_amplitude == 0
+        and _differs(wl, SyntheticWorkload, "peak_hour_local")
+    ):
+        out.append("workload.peak_hour_local is not used: diurnal_amplitude is 0 (a flat rate)")
     if (
         isinstance(wl, SyntheticWorkload)
         and wl.prompt_tokens is not None

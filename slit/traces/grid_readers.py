@@ -30,6 +30,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import math
 import os
 import zlib
 from collections.abc import Callable, Iterable
@@ -308,8 +309,16 @@ def _prices(path: Path, label: str) -> pd.DataFrame:
 )
 def _openmeteo(path: Path, label: str) -> pd.DataFrame:
     text = _read_text(path, label)
+    def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [k for k, _ in pairs]
+        twice = sorted({k for k in keys if keys.count(k) > 1})
+        if twice:  # json keeps the last silently; a second offset would move every hour
+            raise TraceError(f"{label}: the key(s) {', '.join(map(repr, twice))} appear twice "
+                             "in one object; keep one")  # fmt: skip
+        return dict(pairs)
+
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, object_pairs_hook=unique_keys)
     except json.JSONDecodeError as exc:
         raise TraceError(f"{label}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
     hourly = doc.get("hourly") if isinstance(doc, dict) else None
@@ -322,6 +331,11 @@ def _openmeteo(path: Path, label: str) -> pd.DataFrame:
             f"{label}: hourly variable(s) {', '.join(missing)} missing; request "
             "hourly=temperature_2m,relative_humidity_2m from Open-Meteo"
         )
+    lengths = {k: len(hourly[k]) if isinstance(hourly[k], list) else None for k in needed}
+    if None in lengths.values() or len(set(lengths.values())) > 1:
+        shown = ", ".join(f"{k}: {'not a list' if n is None else n}" for k, n in lengths.items())
+        raise TraceError(f"{label}: the hourly lists must be lists of one length ({shown}); "
+                         "the file may be truncated or edited")  # fmt: skip
     raw = pd.DataFrame({k: hourly[k] for k in needed})
     raw[LINE] = np.arange(len(raw)) + 1  # element number within hourly.time
     local = pd.to_datetime(raw["time"], format="ISO8601")
@@ -331,6 +345,11 @@ def _openmeteo(path: Path, label: str) -> pd.DataFrame:
     offset_s = doc.get("utc_offset_seconds")
     if offset_s is None:
         raise TraceError(f"{label}: no 'utc_offset_seconds'; cannot convert local time to UTC")
+    # real offsets lie within -12 h and +14 h
+    if (isinstance(offset_s, bool) or not isinstance(offset_s, (int, float))
+            or not math.isfinite(offset_s) or not -12 * 3600 <= offset_s <= 14 * 3600):  # fmt: skip
+        raise TraceError(f"{label}: utc_offset_seconds is {offset_s!r}; a time zone's offset "
+                         "lies between -43200 and 50400 s")  # fmt: skip
     idx = pd.DatetimeIndex(
         (local - pd.Timedelta(seconds=int(offset_s))).dt.tz_localize("UTC"), name="time_utc"
     )

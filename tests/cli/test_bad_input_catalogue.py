@@ -68,3 +68,13 @@ def test_the_catalogue_covers_every_kind_of_bad_input() -> None:
                  "signal_shorter_than_the_horizon", "signal_not_utf8", "signal_truncated_gzip",
                  "negative_tensor_parallel_degree", "unknown_grid_zone"):  # fmt: skip
         assert kind in names, kind
+
+
+def test_the_counts_by_category_in_the_docs_add_up_to_the_catalogue() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "docs" / "reliability.md").read_text(encoding="utf-8")
+    table = text[text.index("| category | cases | what |"):].split("\n\n", 1)[0]
+    counts = [int(row.split("|")[2]) for row in table.splitlines()[2:]]
+    assert sum(counts) == len(CASES)
+    assert f"{len(CASES)} cases" in text

@@ -210,3 +210,52 @@ def test_report_replaces_its_own_report_and_nothing_else(run_dir, tmp_path, caps
     assert main(["report", str(run_dir), "--out", str(mine)]) == 2
     assert "was not written by this command" in capsys.readouterr().err
     assert mine.read_text() == "<html>my page</html>"
+
+
+@pytest.mark.parametrize("inside", ["plots/my_notes.txt", "plots/routing_share.png",
+                                    "plans/my_plan.csv"])  # fmt: skip
+def test_overwrite_refuses_a_users_file_inside_slits_subfolders(tmp_path, capsys, inside):
+    out = tmp_path / "out"
+    _slit_folder(out)
+    (out / inside).parent.mkdir()
+    (out / inside).write_text("mine")
+    assert _run(out, "--overwrite") == 2
+    assert inside in capsys.readouterr().err
+    assert (out / inside).read_text() == "mine"
+
+
+def test_plot_never_replaces_a_users_image_in_the_plots_folder(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert _run(out) == 0
+    (out / "plots").mkdir()
+    (out / "plots" / "routing_share.png").write_text("my drawing")
+    assert main(["plot", str(out), "-q"]) == 2
+    assert "routing_share.png" in capsys.readouterr().err
+    assert (out / "plots" / "routing_share.png").read_text() == "my drawing"
+    (out / "plots" / "routing_share.png").unlink()
+    assert main(["plot", str(out), "-q"]) == 0
+    assert main(["plot", str(out), "-q"]) == 0  # its own figures it replaces
+
+
+def test_a_users_folder_with_points_is_not_taken_for_a_sweep(tmp_path, capsys):
+    folder = tmp_path / "mine"
+    (folder / "points").mkdir(parents=True)
+    (folder / "sweep.yaml").write_text("# my sweep\nbase: bundled:default\n")
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text("base: bundled:default\nset: [time.horizon_s=600, time.epoch_s=300]\n")
+    assert main(["sweep", str(sweep), "--out", str(folder), "-q"]) == 2
+    assert "is not a sweep's folder" in capsys.readouterr().err
+    assert (folder / "sweep.yaml").read_text().startswith("# my sweep")
+
+
+def test_traces_build_and_calibrate_never_replace_a_users_file(tmp_path, capsys):
+    (tmp_path / "ub").mkdir()
+    (tmp_path / "ub" / "regions.yaml").write_text("mine")
+    assert main(["traces", "build", "--from", str(tmp_path), "--out", str(tmp_path / "ub")]) == 2
+    assert "regions.yaml" in capsys.readouterr().err
+    (tmp_path / "mine.yaml").write_text("mine")
+    for flag in ("--write", "--write-tables", "--write-collectives", "--report"):
+        assert main(["calibrate", "--from", str(tmp_path), flag, str(tmp_path / "mine.yaml")]) == 2
+        assert "was not written by this command" in capsys.readouterr().err
+    assert (tmp_path / "mine.yaml").read_text() == "mine"
+    assert (tmp_path / "ub" / "regions.yaml").read_text() == "mine"

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from slit.cli import main
+from tests.conftest import small_scenario_dict
 
 SMOKE = Path(__file__).resolve().parents[2] / "experiments" / "smoke" / "sweep.yaml"
 
@@ -309,3 +310,43 @@ def test_a_grid_of_mixed_types_gives_a_table_not_a_traceback(tmp_path: Path) -> 
     table = pd.read_parquet(out / "results.parquet")
     assert len(table) == 4 and (table["status"] == "ok").all()
     assert set(table["param.label"].dropna()) == {"1", "b", "[1, 2]"}
+
+
+def test_a_changed_data_file_runs_anew_never_a_stale_result(tmp_path: Path) -> None:
+    """The point ids hash the bytes of the files a scenario reads: editing a signal file
+    between two runs of one sweep gives new results, not the old ones."""
+    from tests.bad_inputs import GOOD_HOURS, _signal_csv, _signal_file
+
+    data = small_scenario_dict()
+    data["time"].update(horizon_s=600, epoch_s=300, drain_s=60)
+    _signal_file(data)
+    data["time"].update(horizon_s=600, epoch_s=300, drain_s=60)
+    data["regions"][0]["signals"].update(wetbulb=15.0, ewif=2.0)
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    (tmp_path / "sig.csv").write_text(_signal_csv(GOOD_HOURS), encoding="utf-8")
+    path = _write(tmp_path, {"base": "s.yaml", "seeds": [1],
+                             "grid": {"routing.policy": ["nearest"]}})  # fmt: skip
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "-q"]) == 0
+    before = pd.read_parquet(out / "results.parquet")
+    tenfold = [(t, str(float(v) * 10)) for t, v in GOOD_HOURS]
+    (tmp_path / "sig.csv").write_text(_signal_csv(tenfold), encoding="utf-8")
+    assert main(["sweep", str(path), "--out", str(out), "-q"]) == 0
+    after = pd.read_parquet(out / "results.parquet")
+    assert before["run_id"].iloc[0] != after["run_id"].iloc[0]
+    assert after["carbon_kg"].iloc[0] > 2 * before["carbon_kg"].iloc[0]  # one region x10
+
+
+@pytest.mark.parametrize("spec, says", [
+    ({"grid": {"seed": [5, 6]}}, "sets seed"),
+    ({"points": [{"seed": 5}]}, "sets seed"),
+    ({"set": ["routing.policy=lowest_cost"], "grid": {"routing.policy": ["nearest"]}},
+     "which set: also sets"),
+    ({"options": {"policy": "lowest_cost"}, "grid": {"routing.policy": ["nearest"]}},
+     "routing.policy are both given"),
+])  # fmt: skip
+def test_keys_set_in_two_places_are_refused(tmp_path: Path, capsys, spec: dict,
+                                            says: str) -> None:  # fmt: skip
+    path = _write(tmp_path, {"base": "bundled:default", **spec})
+    assert main(["sweep", str(path), "--out", str(tmp_path / "o")]) == 2
+    assert says in capsys.readouterr().err
