@@ -286,6 +286,7 @@ class OutputClaim:
         self._acquire()
         try:
             check_out_dir(self.out, self.overwrite)  # again, now that no other slit writes it
+            self._remove_leftovers()
             self._stage = _stage_beside(self.out)
         except BaseException:
             self._release()
@@ -332,6 +333,16 @@ class OutputClaim:
         handle.write(f"{os.getpid()}\n")
         handle.flush()
         self._lock = handle
+
+    def _remove_leftovers(self) -> None:
+        """Remove the staging folders of earlier writers of ``out`` that were killed before
+        they could clean up (SIGKILL, a power cut): only the lock holder stages beside
+        ``out``, and the lock is ours, so every one found is stale."""
+        parent, name = self.out.parent, self.out.name
+        for pattern in (f".{name}.*.partial", f".{name}.old-*"):
+            for stale in parent.glob(pattern):
+                if stale.is_dir() and not stale.is_symlink():
+                    shutil.rmtree(stale, ignore_errors=True)
 
     def _release(self) -> None:
         if self._lock is None:

@@ -100,6 +100,9 @@ def _trace_requests(
                 f"valid: {', '.join(region_ids)}. Rename them in the file or the scenario"
             )
         origin = names.map({r: i for i, r in enumerate(region_ids)}).to_numpy(np.int64)
+        if wl.origins:
+            log.append(f"{label}: workload.origins is not used: the trace's column 'origin' "
+                       "gives each request's origin")  # fmt: skip
     else:
         origin = _draw(
             rng,
@@ -109,6 +112,11 @@ def _trace_requests(
 
     model: npt.NDArray[np.int64] | None = None
     if "model" in trace.columns:
+        raw_names = set(trace["model"].astype(str))
+        unmatched = sorted(set(wl.model_map) - raw_names)
+        if unmatched:
+            log.append(f"{label}: workload.model_map entries {', '.join(unmatched[:5])} match no "
+                       "model name of the trace and are not used")  # fmt: skip
         names = trace["model"].astype(str).map(lambda m: wl.model_map.get(m, m))
         unknown = sorted(set(names) - set(scenario.llms))
         if not unknown:

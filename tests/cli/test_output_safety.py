@@ -259,3 +259,16 @@ def test_traces_build_and_calibrate_never_replace_a_users_file(tmp_path, capsys)
         assert "was not written by this command" in capsys.readouterr().err
     assert (tmp_path / "mine.yaml").read_text() == "mine"
     assert (tmp_path / "ub" / "regions.yaml").read_text() == "mine"
+
+
+def test_staging_folders_left_by_a_killed_writer_are_removed_by_the_next(tmp_path):
+    out = tmp_path / "out"
+    stale = [tmp_path / ".out.k1ll3d.partial", tmp_path / ".out.old-12345"]
+    for folder in stale:
+        folder.mkdir()
+        (folder / "summary.json").write_text("{}")
+    other = tmp_path / ".other.k1ll3d.partial"  # another folder's: not ours to remove
+    other.mkdir()
+    assert _run(out) == 0
+    assert not any(folder.exists() for folder in stale)
+    assert other.exists()
