@@ -7,10 +7,13 @@ files, catalogs) goes through :func:`load_node`.
 * At most :data:`MAX_DEPTH` levels of nesting (PyYAML composes recursively).
 * No key twice in one mapping (YAML would keep the last value without a word), and only plain
   scalars as keys.
+* Numbers as YAML 1.2 reads them: ``1e-3`` is a number, not the text PyYAML (YAML 1.1) makes
+  of it.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -92,6 +95,19 @@ def _check_keys(root: Any) -> None:
                     )
                 first[key.value] = key
                 stack.append(value)
+
+
+# YAML 1.2 floats: PyYAML follows YAML 1.1, where a float needs a dot, so `1e-3` or `2e6`
+# would be read as text and then refused as "not a number". The loader's own copy of the
+# resolvers is extended; PyYAML's SafeLoader is left as it is.
+_SafeLoaderNoAliasBomb.yaml_implicit_resolvers = {
+    k: list(v) for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_SafeLoaderNoAliasBomb.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
 
 
 def load_node(text: str) -> tuple[Any, Any]:
