@@ -740,6 +740,9 @@ def _traces_show(args: argparse.Namespace) -> int:
     from slit.traces import profiles, summary
 
     target, frame = args.target, None
+    if args.format is None and (args.options or args.repairs):
+        raise SlitError("--option and --repair apply to a file read with --format, not to a "
+                        "bundled zone or profile")  # fmt: skip
     if args.plot:
         _check_plot_file(args.plot)  # before any work
         try:

@@ -623,6 +623,16 @@ CASES: list[Case] = [
         horizon_s=86400, epoch_s=60))},
          (r"1,440 epochs x 10,000,000 evaluations", r"--force"),
          argv=("optimize", "{scenario}", "--out", "{out}", "--evaluations", "10000000")),
+    *[Case(f"mooncake_{label}", {"s.yaml": text}, says,
+           argv=("traces", "show", "{scenario}", "--format", "mooncake"))
+      for label, text, says in (
+          ("boolean_length", '{"timestamp": 0, "input_length": true, "output_length": 10,'
+           ' "hash_ids": [1]}\n', (r"line 1: input_length is true, not a number",)),
+          ("key_twice", '{"timestamp": 0, "input_length": 5, "output_length": 10,'
+           ' "output_length": 3, "hash_ids": [1]}\n', (r"line 1 gives output_length twice",)),
+      )],
+    Case("traces_option_on_a_zone", {}, (r"--option and --repair apply to a file",),
+         argv=("traces", "show", "US-CAL-CISO", "--option", "hourly=mean")),
     Case("traces_repair_unknown_value", {"s.yaml": _yaml()},
          (r"--repair: fill_nan", r"'none', 'ffill' or 'linear'"),
          argv=("traces", "show", "US-CAL-CISO", "--format", "csv", "--repair",

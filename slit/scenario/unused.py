@@ -45,6 +45,13 @@ def unused_settings(cfg: ScenarioModel) -> list[str]:
             out.append(
                 f"{where}.water.cycles_of_concentration is not used: wue_model is 'constant'"
             )
+        for j, pool in enumerate(dc.pools):
+            if (pool.resident and pool.keep_alive_s is None
+                    and _differs(pool, type(pool), "load_bandwidth_gb_per_s")):  # fmt: skip
+                out.append(
+                    f"{where}.pools[{j}].load_bandwidth_gb_per_s is not used: the pool is "
+                    "resident and never unloads (no keep_alive_s), so it never loads weights"
+                )
         split = dc.phase_split
         if not split.enabled:
             if _differs(split, PhaseSplitConfig, "kv_link_gb_per_s"):
@@ -61,6 +68,14 @@ def unused_settings(cfg: ScenarioModel) -> list[str]:
                         out.append(
                             f"{where}.pools[{j}].{name} is not used: phase_split is not enabled"
                         )
+    from slit.catalogue.gpus import bundled_gpus
+
+    for gpu in sorted(set(cfg.catalog.gpus) & set(bundled_gpus())):
+        out.append(
+            f"catalog.gpus.{gpu} replaces the bundled {gpu}, but the latency and power "
+            f"parameters fitted to the bundled {gpu} still apply; give it a new id to use the "
+            "uncalibrated defaults"
+        )
     net = cfg.network
     by_mode = {
         "rtt_ms": "rtt_matrix",

@@ -517,7 +517,10 @@ def _read_mooncake(path: Path, label: str, *, prefix_blocks: bool = False) -> pd
             f"give a Mooncake JSONL trace or choose the matching format ({_format_list()})",
         )
     columns = list(_MOONCAKE_KEYS) + (["hash_ids"] if prefix_blocks else [])
-    table = _jsonl_fast(data, columns)
+    # pyarrow reads true as 1 and keeps the last of a key given twice: a line that may hold
+    # either goes to the line-by-line reader, which refuses both with the line's number
+    suspicious = re.search(rb":\s*(true|false)\b", data) or _repeated_key(data)
+    table = None if suspicious else _jsonl_fast(data, columns)
     if table is None:
         table = _jsonl_slow(data, label, columns)
     elif _LEADING_BLANK_LINE.match(data) or _BLANK_LINE.search(data):
@@ -561,9 +564,30 @@ def _read_mooncake(path: Path, label: str, *, prefix_blocks: bool = False) -> pd
     return out
 
 
+def _repeated_key(data: bytes) -> bool:
+    """Whether some line of JSONL ``data`` may give a key twice (a cheap check of the first
+    thousand lines' keys; the line reader then decides)."""
+    for line in data.split(b"\n", 1000)[:1000]:
+        keys = re.findall(rb'"([^"\\]+)"\s*:', line)
+        if len(keys) != len(set(keys)):
+            return True
+    return False
+
+
 def _json_line(line: bytes, label: str, number: int) -> dict[str, Any]:
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [k for k, _ in pairs]
+        twice = sorted({k for k in keys if keys.count(k) > 1})
+        if twice:
+            _fail(label, f"line {number} gives {', '.join(twice)} twice", "keep one of each key")
+        for key, value in pairs:
+            if isinstance(value, bool):
+                _fail(label, f"line {number}: {key} is {str(value).lower()}, not a number",
+                      "give token counts and times as numbers")  # fmt: skip
+        return dict(pairs)
+
     try:
-        obj = json.loads(line)
+        obj = json.loads(line, object_pairs_hook=unique)
     except ValueError as exc:
         _fail(
             label,

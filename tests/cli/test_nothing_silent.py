@@ -81,3 +81,17 @@ def test_the_bundled_scenarios_set_nothing_unused() -> None:
         except Exception:  # scenarios of the real data need SLIT_DATA; their settings still do
             continue
         assert unused_settings(scenario.config) == [], name
+
+
+def test_a_replaced_bundled_gpu_and_an_unused_load_bandwidth_are_said(tmp_path: Path) -> None:
+    from slit.scenario.loader import scenario_from_dict
+    from slit.scenario.unused import unused_settings
+
+    data = small_scenario_dict()
+    data["catalog"] = {"gpus": {"h100-80gb": {
+        "peak_bf16_tflop_per_s": 900, "memory_gb": 80, "memory_bandwidth_gb_per_s": 3000,
+        "interconnect_gb_per_s": 900, "idle_power_w": 70, "max_power_w": 700}}}  # fmt: skip
+    data["datacenters"][0]["pools"][0]["load_bandwidth_gb_per_s"] = 5.0
+    notes = unused_settings(scenario_from_dict(data).config)
+    assert any(n.startswith("catalog.gpus.h100-80gb replaces the bundled") for n in notes)
+    assert any("load_bandwidth_gb_per_s is not used" in n for n in notes)
