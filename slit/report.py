@@ -234,6 +234,10 @@ def write_report(folder: Path, out: Path | None = None, style: str = "default") 
     from slit.experiment.rundir import check_out_file
 
     folder_kind(folder)  # a missing folder or a file is said as such, before the --out checks
+    if out is not None and out.suffix.lower() not in (".html", ".htm"):
+        from slit.errors import SlitError
+
+        raise SlitError(f"--out {out}: a report is an HTML file; give a name ending in .html")
     target = out or folder / "report.html"
     check_out_file(target, is_report)  # before the work: never over a result or a user's file
     text = build_report(folder, style)

@@ -552,9 +552,11 @@ def check_points(
         try:
             opts = point_options(spec, p)
         except ValidationError as exc:
+            hint = ("see slit optimize --help for the options and their types"
+                    if spec.command == "optimize" else "a run sweep takes only options.policy")
             problems = [
                 Problem(f"sweep point {name}: options.{'.'.join(map(str, e['loc']))}",
-                        e["msg"], "see slit optimize --help for the options and their types")
+                        e["msg"], hint)
                 for e in exc.errors()
             ]  # fmt: skip
             raise ScenarioError(problems) from None

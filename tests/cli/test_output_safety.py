@@ -272,3 +272,11 @@ def test_staging_folders_left_by_a_killed_writer_are_removed_by_the_next(tmp_pat
     assert _run(out) == 0
     assert not any(folder.exists() for folder in stale)
     assert other.exists()
+
+
+def test_a_report_is_written_only_to_an_html_name(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert _run(out) == 0
+    assert main(["report", str(out), "--out", str(tmp_path / "report.png")]) == 2
+    assert "a report is an HTML file" in capsys.readouterr().err
+    assert not (tmp_path / "report.png").exists()
