@@ -631,6 +631,9 @@ CASES: list[Case] = [
           ("key_twice", '{"timestamp": 0, "input_length": 5, "output_length": 10,'
            ' "output_length": 3, "hash_ids": [1]}\n', (r"line 1 gives output_length twice",)),
       )],
+    Case("trace_nothing_left_after_skip", {"s.yaml": _yaml(lambda d: (
+        _trace_workload(d), d["workload"].update(skip_s=100000))), "trace.csv": GOOD_TRACE},
+         (r"trace\.csv", r"no request is left to replay")),
     Case("traces_option_on_a_zone", {}, (r"--option and --repair apply to a file",),
          argv=("traces", "show", "US-CAL-CISO", "--option", "hourly=mean")),
     Case("traces_repair_unknown_value", {"s.yaml": _yaml()},

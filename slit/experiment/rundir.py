@@ -179,6 +179,9 @@ def _check_path(path: Path, kind: str, flag: str = "--out") -> None:
             f"{flag}, slit does not write through links"
         )
     for parent in [path, *path.parents] if kind == "folder" else list(path.parents):
+        if parent != path and parent.is_symlink() and not parent.exists():
+            raise OutputError(f"{path}: lies under {parent}, a symbolic link that leads nowhere "
+                              f"(dangling or a loop); choose another {flag}")  # fmt: skip
         if parent.exists() and not parent.is_dir():
             what = "exists and is not a folder" if parent == path else f"is under a file ({parent})"
             raise OutputError(f"{path}: {what}; choose another {flag}")

@@ -280,8 +280,11 @@ def _eia930(
     gen = pd.DataFrame({f: _numeric(raw, f, label).to_numpy() for f in fuels}, index=idx)
     # NaN generation gives NaN intensities, which check_hourly rejects or fills
     out = gen.rename(columns={f: f"gen_{f}_mwh" for f in fuels})
-    out["carbon_g_per_kwh"] = carbon_from_fuel_mix(gen, carbon_table).to_numpy()
-    out["ewif_l_per_kwh"] = ewif_from_fuel_mix(gen, water_table).to_numpy()
+    try:
+        out["carbon_g_per_kwh"] = carbon_from_fuel_mix(gen, carbon_table).to_numpy()
+        out["ewif_l_per_kwh"] = ewif_from_fuel_mix(gen, water_table).to_numpy()
+    except TraceError as exc:  # an unknown factor table: say which file's option named it
+        raise TraceError(f"{label}: {exc} (option carbon_table or water_table)") from None
     out.attrs["carbon_table"] = carbon_table
     out.attrs["water_table"] = water_table
     out[LINE] = raw[LINE].to_numpy()

@@ -1062,11 +1062,15 @@ def check_covers(df: pd.DataFrame, horizon_s: float, label: str | None = None) -
         return
     where = f"{label} ({_source(df)})" if label else _source(df)
     scale = covered / horizon_s if horizon_s > 0 else 0.0
+    # a trace that covers nothing (one request, or none left after skip_s) cannot be stretched
+    stretch = (f", or set workload.rate_scale to at most {scale:.3g} to stretch the trace over "
+               "the horizon (fewer requests per second)" if scale > 0 else "")  # fmt: skip
+    fixes = (f"shorten time.horizon_s to at most {_fmt_s(covered)}, or set workload.replay to "
+             "'tile' or 'resample'" if covered > 0 else
+             "check workload.skip_s and the file: no request is left to replay")  # fmt: skip
     _fail(
         where,
         f"the trace covers [0 s, {_fmt_s(covered)}) but the scenario needs "
         f"[0 s, {_fmt_s(horizon_s)})",
-        f"shorten time.horizon_s to at most {_fmt_s(covered)}, or set workload.replay to "
-        f"'tile' or 'resample', or set workload.rate_scale to at most {scale:.3g} to stretch "
-        "the trace over the horizon (fewer requests per second)",
+        fixes + stretch,
     )

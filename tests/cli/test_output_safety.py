@@ -280,3 +280,10 @@ def test_a_report_is_written_only_to_an_html_name(tmp_path, capsys):
     assert main(["report", str(out), "--out", str(tmp_path / "report.png")]) == 2
     assert "a report is an HTML file" in capsys.readouterr().err
     assert not (tmp_path / "report.png").exists()
+
+
+def test_an_out_under_a_link_loop_is_refused_before_any_work(tmp_path, capsys):
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    assert _run(tmp_path / "a" / "out") == 2
+    assert "a symbolic link that leads nowhere" in capsys.readouterr().err
