@@ -234,10 +234,12 @@ def write_report(folder: Path, out: Path | None = None, style: str = "default") 
     from slit.experiment.rundir import check_out_file
 
     folder_kind(folder)  # a missing folder or a file is said as such, before the --out checks
-    if out is not None and out.suffix.lower() not in (".html", ".htm"):
+    if out is not None and out.suffix and out.suffix.lower() not in (".html", ".htm"):
+        # a name of another file type (rep.png) would hold HTML under a false extension
         from slit.errors import SlitError
 
-        raise SlitError(f"--out {out}: a report is an HTML file; give a name ending in .html")
+        raise SlitError(f"--out {out}: a report is an HTML file; give a name ending in .html "
+                        "(or with no extension)")
     target = out or folder / "report.html"
     check_out_file(target, is_report)  # before the work: never over a result or a user's file
     text = build_report(folder, style)
