@@ -422,6 +422,11 @@ CASES: list[Case] = [
       for label, when in (("year_9999", "9999-12-31T23:00:00Z"),
                           ("year_1", "0001-01-01T00:00:00Z"),
                           ("year_1850", "1850-01-01T00:00:00Z"))],
+    Case("signal_shift_years_fraction", {**_signals(_signal_csv(GOOD_HOURS)), "s.yaml": _yaml(
+        lambda d: (_signal_file(d), d["regions"][0]["signals"]["carbon"].update(
+            shift_years=0.5)))},
+         (r"^error: 1 problem", r"regions\[0\]\.signals\.carbon\.shift_years:",
+          r"valid integer")),
     Case("signal_shift_years_huge", {**_signals(_signal_csv(GOOD_HOURS)), "s.yaml": _yaml(
         lambda d: (_signal_file(d), d["regions"][0]["signals"]["carbon"].update(
             shift_years=100000)))},
@@ -600,6 +605,9 @@ CASES: list[Case] = [
            ' "relative_humidity_2m": [50, 50]}}', r"lists of one length"),
           ("key_twice", '{"utc_offset_seconds": 0, "utc_offset_seconds": 3600, "hourly": {}}',
            r"'utc_offset_seconds' appear twice"),
+          ("humidity_negative", '{"utc_offset_seconds": 0, "hourly": {"time": '
+           '["2023-07-15T00:00"], "temperature_2m": [20], "relative_humidity_2m": [-5]}}',
+           r"relative_humidity_2m\[0\] is -5 %, outside 0-100"),
       )],
     *[Case(f"sweep_{label}", {"s.yaml": text}, says,
            argv=("sweep", "{scenario}", "--out", "{out}"))

@@ -357,8 +357,16 @@ def _pick_union_member(annotation: Any, node: Any) -> type[BaseModel] | None:
 
 
 def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
-    """Drop discriminated-union tags that pydantic inserts into locations."""
-    tags = {"profile", "constant", "csv", "synthetic", "trace"}
+    """Drop the union tags pydantic inserts into locations: discriminator values, the names
+    of the schema's models (``SignalFile``) and of constrained scalar types."""
+    import pydantic
+
+    from slit.scenario import schema
+
+    tags = {"profile", "constant", "csv", "files", "synthetic", "trace", "constrained-float",
+            "constrained-int", "constrained-str"}  # fmt: skip
+    tags |= {name for name, obj in vars(schema).items()
+             if isinstance(obj, type) and issubclass(obj, pydantic.BaseModel)}  # fmt: skip
     return tuple(p for p in loc if not (isinstance(p, str) and p in tags))
 
 
@@ -407,7 +415,20 @@ def _problems_from(
     overridden: dict[tuple[Any, ...], str] | None = None,
 ) -> list[Problem]:
     problems = []
-    for err in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    # A mapping given where a value may be a mapping or a number (a signal file or a constant)
+    # fails both branches; the number branch's "not a number" only hides the real problem.
+    scalar = {"float_type", "float_parsing", "int_type", "int_parsing", "string_type",
+              "bool_type"}  # fmt: skip
+    cleaned = [_clean_loc(tuple(e["loc"])) for e in errors]
+
+    def hidden(i: int) -> bool:  # the number branch of a mapping whose own branch says more
+        loc = cleaned[i]
+        return (errors[i]["type"] in scalar and isinstance(errors[i].get("input"), dict)
+                and any(len(o) > len(loc) and o[:len(loc)] == loc for o in cleaned))  # fmt: skip
+
+    kept = [e for i, e in enumerate(errors) if not hidden(i)]
+    for err in kept or errors:
         loc = _clean_loc(tuple(err["loc"]))
         assignment = _override_of(loc, overridden or {})
         origin = f"--set {assignment}" if assignment else _line_of(loc, sources)

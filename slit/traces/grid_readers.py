@@ -358,6 +358,17 @@ def _openmeteo(path: Path, label: str) -> pd.DataFrame:
     )
     temp = _numeric(raw, "temperature_2m", label).to_numpy()
     rh = _numeric(raw, "relative_humidity_2m", label).to_numpy()
+    # a humidity outside 0-100 % or an air temperature no place has would give a NaN or
+    # absurd wet-bulb, reported later as something else: say it here, with its element
+    for name, values, lo, hi, unit in (("relative_humidity_2m", rh, 0.0, 100.0, "%"),
+                                       ("temperature_2m", temp, -90.0, 60.0, "°C")):  # fmt: skip
+        bad = np.flatnonzero((values < lo) | (values > hi))
+        if len(bad):
+            i = int(bad[0])
+            raise TraceError(
+                f"{label}: hourly.{name}[{i}] is {values[i]:g} {unit}, outside {lo:g}-{hi:g} "
+                f"{unit} ({len(bad)} such value(s)); the file may be corrupt"
+            )
     out = pd.DataFrame(
         {
             "temperature_c": temp,
