@@ -584,6 +584,11 @@ CASES: list[Case] = [
            (rf"catalog\.gpus\.g-x\.{field}", r"less than or equal to"))
       for field in ("max_power_w", "memory_gb", "peak_bf16_tflop_per_s",
                     "memory_bandwidth_gb_per_s")],
+    Case("catalog_llm_bytes_per_parameter_absurd", {"s.yaml": _yaml(lambda d: d.update(
+        catalog={"llms": {"m-x": {"parameters_billion": 8.0, "layers": 32, "hidden_size": 4096,
+                                  "attention_heads": 32, "kv_heads": 8, "head_dim": 128,
+                                  "bytes_per_parameter": 1e300}}}))},
+         (r"catalog\.llms\.m-x\.bytes_per_parameter", r"less than or equal to 8")),
     Case("catalog_llm_parameters_tiny", {"s.yaml": _yaml(lambda d: d.update(catalog={"llms": {
         "m-x": {"parameters_billion": 1e-300, "layers": 32, "hidden_size": 4096,
                 "attention_heads": 32, "kv_heads": 8, "head_dim": 128,

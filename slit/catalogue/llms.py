@@ -56,7 +56,7 @@ class LlmSpec(Spec):
         description="Precision of the stored weights; sets bytes_per_parameter (None: "
         "bytes_per_parameter as given, 2 if neither is given).",
     )
-    bytes_per_parameter: PositiveFloat = Field(
+    bytes_per_parameter: Annotated[float, Field(gt=0, le=8)] = Field(
         2.0, description="Bytes per stored weight; derived from weight_precision when it is set."
     )
     kv_cache_dtype: KvCacheDtype = Field("bf16", description="Precision of the KV cache.")
