@@ -1086,25 +1086,23 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
-PROFILE_FILES = ("MANIFEST.csv", "grid_month_hour.csv", "grid_month_quantiles.csv",
-                 "regions.yaml", "requests_azure2023.json", "zone_rtt_azure_p95.csv")  # fmt: skip
-"""The files ``slit traces build`` writes."""
-
-
 def _check_profiles_out(out: Path) -> None:
     """``slit traces build --out`` may replace the files of an earlier build (a folder whose
     MANIFEST.csv it wrote), never a user's files of the same names."""
+    from slit.builders import profiles as built
     from slit.experiment.rundir import check_out_path
 
     check_out_path(out, "folder")
     if not out.is_dir():
         return
+    written = (built.MANIFEST_FILE, built.GRID_FILE, built.QUANTILE_FILE, built.REGIONS_FILE,
+               built.REQUESTS_FILE, built.ZONE_RTT_FILE)  # fmt: skip
     try:
-        with open(out / "MANIFEST.csv", encoding="utf-8") as handle:
+        with open(out / built.MANIFEST_FILE, encoding="utf-8") as handle:
             ours = handle.readline(200).startswith("file,derived_from,source,")
     except (OSError, UnicodeDecodeError):
         ours = False
-    taken = [n for n in PROFILE_FILES if (out / n).exists()]
+    taken = [n for n in written if (out / n).exists()]
     if taken and not ours:
         raise SlitError(
             f"{out}: holds {', '.join(taken)}, which an earlier `slit traces build` did not "
@@ -1145,13 +1143,12 @@ def _plot_frame(frame: Any, signal: str | None, out: Path, title: str) -> None:
 
     matplotlib.use("Agg")
     from slit.plot.signals import plot_trace_frame
-    from slit.version import __version__
+    from slit.plot.style import figure_mark_metadata
 
     ax = plot_trace_frame(frame, signal, Path(title).name)
     out.parent.mkdir(parents=True, exist_ok=True)
-    mark = f"slit {__version__} (matplotlib)"  # lets a later --plot replace it (is_slit_figure)
-    key = {".png": "Software", ".pdf": "Creator"}.get(out.suffix.lower())
-    ax.figure.savefig(out, dpi=150, metadata={key: mark} if key else None)
+    # the mark lets a later --plot replace it (is_slit_figure)
+    ax.figure.savefig(out, dpi=150, metadata=figure_mark_metadata(out.suffix) or None)
     print(f"plot written to {out}")
 
 

@@ -28,3 +28,10 @@ def finite(value: Any) -> Any:
 def dumps(value: Any, **kwargs: Any) -> str:
     """``json.dumps`` of :func:`finite` ``(value)``, refusing any non-finite number left."""
     return json.dumps(finite(value), allow_nan=False, **kwargs)
+
+
+def repeated_keys(pairs: list[tuple[str, Any]]) -> list[str]:
+    """The keys given more than once among one JSON object's ``pairs``, sorted (for an
+    ``object_pairs_hook``: ``json`` itself keeps the last value without a word)."""
+    keys = [k for k, _ in pairs]
+    return sorted({k for k in keys if keys.count(k) > 1})

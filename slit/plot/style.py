@@ -84,20 +84,29 @@ def legend_columns(labels: list[str], width_in: float) -> int:
     return max(1, min(len(labels), int(0.95 * width_in // widest_in)))
 
 
+def figure_mark_metadata(suffix: str) -> dict[str, Any]:
+    """The savefig metadata that names slit as a figure's maker (PNG Software, PDF Creator),
+    by which ``slit.experiment.rundir.is_slit_figure`` knows the files slit may replace; an
+    empty mapping for other formats."""
+    from slit.version import __version__
+
+    mark = f"slit {__version__} (matplotlib)"
+    key = {".png": "Software", ".pdf": "Creator"}.get(suffix.lower())
+    return {key: mark} if key else {}
+
+
 def save_figure(fig: Any, stem: Path, dpi: float | None = None) -> list[Path]:
     """Save ``fig`` as ``stem.png`` and ``stem.pdf``; the PDF carries no creation date, so the
     same results give the same bytes, and both name slit as their maker. Returns the two
     paths."""
-    from slit.version import __version__
-
     paths = []
     for ext in ("png", "pdf"):
         path = stem.with_name(f"{stem.name}.{ext}")
         kwargs = {"dpi": dpi} if dpi else {}
         # the mark lets a later `slit plot` tell its own figures from a user's files
-        mark = f"slit {__version__} (matplotlib)"
-        metadata = ({"CreationDate": None, "Creator": mark} if ext == "pdf"
-                    else {"Software": mark})  # fmt: skip
+        metadata = figure_mark_metadata(f".{ext}")
+        if ext == "pdf":
+            metadata["CreationDate"] = None
         fig.savefig(path, metadata=metadata, **kwargs)
         paths.append(path)
     return paths

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from slit.errors import TraceError
+from slit.jsonio import repeated_keys
 from slit.models.fuel_mix import FUEL_CODES, carbon_from_fuel_mix, ewif_from_fuel_mix
 from slit.models.psychrometrics import wetbulb_stull_c
 from slit.models.ranges import SIGNAL_RANGES
@@ -313,8 +314,7 @@ def _prices(path: Path, label: str) -> pd.DataFrame:
 def _openmeteo(path: Path, label: str) -> pd.DataFrame:
     text = _read_text(path, label)
     def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        keys = [k for k, _ in pairs]
-        twice = sorted({k for k in keys if keys.count(k) > 1})
+        twice = repeated_keys(pairs)
         if twice:  # json keeps the last silently; a second offset would move every hour
             raise TraceError(f"{label}: the key(s) {', '.join(map(repr, twice))} appear twice "
                              "in one object; keep one")  # fmt: skip

@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 
 from slit.errors import Problem, TraceError
+from slit.jsonio import repeated_keys
 from slit.plugins import REQUEST_FORMATS
 
 REQUIRED_COLUMNS = ("arrival_s", "prompt_tokens", "output_tokens")
@@ -576,8 +577,7 @@ def _repeated_key(data: bytes) -> bool:
 
 def _json_line(line: bytes, label: str, number: int) -> dict[str, Any]:
     def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        keys = [k for k, _ in pairs]
-        twice = sorted({k for k in keys if keys.count(k) > 1})
+        twice = repeated_keys(pairs)
         if twice:
             _fail(label, f"line {number} gives {', '.join(twice)} twice", "keep one of each key")
         for key, value in pairs:
