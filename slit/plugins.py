@@ -28,6 +28,12 @@ POLICIES: Registry[type[RoutingPolicy]] = Registry(
 )
 """Routing policies: :class:`~slit.sim.policies.RoutingPolicy` subclasses by name."""
 
+DEFERRALS: Registry[type[Any]] = Registry(
+    "deferral policy", "slit list deferrals", ("slit.sim.deferral",)
+)
+"""Deferral policies of deferrable requests: :class:`~slit.sim.deferral.DeferralPolicy`
+subclasses by name."""
+
 ALGORITHMS: Registry[Callable[..., Any]] = Registry(
     "algorithm",
     "slit list algorithms",

@@ -15,7 +15,7 @@ from slit.inputs.fleet import Fleet, compile_fleet
 from slit.inputs.signals import EpochSignals, epoch_signals
 from slit.inputs.streams import RandomStreams
 from slit.inputs.timeline import Timeline
-from slit.inputs.workload import Requests, build_requests
+from slit.inputs.workload import Requests, build_requests, draw_classes
 from slit.models.latency import EfficiencyParams
 from slit.models.power import PowerParams
 from slit.scenario.loader import Scenario
@@ -79,7 +79,14 @@ def compile_inputs(
     # settings the chosen modes do not read are said first, like every other input change
     log: list[str] = unused_settings(cfg)
     frame, model_ids = build_requests(scenario, streams.workload, log)
-    requests = Requests.from_frame(frame, model_ids)
+    classes = draw_classes(
+        scenario,
+        frame["origin"].to_numpy(np.int64),
+        frame["model"].to_numpy(np.int64),
+        model_ids,
+        streams.classes,
+    )
+    requests = Requests.from_frame(frame, model_ids, classes)
     timeline = Timeline.of(scenario)
     signals = epoch_signals(scenario, streams, timeline, log)
     fleet = compile_fleet(scenario, model_ids, efficiency=efficiency, power=power, log=log)

@@ -259,6 +259,11 @@ class Requests:
         prompt_tokens, output_tokens: lengths, tokens (each at least 1, within the LLM's
             context window).
         model_ids: the run's LLM ids: the workload's, then any other LLM a pool serves.
+        request_class: index into ``class_ids`` (0: interactive), or None when every request
+            is interactive.
+        deadline_s: completion deadline after arrival, s (inf for an interactive request), or
+            None when every request is interactive.
+        class_ids: ``interactive``, then the workload's deferrable classes in scenario order.
     """
 
     arrival_s: npt.NDArray[np.float64]
@@ -267,15 +272,31 @@ class Requests:
     prompt_tokens: npt.NDArray[np.int64]
     output_tokens: npt.NDArray[np.int64]
     model_ids: tuple[str, ...]
+    request_class: npt.NDArray[np.int64] | None = None
+    deadline_s: npt.NDArray[np.float64] | None = None
+    class_ids: tuple[str, ...] = ("interactive",)
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame, model_ids: list[str]) -> Requests:
-        """The record of :func:`build_requests`'s table (the arrays are made read-only)."""
+    def from_frame(
+        cls,
+        frame: pd.DataFrame,
+        model_ids: list[str],
+        classes: tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], tuple[str, ...]]
+        | None = None,
+    ) -> Requests:
+        """The record of :func:`build_requests`'s table (the arrays are made read-only), with
+        the classes of :func:`draw_classes` if any."""
         arrays = {}
         for column in REQUEST_COLUMNS:
             a = frame[column].to_numpy()
             a.flags.writeable = False
             arrays[column] = a
+        request_class = deadline = None
+        class_ids: tuple[str, ...] = ("interactive",)
+        if classes is not None:
+            request_class, deadline, class_ids = classes
+            request_class.flags.writeable = False
+            deadline.flags.writeable = False
         return cls(
             arrival_s=arrays["arrival_s"],
             origin=arrays["origin"],
@@ -283,7 +304,15 @@ class Requests:
             prompt_tokens=arrays["prompt_tokens"],
             output_tokens=arrays["output_tokens"],
             model_ids=tuple(model_ids),
+            request_class=request_class,
+            deadline_s=deadline,
+            class_ids=class_ids,
         )
+
+    @property
+    def deferrable(self) -> npt.NDArray[np.bool_] | None:
+        """True for each request of a deferrable class (None when every one is interactive)."""
+        return None if self.request_class is None else self.request_class > 0
 
     def __len__(self) -> int:
         return len(self.arrival_s)
@@ -307,3 +336,35 @@ class Requests:
 
 REQUEST_COLUMNS = ("arrival_s", "origin", "model", "prompt_tokens", "output_tokens")
 """The columns of the request table, in order."""
+
+
+def draw_classes(
+    scenario: Scenario,
+    origin: npt.NDArray[np.int64],
+    model: npt.NDArray[np.int64],
+    model_ids: list[str] | tuple[str, ...],
+    rng: np.random.Generator,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], tuple[str, ...]] | None:
+    """Each request's class and deadline, drawn with ``rng`` (one uniform number a request):
+    ``(class index, deadline s, class ids)`` with index 0 = interactive (deadline inf), or None
+    for a workload without deferrable classes (nothing is drawn then).
+
+    A request of origin ``o`` and LLM ``m`` falls in class ``k`` with the probability
+    :meth:`~slit.scenario.schema.RequestClass.share_of` gives; the probabilities are stacked in
+    scenario order and the rest is interactive."""
+    cfg = scenario.config
+    classes = cfg.workload.classes
+    if not classes:
+        return None
+    region_ids = [r.id for r in cfg.regions]
+    # [class, origin, model] probability, cumulated over the classes
+    shares = np.array(
+        [[[c.share_of(o, m) for m in model_ids] for o in region_ids] for c in classes]
+    )
+    upper = np.cumsum(shares, axis=0)
+    u = rng.random(len(origin))
+    # the first class whose cumulated share lies above u; none (k = len(classes)): interactive
+    k = (u[None, :] >= upper[:, origin, model]).sum(axis=0)
+    request_class = np.where(k < len(classes), k + 1, 0).astype(np.int64)
+    deadlines = np.array([np.inf] + [c.deadline_s for c in classes])
+    return request_class, deadlines[request_class], ("interactive", *(c.name for c in classes))

@@ -483,7 +483,7 @@ def _type_hint(kind: str, ctx: dict[str, Any], path: str) -> str:
 
 
 def _validation_context(raw: dict[str, Any]) -> dict[str, Any]:
-    from slit.plugins import GRID_FORMATS, POLICIES, REQUEST_FORMATS
+    from slit.plugins import DEFERRALS, GRID_FORMATS, POLICIES, REQUEST_FORMATS
     from slit.traces.profiles import load_region_catalog
 
     def _of(mapping: Any, key: str, kind: type) -> Any:
@@ -502,6 +502,7 @@ def _validation_context(raw: dict[str, Any]) -> dict[str, Any]:
         },
         "zones": set(load_region_catalog()),
         "policies": set(POLICIES.names()),
+        "deferrals": set(DEFERRALS.names()),
         "grid_formats": set(GRID_FORMATS.names()),
         "request_formats": set(REQUEST_FORMATS.names()),
     }

@@ -72,6 +72,7 @@ _SINGULAR = {
     "regions": "region",
     "zones": "grid zone",
     "policies": "policy",
+    "deferrals": "deferral policy",
     "grid_formats": "grid-file format",
     "request_formats": "request-trace format",
 }
@@ -494,8 +495,108 @@ class Datacenter(Strict):
 # Workload
 
 
+ClassShare = Annotated[float, Field(ge=0, le=1)]
+
+
+class RequestClass(Strict):
+    """A class of *deferrable* requests: they may wait (at their origin) and be served later,
+    as long as they complete within ``deadline_s`` of their arrival (the batch interfaces of
+    LLM APIs promise 24 h). Requests of no listed class are *interactive*: served at once,
+    held to the ``slo`` section's TTFT and TPOT objectives.
+
+    A request of origin ``o`` and LLM ``m`` belongs to this class with probability
+    ``shares[o][m]`` if given, else ``shares[o]`` if that is a number, else ``share``; the
+    classes' probabilities of one (origin, LLM) may add up to at most 1 (the rest is
+    interactive). Classes are drawn from the run's own random stream, independent of the
+    arrivals.
+    """
+
+    name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+    kind: Literal["deferrable"] = Field(
+        "deferrable", description="deferrable: completion deadline, may be served later."
+    )
+    deadline_s: Seconds = Field(description="Completion deadline after arrival, s.")
+    share: ClassShare = Field(0.0, description="Share of every origin's and LLM's requests.")
+    shares: dict[str, ClassShare | dict[str, ClassShare]] = Field(
+        default_factory=dict,
+        description="Per origin region: a share, or a share per LLM id (overrides share).",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _not_interactive(cls, v: str) -> str:
+        if v == "interactive":
+            raise ValueError(
+                "'interactive' names the requests of no listed class; give this class "
+                "another name"
+            )
+        return v
+
+    @field_validator("shares")
+    @classmethod
+    def _known_keys(
+        cls, v: dict[str, float | dict[str, float]], info: ValidationInfo
+    ) -> dict[str, float | dict[str, float]]:
+        for origin, value in v.items():
+            _check_known(origin, info, "regions")
+            if isinstance(value, dict):
+                for model in value:
+                    _check_known(model, info, "llms")
+        return v
+
+    def share_of(self, origin: str, model: str) -> float:
+        """The probability that a request of ``origin`` and LLM ``model`` is of this class."""
+        value = self.shares.get(origin, self.share)
+        if isinstance(value, dict):
+            return value.get(model, self.share)
+        return value
+
+
 class _WorkloadChecks(Strict):
-    """The checks every workload shares: origin regions and LLMs must exist."""
+    """The checks every workload shares: origin regions and LLMs must exist, request classes
+    have distinct names."""
+
+    classes: list[RequestClass] = Field(
+        default_factory=list,
+        description="Deferrable request classes (the rest of the requests are interactive).",
+    )
+
+    @field_validator("classes")
+    @classmethod
+    def _distinct_classes(cls, v: list[RequestClass]) -> list[RequestClass]:
+        names = [c.name for c in v]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(
+                f"request class name(s) {', '.join(repeated)} given more than once; "
+                "names must be distinct"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _class_shares_at_most_one(self) -> _WorkloadChecks:
+        # every (origin, LLM) pair the shares can tell apart: those named, and "any other"
+        origins: set[str | None] = {None}
+        models: set[str | None] = {None}
+        for c in self.classes:
+            origins.update(c.shares)
+            for value in c.shares.values():
+                if isinstance(value, dict):
+                    models.update(value)
+        worst: tuple[float, str | None, str | None] = (0.0, None, None)
+        for o in origins:
+            for m in models:
+                total = sum(c.share_of(o or "", m or "") for c in self.classes)
+                if total > worst[0]:
+                    worst = (total, o, m)
+        if worst[0] > 1.0 + 1e-9:
+            total, o, m = worst
+            where = f"origin {o or '(any other)'}, LLM {m or '(any other)'}"
+            raise ValueError(
+                f"the request classes' shares add up to {total:g} for {where}; they may add "
+                "up to at most 1 (the rest of the requests are interactive): lower a share"
+            )
+        return self
 
     @field_validator("origins", check_fields=False)
     @classmethod
@@ -660,11 +761,27 @@ class NetworkConfig(Strict):
     )
 
 
+class DeferralConfig(Strict):
+    """When deferrable requests are served (see ``slit list deferrals``): ``at_once`` serves
+    them as they arrive, like interactive ones; others hold them at their origin and release
+    them later, before their deadline."""
+
+    policy: str = "at_once"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("policy")
+    @classmethod
+    def _known_deferral(cls, v: str, info: ValidationInfo) -> str:
+        return _check_known(v, info, "deferrals")
+
+
 class RoutingConfig(Strict):
-    """The routing policy and its parameters (see ``slit list policies``)."""
+    """The routing policy and its parameters (see ``slit list policies``), and the deferral
+    policy of deferrable requests."""
 
     policy: str = "nearest"
     params: dict[str, Any] = Field(default_factory=dict)
+    deferral: DeferralConfig = Field(default_factory=DeferralConfig)
 
     @field_validator("policy")
     @classmethod

@@ -954,6 +954,11 @@ class Simulation:
         self._delivered = 0
         self._inputs: tuple[Any, ...] = ()
         self._transfer_s_per_token = 0.0
+        # with deferrable requests: the release order, how far the routing got along it, and
+        # the requests whose release fell after the end of the run (never routed)
+        self._release_order = array("q")
+        self._routed = 0
+        self._held = array("q")
 
     def resolve(self, req: Request) -> None:
         """``req`` finished or was dropped: its outcome goes to the log, the object away."""
@@ -968,6 +973,12 @@ class Simulation:
         self.live.clear()
         for j in self._due_order[self._delivered :]:
             self.log.add(self._make_request(self._due_rid[j], self._due_dc[j]))
+        # deferrable runs: requests still held at their origin when the run ended
+        for i in self._release_order[self._routed :]:
+            self.log.add(self._make_request(i, -1))
+        for i in self._held:
+            self.log.add(self._make_request(i, -1))
+        self._release_order, self._held = array("q"), array("q")
         # the run's copies of the workload are no longer needed: free them before the records
         self._due_order, self._due_rid, self._due_dc = array("q"), array("q"), array("q")
         self._inputs = ()
@@ -993,6 +1004,8 @@ class Simulation:
         rtt_s: npt.NDArray[np.float64],
         transfer_s_per_token: float,
         until_s: float = math.inf,
+        release_s: npt.NDArray[np.float64] | None = None,
+        datacenter: npt.NDArray[np.int64] | None = None,
     ) -> Any:
         """Process: release requests at their arrival times and route them.
 
@@ -1001,11 +1014,30 @@ class Simulation:
         policy sees the same calls in the same order); the process then only delivers each
         request at the end of its network delay: one event per request instead of two.
         ``until_s`` is the end of the run, after which no request is released.
+
+        With deferrable requests, ``release_s`` is when each request leaves its origin (its
+        arrival, or later for a deferred one) and ``datacenter`` the datacenter a deferral
+        policy chose for it (-1: the routing policy's choice); requests are then routed in
+        release order, at their release times, and every request that arrived before
+        ``until_s`` is recorded, also one still held at its origin when the run ends.
         """
         # plain Python numbers: indexing numpy arrays once per request is slow
         self._inputs = (*_packed(arrival_s, origin, model, prompt, output), rtt_s.tolist())
         self._transfer_s_per_token = transfer_s_per_token
-        if getattr(policy, "uses_load", True):
+        if release_s is not None:
+            n = int(np.searchsorted(arrival_s, until_s, side="left"))
+            self.released = n
+            order = np.argsort(release_s[:n], kind="stable")
+            self._release_order = _array_of(order, "q")
+            forced = (
+                np.full(n, -1, dtype=np.int64) if datacenter is None else datacenter[:n]
+            )
+            released = (_array_of(release_s[:n], "d"), _array_of(forced, "q"))
+            if getattr(policy, "uses_load", True):
+                yield from self._route_released(policy, *released)
+            else:
+                yield from self._deliver_released(policy, until_s, *released)
+        elif getattr(policy, "uses_load", True):
             yield from self._route_each(policy)
         else:
             yield from self._deliver_prerouted(policy, until_s)
@@ -1087,6 +1119,15 @@ class Simulation:
             due.append(now + (rtts[o][d] / 2.0 + prompts[i] * transfer_s_per_token))
             due_rid.append(i)
             due_dc.append(d)
+        yield from self._deliver_due(due)
+
+    def _deliver_due(self, due: array[float]) -> Any:
+        """Deliver the requests routed up front (``self._due_rid``, ``self._due_dc``) to their
+        datacenters at the times ``due``."""
+        env = self.env
+        dcs = self.datacenters
+        due_rid = self._due_rid
+        due_dc = self._due_dc
         # in time order; equal times in arrival order, as their events would have fired
         order = _array_of(np.argsort(np.frombuffer(due, dtype=np.float64), kind="stable"), "q")
         self._due_order = order
@@ -1111,6 +1152,81 @@ class Simulation:
             dc.in_flight += 1
             # requests delivered at the same instant are all queued before a replica decides
             dc.receive(req, n + 1 == n_due or due[order[n + 1]] != at)
+
+    def _route_released(
+        self, policy: Any, release: array[float], forced: array[int]
+    ) -> Any:
+        """As :meth:`_route_each`, in release order at the release times (deferrable
+        requests); a request with a datacenter chosen by its deferral policy goes there."""
+        env = self.env
+        dcs = self.datacenters
+        load = np.zeros(len(dcs))
+        caps = np.maximum(policy.ctx.capacity, 1.0).tolist()
+        for d, dc in enumerate(dcs):
+            dc.load_out, dc.load_capacity = load, caps[d]
+            load[d] = dc.in_flight / caps[d]
+        shown = load.view()
+        shown.flags.writeable = False
+        any_serves = self._serves()
+        origins, models = self._inputs[1:3]
+        live = self.live
+        order = self._release_order
+        for pos in range(len(order)):
+            i = order[pos]
+            t = release[i]
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            self._routed = pos + 1
+            if models[i] not in any_serves:
+                self._unserved(i)
+                continue
+            d = forced[i]
+            if d < 0:
+                d = policy.choose(origins[i], models[i], t, shown)
+            req = live[i] = self._make_request(i, d)
+            dc = dcs[d]
+            dc.in_flight += 1
+            load[d] = dc.in_flight / caps[d]
+            dc.meter.arrivals[dc.meter.epoch(t)] += 1
+            ev = env.timeout(req.rtt_s / 2.0 + req.transfer_s)
+            ev.callbacks.append(lambda _e, r=req, c=dc: c.receive(r))  # type: ignore[misc]
+
+    def _deliver_released(
+        self, policy: Any, until_s: float, release: array[float], forced: array[int]
+    ) -> Any:
+        """As :meth:`_deliver_prerouted`, in release order at the release times (deferrable
+        requests); a request released at or after ``until_s`` is never routed."""
+        dcs = self.datacenters
+        any_serves = self._serves()
+        load = np.zeros(len(dcs))
+        load.flags.writeable = False
+        _, origins, models, prompts, _, rtts = self._inputs
+        transfer_s_per_token = self._transfer_s_per_token
+        due = array("d")
+        order = self._release_order
+        now = self.env.now
+        for pos in range(len(order)):
+            i = order[pos]
+            t = release[i]
+            if t > now:
+                now = now + (t - now)
+                if now >= until_s:
+                    self._held = order[pos:]  # still at their origins when the run ends
+                    break
+            o, m = origins[i], models[i]
+            if m not in any_serves:
+                self._unserved(i)
+                continue
+            d = forced[i]
+            if d < 0:
+                d = policy.choose(o, m, t, load)
+            meter = dcs[d].meter
+            meter.arrivals[meter.epoch(t)] += 1
+            due.append(now + (rtts[o][d] / 2.0 + prompts[i] * transfer_s_per_token))
+            self._due_rid.append(i)
+            self._due_dc.append(d)
+        self._release_order = array("q")  # routed (or held) above: close() reads _held
+        yield from self._deliver_due(due)
 
     def ticker(self, every_s: float, until_s: float, callback: Callable[[float], None]) -> Any:
         """Process: call ``callback(now)`` every ``every_s`` simulated seconds."""

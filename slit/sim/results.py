@@ -4,7 +4,8 @@ Summary keys (see docs/metrics.md): ``requests``, ``completed``, ``dropped``, ``
 ``tpot_s``, ``e2e_s`` (each ``{mean, p50, p95, p99}`` over completed requests), ``slo_attainment``
 (share of *all* requests that completed within both SLOs), ``energy_kwh`` (facility),
 ``it_energy_kwh``, ``carbon_kg``, ``water_l`` (on-site + off-site, scarcity-weighted),
-``cost_usd``, and ``per_datacenter`` (the same totals by datacenter).
+``cost_usd``, ``per_datacenter`` (the same totals by datacenter), ``deadline_misses`` and
+``classes`` (counts, objective attainment, latencies and waits by request class).
 """
 
 from __future__ import annotations
@@ -68,14 +69,43 @@ class DatacenterTotals(_Fields):
 
 
 @dataclass(frozen=True, eq=True)
+class ClassSummary(_Fields):
+    """The requests of one class (``interactive`` or a deferrable class) in a run.
+
+    Attributes:
+        requests, completed: counts.
+        deadline_s: the class's completion deadline after arrival, s (None: interactive).
+        slo_attainment: share of the class's requests that met its objective (interactive: the
+            TTFT and TPOT SLOs; deferrable: completion within the deadline).
+        deadline_misses: deferrable requests that did not complete within their deadline.
+        ttft_s, e2e_s: over the completed requests, from *arrival* (a deferred request's
+            include its wait at the origin), s.
+        defer_s: the wait at the origin before release, over the released requests, s.
+    """
+
+    requests: int
+    completed: int
+    deadline_s: float | None
+    slo_attainment: float | None
+    deadline_misses: int
+    ttft_s: LatencyStats
+    e2e_s: LatencyStats
+    defer_s: LatencyStats
+
+
+@dataclass(frozen=True, eq=True)
 class RunSummary(_Fields):
     """The summary of one run (``summary.json``; docs/metrics.md gives every key).
 
     Attributes:
         requests, completed, dropped: counts; ``drop_reasons`` counts the dropped by reason.
-        ttft_s, tpot_s, e2e_s: latency statistics over the completed requests, s.
-        slo_attainment: share of all requests that completed within both SLOs (None for a
-            run without requests).
+        ttft_s, tpot_s, e2e_s: latency statistics over the completed *interactive* requests
+            (every request, in a workload without deferrable classes), s.
+        slo_attainment: share of all requests that met their class's objective (interactive:
+            completed within both SLOs; deferrable: completed within the deadline); None for a
+            run without requests.
+        deadline_misses: deferrable requests that did not complete within their deadline.
+        classes: the same by request class (:class:`ClassSummary`).
         it_energy_kwh, energy_kwh: IT and facility energy, kWh.
         carbon_kg, water_l, water_onsite_l, water_offsite_l, cost_usd: impacts (water
             scarcity-weighted).
@@ -90,6 +120,7 @@ class RunSummary(_Fields):
     tpot_s: LatencyStats
     e2e_s: LatencyStats
     slo_attainment: float | None
+    deadline_misses: int
     it_energy_kwh: float
     energy_kwh: float
     carbon_kg: float
@@ -98,6 +129,7 @@ class RunSummary(_Fields):
     water_offsite_l: float
     cost_usd: float
     per_datacenter: dict[str, DatacenterTotals]
+    classes: dict[str, ClassSummary]
 
 
 def _stats(values: pd.Series) -> LatencyStats:
@@ -142,20 +174,51 @@ def slo_windows_met(requests: pd.DataFrame, epoch_s: float, ttft_slo_s: float,
 def summary_metrics(summary: Mapping[str, Any]) -> dict[str, Any]:
     """The flat per-run metrics of a summary (units in the names), as sweeps and the
     optimiser's replays tabulate them: requests, completed, dropped, TTFT mean and p95, TPOT
-    p95, end-to-end p95, SLO attainment, energy, carbon, water, cost."""
+    p95, end-to-end p95, SLO attainment, deadline misses, energy, carbon, water, cost."""
     return {
         "requests": summary["requests"], "completed": summary["completed"],
         "dropped": summary["dropped"], "ttft_mean_s": summary["ttft_s"]["mean"],
         "ttft_p95_s": summary["ttft_s"]["p95"], "tpot_p95_s": summary["tpot_s"]["p95"],
         "e2e_p95_s": summary["e2e_s"]["p95"], "slo_attainment": summary["slo_attainment"],
+        "deadline_misses": summary.get("deadline_misses", 0),
         "energy_kwh": summary["energy_kwh"], "carbon_kg": summary["carbon_kg"],
         "water_l": summary["water_l"], "cost_usd": summary["cost_usd"],
     }  # fmt: skip
 
 
+def _class_summaries(requests: pd.DataFrame) -> dict[str, ClassSummary]:
+    """:class:`ClassSummary` of each request class (all ``interactive`` without the column)."""
+    if "request_class" in requests:
+        names = [str(c) for c in requests["request_class"].cat.categories]
+        groups = {name: requests[requests["request_class"] == name] for name in names}
+    else:
+        groups = {"interactive": requests}
+    out = {}
+    for name, grp in groups.items():
+        n = len(grp)
+        deadline = grp["deadline_s"].dropna() if "deadline_s" in grp else pd.Series([])
+        done = grp[grp["completed"]]
+        out[name] = ClassSummary(
+            requests=int(n),
+            completed=int(grp["completed"].sum()),
+            deadline_s=float(deadline.iloc[0]) if name != "interactive" and len(deadline)
+            else None,
+            slo_attainment=float(grp["slo_met"].sum() / n) if n else None,
+            deadline_misses=int(grp["deadline_missed"].sum()) if "deadline_missed" in grp
+            else 0,
+            ttft_s=_stats(done["ttft_s"]),
+            e2e_s=_stats(done["e2e_s"]),
+            defer_s=_stats(grp["defer_s"] if "defer_s" in grp else pd.Series(np.zeros(n))),
+        )
+    return out
+
+
 def summarize(requests: pd.DataFrame, timeseries: pd.DataFrame) -> RunSummary:
     """The summary of a run (see the module docstring for the keys)."""
-    done = requests[requests["completed"]]
+    interactive = (
+        requests["request_class"] == "interactive" if "request_class" in requests else None
+    )
+    done = requests[requests["completed"] & (True if interactive is None else interactive)]
     totals = timeseries[list(TOTAL_COLUMNS)].sum()
     per_dc: dict[str, DatacenterTotals] = {}
     for dc, grp in timeseries.groupby("datacenter", sort=False):
@@ -183,8 +246,12 @@ def summarize(requests: pd.DataFrame, timeseries: pd.DataFrame) -> RunSummary:
         tpot_s=_stats(done["tpot_s"]),
         e2e_s=_stats(done["e2e_s"]),
         slo_attainment=float(requests["slo_met"].sum() / n) if n else None,
+        deadline_misses=int(requests["deadline_missed"].sum())
+        if "deadline_missed" in requests
+        else 0,
         **{k: float(totals[k]) for k in TOTAL_COLUMNS},
         per_datacenter=per_dc,
+        classes=_class_summaries(requests),
     )
 
 

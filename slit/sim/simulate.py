@@ -23,6 +23,7 @@ from slit.models.impacts import J_PER_KWH
 from slit.models.latency import EfficiencyParams
 from slit.models.power import PowerParams
 from slit.scenario.loader import Scenario
+from slit.sim.deferral import DeferrableJobs, make_deferral, schedule_releases
 from slit.sim.engine import Datacenter, ImpactFactors, Replica, Simulation
 from slit.sim.policies import RoutingContext, RoutingPolicy, make_policy
 from slit.sim.request_log import DROP_REASONS
@@ -176,6 +177,7 @@ def simulate(
         throughput_rps=_throughput_rps(inputs),
     )
     policy.setup(ctx)
+    release_s, release_dc = _releases(cfg, inputs, policy, ctx, end_s)
 
     per_token_s = fleet.transfer_s_per_token
     sim.env.process(
@@ -189,6 +191,8 @@ def simulate(
             rtt_s,
             per_token_s,
             end_s,
+            release_s,
+            release_dc,
         )
     )
     if progress is not None:
@@ -201,7 +205,7 @@ def simulate(
     sim.close()
     wall_s = time.perf_counter() - wall0
 
-    records = _request_records(sim, scenario, inputs, rtt_s)
+    records = _request_records(sim, scenario, inputs, rtt_s, release_s)
     series = _timeseries(sim, inputs, gpu_count, idle_w)
     summary = summarize(records, series)
     fallbacks = getattr(policy, "fallbacks", None)
@@ -218,6 +222,8 @@ def simulate(
         "wall_s": wall_s,
         "requests_per_wall_s": len(records) / wall_s if wall_s > 0 else None,
         "plan_fallbacks": getattr(policy, "fallbacks", None),
+        "deferral": cfg.routing.deferral.policy if inputs.requests.request_class is not None
+        else None,
         "placement": getattr(policy, "placement_report", None),
         "inputs": list(inputs.log) + notes,
         "pool_models": [pool.provenance(dc.id) for dc in fleet.datacenters for pool in dc.pools],
@@ -228,8 +234,53 @@ def simulate(
     return SimResult(records, series, summary, metadata)
 
 
+def _releases(
+    cfg: Any, inputs: RunInputs, policy: RoutingPolicy, ctx: RoutingContext, end_s: float
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """When each request leaves its origin and the datacenter its deferral policy chose
+    (-1: the routing policy's choice), or ``(None, None)`` when every request leaves as it
+    arrives and is routed by the routing policy (no deferrable request, or deferral
+    ``at_once``): the engine then takes its arrival-order path."""
+    requests = inputs.requests
+    deferrable = requests.deferrable
+    if deferrable is None or not deferrable.any():
+        return None, None
+    deferral = make_deferral(cfg.routing.deferral.policy, cfg.routing.deferral.params)
+    idx = np.flatnonzero(deferrable)
+    allowed = getattr(ctx, "allowed", None)
+    candidates = [
+        [
+            np.flatnonzero(ctx.serves[m] & (True if allowed is None else allowed[o]))
+            for m in range(len(ctx.model_ids))
+        ]
+        for o in range(len(ctx.region_ids))
+    ]
+    assert requests.deadline_s is not None
+    jobs = DeferrableJobs(
+        index=idx,
+        origin=requests.origin[idx].astype(np.int64),
+        model=requests.model[idx].astype(np.int64),
+        arrival_s=requests.arrival_s[idx].astype(np.float64),
+        deadline_at_s=requests.arrival_s[idx] + requests.deadline_s[idx],
+        end_s=end_s,
+        candidates=candidates,
+    )
+    out = schedule_releases(deferral, jobs, ctx)
+    if np.array_equal(out.release_s, jobs.arrival_s) and (out.datacenter < 0).all():
+        return None, None  # nothing deferred: the arrival-order path gives the same run
+    release_s = requests.arrival_s.astype(np.float64, copy=True)
+    release_s[idx] = out.release_s
+    release_dc = np.full(len(requests), -1, dtype=np.int64)
+    release_dc[idx] = out.datacenter
+    return release_s, release_dc
+
+
 def _request_records(
-    sim: Simulation, scenario: Scenario, inputs: RunInputs, rtt_s: np.ndarray
+    sim: Simulation,
+    scenario: Scenario,
+    inputs: RunInputs,
+    rtt_s: np.ndarray,
+    release_s: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """One row per released request: its inputs (from the request arrays, which the request
     objects copied) and what happened to it (from the engine's request log)."""
@@ -263,6 +314,25 @@ def _request_records(
     ttft[~completed] = np.nan
     slo = cfg.slo
     slo_met = completed & (ttft <= slo.ttft_s) & ((output <= 1) | (tpot <= slo.tpot_s))
+    # request classes: a deferrable request's objective is its deadline, not the SLOs
+    class_idx = (
+        np.zeros(n, dtype=np.int64)
+        if workload.request_class is None
+        else workload.request_class[:n].astype(np.int64, copy=False)
+    )
+    deferrable = class_idx > 0
+    deadline = np.full(n, np.nan)
+    defer = np.zeros(n)
+    missed = np.zeros(n, dtype=bool)
+    if deferrable.any():
+        assert workload.deadline_s is not None
+        deadline[deferrable] = workload.deadline_s[:n][deferrable]
+        if release_s is not None:
+            defer = release_s[:n] - arrival
+            # a request never routed (still held at its origin at the end) waited all along
+            defer[~routed] = np.nan
+        missed = deferrable & ~(completed & (e2e <= deadline))
+        slo_met = np.where(deferrable, ~missed, slo_met)
     region_ids, dc_ids, model_ids = fleet.region_ids, fleet.datacenter_ids, fleet.model_ids
     frame = pd.DataFrame(
         {
@@ -272,7 +342,12 @@ def _request_records(
             "datacenter": pd.Categorical.from_codes(dc_idx, categories=pd.Index(dc_ids)),
             "prompt_tokens": prompt,
             "output_tokens": output,
+            "request_class": pd.Categorical.from_codes(
+                class_idx, categories=pd.Index(workload.class_ids)
+            ),
             "arrival_s": arrival,
+            "deadline_s": deadline,
+            "defer_s": defer,
             "network_rtt_s": rtt,
             "transfer_s": transfer,
             "queue_s": c["prefill_start"] - c["arrive_dc"],
@@ -289,6 +364,7 @@ def _request_records(
             "water_l": c["water_l"],
             "cost_usd": c["cost_usd"],
             "slo_met": slo_met,
+            "deadline_missed": missed,
         }
     )
     return frame
