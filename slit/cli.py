@@ -132,9 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", help="print the JSON Schema of scenario files")
 
-    p = sub.add_parser("list", help="list policies, GPUs, models or regions")
+    p = sub.add_parser(
+        "list", help="list policies, deferral policies, algorithms, GPUs, models or regions"
+    )
     p.add_argument(
-        "what", choices=["policies", "algorithms", "gpus", "models", "regions", "scenarios"]
+        "what",
+        choices=["policies", "deferrals", "algorithms", "gpus", "models", "regions", "scenarios"],
     )
 
     p = sub.add_parser("traces", help="bundled profiles and real data: list, show, build")
@@ -377,13 +380,16 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _check_routing(scenario: Any) -> None:
-    """The scenario's routing policy built with its parameters, and the regions and
-    datacenters they name checked, as the run would (raises ScenarioError)."""
+    """The scenario's routing and deferral policies built with their parameters, and the
+    regions and datacenters they name checked, as the run would (raises ScenarioError)."""
     from slit.sim.policies import make_policy
 
     cfg = scenario.config
     policy = make_policy(cfg.routing.policy, cfg.routing.params)
     policy.check_names([r.id for r in cfg.regions], [dc.id for dc in cfg.datacenters])
+    from slit.sim.deferral import make_deferral
+
+    make_deferral(cfg.routing.deferral.policy, cfg.routing.deferral.params)
 
 
 def _progress_bar(quiet: bool) -> Any:
@@ -565,6 +571,12 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
         for name in policy_names():
             doc = (policy_class(name).__doc__ or "").strip().splitlines()[0]
+            print(f"{name:14s} {doc}")
+    elif args.what == "deferrals":
+        from slit.plugins import DEFERRALS
+
+        for name in DEFERRALS.names():
+            doc = (DEFERRALS.get(name).__doc__ or "").strip().splitlines()[0]
             print(f"{name:14s} {doc}")
     elif args.what == "algorithms":
         from slit.optimize.algorithms import algorithm_description, algorithm_names

@@ -60,6 +60,8 @@ _METRICS = (
     Metric("e2e_p95_s", "end-to-end latency p95", "s"),
     Metric("slo_attainment", "SLO attainment", "fraction", "max", ".3f"),
     Metric("slo_ttft_s", "TTFT SLO", "s", "none"),
+    Metric("deadline_misses", "deadline misses", "", "min", ",.0f"),
+    Metric("defer_s", "wait before release", "s"),
     Metric("requests", "requests", "", "none", ",.0f"),
     Metric("completed", "completed requests", "", "max", ",.0f"),
     Metric("dropped", "dropped requests", "", "min", ",.0f"),

@@ -115,4 +115,20 @@ def unused_settings(cfg: ScenarioModel) -> list[str]:
             "workload.profile is not used: prompt_tokens and output_tokens fix every "
             "request's lengths"
         )
+    deferral = cfg.routing.deferral
+    if not any(c.share > 0 or c.shares for c in wl.classes) and (
+        deferral.policy != "at_once" or deferral.params
+    ):
+        out.append(
+            "routing.deferral is not used: the workload has no deferrable requests (add a "
+            "class with a share under workload.classes)"
+        )
+    latest = max((c.deadline_s for c in wl.classes), default=0.0)
+    if deferral.policy != "at_once" and latest > cfg.time.drain_s:
+        out.append(
+            f"time.drain_s ({cfg.time.drain_s:g} s) is shorter than the longest deadline "
+            f"({latest:g} s): requests arriving near the horizon's end can wait only until "
+            "the run ends, not until their deadline; set drain_s to the deadline to give "
+            "every deferrable request its whole window"
+        )
     return out

@@ -243,9 +243,12 @@ def _releases(
     ``at_once``): the engine then takes its arrival-order path."""
     requests = inputs.requests
     deferrable = requests.deferrable
-    if deferrable is None or not deferrable.any():
+    if deferrable is None:
         return None, None
+    # built whenever the workload has classes, so that bad parameters are always reported
     deferral = make_deferral(cfg.routing.deferral.policy, cfg.routing.deferral.params)
+    if not deferrable.any():
+        return None, None
     idx = np.flatnonzero(deferrable)
     allowed = getattr(ctx, "allowed", None)
     candidates = [

@@ -17,9 +17,10 @@ from tests.conftest import small_scenario_dict
 
 SERVER_OVERHEAD = 0.35  # the schema's default share of GPU power drawn by the server
 
-NON_NEGATIVE = ("prompt_tokens", "output_tokens", "arrival_s", "network_rtt_s", "transfer_s",
-                "queue_s", "load_wait_s", "kv_transfer_s", "ttft_s", "tpot_s", "e2e_s",
-                "preemptions", "it_energy_kwh", "carbon_kg", "water_l", "cost_usd")  # fmt: skip
+NON_NEGATIVE = ("prompt_tokens", "output_tokens", "arrival_s", "defer_s", "network_rtt_s",
+                "transfer_s", "queue_s", "load_wait_s", "kv_transfer_s", "ttft_s", "tpot_s",
+                "e2e_s", "preemptions", "it_energy_kwh", "carbon_kg", "water_l",
+                "cost_usd")  # fmt: skip
 
 stress = st.fixed_dictionaries(
     {
@@ -34,6 +35,10 @@ stress = st.fixed_dictionaries(
         "chunked": st.booleans(),
         "resident": st.booleans(),
         "keep_alive": st.sampled_from([None, 0.5, 5.0, 60.0]),
+        # deferrable requests: their share, deadline and deferral policy
+        "deferrable": st.sampled_from([0.0, 0.3, 1.0]),
+        "deadline": st.sampled_from([30.0, 200.0, 2000.0]),
+        "deferral": st.sampled_from(["at_once", "cleanest", "cleanest-route"]),
     }
 )
 
@@ -50,6 +55,16 @@ def _stressed(p: dict) -> dict:
                 resident=p["resident"], keep_alive_s=p["keep_alive"])  # fmt: skip
     data["datacenters"][0]["phase_split"] = {"enabled": p["split"]}
     data["datacenters"][1]["pools"][0].update(max_batch_size=p["batch"])
+    if p.get("deferrable"):
+        data["workload"]["classes"] = [
+            {"name": "batch", "deadline_s": p["deadline"], "share": p["deferrable"]}
+        ]
+        # epochs of different carbon, so that waiting can pay
+        data["regions"][0]["signals"] = {"source": "profile", "zone": "DE-LU"}
+        name, _, route = p["deferral"].partition("-")
+        data["routing"]["deferral"] = {
+            "policy": name, "params": {"datacenter": route} if route else {}
+        }
     return data
 
 
@@ -68,6 +83,17 @@ def test_every_request_is_accounted_for_in_order_and_nothing_is_negative(p):
     assert (req.loc[req["completed"], "drop_reason"] == "").all()
     assert ts["arrivals"].sum() == req["datacenter"].notna().sum()
     assert ts["completions"].sum() == s["completed"]
+    # classes: each request in one; a deferrable one waits (or not) and meets its deadline or
+    # is counted as a miss; an interactive one never waits at its origin
+    assert sum(c["requests"] for c in s["classes"].values()) == s["requests"]
+    deferrable = (req["request_class"] != "interactive").to_numpy()
+    assert (req.loc[~deferrable, "defer_s"] == 0).all()
+    waited = req.loc[deferrable, "defer_s"].to_numpy()
+    assert (waited[~np.isnan(waited)] >= 0).all()
+    met = req["completed"] & (req["e2e_s"] <= req["deadline_s"])
+    assert (req["deadline_missed"] == (deferrable & ~met)).all()
+    assert s["deadline_misses"] == int(req["deadline_missed"].sum())
+    assert not req.loc[deferrable & ~met.to_numpy(), "slo_met"].any()
     # nothing negative (NaN only where a request did not get that far)
     for col in NON_NEGATIVE:
         values = req[col].to_numpy(dtype=float)
