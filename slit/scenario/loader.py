@@ -674,6 +674,58 @@ def _memory_problems(
     return problems
 
 
+def _capacity_problems(config: ScenarioModel, sources: list[_Source]) -> list[Problem]:
+    """Capacity control where the engine cannot apply it: pools that scale to zero on their
+    own (``keep_alive_s``), per-replica dispatch, phase-split datacenters; and a plan naming
+    datacenters or LLMs the scenario does not have there."""
+    cap = config.capacity
+    if cap.policy == "fixed":
+        if cap.epochs:
+            loc: tuple[Any, ...] = ("capacity", "epochs")
+            return [Problem(f"{_line_of(loc, sources)}: capacity.epochs",
+                            "capacity.epochs is read only by policy: plan",
+                            "set capacity.policy: plan, or remove epochs")]  # fmt: skip
+        return []
+    problems = []
+    for d, dc in enumerate(config.datacenters):
+        if dc.phase_split.enabled:
+            loc = ("datacenters", d, "phase_split")
+            problems.append(Problem(
+                f"{_line_of(loc, sources)}: {_format_loc(loc)} (datacenter {dc.id})",
+                f"capacity policy '{cap.policy}' cannot power phase-split replicas up and down",
+                "use capacity.policy: fixed, or disable phase_split"))  # fmt: skip
+        for p, pool in enumerate(dc.pools):
+            for key, bad, why in (
+                ("keep_alive_s", pool.keep_alive_s is not None, "scales to zero on its own"),
+                ("dispatch", pool.dispatch != "shared", "has per-replica queues"),
+            ):
+                if bad:
+                    loc = ("datacenters", d, "pools", p, key)
+                    problems.append(Problem(
+                        f"{_line_of(loc, sources)}: {_format_loc(loc)} (datacenter {dc.id})",
+                        f"capacity policy '{cap.policy}' powers replicas up and down, but "
+                        f"this pool {why}",
+                        f"remove {key} (or use capacity.policy: fixed)"))  # fmt: skip
+    serves = {dc.id: {pool.model for pool in dc.pools} for dc in config.datacenters}
+    for e, table in enumerate(cap.epochs):
+        for dc_id, row in table.items():
+            loc = ("capacity", "epochs", e, dc_id)
+            where = f"{_line_of(loc, sources)}: {_format_loc(loc)}"
+            if dc_id not in serves:
+                problems.append(Problem(where, f"unknown datacenter '{dc_id}'",
+                                        f"valid: {', '.join(serves)}"))  # fmt: skip
+                continue
+            for llm in row:
+                if llm not in serves[dc_id]:
+                    problems.append(Problem(
+                        f"{where}.{llm}", f"datacenter {dc_id} has no pool of LLM '{llm}'",
+                        f"its LLMs: {', '.join(sorted(serves[dc_id]))}"))  # fmt: skip
+    if cap.policy == "plan" and not cap.epochs:
+        problems.append(Problem("capacity.epochs", "policy: plan needs epochs",
+                                "give one {datacenter: {llm: replicas}} per epoch"))  # fmt: skip
+    return problems
+
+
 def scenario_from_dict(
     data: dict[str, Any],
     *,
@@ -697,6 +749,7 @@ def scenario_from_dict(
     gpus = {**bundled_gpus(), **config.catalog.gpus}
     llms = {**bundled_llms(), **config.catalog.llms}
     problems = _memory_problems(config, gpus, llms, sources)
+    problems += _capacity_problems(config, sources)
     if problems:
         raise ScenarioError(problems)
     return Scenario(config=config, base_dir=base_dir, label=label, gpus=gpus, llms=llms)

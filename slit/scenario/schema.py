@@ -789,6 +789,30 @@ class RoutingConfig(Strict):
         return _check_known(v, info, "policies")
 
 
+class CapacityConfig(Strict):
+    """How many replicas of each pool are powered, epoch by epoch (see docs/scenario.md).
+
+    ``fixed``: all of them, all the time. ``follow_load``: at each epoch's start, the fewest
+    replicas (at least ``min_replicas``) whose full-batch throughput covers the last epoch's
+    arrival rate plus the queue, over ``target_utilization``. ``plan``: the counts of
+    ``epochs`` (one mapping ``{datacenter: {llm: replicas}}`` per epoch, the last repeated;
+    what is not named stays fully powered). A powered-down replica finishes what it holds,
+    then releases its GPUs (no energy; embodied carbon is still charged); powering up loads
+    the weights again, paying the load time."""
+
+    policy: Literal["fixed", "follow_load", "plan"] = "fixed"
+    target_utilization: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.7, description="follow_load: the share of the powered replicas' throughput to use."
+    )
+    min_replicas: Annotated[int, Field(strict=True, ge=0, le=MAX_REPLICAS)] = Field(
+        1, description="follow_load: replicas kept powered per datacenter and LLM."
+    )
+    epochs: list[dict[str, dict[str, Annotated[int, Field(strict=True, ge=0)]]]] = Field(
+        default_factory=list,
+        description="plan: per epoch, {datacenter: {llm: powered replicas}}; the last repeats.",
+    )
+
+
 class SloConfig(Strict):
     """Service-level objectives a request must meet to count as attained."""
 
@@ -810,3 +834,4 @@ class ScenarioModel(Strict):
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
     slo: SloConfig = Field(default_factory=SloConfig)
+    capacity: CapacityConfig = Field(default_factory=CapacityConfig)

@@ -218,6 +218,8 @@ class Replica:
         self.max_prefill_tokens = pool.max_prefill_tokens
         self.loaded = pool.resident
         self.load_s = pool.load_s
+        # False once capacity control powers the replica down (see power_down)
+        self.powered = True
         # scale to zero: with a keep-alive, a replica idle that long unloads its weights and
         # releases its GPUs (no power drawn) until a request makes it load again; a dispatch
         # then prefers a loaded replica by this much (see PoolQueue.notify)
@@ -370,7 +372,7 @@ class Replica:
         """Start the next action: load the weights, prefill, a chunked-prefill iteration or
         decode; with nothing to do (or a queue head that does not fit), wait to be woken."""
         while True:
-            if not self.loaded and self.waiting:
+            if not self.loaded and self.waiting and self.powered:
                 now = self._t0 = self.env.now
                 meter = self.dc.meter
                 meter.loads[meter.epoch(now)] += 1
@@ -381,16 +383,16 @@ class Replica:
                 return
             if self.role == "decode":
                 # requests arrive here with their KV cache: they join without a prefill
-                if self.loaded:
+                if self.loaded and self.powered:
                     self._admit_prefilled()
             elif self.chunked:
-                if self.loaded and self.waiting:
+                if self.loaded and self.waiting and self.powered:
                     self.prefilling += self._admit()
                 if self.prefilling:
                     if self._start_hybrid():
                         return
                     continue  # a request was preempted: decide again
-            elif self.loaded and self.waiting:
+            elif self.loaded and self.waiting and self.powered:
                 admitted = self._admit()
                 if admitted:
                     self._start_prefill(admitted)
@@ -399,6 +401,9 @@ class Replica:
                 if self._start_decode():
                     return
                 continue  # a request was preempted: decide again
+            if not self.powered:
+                self._release_gpus()  # powered down and its last request done
+                return
             self.wake = ev = self.env.event()
             self.woken = False
             ev.callbacks.append(self._woken_idle)
@@ -406,6 +411,46 @@ class Replica:
                 expiry = self.env.timeout(self.keep_alive_s)
                 expiry.callbacks.append(lambda _e, idle=ev: self._expire(idle))
             return
+
+    # -- capacity control (power down and up) ------------------------------------------------
+    def _release_gpus(self) -> None:
+        """Unload the weights and release the GPUs (no power drawn from now on)."""
+        self.wake = None
+        self.loaded = False
+        self.cold_key_s = self.load_s
+        if self.released_since is None:
+            self.released_since = self.env.now
+
+    def idle(self) -> bool:
+        """Whether the replica waits for work: loaded, nothing queued for it that it could
+        take, nothing in a batch (what a power-down prefers)."""
+        return self.wake is not None and not self.running and not self.prefilling
+
+    def power_down(self) -> None:
+        """Take no new request from now on; finish those it holds, then release the GPUs
+        (idle now: at once). Its own queue, if it has one, is served before."""
+        if not self.powered:
+            return
+        self.powered = False
+        ev = self.wake
+        if ev is not None and not self.running and not self.prefilling and not ev.triggered:
+            # idle: its wake-up event will never be triggered, nor its keep-alive act
+            ev.callbacks = []
+            self._release_gpus()
+
+    def power_up(self) -> None:
+        """Take requests again; a replica that released its GPUs loads its weights now
+        (paying the load time, as a cold start does) instead of at the next request."""
+        if self.powered:
+            return
+        self.powered = True
+        if self.wake is None and self.released_since is not None and not self.running:
+            now = self._t0 = self.env.now
+            meter = self.dc.meter
+            meter.loads[meter.epoch(now)] += 1
+            meter.add_released(self.released_since, now, self.idle_w, self.n_gpus)
+            self.released_since = None
+            self.env.timeout(self.load_s).callbacks.append(self._loaded)
 
     def _woken_idle(self, _ev: simpy.Event) -> None:
         self.wake = None
@@ -708,10 +753,12 @@ class PoolQueue:
     def __init__(self, waiting: deque[Request] | None = None) -> None:
         self.waiting: deque[Request] = deque() if waiting is None else waiting
         self.replicas: list[Replica] = []
+        self.arrived = 0  # requests pushed so far (capacity control reads the rate)
 
     def push(self, req: Request, at_once: bool = True) -> None:
         """A request joins the queue (from an event callback: no replica is mid-decision, so
         the chosen one can take it at once, unless more requests come at this instant)."""
+        self.arrived += 1
         self.waiting.append(req)
         self.notify(at_once=at_once)
 
@@ -736,6 +783,7 @@ class PoolQueue:
             if (
                 rep.wake is not None
                 and not rep.woken
+                and rep.powered
                 and len(rep.running) + len(rep.prefilling) < rep.max_batch
                 and rep.kv_used + need <= rep.kv_admit_tokens
             ):

@@ -23,6 +23,7 @@ from slit.models.impacts import J_PER_KWH
 from slit.models.latency import EfficiencyParams
 from slit.models.power import PowerParams
 from slit.scenario.loader import Scenario
+from slit.sim.capacity import CapacityController
 from slit.sim.deferral import DeferrableJobs, make_deferral, schedule_releases
 from slit.sim.engine import Datacenter, ImpactFactors, Replica, Simulation
 from slit.sim.policies import RoutingContext, RoutingPolicy, make_policy
@@ -195,6 +196,10 @@ def simulate(
             release_dc,
         )
     )
+    controller = None
+    if scenario.config.capacity.policy != "fixed":
+        controller = CapacityController(scenario.config.capacity, sim, inputs)
+        sim.env.process(controller.process(end_s))
     if progress is not None:
         sim.env.process(sim.ticker(epoch_s, end_s, lambda now: progress(now, end_s)))
     sim.env.run(until=end_s)
@@ -206,7 +211,7 @@ def simulate(
     wall_s = time.perf_counter() - wall0
 
     records = _request_records(sim, scenario, inputs, rtt_s, release_s)
-    series = _timeseries(sim, inputs, gpu_count, idle_w)
+    series = _timeseries(sim, inputs, gpu_count, idle_w, controller)
     summary = summarize(records, series)
     fallbacks = getattr(policy, "fallbacks", None)
     if fallbacks:
@@ -374,7 +379,11 @@ def _request_records(
 
 
 def _timeseries(
-    sim: Simulation, inputs: RunInputs, gpu_count: np.ndarray, idle_w: np.ndarray
+    sim: Simulation,
+    inputs: RunInputs,
+    gpu_count: np.ndarray,
+    idle_w: np.ndarray,
+    controller: CapacityController | None = None,
 ) -> pd.DataFrame:
     """One row per epoch and datacenter: arrivals, completions, GPU time, energy, impacts and
     the signals they were computed with."""
@@ -404,6 +413,12 @@ def _timeseries(
                     "busy_gpu_s": np.asarray(meter.busy_gpu_s, dtype=float),
                     "weight_loads": np.asarray(meter.loads, dtype=np.int64),
                     "released_gpu_s": np.asarray(meter.released_gpu_s, dtype=float),
+                    "powered_replicas": np.asarray(
+                        controller.powered[d]
+                        if controller is not None
+                        else [float(sum(p.replicas for p in dc_in.pools))] * n_epochs,
+                        dtype=float,
+                    ),
                     "gpu_s": gpu_count[d] * length_s,
                     "it_energy_kwh": it_kwh,
                     "energy_kwh": fac_kwh,

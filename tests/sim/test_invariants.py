@@ -39,6 +39,9 @@ stress = st.fixed_dictionaries(
         "deferrable": st.sampled_from([0.0, 0.3, 1.0]),
         "deadline": st.sampled_from([30.0, 200.0, 2000.0]),
         "deferral": st.sampled_from(["at_once", "cleanest", "cleanest-route"]),
+        # capacity control: powered replicas per epoch
+        "capacity": st.sampled_from(["fixed", "follow_load", "plan"]),
+        "plan": st.lists(st.integers(0, 3), min_size=1, max_size=6),
     }
 )
 
@@ -55,6 +58,12 @@ def _stressed(p: dict) -> dict:
                 resident=p["resident"], keep_alive_s=p["keep_alive"])  # fmt: skip
     data["datacenters"][0]["phase_split"] = {"enabled": p["split"]}
     data["datacenters"][1]["pools"][0].update(max_batch_size=p["batch"])
+    if p.get("capacity", "fixed") != "fixed":
+        # the engine refuses capacity control beside keep-alive and phase split
+        pool.update(keep_alive_s=None)
+        data["datacenters"][0]["phase_split"] = {"enabled": False}
+        data["capacity"] = {"policy": p["capacity"], "min_replicas": 0, "epochs": [
+            {"dc-a": {"llama-3.1-8b": n}} for n in p["plan"]] if p["capacity"] == "plan" else []}
     if p.get("deferrable"):
         data["workload"]["classes"] = [
             {"name": "batch", "deadline_s": p["deadline"], "share": p["deferrable"]}

@@ -96,12 +96,13 @@ class _FakeReplica(SimpleNamespace):
 
 
 def _fake(
-    running: int, step_s: float, free: bool = True, kv_used: int = 0, cold_key_s: float = 0.0
+    running: int, step_s: float, free: bool = True, kv_used: int = 0, cold_key_s: float = 0.0,
+    powered: bool = True,
 ) -> _FakeReplica:
     return _FakeReplica(
         wake=object() if free else None, woken=False, running=[None] * running, prefilling=[],
         max_batch=4, kv_used=kv_used, kv_admit_tokens=1000, step_s=step_s, calls=[],
-        cold_key_s=cold_key_s,
+        cold_key_s=cold_key_s, powered=powered,
     )  # fmt: skip
 
 
@@ -118,6 +119,15 @@ def test_pool_queue_wakes_the_replica_that_would_serve_the_head_soonest() -> Non
     assert asleep.calls == full_kv.calls == full_batch.calls == []
     q.push_front(_req(1))  # a preempted request: at the head, and the replica is woken
     assert [r.rid for r in q.waiting] == [1, 0] and fast_busy.calls[-1] == "wake_up"
+
+
+def test_pool_queue_never_wakes_a_replica_powered_down() -> None:
+    q = PoolQueue()
+    fast_off, slow_on = _fake(0, 0.001, powered=False), _fake(1, 0.05)
+    q.replicas = [fast_off, slow_on]
+    q.push(_req(0, prompt=10), at_once=True)
+    assert slow_on.calls == ["take_now"] and fast_off.calls == []
+    assert q.arrived == 1
 
 
 def test_pool_queue_prefers_a_loaded_replica_to_one_that_must_load_its_weights() -> None:
