@@ -226,6 +226,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=True,
         help="seed each epoch's initial population with the previous epoch's final one",
     )
+    p.add_argument(
+        "--shift",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with deferrable request classes, plan when and where they are served and "
+        "replay the plans with those releases (--no-shift: served as they arrive)",
+    )
+    p.add_argument(
+        "--shift-objective",
+        choices=("carbon", "water", "cost", "balanced"),
+        default="balanced",
+        help="what the time-shift plan minimises (default: balanced, the sum of the three "
+        "signals each over its mean)",
+    )
     p.add_argument("--pop-size", type=_number(int, 2, 10**5), default=40, help="population size")
     p.add_argument(
         "--baselines",
@@ -899,7 +913,8 @@ def _optimize_into(args: argparse.Namespace, scenario: Any, baselines: tuple[str
                                time_budget_s=args.time_budget_s, ttft_slo=args.ttft_slo,
                                baselines=baselines, progress=progress,
                                warm_start=args.warm_start, phase_split=args.phase_split,
-                               slo_scope=args.slo_scope,
+                               slo_scope=args.slo_scope, shift=args.shift,
+                               shift_objective=args.shift_objective,
                                front_replays=None if args.front_replays < 0
                                else args.front_replays)  # fmt: skip
         meta.update({"status": "completed", "wall_s": time.perf_counter() - wall0,

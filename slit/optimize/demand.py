@@ -23,9 +23,11 @@ def oracle_demands(
     return demands_of(inputs), list(inputs.model_ids)
 
 
-def demands_of(inputs: RunInputs) -> list[EpochDemand]:
+def demands_of(inputs: RunInputs, interactive_only: bool = False) -> list[EpochDemand]:
     """One :class:`EpochDemand` per epoch of the accounting window (horizon + drain), from a
-    run's compiled requests and signals; drain epochs have no arrivals.
+    run's compiled requests and signals; drain epochs have no arrivals. With
+    ``interactive_only`` the rates count the interactive requests alone (the mean lengths are
+    those of every request).
 
     The horizon's last epoch is cut at the horizon, and the drain's epochs are cut at its end,
     so that the epoch lengths add up to ``horizon_s + drain_s``."""
@@ -35,6 +37,9 @@ def demands_of(inputs: RunInputs) -> list[EpochDemand]:
     epoch_s, end_s = timeline.epoch_s, timeline.end_s
     n_epochs, n_horizon = timeline.n_epochs, timeline.n_horizon_epochs
     epoch_of = np.minimum((requests["arrival_s"].to_numpy() // epoch_s).astype(int), n_horizon - 1)
+    counted = np.ones(len(requests), bool)
+    if interactive_only and inputs.requests.request_class is not None:
+        counted = inputs.requests.request_class == 0
     out = []
     # mean lengths over the whole horizon keep epochs with few requests well defined
     prompt_all = np.array(
@@ -65,7 +70,7 @@ def demands_of(inputs: RunInputs) -> list[EpochDemand]:
         # as in the simulator's accounting window of horizon + drain
         counts = np.zeros((n_o, n_m))
         if e < n_horizon:
-            here = requests[epoch_of == e]
+            here = requests[counted & (epoch_of == e)]
             np.add.at(counts, (here["origin"].to_numpy(), here["model"].to_numpy()), 1.0)
             length = min(epoch_s, timeline.horizon_s - e * epoch_s)
         else:

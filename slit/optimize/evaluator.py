@@ -90,6 +90,11 @@ class EpochDemand:
             with their weights loaded when the epoch starts (scale to zero, pools with a
             ``keep_alive_s``; :attr:`EpochOutcome.warm_at_end` of the epoch before);
             ``None``: as the run starts (``resident`` pools loaded, others not).
+        base_rate_per_pool: ``[pool]`` requests/s sent to each pool whatever the allocation:
+            deferrable requests a shift plan releases there this epoch
+            (:mod:`slit.optimize.shifting`). They load the pools (waits, utilisation,
+            energy) but are not in ``rate_per_s`` and not in the TTFT objective (their
+            objective is their deadline). ``None``: none.
     """
 
     rate_per_s: FloatArray
@@ -101,6 +106,7 @@ class EpochDemand:
     epoch_s: float
     prompt_quantiles_tokens: FloatArray | None = None
     warm_at_start: FloatArray | None = None
+    base_rate_per_pool: FloatArray | None = None
 
 
 MAX_DRAIN_UTIL = 0.95
@@ -276,6 +282,9 @@ class EpochOutcome:
     max_utilization: FloatArray
     tail: TailModel | None = None
     warm_at_end: FloatArray | None = None
+    powered: FloatArray | None = None
+    """``[population, pool]`` replicas powered in the epoch under capacity control
+    (:meth:`FastEvaluator.control_capacity`); None without it."""
 
     def objectives(self) -> FloatArray:
         """``[population, 4]``: TTFT mean (s), carbon (kg), water (L), cost (USD)."""
@@ -345,11 +354,31 @@ class FastEvaluator:
         self.max_batch = np.array([p.max_batch for p in self.pools], float)
         self.kv_capacity = np.array([p.kv_capacity_tokens for p in self.pools], float)
         self.extra_idle_w = idle_w
+        # capacity control (control_capacity): the utilisation the powered replicas aim at
+        self.capacity_target: float | None = None
+        self.min_powered = np.zeros(len(self.pools))
         self.serves = fleet.serves()
         # the nearest datacenter serving each model, for rows that put no weight on any
         self.nearest = np.argmin(
             np.where(self.serves[:, None, :], self.rtt_s[None], np.inf), axis=2
         )
+
+    def control_capacity(self, target_utilization: float, min_replicas: int) -> None:
+        """Power only the replicas each candidate's load needs, as the scenario's ``capacity``
+        section lets the optimiser decide: in every pool the fewest replicas ``n`` with
+        utilisation ``λ (t_p + out · step(b_max) / b_max) / n <= target_utilization``, at
+        least ``min_replicas`` per LLM and datacenter (taken from its pools in order), at most
+        the pool's replicas. Powered-down replicas draw no power; the TTFT model sees only the
+        powered ones. (The weight load of a replica powered up is not modelled here; the
+        simulator's replay pays it.)"""
+        if not 0 < target_utilization <= 1:
+            raise ValueError("target_utilization must be in (0, 1]")
+        self.capacity_target = float(target_utilization)
+        mins = np.zeros(len(self.pools))
+        for k in range(len(self.pools)):
+            before = self.replicas[self._peers[k] & (np.arange(len(self.pools)) < k)].sum()
+            mins[k] = np.clip(min_replicas - before, 0, self.replicas[k])
+        self.min_powered = mins
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, model_ids: list[str] | None = None) -> FastEvaluator:
@@ -510,9 +539,10 @@ class FastEvaluator:
             a = a[None]
         co = self._coefficients(demand)
         shares = self.model_shares(a, demand)
-        lam = self.pool_rates(shares, demand, a.shape[0])  # [P, K]
-        n = self.replicas[None, :]
-        lam_r = lam / n
+        lam_alloc = self.pool_rates(shares, demand, a.shape[0])  # [P, K]
+        lam = lam_alloc
+        if demand.base_rate_per_pool is not None:
+            lam = lam_alloc + np.asarray(demand.base_rate_per_pool, float)[None, :]
         out_len = demand.output_tokens[self.pool_model][None, :]
 
         def step(b: FloatArray) -> FloatArray:
@@ -520,8 +550,15 @@ class FastEvaluator:
             mem = co["am"] * b + co["mw"]
             return np.maximum(comp, mem) + co["f0"] + co["f1"] * b
 
-        rho_p = lam_r * co["tp"]
         bmax = co["bmax"][None, :]
+        powered = None
+        n = self.replicas[None, :]
+        if self.capacity_target is not None:
+            per_request = co["tp"] + out_len * step(bmax) / bmax  # busy s at full batch
+            need = np.ceil(lam * per_request / self.capacity_target - 1e-9)
+            n = powered = np.clip(need, self.min_powered[None, :], self.replicas[None, :])
+        lam_r = np.where(n > 0, lam / np.where(n > 0, n, 1.0), 0.0)
+        rho_p = lam_r * co["tp"]
         util = lam_r * (co["tp"] + out_len * step(bmax) / bmax)
         free = np.clip(1.0 - rho_p, 1e-6, 1.0)
 
@@ -583,7 +620,7 @@ class FastEvaluator:
         # network part: per origin → datacenter flow of requests
         net_s = self.rtt_s[None] + 0.0  # [1, O, D]
         total_rate = demand.rate_per_s.sum()
-        ttft_sum = (lam * ttft_pool).sum(axis=1)
+        ttft_sum = (lam_alloc * ttft_pool).sum(axis=1)
         for m, share in shares.items():
             xfer = demand.prompt_tokens[m] * self.transfer_s_per_token
             ttft_sum += np.einsum("o,pod,pod->p", demand.rate_per_s[:, m], share, net_s + xfer)
@@ -609,7 +646,8 @@ class FastEvaluator:
         cost += float((idle_kwh * demand.price_usd_per_it_mwh).sum()) / 1000.0
         energy = e_kwh.sum(axis=1) + float(idle_kwh.sum())
         return EpochOutcome(
-            ttft_mean, carbon, water, cost, energy, util.max(axis=1), tail_model, warm_end
+            ttft_mean, carbon, water, cost, energy, util.max(axis=1), tail_model, warm_end,
+            powered,
         )
 
     def _residency(

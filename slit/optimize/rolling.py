@@ -40,6 +40,7 @@ from slit.optimize.problem import (
     EvaluationBudget,
     allocation_from_x,
 )
+from slit.optimize.shifting import ShiftPlan
 from slit.scenario.loader import Scenario
 
 EPOCH_TIMEOUT_S = 1800.0
@@ -79,6 +80,15 @@ class HorizonResult:
     demands: list[EpochDemand]
     evaluator: FastEvaluator
     meta: dict[str, object] = field(default_factory=dict)
+    shift: ShiftPlan | None = None
+    """The time-shift plan of the deferrable requests (None: served as they arrive)."""
+
+    def powered(self, name: str) -> FloatArray | None:
+        """``[epoch, pool]`` replicas plan ``name`` powers (None without capacity control)."""
+        if self.evaluator.capacity_target is None:
+            return None
+        outs = plan_outcomes(self.evaluator, self.demands, self.plans[name], tail=False)
+        return np.stack([o.powered[0] for o in outs if o.powered is not None])
 
 
 def default_weight_vectors(n: int = 24, seed: int = 0) -> FloatArray:
@@ -301,8 +311,17 @@ def optimise_horizon(
     termination: Any = None,
     warm_start: bool = True,
     slo_scope: str = "epoch",
+    shift: bool = True,
+    shift_objective: str = "balanced",
 ) -> HorizonResult:
     """Optimise every epoch of the horizon and build the plans of all decision variants.
+
+    With deferrable requests and ``shift``, a time-shift plan (:mod:`slit.optimize.shifting`,
+    minimising ``shift_objective``) first decides when and where they are served; the epochs'
+    searches then allocate the interactive requests around that load. Without ``shift`` every
+    request is allocated as it arrives. Under a ``capacity`` policy other than ``fixed`` every
+    candidate powers only the replicas its load needs
+    (:meth:`~slit.optimize.evaluator.FastEvaluator.control_capacity`).
 
     Each epoch is decided on a forecast (``forecaster`` for the demand, signals perturbed by
     ``signal_error`` relative noise) and every plan is then scored on the true epochs. With
@@ -323,9 +342,20 @@ def optimise_horizon(
 
     seed = scenario.config.seed if seed is None else seed
     inputs = compile_inputs(scenario, seed=seed)
-    demands = demands_of(inputs)
     evaluator = FastEvaluator(inputs.fleet)
+    capacity = scenario.config.capacity
+    if capacity.policy != "fixed":
+        evaluator.control_capacity(capacity.target_utilization, capacity.min_replicas)
     predict = make_forecaster(forecaster)
+    deferrable = inputs.requests.deferrable
+    shift_plan = None
+    if shift and deferrable is not None and deferrable.any():
+        demands, shift_plan = _shifted_demands(
+            inputs, evaluator, predict, forecaster, signal_error, seed, shift_objective,
+            capacity.target_utilization,
+        )  # fmt: skip
+    else:
+        demands = demands_of(inputs)
     noise = np.random.default_rng(np.random.SeedSequence([seed, 7]))
     empty = np.zeros((0,) + demands[0].rate_per_s.shape)
     # what an algorithm may keep from epoch to epoch (SLIT's learned guide)
@@ -431,8 +461,59 @@ def optimise_horizon(
             "signal_error": signal_error,
             "warm_start": warm_start,
             "slo_scope": slo_scope,
+            "shift": shift_plan is not None,
+            "shift_objective": shift_objective if shift_plan is not None else None,
+            "shift_overflow_requests": shift_plan.overflow_requests if shift_plan else None,
         },
+        shift_plan,
     )
+
+
+def _shifted_demands(
+    inputs: Any, evaluator: FastEvaluator, predict: Any, forecaster: str, signal_error: float,
+    seed: int, objective: str, target_utilization: float,
+) -> tuple[list[EpochDemand], ShiftPlan]:
+    """The epochs' interactive demands, each with the load the shift plan releases, and the
+    plan (made on the forecast: the forecaster's rates and the signals with their error)."""
+    from dataclasses import replace
+
+    from slit.optimize.forecast import perturb
+    from slit.optimize.shifting import deferrable_lots, plan_shift
+
+    everything = demands_of(inputs)
+    interactive = demands_of(inputs, interactive_only=True)
+    n_o, n_m = everything[0].rate_per_s.shape
+
+    def forecast(series: list[EpochDemand]) -> FloatArray:
+        truth = np.stack([d.rate_per_s for d in series])
+        out = np.zeros_like(truth)
+        for e in range(len(series)):
+            out[e] = predict(truth[:e] if e else np.zeros((0, n_o, n_m)), truth[e])
+        return out
+
+    n_e = inputs.timeline.n_epochs
+    pad = np.zeros((n_e - len(everything), n_o, n_m))
+    if forecaster == "oracle":
+        lots = deferrable_lots(inputs)
+    else:
+        lots = deferrable_lots(inputs, np.concatenate([forecast(everything), pad]))
+    interactive_rate = np.concatenate([forecast(interactive), pad])
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 11]))
+    sig = inputs.signals
+    seen = {
+        "carbon": perturb(sig.carbon_g_per_it_kwh, signal_error, rng),
+        "water": perturb(sig.water_l_per_it_kwh, signal_error, rng),
+        "cost": perturb(sig.price_usd_per_it_mwh, signal_error, rng),
+    }
+    allowed = getattr(inputs.fleet, "allowed", None)
+    plan = plan_shift(inputs, lots, interactive_rate, seen, objective=objective,
+                      target_utilization=target_utilization, allowed=allowed)  # fmt: skip
+    demands = [
+        replace(d, base_rate_per_pool=plan.base_rate_per_pool(
+            e, evaluator.pool_dc, evaluator.pool_model, evaluator.pool_weight(d), d.epoch_s))
+        for e, d in enumerate(interactive)
+    ]  # fmt: skip
+    return demands, plan
 
 
 def plan_outcomes(

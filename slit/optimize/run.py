@@ -50,6 +50,7 @@ VALIDATED_METRICS = (
     "ttft_p95_s",
     "tpot_p95_s",
     "slo_attainment",
+    "deadline_misses",
     "energy_kwh",
     "carbon_kg",
     "water_l",
@@ -96,7 +97,7 @@ class OptimizeResult:
         return float("nan") if value is None else float(value)
 
 
-def _simulate_one(args: tuple[dict[str, Any], str, Any, int, bool]) -> dict[str, Any]:
+def _simulate_one(args: tuple[Any, ...]) -> dict[str, Any]:
     """Worker: one replay (runs in a separate process, so it takes plain data).
 
     Returns ``row`` (the line of ``validated.csv``), ``per_datacenter`` (lines of
@@ -106,14 +107,21 @@ def _simulate_one(args: tuple[dict[str, Any], str, Any, int, bool]) -> dict[str,
     from slit.sim.results import slo_windows_met, summary_metrics
     from slit.sim.simulate import simulate
 
-    raw, name, plan, seed, keep = args
+    raw, name, plan, seed, keep, shift, capacity = args
     raw = copy.deepcopy(raw)  # in one process the jobs share the dict
     # every replay, plan or baseline, runs with the same serving options (the scenario's, or
     # the phase split set for all by run_optimize): no policy is given a serving mode the
     # others lack
+    if capacity is not None:  # the plan's own powered replicas, epoch by epoch
+        raw["capacity"] = {**raw.get("capacity", {}), "policy": "plan", "epochs": capacity}
     scenario = scenario_from_dict(raw)
     policy = Plan(matrix=plan) if plan is not None else name
-    result = simulate(scenario, policy, seed=seed)
+    deferral = None
+    if shift is not None and plan is not None:
+        from slit.sim.deferral import PlannedRelease
+
+        deferral = PlannedRelease(shift.fractions, shift.score, shift.margin_s)
+    result = simulate(scenario, policy, seed=seed, deferral=deferral)
     s = result.summary
     kind = "plan" if plan is not None else "baseline"
     metrics = summary_metrics(s)
@@ -309,6 +317,8 @@ def run_optimize(
     warm_start: bool = True,
     phase_split: str = "scenario",
     slo_scope: str = "epoch",
+    shift: bool = True,
+    shift_objective: str = "balanced",
 ) -> OptimizeResult:
     """Optimise, validate and tabulate.
 
@@ -345,6 +355,11 @@ def run_optimize(
             models colocated serving either way.
         warm_start: seed each epoch's initial population with the previous epoch's final
             population (:func:`~slit.optimize.rolling.optimise_horizon`).
+        shift: with deferrable requests, plan when and where they are served
+            (:mod:`slit.optimize.shifting`, minimising ``shift_objective``: ``carbon``,
+            ``water``, ``cost`` or ``balanced``) and replay every plan with those releases;
+            False serves them as they arrive. Baselines run with the scenario's own
+            ``routing.deferral``.
 
     Returns:
         an :class:`OptimizeResult`: the tables of the folder ``slit optimize`` writes and the
@@ -369,6 +384,7 @@ def run_optimize(
         ttft_slo_s=slo if ttft_slo else None,
         progress=(lambda i, n: progress("optimising", i, n)) if progress else None,
         termination=termination, warm_start=warm_start, slo_scope=slo_scope,
+        shift=shift, shift_objective=shift_objective,
     )  # fmt: skip
     t_opt = time.perf_counter() - t0
 
@@ -398,6 +414,33 @@ def run_optimize(
             "datacenter": np.array(ev.datacenter_ids)[d.ravel()], "share": plan.ravel(),
         })  # fmt: skip
 
+    # capacity control: each plan's powered replicas per epoch, per datacenter and LLM
+    capacity_tables: dict[str, list[dict[str, dict[str, int]]]] = {}
+    for name in distinct:
+        powered = result.powered(name)
+        if powered is None:
+            continue
+        rows = []
+        for e in range(powered.shape[0]):
+            table: dict[str, dict[str, int]] = {}
+            for k, pool in enumerate(ev.pools):
+                dc_id = ev.datacenter_ids[pool.datacenter]
+                row = table.setdefault(dc_id, {})
+                row[pool.model_id] = row.get(pool.model_id, 0) + int(round(powered[e, k]))
+            rows.append(table)
+        capacity_tables[name] = rows
+        plan_tables[f"{name}_capacity"] = pd.DataFrame(
+            [{"epoch": e, "datacenter": dc, "model": m, "powered_replicas": n}
+             for e, t in enumerate(rows) for dc, r in t.items() for m, n in r.items()])  # fmt: skip
+    if result.shift is not None:
+        rel = result.shift.released
+        e, o, m, d = np.nonzero(rel)
+        plan_tables["shift"] = pd.DataFrame({
+            "epoch": e, "origin": np.array(ev.region_ids)[o],
+            "model": np.array(ev.model_ids)[m], "datacenter": np.array(ev.datacenter_ids)[d],
+            "planned_requests": rel[e, o, m, d],
+            "fraction_of_backlog": result.shift.fractions[e, o, m, d],
+        })  # fmt: skip
     raw = scenario.resolved_dict()
     if phase_split != "scenario":
         raw = copy.deepcopy(raw)
@@ -406,10 +449,12 @@ def run_optimize(
             split["enabled"] = phase_split in ("on", "by_gpu")
             if phase_split == "by_gpu":
                 split["roles"] = "by_gpu"
-    jobs_list: list[tuple[dict[str, Any], str, Any, int, bool]] = [
-        (raw, v, result.plans[v], seed, v == REPLAY_KEPT) for v in distinct
-    ]
-    jobs_list += [(raw, b, None, seed, False) for b in baselines]
+    jobs_list: list[tuple[Any, ...]] = [
+        (raw, v, result.plans[v], seed, v == REPLAY_KEPT, result.shift,
+         capacity_tables.get(v))
+        for v in distinct
+    ]  # fmt: skip
+    jobs_list += [(raw, b, None, seed, False, None, None) for b in baselines]
     t1 = time.perf_counter()
     replays = []
     if jobs > 1:
@@ -464,6 +509,10 @@ def run_optimize(
         "warm_start": warm_start,
         "phase_split": phase_split,
         "slo_scope": slo_scope,
+        "shift": result.meta.get("shift"),
+        "shift_objective": result.meta.get("shift_objective"),
+        "shift_overflow_requests": result.meta.get("shift_overflow_requests"),
+        "capacity_control": result.evaluator.capacity_target is not None,
         "time_budget_s": time_budget_s,
         "ttft_slo_s": slo if ttft_slo else None,
         "epochs": len(result.fronts),

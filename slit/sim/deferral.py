@@ -21,6 +21,7 @@ in when its prompt crosses the network (tens of milliseconds against hours of wa
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -261,4 +262,89 @@ class Cleanest(DeferralPolicy):
                 release[i] = max(t, min(e * epoch_s + offset, latest))
             if p.datacenter == "own":
                 dc[i] = d
+        return Releases(release, dc)
+
+
+class PlannedRelease(DeferralPolicy):
+    """Release the real backlog as a shift plan says (the replay of an optimised plan,
+    :class:`slit.optimize.shifting.ShiftPlan`).
+
+    Epoch by epoch, each (origin, LLM)'s backlog (deferrable requests arrived by the epoch's
+    end and not yet released) is released earliest deadline first: the plan's fraction of it
+    to each datacenter, rounded down, the remainder by largest fraction. A request whose window
+    ends in this epoch is released now whatever the plan says, to its cheapest datacenter by
+    the plan's score (the deadline's safety net). A request waiting from an earlier epoch
+    leaves at the same offset into this epoch as it arrived into its own; one arriving in this
+    epoch leaves on arrival; none after its window's latest start.
+    """
+
+    name = "planned"
+
+    def __init__(self, fractions: FloatArray, score: FloatArray, margin_s: float) -> None:
+        """``fractions[epoch, origin, model, datacenter]`` of the backlog to release,
+        ``score[epoch, datacenter]`` the plan's cost per IT kWh (for the safety net),
+        ``margin_s`` the time kept before each deadline, s."""
+        super().__init__()
+        self.fractions = np.asarray(fractions, float)
+        self.score = np.asarray(score, float)
+        self.margin_s = float(margin_s)
+        self.forced = 0
+
+    def schedule(self, jobs: DeferrableJobs, ctx: RoutingContext) -> Releases:
+        plan = self
+        epoch_s = ctx.epoch_s
+        n_e = plan.fractions.shape[0]
+        release = jobs.arrival_s.copy()
+        dc = np.full(len(jobs), -1, dtype=np.int64)
+        latest = np.minimum(jobs.deadline_at_s, jobs.end_s) - plan.margin_s
+        arrival_epoch = np.minimum((jobs.arrival_s // epoch_s).astype(np.int64), n_e - 1)
+        last_epoch = np.clip((np.maximum(latest, jobs.arrival_s) // epoch_s).astype(np.int64),
+                             arrival_epoch, n_e - 1)  # fmt: skip
+        backlog: dict[tuple[int, int], list[int]] = {}
+        by_epoch: dict[int, list[int]] = {}
+        for i in range(len(jobs)):
+            by_epoch.setdefault(int(arrival_epoch[i]), []).append(i)
+
+        def leave(i: int, e: int, d: int) -> None:
+            t = float(jobs.arrival_s[i])
+            if e > arrival_epoch[i]:
+                t = max(t, min(e * epoch_s + (t - arrival_epoch[i] * epoch_s), float(latest[i])))
+            release[i], dc[i] = t, d
+
+        for e in range(n_e):
+            for i in by_epoch.get(e, ()):
+                backlog.setdefault((int(jobs.origin[i]), int(jobs.model[i])), []).append(i)
+            for (o, m), waiting in backlog.items():
+                if not waiting:
+                    continue
+                cand = jobs.candidates[o][m]
+                if len(cand) == 0:
+                    for i in waiting:
+                        leave(i, e, -1)
+                    waiting.clear()
+                    continue
+                waiting.sort(key=lambda i: (jobs.deadline_at_s[i], i))
+                f = plan.fractions[e, o, m, cand]
+                want = f * len(waiting)
+                k = np.floor(want + 1e-9).astype(np.int64)
+                extra = min(len(waiting), int(round(float(want.sum())))) - int(k.sum())
+                if extra > 0:
+                    k[np.argsort(-(want - k), kind="stable")[:extra]] += 1
+                queue = deque(waiting)
+                kept: list[int] = []
+                for j, d in enumerate(cand):
+                    for _ in range(int(k[j])):
+                        if queue:
+                            leave(queue.popleft(), e, int(d))
+                best = int(cand[int(np.argmin(plan.score[e, cand]))])
+                for i in queue:
+                    if last_epoch[i] <= e:
+                        leave(i, e, best)
+                        self.forced += 1
+                    else:
+                        kept.append(i)
+                waiting[:] = kept
+        for waiting in backlog.values():  # past the plan's last epoch: at once
+            for i in waiting:
+                release[i] = jobs.arrival_s[i]
         return Releases(release, dc)

@@ -24,7 +24,12 @@ from slit.models.latency import EfficiencyParams
 from slit.models.power import PowerParams
 from slit.scenario.loader import Scenario
 from slit.sim.capacity import CapacityController
-from slit.sim.deferral import DeferrableJobs, make_deferral, schedule_releases
+from slit.sim.deferral import (
+    DeferrableJobs,
+    DeferralPolicy,
+    make_deferral,
+    schedule_releases,
+)
 from slit.sim.engine import Datacenter, ImpactFactors, Replica, Simulation
 from slit.sim.policies import RoutingContext, RoutingPolicy, make_policy
 from slit.sim.request_log import DROP_REASONS
@@ -105,6 +110,7 @@ def simulate(
     power: PowerParams | None = None,
     efficiency: EfficiencyParams | None = None,
     inputs: RunInputs | None = None,
+    deferral: DeferralPolicy | None = None,
 ) -> SimResult:
     """Simulate a scenario and return per-request records, per-epoch series and a summary.
 
@@ -123,6 +129,8 @@ def simulate(
         inputs: the run's inputs compiled already (:func:`slit.inputs.compile_inputs` of this
             scenario); ``seed``, ``power`` and ``efficiency`` are then theirs and must not be
             given.
+        deferral: a deferral policy instance for the deferrable requests instead of the
+            scenario's ``routing.deferral`` (e.g. the optimiser's planned releases).
     """
     wall0 = time.perf_counter()
     if inputs is None:
@@ -178,7 +186,7 @@ def simulate(
         throughput_rps=_throughput_rps(inputs),
     )
     policy.setup(ctx)
-    release_s, release_dc = _releases(cfg, inputs, policy, ctx, end_s)
+    release_s, release_dc = _releases(cfg, inputs, policy, ctx, end_s, deferral)
 
     per_token_s = fleet.transfer_s_per_token
     sim.env.process(
@@ -227,7 +235,8 @@ def simulate(
         "wall_s": wall_s,
         "requests_per_wall_s": len(records) / wall_s if wall_s > 0 else None,
         "plan_fallbacks": getattr(policy, "fallbacks", None),
-        "deferral": cfg.routing.deferral.policy if inputs.requests.request_class is not None
+        "deferral": (deferral.name or type(deferral).__name__) if deferral is not None
+        else cfg.routing.deferral.policy if inputs.requests.request_class is not None
         else None,
         "placement": getattr(policy, "placement_report", None),
         "inputs": list(inputs.log) + notes,
@@ -240,7 +249,12 @@ def simulate(
 
 
 def _releases(
-    cfg: Any, inputs: RunInputs, policy: RoutingPolicy, ctx: RoutingContext, end_s: float
+    cfg: Any,
+    inputs: RunInputs,
+    policy: RoutingPolicy,
+    ctx: RoutingContext,
+    end_s: float,
+    deferral: DeferralPolicy | None = None,
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """When each request leaves its origin and the datacenter its deferral policy chose
     (-1: the routing policy's choice), or ``(None, None)`` when every request leaves as it
@@ -251,7 +265,8 @@ def _releases(
     if deferrable is None:
         return None, None
     # built whenever the workload has classes, so that bad parameters are always reported
-    deferral = make_deferral(cfg.routing.deferral.policy, cfg.routing.deferral.params)
+    if deferral is None:
+        deferral = make_deferral(cfg.routing.deferral.policy, cfg.routing.deferral.params)
     if not deferrable.any():
         return None, None
     idx = np.flatnonzero(deferrable)

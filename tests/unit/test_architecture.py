@@ -173,7 +173,7 @@ def test_simulator_and_optimiser_meet_only_at_the_input_record() -> None:
     for module in MODULES:
         if module.startswith("slit.sim"):
             assert not any(t.startswith("slit.optimize") for t in GRAPH.successors(module))
-    public = {"slit.sim.simulate", "slit.sim.policies", "slit.sim.results"}
+    public = {"slit.sim.simulate", "slit.sim.policies", "slit.sim.results", "slit.sim.deferral"}
     for module in MODULES:
         if module.startswith("slit.optimize"):
             into_sim = {t for t in GRAPH.successors(module) if t.startswith("slit.sim")}
