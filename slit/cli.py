@@ -48,7 +48,7 @@ SEED = _number(int, 0, 2**63 - 1)
 
 
 BUILTIN_POLICIES = ("nearest", "round_robin", "least_loaded", "lowest_carbon", "lowest_water",
-                    "lowest_cost", "weighted", "plan", "helix", "splitwise",
+                    "lowest_cost", "weighted", "plan", "plan+spill", "helix", "splitwise",
                     "consolidate")  # fmt: skip
 """The routing policies slit ships, named in ``--help`` without importing the simulator (a
 test checks them against the registry)."""
@@ -239,6 +239,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="balanced",
         help="what the time-shift plan minimises (default: balanced, the sum of the three "
         "signals each over its mean)",
+    )
+    p.add_argument(
+        "--spill-variants",
+        default="balanced",
+        help="comma-separated decision variants also replayed under live control "
+        "(plan+spill: requests spill elsewhere when the planned datacenter's queue would break "
+        "the SLO); '' for none (default: balanced)",
     )
     p.add_argument("--pop-size", type=_number(int, 2, 10**5), default=40, help="population size")
     p.add_argument(
@@ -915,6 +922,7 @@ def _optimize_into(args: argparse.Namespace, scenario: Any, baselines: tuple[str
                                warm_start=args.warm_start, phase_split=args.phase_split,
                                slo_scope=args.slo_scope, shift=args.shift,
                                shift_objective=args.shift_objective,
+                               spill_variants=[v for v in args.spill_variants.split(",") if v],
                                front_replays=None if args.front_replays < 0
                                else args.front_replays)  # fmt: skip
         meta.update({"status": "completed", "wall_s": time.perf_counter() - wall0,

@@ -107,7 +107,7 @@ def _simulate_one(args: tuple[Any, ...]) -> dict[str, Any]:
     from slit.sim.results import slo_windows_met, summary_metrics
     from slit.sim.simulate import simulate
 
-    raw, name, plan, seed, keep, shift, capacity = args
+    raw, name, plan, seed, keep, shift, capacity, spill = args
     raw = copy.deepcopy(raw)  # in one process the jobs share the dict
     # every replay, plan or baseline, runs with the same serving options (the scenario's, or
     # the phase split set for all by run_optimize): no policy is given a serving mode the
@@ -115,7 +115,11 @@ def _simulate_one(args: tuple[Any, ...]) -> dict[str, Any]:
     if capacity is not None:  # the plan's own powered replicas, epoch by epoch
         raw["capacity"] = {**raw.get("capacity", {}), "policy": "plan", "epochs": capacity}
     scenario = scenario_from_dict(raw)
-    policy = Plan(matrix=plan) if plan is not None else name
+    policy: Any = name
+    if plan is not None:
+        from slit.sim.policies import PlanSpill
+
+        policy = PlanSpill(matrix=plan) if spill else Plan(matrix=plan)
     deferral = None
     if shift is not None and plan is not None:
         from slit.sim.deferral import PlannedRelease
@@ -123,7 +127,7 @@ def _simulate_one(args: tuple[Any, ...]) -> dict[str, Any]:
         deferral = PlannedRelease(shift.fractions, shift.score, shift.margin_s)
     result = simulate(scenario, policy, seed=seed, deferral=deferral)
     s = result.summary
-    kind = "plan" if plan is not None else "baseline"
+    kind = ("live" if spill else "plan") if plan is not None else "baseline"
     metrics = summary_metrics(s)
     row = {"name": name, "kind": kind, **{k: metrics[k] for k in VALIDATED_METRICS}}
     cfg = scenario.config
@@ -319,6 +323,7 @@ def run_optimize(
     slo_scope: str = "epoch",
     shift: bool = True,
     shift_objective: str = "balanced",
+    spill_variants: Sequence[str] = ("balanced",),
 ) -> OptimizeResult:
     """Optimise, validate and tabulate.
 
@@ -360,6 +365,10 @@ def run_optimize(
             ``water``, ``cost`` or ``balanced``) and replay every plan with those releases;
             False serves them as they arrive. Baselines run with the scenario's own
             ``routing.deferral``.
+        spill_variants: decision variants also replayed under live control, as
+            ``<variant>+spill`` rows (:class:`~slit.sim.policies.PlanSpill`: the plan, with
+            requests spilled elsewhere when the planned datacenter's queue would break the
+            SLO); empty for none.
 
     Returns:
         an :class:`OptimizeResult`: the tables of the folder ``slit optimize`` writes and the
@@ -371,6 +380,10 @@ def run_optimize(
         raise SlitError(
             f"phase_split must be 'scenario', 'on', 'off' or 'by_gpu', not {phase_split!r}"
         )
+    bad = [v for v in spill_variants if v not in VARIANTS]
+    if bad:
+        raise SlitError(f"unknown decision variant {bad[0]!r} to replay with spill; valid: "
+                        f"{', '.join(VARIANTS)}")  # fmt: skip
     unknown = [b for b in baselines if b not in policy_names()]
     if unknown:
         raise SlitError(f"unknown baseline policy {unknown[0]!r}; valid: "
@@ -451,10 +464,17 @@ def run_optimize(
                 split["roles"] = "by_gpu"
     jobs_list: list[tuple[Any, ...]] = [
         (raw, v, result.plans[v], seed, v == REPLAY_KEPT, result.shift,
-         capacity_tables.get(v))
+         capacity_tables.get(v), False)
         for v in distinct
     ]  # fmt: skip
-    jobs_list += [(raw, b, None, seed, False, None, None) for b in baselines]
+    # the same plans under live control: plan+spill sends a request elsewhere when the
+    # planned datacenter's queue would break the SLO
+    jobs_list += [
+        (raw, f"{v}+spill", result.plans[v], seed, False, result.shift, capacity_tables.get(v),
+         True)
+        for v in spill_variants
+    ]  # fmt: skip
+    jobs_list += [(raw, b, None, seed, False, None, None, False) for b in baselines]
     t1 = time.perf_counter()
     replays = []
     if jobs > 1:
@@ -476,7 +496,8 @@ def run_optimize(
     )
     replay = next(r["result"] for r in replays if r["result"] is not None)
     validated["ttft_slo_met_p95"] = validated["ttft_p95_s"] <= slo
-    validated["forecaster"] = np.where(validated["kind"] == "plan", forecast_label(forecaster), "")
+    validated["forecaster"] = np.where(validated["kind"] != "baseline",
+                                       forecast_label(forecaster), "")  # fmt: skip
     pred = totals.set_index("plan")
     errors: dict[str, dict[str, float]] = {}
     for key, col in (("ttft_mean_s", "ttft_s"), ("ttft_p95_s", "ttft_p95_s"),

@@ -50,6 +50,10 @@ class RoutingContext:
         throughput_rps: ``[model, datacenter]`` requests/s the datacenter's replicas of the LLM
             can sustain at full batch for the run's mean prompt and output lengths (None when
             not computed).
+        slots: ``[model, datacenter]`` requests the datacenter's replicas of the LLM hold at
+            once at full batch (batch slots, or KV cache over the mean request), None when not
+            computed.
+        slo_ttft_s: the scenario's TTFT objective, s (None when not given).
     """
 
     region_ids: tuple[str, ...]
@@ -64,6 +68,8 @@ class RoutingContext:
     capacity: FloatArray
     rng: np.random.Generator
     throughput_rps: FloatArray | None = None
+    slots: FloatArray | None = None
+    slo_ttft_s: float | None = None
 
     def epoch_of(self, t_s: float) -> int:
         """Index of the epoch holding time ``t_s`` (clamped to the last epoch)."""
@@ -441,3 +447,69 @@ class Plan(RoutingPolicy):
         cand = self.candidates[model]
         weights = self._plan[e, origin, cand]
         return np.cumsum(weights).tolist(), float(weights.sum()), [int(c) for c in cand]
+
+
+class PlanSpillParams(PlanParams):
+    """Parameters of ``plan+spill``: the plan's, and how close to the TTFT SLO the planned
+    datacenter's predicted TTFT may come before a request spills."""
+
+    headroom: float = Field(1.0, gt=0, le=10)
+
+
+@register_policy("plan+spill")
+class PlanSpill(Plan):
+    """Follow the epoch's plan, but spill a request elsewhere when the planned datacenter's
+    live queue would break the TTFT SLO.
+
+    The predicted TTFT at datacenter ``d`` is ``RTT/2 + W_d`` with the queueing wait
+    ``W_d = max(0, N_d - S_d) / X_d``: ``N_d`` the requests in flight there now, ``S_d`` the
+    requests its replicas hold at full batch and ``X_d`` their full-batch throughput (every
+    LLM of the datacenter together, a live estimate that needs no model of its own). When the
+    planned datacenter's prediction exceeds ``headroom x slo.ttft_s``, the request goes to the
+    datacenter of the highest planned share (then the lowest prediction) among those whose
+    prediction stays within it, or, if none does, to the one with the lowest prediction
+    (``spills`` counts the requests sent elsewhere than planned)."""
+
+    Params = PlanSpillParams
+    uses_load: ClassVar[bool] = True
+
+    def __init__(self, matrix: FloatArray | None = None, **params: Any) -> None:
+        super().__init__(matrix, **params)
+        self.spills = 0
+
+    def setup(self, ctx: RoutingContext) -> None:
+        super().setup(ctx)
+        n_d = len(ctx.datacenter_ids)
+        thr = ctx.throughput_rps.sum(axis=0) if ctx.throughput_rps is not None else np.ones(n_d)
+        slots = ctx.slots.sum(axis=0) if ctx.slots is not None else np.zeros(n_d)
+        p: Any = self.params
+        slo = ctx.slo_ttft_s if ctx.slo_ttft_s is not None else 2.0
+        self._limit = p.headroom * slo
+        self._cap = np.maximum(ctx.capacity, 1.0).tolist()
+        self._slots = slots.tolist()
+        self._thr = np.maximum(thr, 1e-9).tolist()
+        self._half_rtt = (ctx.rtt_ms / 2000.0).tolist()
+
+    def _predicted(self, origin: int, d: int, load: FloatArray) -> float:
+        waiting = load[d] * self._cap[d] - self._slots[d]
+        wait = waiting / self._thr[d] if waiting > 0 else 0.0
+        return float(self._half_rtt[origin][d] + wait)
+
+    def choose(self, origin: int, model: int, t_s: float, load: FloatArray) -> int:
+        d = super().choose(origin, model, t_s, load)
+        limit = self._limit
+        if self._predicted(origin, d, load) <= limit:
+            return d
+        assert self.ctx is not None
+        e = min(self.ctx.epoch_of(t_s), self._plan.shape[0] - 1)
+        cand = [int(c) for c in self.candidates[model]]
+        pred = [self._predicted(origin, c, load) for c in cand]
+        ok = [i for i, p in enumerate(pred) if p <= limit]
+        if ok:
+            share = self._plan[e, origin]
+            i = min(ok, key=lambda i: (-share[cand[i]], pred[i], cand[i]))
+        else:
+            i = min(range(len(cand)), key=lambda i: (pred[i], cand[i]))
+        if cand[i] != d:
+            self.spills += 1
+        return cand[i]

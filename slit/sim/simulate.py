@@ -71,6 +71,22 @@ def _throughput_rps(inputs: RunInputs) -> np.ndarray:
     return out
 
 
+def _slots(inputs: RunInputs) -> np.ndarray:
+    """``[model, datacenter]`` requests the replicas hold at once at full batch: each
+    replica's batch limit, or its KV cache over the LLM's mean request, whichever is less."""
+    fleet = inputs.fleet
+    out = np.zeros((len(fleet.model_ids), len(fleet.datacenter_ids)))
+    prompts, outputs = inputs.requests.mean_lengths_tokens()
+    for pool in fleet.pools:
+        m = pool.model
+        if m < 0 or np.isnan(prompts[m]):
+            continue
+        per_request = max(float(prompts[m] + outputs[m]), 1.0)
+        b = max(1, min(pool.max_batch, int(pool.kv_capacity_tokens // per_request)))
+        out[m, pool.datacenter] += b * len(pool.roles)
+    return out
+
+
 def _build_engine(inputs: RunInputs) -> tuple[Simulation, np.ndarray, np.ndarray]:
     """The engine's datacenters and started replicas, one per replica of every pool; with
     each datacenter's GPU count and idle IT power, W."""
@@ -184,6 +200,8 @@ def simulate(
         ),
         rng=np.random.default_rng(inputs.routing_seed),
         throughput_rps=_throughput_rps(inputs),
+        slots=_slots(inputs),
+        slo_ttft_s=cfg.slo.ttft_s,
     )
     policy.setup(ctx)
     release_s, release_dc = _releases(cfg, inputs, policy, ctx, end_s, deferral)
