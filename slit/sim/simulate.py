@@ -174,6 +174,8 @@ def simulate(
         ),
         rng=np.random.default_rng(inputs.routing_seed),
         throughput_rps=_throughput_rps(inputs),
+        allowed=fleet.allowed,
+        datacenter_regions=tuple(fleet.region_ids[dc.region] for dc in fleet.datacenters),
     )
     policy.setup(ctx)
 
@@ -203,7 +205,7 @@ def simulate(
 
     records = _request_records(sim, scenario, inputs, rtt_s)
     series = _timeseries(sim, inputs, gpu_count, idle_w)
-    summary = summarize(records, series)
+    summary = summarize(records, series, cfg.data_residency)
     fallbacks = getattr(policy, "fallbacks", None)
     if fallbacks:
         # a plan that leaves an origin without a share sends it to the nearest able datacenter
