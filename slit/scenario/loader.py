@@ -696,7 +696,11 @@ def residency_lacks(
 
 
 def residency_problem(
-    config: ScenarioModel, origin: str, lacking: list[str], serving: list[str], where: str,
+    config: ScenarioModel,
+    origin: str,
+    lacking: list[str],
+    serving: list[str],
+    where: str,
     asked: str,
 ) -> Problem:
     """The problem of an origin whose requests ask for LLMs (``lacking``) that no datacenter

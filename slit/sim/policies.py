@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from slit.errors import Problem, ScenarioError
+from slit.errors import Problem, RoutingError, ScenarioError
 
 if TYPE_CHECKING:
     from slit.inputs import RunInputs
@@ -183,9 +183,10 @@ class RoutingPolicy(ABC):
         return min(zip(vals, [rtt[c] for c in ids], ids, strict=True))[2]
 
 
-def residency_violation(policy: RoutingPolicy, origin: int, datacenter: int) -> ScenarioError:
+def residency_violation(policy: RoutingPolicy, origin: int, datacenter: int) -> RoutingError:
     """The error of a policy that chose, for a request of ``origin``, a datacenter its data
-    residency forbids (the simulator checks every choice)."""
+    residency forbids (the simulator checks every choice). A plain message: the simulator
+    re-raises a process's exception from its arguments."""
     ctx = policy.ctx
     assert ctx is not None
     origin_id, dc = ctx.region_ids[origin], ctx.datacenter_ids[datacenter]
@@ -193,17 +194,14 @@ def residency_violation(policy: RoutingPolicy, origin: int, datacenter: int) -> 
     allowed = ctx.allowed[origin] if ctx.allowed is not None else np.ones(len(ctx.datacenter_ids))
     may = ", ".join(ctx.datacenter_ids[d] for d in np.flatnonzero(allowed)) or "none"
     name = policy.name or type(policy).__name__
-    return ScenarioError(
-        [
-            Problem(
-                "routing.policy",
-                f"policy '{name}' sent a request of origin '{origin_id}' to datacenter '{dc}' in "
-                f"region '{region}', outside the origin's data residency (it may use: {may})",
-                "a policy must choose among self.candidates_for(origin, model); fix the policy, "
-                f"or allow region '{region}' in data_residency.{origin_id}",
-            )
-        ]
+    problem = Problem(
+        "routing.policy",
+        f"policy '{name}' sent a request of origin '{origin_id}' to datacenter '{dc}' in "
+        f"region '{region}', outside the origin's data residency (it may use: {may})",
+        "a policy must choose among self.candidates_for(origin, model); fix the policy, "
+        f"or allow region '{region}' in data_residency.{origin_id}",
     )
+    return RoutingError(str(problem))
 
 
 def register_policy(
@@ -524,11 +522,11 @@ class Plan(RoutingPolicy):
             allowed_dcs = [datacenter_ids[k] for k in np.flatnonzero(allowed[o])]
             problems.append(Problem(
                 where,
-                f"the plan sends a share {float(plan[epochs[0], o, d]):.4g} of origin "
-                f"'{origin}' to datacenter '{dc}' in region '{region}'"
+                f"the plan gives origin '{origin}' a share of {float(plan[epochs[0], o, d]):.4g} "
+                f"on datacenter '{dc}' in region '{region}'"
                 + (f" (in {len(epochs)} epochs, the first {epochs[0]})"
                    if len(epochs) > 1 or plan.shape[0] > 1 else "")
-                + ", which the origin's data residency does not allow",
+                + ", outside the origin's data residency",
                 f"give '{dc}' a share of 0 for '{origin}' (it may use "
                 f"{', '.join(allowed_dcs) or 'no datacenter'}), or allow region '{region}' in "
                 f"data_residency.{origin}",
