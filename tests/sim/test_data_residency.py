@@ -364,3 +364,40 @@ def test_every_optimised_plan_and_its_replay_keep_the_residency() -> None:
     assert out.replay.summary["data_residency"]["requests_served_outside"] == 0
     assert set(out.replay.requests.loc[out.replay.requests["origin"] == "a",
                                        "datacenter"].astype(str)) == {"dc-c"}  # fmt: skip
+
+
+# -- the bundled example ------------------------------------------------------------------------
+
+
+def test_the_bundled_example_keeps_the_german_origin_in_europe(tmp_path) -> None:
+    import json
+
+    from slit.cli import main
+
+    out = tmp_path / "run"
+    argv = ["run", "bundled:eu-residency", "--policy", "lowest_carbon", "--out", str(out), "-q",
+            "--set", "time.horizon_s=900"]  # fmt: skip
+    assert main(argv) == 0
+    block = json.loads((out / "summary.json").read_text())["data_residency"]
+    assert block["origins"] == {"eu-central": ["eu-central", "eu-west"]}
+    assert block["requests"] > 0 and block["requests_served_outside"] == 0
+    import pandas as pd
+
+    req = pd.read_parquet(out / "requests.parquet")
+    served = set(req.loc[req["origin"] == "eu-central", "datacenter"].astype(str))
+    assert served and served <= {"dc-eu-central", "dc-eu-west"}
+
+
+def test_a_yaml_anchor_shares_one_list_between_origins(tmp_path) -> None:
+    from slit.scenario.loader import load_scenario
+
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "extends: bundled:eu-residency\n"
+        "data_residency:\n"
+        "  eu-central: &europe [eu-central, eu-west]\n"
+        "  ap-northeast: *europe\n"
+    )
+    cfg = load_scenario(path).config
+    assert cfg.data_residency == {"eu-central": ["eu-central", "eu-west"],
+                                  "ap-northeast": ["eu-central", "eu-west"]}  # fmt: skip
