@@ -395,12 +395,14 @@ class Consolidate(RoutingPolicy):
         self._max_load = float(self.params.max_load)  # type: ignore[attr-defined]
         # [origin][model]: the order restricted to the datacenters the origin may use (the
         # same lists when nothing is restricted)
-        self._order_by: list[list[list[int]]] = [
-            self._order if self.by_origin[o] is self.candidates
-            else [[d for d in order if d in set(self.by_origin[o][m].tolist())]
-                  for m, order in enumerate(self._order)]
-            for o in range(len(ctx.region_ids))
-        ]  # fmt: skip
+        self._order_by: list[list[list[int]]] = []
+        for o in range(len(ctx.region_ids)):
+            if self.by_origin[o] is self.candidates:
+                self._order_by.append(self._order)
+                continue
+            allowed = [set(c.tolist()) for c in self.by_origin[o]]
+            self._order_by.append([[d for d in order if d in allowed[m]]
+                                   for m, order in enumerate(self._order)])  # fmt: skip
 
     def choose(self, origin: int, model: int, t_s: float, load: FloatArray) -> int:
         for d in self._order_by[origin][model]:

@@ -524,8 +524,8 @@ class Plan(RoutingPolicy):
                 where,
                 f"the plan gives origin '{origin}' a share of {float(plan[epochs[0], o, d]):.4g} "
                 f"on datacenter '{dc}' in region '{region}'"
-                + (f" (in {len(epochs)} epochs, the first {epochs[0]})"
-                   if len(epochs) > 1 or plan.shape[0] > 1 else "")
+                + (f" (in {len(epochs)} epochs, the first {epochs[0]})" if len(epochs) > 1
+                   else f" (epoch {epochs[0]})" if plan.shape[0] > 1 else "")
                 + ", outside the origin's data residency",
                 f"give '{dc}' a share of 0 for '{origin}' (it may use "
                 f"{', '.join(allowed_dcs) or 'no datacenter'}), or allow region '{region}' in "
