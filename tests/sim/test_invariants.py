@@ -34,6 +34,10 @@ stress = st.fixed_dictionaries(
         "chunked": st.booleans(),
         "resident": st.booleans(),
         "keep_alive": st.sampled_from([None, 0.5, 5.0, 60.0]),
+        # data residency (dc-b always has a replica; dc-a may have none)
+        "residency": st.sampled_from(
+            [None, {"a": ["b"]}, {"a": ["b"], "b": ["b"]}, {"b": ["a", "b"]}]
+        ),
     }
 )
 
@@ -50,6 +54,8 @@ def _stressed(p: dict) -> dict:
                 resident=p["resident"], keep_alive_s=p["keep_alive"])  # fmt: skip
     data["datacenters"][0]["phase_split"] = {"enabled": p["split"]}
     data["datacenters"][1]["pools"][0].update(max_batch_size=p["batch"])
+    if p.get("residency"):
+        data["data_residency"] = p["residency"]
     return data
 
 
@@ -68,6 +74,10 @@ def test_every_request_is_accounted_for_in_order_and_nothing_is_negative(p):
     assert (req.loc[req["completed"], "drop_reason"] == "").all()
     assert ts["arrivals"].sum() == req["datacenter"].notna().sum()
     assert ts["completions"].sum() == s["completed"]
+    # data residency: no request served outside its origin's regions
+    for origin, regions in (p["residency"] or {}).items():
+        served = req.loc[(req["origin"] == origin) & req["datacenter"].notna(), "datacenter"]
+        assert set(served.astype(str)) <= {f"dc-{r}" for r in regions}
     # nothing negative (NaN only where a request did not get that far)
     for col in NON_NEGATIVE:
         values = req[col].to_numpy(dtype=float)
