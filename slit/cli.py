@@ -402,12 +402,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _check_routing(scenario: Any) -> None:
     """The scenario's routing and deferral policies built with their parameters, and the
-    regions and datacenters they name checked, as the run would (raises ScenarioError)."""
+    regions and datacenters they name checked (and a plan's shares against the data
+    residency), as the run would (raises ScenarioError)."""
     from slit.sim.policies import make_policy
 
     cfg = scenario.config
     policy = make_policy(cfg.routing.policy, cfg.routing.params)
-    policy.check_names([r.id for r in cfg.regions], [dc.id for dc in cfg.datacenters])
+    policy.check_scenario(scenario)
     from slit.sim.deferral import make_deferral
 
     make_deferral(cfg.routing.deferral.policy, cfg.routing.deferral.params)

@@ -65,6 +65,11 @@ class TraceError(SlitError):
     """A trace (request trace or grid signal) is missing, malformed or too short."""
 
 
+class RoutingError(SlitError):
+    """A routing policy chose a datacenter the scenario forbids (one outside the request's
+    origin's data residency): a fault of the policy, found by the simulator's check."""
+
+
 class OutputError(SlitError):
     """An output location cannot be used (e.g. it exists and ``--overwrite`` was not given)."""
 

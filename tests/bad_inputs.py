@@ -461,6 +461,39 @@ CASES: list[Case] = [
                                        "params": {"allocation": {"a": {"dc-zz": 1}}}},
            (r"allocation\.a\.dc-zz", r"unknown datacenter")),
       )],
+    # -- data residency ---------------------------------------------------------------------
+    Case("data_residency_unknown_region", {"s.yaml": _yaml(
+        _with("data_residency", {"a": ["a", "mars"]}))},
+         (r"s\.yaml:\d+", r"data_residency\.a\[1\]", r"unknown region 'mars'", r"Valid: a, b")),
+    Case("data_residency_unknown_origin", {"s.yaml": _yaml(
+        _with("data_residency", {"bb": ["a"]}))},
+         (r"s\.yaml:\d+", r"data_residency\.bb", r"unknown region 'bb'", r"Did you mean 'b'")),
+    Case("data_residency_empty_list", {"s.yaml": _yaml(_with("data_residency", {"a": []}))},
+         (r"s\.yaml:\d+", r"data_residency\.a", r"at least 1 item",
+          r"drop the origin to let it be served anywhere")),
+    Case("data_residency_origin_its_llm_cannot_reach", {"s.yaml": _yaml(lambda d: (
+        d["datacenters"][1].update(pools=[{"model": "llama-3.1-70b", "gpu": "a100-80gb",
+                                           "tp": 4}]),
+        d.update(data_residency={"b": ["b"]})))},
+         (r"s\.yaml:\d+: data_residency\.b", r"origin 'b' may be served only in b",
+          r"no datacenter serves llama-3\.1-8b", r"add a pool of llama-3\.1-8b",
+          r"data_residency\.b \(a\)")),
+    Case("data_residency_trace_origin_its_llm_cannot_reach", {"s.yaml": _yaml(lambda d: (
+        _trace_workload(d),
+        d["datacenters"][1].update(pools=[{"model": "llama-3.1-70b", "gpu": "a100-80gb",
+                                           "tp": 4}]),
+        d.update(data_residency={"b": ["b"]}))), "trace.csv": GOOD_TRACE},
+         (r"data_residency\.b", r"origin 'b' may be served only in b",
+          r"no datacenter serves llama-3\.1-8b, which the trace asks for from this origin",
+          r"add a pool of llama-3\.1-8b")),
+    *[Case(f"{command}_plan_share_outside_data_residency", {"s.yaml": _yaml(lambda d: d.update(
+        routing={"policy": "plan", "params": {"allocation": {"b": {"dc-a": 1, "dc-b": 1}}}},
+        data_residency={"b": ["b"]}))},
+           (r"routing\.params\.allocation\.b\.dc-a",
+            r"gives origin 'b' a share of 1 on datacenter 'dc-a' in region 'a'",
+            r"outside the origin's data residency", r"share of 0 for 'b'"), argv=argv)
+      for command, argv in (("run", ("run", "{scenario}", "--out", "{out}")),
+                            ("validate", ("validate", "{scenario}")))],
     # -- nothing to optimise ------------------------------------------------------------------
     Case("optimize_no_replica_anywhere", {"s.yaml": _yaml(
         lambda d: [p.update(replicas=0) for dc in d["datacenters"] for p in dc["pools"]])},

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from slit.inputs.fleet import Fleet, compile_fleet
+from slit.errors import ScenarioError
+from slit.inputs.fleet import Fleet, compile_fleet, residency_problems
 from slit.inputs.signals import EpochSignals, epoch_signals
 from slit.inputs.streams import RandomStreams
 from slit.inputs.timeline import Timeline
@@ -90,6 +91,10 @@ def compile_inputs(
     timeline = Timeline.of(scenario)
     signals = epoch_signals(scenario, streams, timeline, log)
     fleet = compile_fleet(scenario, model_ids, efficiency=efficiency, power=power, log=log)
+    # a trace's origins and LLMs are known only now (the loader checks a synthetic workload's)
+    problems = residency_problems(scenario, fleet, requests.origin, requests.model)
+    if problems:
+        raise ScenarioError(problems)
     overrides = tuple(n for n, v in (("efficiency", efficiency), ("power", power)) if v)
     return RunInputs(
         seed, timeline, requests, signals, fleet, streams.routing_seed, tuple(log), overrides
@@ -107,8 +112,9 @@ def input_problems(scenario: Scenario) -> tuple[list[str], list[str]]:
     streams = RandomStreams.from_seed(cfg.seed, [r.id for r in cfg.regions])
     log: list[str] = unused_settings(cfg)
     problems: list[str] = []
+    frame = None
     try:
-        _, model_ids = build_requests(scenario, streams.workload, log)
+        frame, model_ids = build_requests(scenario, streams.workload, log)
     except SlitError as exc:
         problems.append(str(exc))
         model_ids = sorted({p.model for dc in cfg.datacenters for p in dc.pools})
@@ -121,7 +127,10 @@ def input_problems(scenario: Scenario) -> tuple[list[str], list[str]]:
         except SlitError as exc:
             problems.append(f"{exc} (region '{region.id}')")
     try:
-        compile_fleet(scenario, model_ids, log=log)
+        fleet = compile_fleet(scenario, model_ids, log=log)
+        if frame is not None:
+            found = residency_problems(scenario, fleet, frame["origin"], frame["model"])
+            problems += [str(p) for p in found]
     except SlitError as exc:
         problems.append(str(exc))
     return log, problems

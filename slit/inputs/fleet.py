@@ -146,6 +146,8 @@ class Fleet:
         rtt_ms: ``[origin region, datacenter]`` round-trip time, ms (read-only).
         transfer_s_per_token: time to send one prompt token to a datacenter, s.
         datacenters: one record per datacenter.
+        allowed: ``[origin region, datacenter]`` True where the origin's requests may be served
+            (data residency, read-only; all True without a ``data_residency`` section).
     """
 
     region_ids: tuple[str, ...]
@@ -154,6 +156,13 @@ class Fleet:
     rtt_ms: FloatArray
     transfer_s_per_token: float
     datacenters: tuple[DatacenterInputs, ...]
+    allowed: npt.NDArray[np.bool_]
+
+    @property
+    def restricted(self) -> bool:
+        """Whether some origin may not use some datacenter (a ``data_residency`` section that
+        restricts anything)."""
+        return not bool(self.allowed.all())
 
     @property
     def pools(self) -> tuple[PoolInputs, ...]:
@@ -167,6 +176,47 @@ class Fleet:
             if pool.model >= 0:
                 out[pool.model, pool.datacenter] = True
         return out
+
+
+def data_residency_mask(scenario: Scenario) -> npt.NDArray[np.bool_]:
+    """``[origin region, datacenter]``: whether the datacenter lies in a region where the
+    origin's requests may be served (``data_residency``; True everywhere for an origin it does
+    not name). Read-only."""
+    cfg = scenario.config
+    allowed = np.ones((len(cfg.regions), len(cfg.datacenters)), dtype=bool)
+    for o, region in enumerate(cfg.regions):
+        regions = cfg.data_residency.get(region.id)
+        if regions is not None:
+            allowed[o] = [dc.region in regions for dc in cfg.datacenters]
+    allowed.flags.writeable = False
+    return allowed
+
+
+def residency_problems(
+    scenario: Scenario, fleet: Fleet, origin: npt.ArrayLike, model: npt.ArrayLike
+) -> list[Problem]:
+    """Origins whose requests (``origin``, ``model``: index arrays, e.g. of a trace) ask for an
+    LLM that some datacenter serves but none the origin may use (data residency): the run
+    could only serve them outside their regions. Empty without residency."""
+    if not fleet.restricted or not len(np.asarray(origin)):
+        return []
+    from slit.scenario.loader import residency_lacks, residency_problem
+
+    cfg = scenario.config
+    n_m = len(fleet.model_ids)
+    pairs = np.unique(np.asarray(origin, np.int64) * n_m + np.asarray(model, np.int64))
+    problems = []
+    for o in sorted({int(p) // n_m for p in pairs}):
+        region = fleet.region_ids[o]
+        asked = [fleet.model_ids[int(p) % n_m] for p in pairs if int(p) // n_m == o]
+        lacking, serving = residency_lacks(cfg, region, asked)
+        if lacking:
+            problems.append(residency_problem(
+                cfg, region, lacking, serving, f"data_residency.{region}",
+                f"{'the trace' if cfg.workload.source == 'trace' else 'the workload'} asks for "
+                "from this origin",
+            ))  # fmt: skip
+    return problems
 
 
 def replica_perf(
@@ -406,4 +456,5 @@ def compile_fleet(
             transfer_time_s(1, net.bytes_per_token, net.bandwidth_gbit_per_s)
         ),
         datacenters=tuple(datacenters),
+        allowed=data_residency_mask(scenario),
     )

@@ -1,8 +1,9 @@
 """The fast evaluator: one epoch of a whole population of allocations, vectorised with numpy.
 
 An allocation ``A[origin, datacenter]`` (rows sum to 1) sends that share of each origin's
-requests to each datacenter (per LLM, renormalised over the datacenters serving it; a row with
-no such datacenter sends to the nearest one that does). For each pool — the replicas of one LLM
+requests to each datacenter (per LLM, renormalised over the datacenters serving it that the
+origin may use under the scenario's data residency; a row with no such datacenter sends to the
+nearest one that does). For each pool — the replicas of one LLM
 on one GPU type in one datacenter — the evaluator takes the arrival rate that results and
 models continuous batching in steady state with the same latency and power models as the
 simulator (:mod:`slit.models`):
@@ -358,10 +359,15 @@ class FastEvaluator:
         self.capacity_target: float | None = None
         self.min_powered = np.zeros(len(self.pools))
         self.serves = fleet.serves()
-        # the nearest datacenter serving each model, for rows that put no weight on any
-        self.nearest = np.argmin(
-            np.where(self.serves[:, None, :], self.rtt_s[None], np.inf), axis=2
-        )
+        # data residency: [origin, datacenter] where an origin may be served; `restricted`
+        # when it forbids anything (allocations are then masked with it)
+        self.allowed = fleet.allowed
+        self.restricted = fleet.restricted
+        # [model, origin, datacenter]: the datacenters able to take the origin's requests
+        self.able = self.serves[:, None, :] & self.allowed[None]
+        # the nearest able datacenter for each model and origin, for rows that put no weight
+        # on any
+        self.nearest = np.argmin(np.where(self.able, self.rtt_s[None], np.inf), axis=2)
 
     def control_capacity(self, target_utilization: float, min_replicas: int) -> None:
         """Power only the replicas each candidate's load needs, as the scenario's ``capacity``
@@ -504,8 +510,8 @@ class FastEvaluator:
     # -- the evaluation -----------------------------------------------------------------------
     def model_shares(self, alloc: FloatArray, demand: EpochDemand) -> dict[int, FloatArray]:
         """Per LLM with demand, ``[population, origin, datacenter]`` shares: the allocation
-        restricted to the datacenters serving it and renormalised; a row with no weight on any
-        of them sends to the nearest one that serves it."""
+        restricted to the datacenters serving it that the origin may use (data residency) and
+        renormalised; a row with no weight on any of them sends to the nearest of them."""
         a = np.asarray(alloc, float)
         if a.ndim == 2:
             a = a[None]
@@ -513,7 +519,7 @@ class FastEvaluator:
         for m in range(len(self.model_ids)):
             if not demand.rate_per_s[:, m].any():
                 continue
-            masked = a * self.serves[m][None, None, :]
+            masked = a * self.able[m][None]
             total = masked.sum(axis=2, keepdims=True)
             fallback = np.zeros_like(masked)
             fallback[:, np.arange(a.shape[1]), self.nearest[m]] = 1.0

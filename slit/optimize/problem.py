@@ -1,7 +1,8 @@
 """One epoch's routing decision as a pymoo ``Problem`` (so any pymoo algorithm can solve it).
 
 Decision variables: ``x[o, d]`` in [0, 1] for every origin ``o`` and datacenter ``d``, read as
-the allocation ``A[o, d] = x[o, d] / Σ_d x[o, d]`` (a row of zeros means "nearest"). Objectives,
+the allocation ``A[o, d] = x[o, d] / Σ_d x[o, d]`` (a row of zeros means "nearest"; under data
+residency ``x[o, d]`` counts only where origin ``o`` may use datacenter ``d``). Objectives,
 all minimised: mean TTFT (s), carbon (kg), water (L) and cost (USD) of the epoch, from the
 :class:`~slit.optimize.evaluator.FastEvaluator`. Constraints (``G ≤ 0`` is feasible): every
 pool's utilisation below ``max_utilization``, and, given a TTFT SLO, one per origin: the share of
@@ -21,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from pymoo.core.problem import Problem
 from pymoo.core.termination import Termination
 
@@ -33,10 +35,19 @@ UNEVALUATED = 1.0e30
 """Objectives and constraint violation of a candidate asked for after the budget was spent."""
 
 
-def allocation_from_x(x: FloatArray, n_origins: int, n_datacenters: int) -> FloatArray:
+def allocation_from_x(
+    x: FloatArray,
+    n_origins: int,
+    n_datacenters: int,
+    allowed: npt.NDArray[np.bool_] | None = None,
+) -> FloatArray:
     """``[population, origin, datacenter]`` allocations from decision vectors (rows sum to 1;
-    a row of zeros stays zero, which the evaluator reads as the nearest datacenter)."""
+    a row of zeros stays zero, which the evaluator reads as the nearest datacenter). With
+    ``allowed`` (``[origin, datacenter]``, data residency) the shares on the pairs it forbids
+    are dropped before the rows are normalised."""
     a = np.asarray(x, float).reshape(-1, n_origins, n_datacenters)
+    if allowed is not None:
+        a = a * allowed[None]
     total = a.sum(axis=2, keepdims=True)
     return np.where(total > 0, a / np.where(total > 0, total, 1.0), 0.0)
 
@@ -104,6 +115,8 @@ class EpochProblem(Problem):  # type: ignore[misc]
         self.penalty = penalty
         self.n_origins = len(evaluator.region_ids)
         self.n_datacenters = len(evaluator.datacenter_ids)
+        # data residency: the [origin, datacenter] pairs a share may go to (None: all)
+        self.allowed = evaluator.allowed if getattr(evaluator, "restricted", False) else None
         super().__init__(
             n_var=self.n_origins * self.n_datacenters,
             n_obj=len(OBJECTIVES),
@@ -145,7 +158,7 @@ class EpochProblem(Problem):  # type: ignore[misc]
         return np.vstack(xs), np.vstack(fs), np.vstack(gs)
 
     def _evaluate_real(self, x: FloatArray, f_out: FloatArray, g_out: FloatArray | None) -> None:
-        alloc = allocation_from_x(x, self.n_origins, self.n_datacenters)
+        alloc = allocation_from_x(x, self.n_origins, self.n_datacenters, self.allowed)
         res = self.evaluator.evaluate(alloc, self.demand, tail=self.ttft_slo_s is not None)
         g = [res.max_utilization[:, None] - self.max_utilization]
         if self.ttft_slo_s is not None:

@@ -125,7 +125,10 @@ def optimise_epoch(
     t0 = time.perf_counter()
     problem = EpochProblem(evaluator, demand, ttft_slo_s=ttft_slo_s, slo_allowance=slo_allowance)
     if not demand.rate_per_s.any():
-        alloc = np.eye(problem.n_origins, problem.n_datacenters)[None]
+        alloc = allocation_from_x(
+            np.eye(problem.n_origins, problem.n_datacenters), problem.n_origins,
+            problem.n_datacenters, problem.allowed,
+        )  # fmt: skip
         f = evaluator.evaluate(alloc, demand).objectives()
         return EpochFront(epoch, f, alloc, True, 1, time.perf_counter() - t0)
     if isinstance(algorithm, str):
@@ -151,6 +154,10 @@ def optimise_epoch(
         [s.reshape(1, -1) for s in seeds]
         + [warm, rng.random((max(0, pop_size - len(seeds) - len(warm)), n_o * n_d))]
     )
+    if problem.allowed is not None:
+        # data residency: no initial share where an origin may not go (all-at-one-site
+        # becomes each origin's nearest allowed site where that one is forbidden)
+        x0 = x0 * problem.allowed.reshape(1, -1)
     if hasattr(algo, "initialization"):
         algo.initialization.sampling = x0[:pop_size] if len(x0) >= pop_size else x0
     # pymoo's SBX crossover takes a power of a negative number for genes sitting exactly on a
@@ -234,7 +241,7 @@ def optimise_epoch(
     # the SLO counts as one more objective
     ranked = f if slo_allowance is None or ttft_slo_s is None else np.hstack([f, g[:, 1:]])
     front = NonDominatedSorting().do(ranked, only_non_dominated_front=True)
-    alloc = allocation_from_x(x[front], n_o, n_d)
+    alloc = allocation_from_x(x[front], n_o, n_d, problem.allowed)
     late_share = None if ttft_slo_s is None else g[front][:, 1:] + problem.slo_allowance[None, :]
     return EpochFront(
         epoch,

@@ -263,6 +263,9 @@ class SimplexRepair(Repair):  # type: ignore[misc]
     def _do(self, problem: Any, X: np.ndarray, **kwargs: Any) -> np.ndarray:
         n_o, n_d = problem.n_origins, problem.n_datacenters
         a = np.clip(np.asarray(X, float).reshape(len(X), n_o, n_d), 0.0, 1.0)
+        allowed = getattr(problem, "allowed", None)
+        if allowed is not None:  # data residency: no share where the origin may not go
+            a = a * allowed[None]
         total = a.sum(axis=2, keepdims=True)
         share = np.where(total > 0, a / np.where(total > 0, total, 1.0), 0.0)
         if self.floor > 0:

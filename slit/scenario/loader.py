@@ -364,7 +364,7 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     from slit.scenario import schema
 
     tags = {"profile", "constant", "csv", "files", "synthetic", "trace", "constrained-float",
-            "constrained-int", "constrained-str"}  # fmt: skip
+            "constrained-int", "constrained-str", "[key]"}  # fmt: skip
     tags |= {name for name, obj in vars(schema).items()
              if isinstance(obj, type) and issubclass(obj, pydantic.BaseModel)}  # fmt: skip
     return tuple(p for p in loc if not (isinstance(p, str) and p in tags))
@@ -476,6 +476,9 @@ def _type_hint(kind: str, ctx: dict[str, Any], path: str) -> str:
         return "write text; quote it if it would read as a number or a date"
     if kind == "literal_error" and ctx.get("expected"):
         return f"valid: {ctx['expected']}"
+    if kind == "too_short" and path.startswith("data_residency."):
+        return ("name at least one region whose datacenters may serve the origin's requests, "
+                "or drop the origin to let it be served anywhere")  # fmt: skip
     if kind in ("list_type", "dict_type", "model_type", "model_attributes_type"):
         shape = "a list (- item lines)" if kind == "list_type" else "a mapping (key: value lines)"
         return f"write {shape} here (see `slit schema` or docs/scenario.md)"
@@ -726,6 +729,69 @@ def _capacity_problems(config: ScenarioModel, sources: list[_Source]) -> list[Pr
     return problems
 
 
+def residency_lacks(
+    config: ScenarioModel, origin: str, models: typing.Iterable[str]
+) -> tuple[list[str], list[str]]:
+    """Of ``models``, those that some pool with replicas serves but none in a region whose
+    datacenters ``origin`` may use (``data_residency``); with the regions that do serve the
+    first of them (for a hint). Both empty for an origin without restriction."""
+    allowed = config.data_residency.get(origin)
+    if allowed is None:
+        return [], []
+    served: dict[str, list[str]] = {}
+    for dc in config.datacenters:
+        for pool in dc.pools:
+            if pool.replicas > 0 and dc.region not in served.setdefault(pool.model, []):
+                served[pool.model].append(dc.region)
+    lacking = [m for m in dict.fromkeys(models)
+               if m in served and not set(served[m]) & set(allowed)]  # fmt: skip
+    return lacking, served[lacking[0]] if lacking else []
+
+
+def residency_problem(
+    config: ScenarioModel,
+    origin: str,
+    lacking: list[str],
+    serving: list[str],
+    where: str,
+    asked: str,
+) -> Problem:
+    """The problem of an origin whose requests ask for LLMs (``lacking``) that no datacenter
+    in its allowed regions serves (``serving``: regions that do serve the first of them)."""
+    allowed = config.data_residency[origin]
+    return Problem(
+        where,
+        f"origin '{origin}' may be served only in {', '.join(allowed)} (data residency), where "
+        f"no datacenter serves {', '.join(lacking)}, which {asked}",
+        f"add a pool of {lacking[0]} to a datacenter in {' or '.join(allowed)}, allow a region "
+        f"that serves it in data_residency.{origin} ({', '.join(serving)}), or ask for it from "
+        "other origins only",
+    )  # fmt: skip
+
+
+def _residency_problems(config: ScenarioModel, sources: list[_Source]) -> list[Problem]:
+    """Origins of a synthetic workload whose requests may ask for an LLM that no datacenter of
+    their allowed regions serves (a trace's origins and LLMs are known only once it is read:
+    :func:`slit.inputs.compile.compile_inputs` checks them)."""
+    wl = config.workload
+    if not config.data_residency or wl.source != "synthetic":
+        return []
+    origins = list(wl.origins) or [r.id for r in config.regions]
+    asked = list(wl.models) or [p.model for dc in config.datacenters for p in dc.pools]
+    problems = []
+    for origin in config.data_residency:
+        if origin not in origins:
+            continue  # it sends no requests
+        lacking, serving = residency_lacks(config, origin, asked)
+        if lacking:
+            loc = ("data_residency", origin)
+            where = f"{_line_of(loc, sources)}: {_format_loc(loc)}"
+            what = ("its requests ask for (workload.models)" if wl.models
+                    else "the workload asks for (every LLM a pool serves)")  # fmt: skip
+            problems.append(residency_problem(config, origin, lacking, serving, where, what))
+    return problems
+
+
 def scenario_from_dict(
     data: dict[str, Any],
     *,
@@ -750,6 +816,7 @@ def scenario_from_dict(
     llms = {**bundled_llms(), **config.catalog.llms}
     problems = _memory_problems(config, gpus, llms, sources)
     problems += _capacity_problems(config, sources)
+    problems += _residency_problems(config, sources)
     if problems:
         raise ScenarioError(problems)
     return Scenario(config=config, base_dir=base_dir, label=label, gpus=gpus, llms=llms)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -813,6 +814,20 @@ class CapacityConfig(Strict):
     )
 
 
+def _known_region_id(value: str, info: ValidationInfo) -> str:
+    """A region id of the scenario (for the keys and values of ``data_residency``)."""
+    return _check_known(value, info, "regions")
+
+
+RegionId = Annotated[str, AfterValidator(_known_region_id)]
+"""The id of one of the scenario's regions."""
+
+DataResidency = dict[RegionId, Annotated[list[RegionId], Field(min_length=1)]]
+"""Data residency: origin region -> the regions whose datacenters may serve its requests (an
+origin not named may be served anywhere). Not to be confused with a pool's ``resident`` (model
+weights kept loaded)."""
+
+
 class SloConfig(Strict):
     """Service-level objectives a request must meet to count as attained."""
 
@@ -835,3 +850,8 @@ class ScenarioModel(Strict):
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
     slo: SloConfig = Field(default_factory=SloConfig)
     capacity: CapacityConfig = Field(default_factory=CapacityConfig)
+    data_residency: DataResidency = Field(
+        default_factory=dict,
+        description="Origin region -> the regions whose datacenters may serve its requests "
+        "(data residency; an origin not named may be served anywhere).",
+    )

@@ -83,11 +83,16 @@ def replica_rps_estimate(
 
 
 def max_flow_min_cost_shares(
-    demand_rps: FloatArray, capacity_rps: FloatArray, rtt_ms: FloatArray
+    demand_rps: FloatArray,
+    capacity_rps: FloatArray,
+    rtt_ms: FloatArray,
+    allowed: npt.NDArray[np.bool_] | None = None,
 ) -> FloatArray:
     """Flows ``[origin, datacenter]`` (requests/s) of the min-cost maximum flow
 
-    source -(demand_o)-> origin o -(unbounded, cost rtt[o, d])-> datacenter d -(capacity_d)-> sink.
+    source -(demand_o)-> origin o -(unbounded, cost rtt[o, d])-> datacenter d -(capacity_d)-> sink,
+
+    with an origin -> datacenter edge only where ``allowed[o, d]`` (data residency; None: all).
     """
     import networkx as nx  # imported here: ~0.25 s, only needed by helix
 
@@ -99,6 +104,8 @@ def max_flow_min_cost_shares(
     for o in range(n_o):
         g.add_edge("s", ("o", o), capacity=int(dem[o]), weight=0)
         for d in range(n_d):
+            if allowed is not None and not allowed[o, d]:
+                continue
             cost = int(round(float(rtt_ms[o, d]) * _RTT_SCALE))
             g.add_edge(("o", o), ("d", d), capacity=big, weight=cost)
     for d in range(n_d):
@@ -106,8 +113,8 @@ def max_flow_min_cost_shares(
     flow = nx.max_flow_min_cost(g, "s", "t")
     out = np.zeros((n_o, n_d))
     for o in range(n_o):
-        for d in range(n_d):
-            out[o, d] = flow[("o", o)][("d", d)] / _RPS_SCALE
+        for d, f in flow[("o", o)].items():
+            out[o, d[1]] = f / _RPS_SCALE
     return out
 
 
@@ -144,6 +151,7 @@ class Helix(RoutingPolicy):
         placed = helix_placement(
             scenario, list(inputs.model_ids), demand, prompt, output, inputs.fleet.rtt_ms,
             utilization=p.placement_utilization,
+            allowed=inputs.fleet.allowed if inputs.fleet.restricted else None,
         )  # fmt: skip
         self.placement_report = {
             "served_multiple": placed.served_multiple,
@@ -165,7 +173,7 @@ class Helix(RoutingPolicy):
         self._solve()
         self._nearest = np.array(
             [
-                [self._argmin(ctx.rtt_ms[o, c], c, o) if len(c) else -1 for c in self.candidates]
+                [self._argmin(ctx.rtt_ms[o, c], c, o) if len(c) else -1 for c in self.by_origin[o]]
                 for o in range(n_o)
             ],
             dtype=np.int64,
@@ -261,7 +269,10 @@ class Helix(RoutingPolicy):
             else:
                 # before any arrival is seen, assume the LLM saturates its capacity
                 total = self._rate[m] if self._rate[m] > 0 else cap.sum()
-            flows = max_flow_min_cost_shares(self._shares[m] * total, cap, self.ctx.rtt_ms[:, cand])
+            allowed = None if self.ctx.allowed is None else self.ctx.allowed[:, cand]
+            flows = max_flow_min_cost_shares(
+                self._shares[m] * total, cap, self.ctx.rtt_ms[:, cand], allowed
+            )
             self.flows[m][:, cand] = flows
 
     def _observe_epoch(self, t_s: float) -> None:
@@ -299,7 +310,7 @@ class Helix(RoutingPolicy):
         if row is None:
             # the flows' cumulative shares as plain numbers, until the next re-solve (the sums
             # are numpy's, so the draws fall where they would with numpy per request)
-            cand = self.candidates[model]
+            cand = self.by_origin[origin][model]
             weights = self.flows[model, origin, cand]
             row = np.cumsum(weights).tolist(), float(weights.sum()), [int(c) for c in cand]
             self._rows[(origin, model)] = row
@@ -328,7 +339,7 @@ class Splitwise(RoutingPolicy):
         super().setup(ctx)
         # [origin][model] -> able datacenters, nearest first (ties by index)
         self._by_rtt: list[list[npt.NDArray[np.int64]]] = [
-            [c[np.lexsort((c, ctx.rtt_ms[o, c]))] for c in self.candidates]
+            [c[np.lexsort((c, ctx.rtt_ms[o, c]))] for c in self.by_origin[o]]
             for o in range(len(ctx.region_ids))
         ]
 
@@ -382,10 +393,20 @@ class Consolidate(RoutingPolicy):
             keys = np.lexsort((np.array(ids), mean_rtt[ids], -size[m, ids]))
             self._order.append([ids[k] for k in keys])
         self._max_load = float(self.params.max_load)  # type: ignore[attr-defined]
+        # [origin][model]: the order restricted to the datacenters the origin may use (the
+        # same lists when nothing is restricted)
+        self._order_by: list[list[list[int]]] = []
+        for o in range(len(ctx.region_ids)):
+            if self.by_origin[o] is self.candidates:
+                self._order_by.append(self._order)
+                continue
+            allowed = [set(c.tolist()) for c in self.by_origin[o]]
+            self._order_by.append([[d for d in order if d in allowed[m]]
+                                   for m, order in enumerate(self._order)])  # fmt: skip
 
     def choose(self, origin: int, model: int, t_s: float, load: FloatArray) -> int:
-        for d in self._order[model]:
+        for d in self._order_by[origin][model]:
             if load[d] < self._max_load:
                 return d
-        cand = self.candidates[model]
+        cand = self.by_origin[origin][model]
         return self._argmin(load[cand], cand, origin)

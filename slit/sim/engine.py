@@ -966,6 +966,22 @@ class Datacenter:
         self.queues[req.model].push(req, last_now)
 
 
+def _allowed_rows(policy: Any) -> list[list[bool]] | None:
+    """``[origin][datacenter]`` whether the origin may be served there (data residency), as
+    nested lists for the per-request check; None when nothing is restricted."""
+    ctx = getattr(policy, "ctx", None)
+    rows = getattr(ctx, "allowed_rows", None)
+    return rows() if rows is not None else None
+
+
+def _refuse(policy: Any, origin: int, d: int) -> None:
+    """Stop the run: ``policy`` chose datacenter ``d`` for a request of an origin that may
+    not be served there."""
+    from slit.sim.policies import residency_violation
+
+    raise residency_violation(policy, origin, d)
+
+
 def _packed(*columns: npt.NDArray[Any]) -> tuple[array[Any], ...]:
     """The workload's columns as packed arrays: indexing one gives a plain Python number
     (indexing numpy once per request is slow) at 8 bytes a value (a list of Python numbers
@@ -1116,6 +1132,7 @@ class Simulation:
         shown = load.view()  # the policy's read-only view of the live array
         shown.flags.writeable = False
         any_serves = self._serves()
+        allowed = _allowed_rows(policy)  # data residency: None when nothing is restricted
         times, origins, models = self._inputs[:3]
         live = self.live
         for i in range(len(times)):
@@ -1127,6 +1144,8 @@ class Simulation:
                 self._unserved(i)
                 continue
             d = policy.choose(origins[i], models[i], t, shown)
+            if allowed is not None and not allowed[origins[i]][d]:
+                _refuse(policy, origins[i], d)
             req = live[i] = self._make_request(i, d)
             dc = dcs[d]
             dc.in_flight += 1
@@ -1141,6 +1160,7 @@ class Simulation:
         env = self.env
         dcs = self.datacenters
         any_serves = self._serves()
+        allowed = _allowed_rows(policy)  # data residency: None when nothing is restricted
         load = np.zeros(len(dcs))  # what these policies are handed, and do not read
         load.flags.writeable = False
         times, origins, models, prompts, _, rtts = self._inputs
@@ -1162,6 +1182,8 @@ class Simulation:
                 self._unserved(i)
                 continue
             d = policy.choose(o, m, t, load)
+            if allowed is not None and not allowed[o][d]:
+                _refuse(policy, o, d)
             meter = dcs[d].meter
             meter.arrivals[meter.epoch(t)] += 1
             due.append(now + (rtts[o][d] / 2.0 + prompts[i] * transfer_s_per_token))
@@ -1219,6 +1241,7 @@ class Simulation:
         origins, models = self._inputs[1:3]
         live = self.live
         order = self._release_order
+        allowed = _allowed_rows(policy)  # data residency: None when nothing is restricted
         for pos in range(len(order)):
             i = order[pos]
             t = release[i]
@@ -1231,6 +1254,8 @@ class Simulation:
             d = forced[i]
             if d < 0:
                 d = policy.choose(origins[i], models[i], t, shown)
+            if allowed is not None and not allowed[origins[i]][d]:
+                _refuse(policy, origins[i], d)
             req = live[i] = self._make_request(i, d)
             dc = dcs[d]
             dc.in_flight += 1
@@ -1253,6 +1278,7 @@ class Simulation:
         due = array("d")
         order = self._release_order
         now = self.env.now
+        allowed = _allowed_rows(policy)  # data residency: None when nothing is restricted
         for pos in range(len(order)):
             i = order[pos]
             t = release[i]
@@ -1268,6 +1294,8 @@ class Simulation:
             d = forced[i]
             if d < 0:
                 d = policy.choose(o, m, t, load)
+            if allowed is not None and not allowed[o][d]:
+                _refuse(policy, o, d)
             meter = dcs[d].meter
             meter.arrivals[meter.epoch(t)] += 1
             due.append(now + (rtts[o][d] / 2.0 + prompts[i] * transfer_s_per_token))

@@ -9,8 +9,8 @@ flow carries requests from the origins to the datacenters:
 
 Variables: ``n_c`` replicas of each candidate ``c = (datacenter d, LLM m, GPU g, tp)`` whose
 weights and at least two mean requests fit in ``tp`` GPUs of type ``g``; ``f_odm ≥ 0``
-requests/s from origin ``o`` of LLM ``m`` to ``d``; ``θ ≥ 0``, the multiple of the workload
-served.
+requests/s from origin ``o`` of LLM ``m`` to ``d`` (fixed at 0 where the scenario's data
+residency forbids ``o`` to use ``d``); ``θ ≥ 0``, the multiple of the workload served.
 
     maximise    θ
     subject to  Σ_{c at d on g} tp_c n_c  ≤  GPUs of type g at d            (inventory)
@@ -129,6 +129,7 @@ def helix_placement(
     output_tokens: FloatArray,
     rtt_ms: FloatArray,
     utilization: float = 0.8,
+    allowed: npt.NDArray[np.bool_] | None = None,
 ) -> Placement:
     """Place replicas on every datacenter's GPUs to serve the largest multiple of the demand
     (see the module doc).
@@ -140,6 +141,8 @@ def helix_placement(
         prompt_tokens, output_tokens: ``[model]`` mean request lengths, tokens.
         rtt_ms: ``[origin, datacenter]`` round-trip times, ms.
         utilization: share of a replica's full-batch throughput the flow may use.
+        allowed: ``[origin, datacenter]`` where an origin's requests may flow (data
+            residency: ``f_odm = 0`` elsewhere); None: everywhere.
 
     Raises:
         ScenarioError: an LLM with demand that no GPU of the scenario can hold.
@@ -199,6 +202,10 @@ def helix_placement(
     upper = np.full(n_var, np.inf)
     for i, c in enumerate(cands):
         upper[i] = inventory[c.d][c.gpu] // c.tp
+    if allowed is not None:
+        for o, d in zip(*np.nonzero(~np.asarray(allowed, bool)), strict=True):
+            for m in range(n_m):
+                upper[fi(int(o), int(d), m)] = 0.0
     bounds = Bounds(np.zeros(n_var), upper)
     cons = [LinearConstraint(a, lo, hi)]
     first = np.zeros(n_var)

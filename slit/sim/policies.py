@@ -1,12 +1,16 @@
 """Routing policies: which datacenter serves a request. An open registry.
 
 A policy sees a :class:`RoutingContext` (static facts: RTTs, per-epoch signals, which datacenters
-serve which LLM, a random generator) and, per request, the origin, the LLM, the time and the live
-load of each datacenter. Add your own with::
+serve which LLM, which datacenters each origin may use, a random generator) and, per request,
+the origin, the LLM, the time and the live load of each datacenter. Add your own with::
 
     @register_policy("mine")
     class Mine(RoutingPolicy):
         def choose(self, origin, model, t_s, load): ...
+
+A policy must pick one of ``self.candidates_for(origin, model)``: the datacenters that serve the
+LLM and that the origin may use under the scenario's data residency (the simulator refuses any
+other choice).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from slit.errors import Problem, ScenarioError
+from slit.errors import Problem, RoutingError, ScenarioError
 
 if TYPE_CHECKING:
     from slit.inputs import RunInputs
@@ -54,6 +58,9 @@ class RoutingContext:
             once at full batch (batch slots, or KV cache over the mean request), None when not
             computed.
         slo_ttft_s: the scenario's TTFT objective, s (None when not given).
+        allowed: ``[origin, datacenter]`` True where the origin's requests may be served (data
+            residency; None: everywhere).
+        datacenter_regions: the region id of each datacenter (for messages; may be empty).
     """
 
     region_ids: tuple[str, ...]
@@ -70,6 +77,15 @@ class RoutingContext:
     throughput_rps: FloatArray | None = None
     slots: FloatArray | None = None
     slo_ttft_s: float | None = None
+    allowed: npt.NDArray[np.bool_] | None = None
+    datacenter_regions: tuple[str, ...] = ()
+
+    def allowed_rows(self) -> list[list[bool]] | None:
+        """``allowed`` as nested lists (read per request by the simulator's check), or None
+        when every origin may use every datacenter."""
+        if self.allowed is None or self.allowed.all():
+            return None
+        return [[bool(v) for v in row] for row in self.allowed]
 
     def epoch_of(self, t_s: float) -> int:
         """Index of the epoch holding time ``t_s`` (clamped to the last epoch)."""
@@ -101,17 +117,40 @@ class RoutingPolicy(ABC):
         self.params = self.Params.model_validate(params)
         self.ctx: RoutingContext | None = None
         self.candidates: list[npt.NDArray[np.int64]] = []
+        self.by_origin: list[list[npt.NDArray[np.int64]]] = []
 
     def check_names(self, region_ids: list[str], datacenter_ids: list[str]) -> None:
         """Refuse (ScenarioError) parameters naming regions or datacenters the scenario does
         not have; called by ``slit validate``. Most policies name none."""
         return None
 
+    def check_scenario(self, scenario: Scenario) -> None:
+        """Refuse (ScenarioError) parameters the scenario cannot use; called by ``slit
+        validate``. By default :meth:`check_names` with the scenario's region and datacenter
+        ids."""
+        cfg = scenario.config
+        self.check_names([r.id for r in cfg.regions], [dc.id for dc in cfg.datacenters])
+
     def setup(self, ctx: RoutingContext) -> None:
-        """Receive the static context; precompute per-model candidate datacenters."""
+        """Receive the static context; precompute the candidate datacenters: per LLM those
+        that serve it (``candidates[model]``) and per origin and LLM those of them the origin
+        may use (``by_origin[origin][model]``, :meth:`candidates_for`)."""
         self.ctx = ctx
         self.candidates = [np.flatnonzero(ctx.serves[m]) for m in range(len(ctx.model_ids))]
+        n_o = len(ctx.region_ids)
+        if ctx.allowed is None or ctx.allowed.all():
+            self.by_origin = [self.candidates] * n_o  # the same arrays: nothing restricted
+        else:
+            self.by_origin = [
+                [np.flatnonzero(ctx.serves[m] & ctx.allowed[o]) for m in range(len(ctx.model_ids))]
+                for o in range(n_o)
+            ]
         self._rtt_rows: list[list[float]] = ctx.rtt_ms.tolist()  # for _argmin's tie-break
+
+    def candidates_for(self, origin: int, model: int) -> npt.NDArray[np.int64]:
+        """The datacenters that serve the LLM and that the origin may use (data residency),
+        in index order: the choices :meth:`choose` may make."""
+        return self.by_origin[origin][model]
 
     def place(self, scenario: Scenario, inputs: RunInputs) -> Scenario:
         """The scenario the run serves with, called once before :meth:`setup`: unchanged,
@@ -122,7 +161,9 @@ class RoutingPolicy(ABC):
 
     @abstractmethod
     def choose(self, origin: int, model: int, t_s: float, load: FloatArray) -> int:
-        """Index of the datacenter that serves this request (one of ``self.candidates[model]``).
+        """Index of the datacenter that serves this request, one of
+        ``self.candidates_for(origin, model)`` (the simulator refuses a datacenter the origin
+        may not use).
 
         Args:
             origin: index of the origin region.
@@ -146,6 +187,27 @@ class RoutingPolicy(ABC):
         ids = cand.tolist()
         rtt = self._rtt_rows[origin]
         return min(zip(vals, [rtt[c] for c in ids], ids, strict=True))[2]
+
+
+def residency_violation(policy: RoutingPolicy, origin: int, datacenter: int) -> RoutingError:
+    """The error of a policy that chose, for a request of ``origin``, a datacenter its data
+    residency forbids (the simulator checks every choice). A plain message: the simulator
+    re-raises a process's exception from its arguments."""
+    ctx = policy.ctx
+    assert ctx is not None
+    origin_id, dc = ctx.region_ids[origin], ctx.datacenter_ids[datacenter]
+    region = ctx.datacenter_regions[datacenter] if ctx.datacenter_regions else "?"
+    allowed = ctx.allowed[origin] if ctx.allowed is not None else np.ones(len(ctx.datacenter_ids))
+    may = ", ".join(ctx.datacenter_ids[d] for d in np.flatnonzero(allowed)) or "none"
+    name = policy.name or type(policy).__name__
+    problem = Problem(
+        "routing.policy",
+        f"policy '{name}' sent a request of origin '{origin_id}' to datacenter '{dc}' in "
+        f"region '{region}', outside the origin's data residency (it may use: {may})",
+        "a policy must choose among self.candidates_for(origin, model); fix the policy, "
+        f"or allow region '{region}' in data_residency.{origin_id}",
+    )
+    return RoutingError(str(problem))
 
 
 def register_policy(
@@ -203,7 +265,7 @@ class Nearest(RoutingPolicy):
         super().setup(ctx)
         # nested lists of ints: read once per request, cheaper than numpy indexing
         self._best = [
-            [self._argmin(ctx.rtt_ms[o, c], c, o) if len(c) else -1 for c in self.candidates]
+            [self._argmin(ctx.rtt_ms[o, c], c, o) if len(c) else -1 for c in self.by_origin[o]]
             for o in range(len(ctx.region_ids))
         ]
 
@@ -213,19 +275,34 @@ class Nearest(RoutingPolicy):
 
 @register_policy("round_robin")
 class RoundRobin(RoutingPolicy):
-    """Each LLM's able datacenters in turn, whatever the origin."""
+    """Each LLM's able datacenters in turn, whatever the origin (under data residency, the
+    origins that may use the same datacenters share one turn over them)."""
 
     uses_load: ClassVar[bool] = False
 
     def setup(self, ctx: RoutingContext) -> None:
         super().setup(ctx)
-        self._next = [0] * len(ctx.model_ids)
+        # one rotation per distinct candidate list: without residency one per LLM, as before
+        rotations: dict[tuple[int, tuple[int, ...]], int] = {}
+        self._cands: list[list[int]] = []
+        self._rotation: list[list[int]] = []  # [origin][model] -> index of its rotation
+        for o in range(len(ctx.region_ids)):
+            row = []
+            for m, cand in enumerate(self.by_origin[o]):
+                key = (m, tuple(int(d) for d in cand))
+                if key not in rotations:
+                    rotations[key] = len(self._cands)
+                    self._cands.append(list(key[1]))
+                row.append(rotations[key])
+            self._rotation.append(row)
+        self._next = [0] * len(self._cands)
 
     def choose(self, origin: int, model: int, t_s: float, load: FloatArray) -> int:
-        cand = self.candidates[model]
-        i = self._next[model]
-        self._next[model] = (i + 1) % len(cand)
-        return int(cand[i])
+        r = self._rotation[origin][model]
+        cand = self._cands[r]
+        i = self._next[r]
+        self._next[r] = (i + 1) % len(cand)
+        return cand[i]
 
 
 @register_policy("least_loaded")
@@ -233,7 +310,7 @@ class LeastLoaded(RoutingPolicy):
     """The datacenter with the fewest requests in flight per able replica."""
 
     def choose(self, origin: int, model: int, t_s: float, load: FloatArray) -> int:
-        cand = self.candidates[model]
+        cand = self.by_origin[origin][model]
         return self._argmin(load[cand], cand, origin)
 
 
@@ -253,7 +330,7 @@ class _LowestSignal(RoutingPolicy):
         key = (self.ctx.epoch_of(t_s), origin, model)
         best = self._chosen.get(key)
         if best is None:
-            cand = self.candidates[model]
+            cand = self.by_origin[origin][model]
             values = getattr(self.ctx, self.signal)[key[0], cand]
             best = self._chosen[key] = self._argmin(values, cand, origin)
         return best
@@ -311,7 +388,7 @@ class Weighted(RoutingPolicy):
         assert self.ctx is not None
         p: Any = self.params
         ctx = self.ctx
-        cand = self.candidates[model]
+        cand = self.by_origin[origin][model]
         e = ctx.epoch_of(t_s)
         key = (e, origin, model)
         static = self._static.get(key)
@@ -333,6 +410,7 @@ class PlanParams(BaseModel):
 
     ``allocation`` holds for every epoch; ``epochs`` (a list, one allocation per epoch, the last
     repeated) overrides it. Rows are renormalised over the datacenters able to serve the LLM.
+    A positive share on a datacenter outside the origin's data residency is an error.
     """
 
     # a share is finite and >= 0: NaN would silently send an origin elsewhere
@@ -348,8 +426,10 @@ class Plan(RoutingPolicy):
     """Follow a per-epoch allocation matrix ``A[origin, datacenter]`` by sampling each request.
 
     Where a row puts no weight on a datacenter able to serve the request's LLM, the request goes
-    to the nearest able one (counted in ``fallbacks``). The choice does not read the load, so
-    the requests are routed before the run (in arrival order: the same random draws).
+    to the nearest able one the origin may use (counted in ``fallbacks``). The choice does not
+    read the load, so the requests are routed before the run (in arrival order: the same random
+    draws). A plan that puts a positive share on a datacenter outside an origin's data
+    residency is refused (ScenarioError naming the origin, the datacenter and its region).
     """
 
     Params = PlanParams
@@ -382,6 +462,11 @@ class Plan(RoutingPolicy):
             m = np.stack([self._table(t, ctx) for t in tables])
         if (m < 0).any():
             raise ScenarioError([Problem("routing.params", "plan shares must be >= 0", "")])
+        if ctx.allowed is not None:
+            problems = self._outside(m, ctx.allowed, ctx.region_ids, ctx.datacenter_ids,
+                                     ctx.datacenter_regions)  # fmt: skip
+            if problems:
+                raise ScenarioError(problems)
         self._plan = m
         self._rows: dict[tuple[int, int, int], tuple[list[float], float, list[int]]] = {}
         self._nearest = Nearest()
@@ -396,6 +481,63 @@ class Plan(RoutingPolicy):
         p: Any = self.params
         for table in p.epochs or [p.allocation]:
             self._table(table, ids)  # type: ignore[arg-type]
+
+    def check_scenario(self, scenario: Scenario) -> None:
+        """:meth:`check_names`, and no positive share outside an origin's data residency."""
+        from slit.inputs.fleet import data_residency_mask
+
+        super().check_scenario(scenario)
+        cfg = scenario.config
+        if self._matrix_in is not None or not cfg.data_residency:
+            return
+        from types import SimpleNamespace
+
+        region_ids = [r.id for r in cfg.regions]
+        dc_ids = [dc.id for dc in cfg.datacenters]
+        ids = SimpleNamespace(region_ids=region_ids, datacenter_ids=dc_ids)
+        p: Any = self.params
+        m = np.stack([self._table(t, ids) for t in p.epochs or [p.allocation]])  # type: ignore[arg-type]
+        problems = self._outside(m, data_residency_mask(scenario), region_ids, dc_ids,
+                                 [dc.region for dc in cfg.datacenters])  # fmt: skip
+        if problems:
+            raise ScenarioError(problems)
+
+    def _outside(
+        self,
+        plan: FloatArray,
+        allowed: npt.NDArray[np.bool_],
+        region_ids: Any,
+        datacenter_ids: Any,
+        datacenter_regions: Any,
+    ) -> list[Problem]:
+        """One problem per (origin, datacenter) on which ``plan`` (``[epoch, origin,
+        datacenter]``) puts a positive share that the origin's data residency forbids."""
+        p: Any = self.params
+        problems = []
+        bad = (plan > 0) & ~np.asarray(allowed, bool)[None]
+        for o, d in zip(*np.nonzero(bad.any(axis=0)), strict=True):
+            epochs = np.flatnonzero(bad[:, o, d])
+            origin, dc = region_ids[o], datacenter_ids[d]
+            region = datacenter_regions[d] if len(datacenter_regions) else "?"
+            if self._matrix_in is not None:
+                where = "routing.params (plan matrix)"
+            elif p.epochs:
+                where = f"routing.params.epochs[{epochs[0]}].{origin}.{dc}"
+            else:
+                where = f"routing.params.allocation.{origin}.{dc}"
+            allowed_dcs = [datacenter_ids[k] for k in np.flatnonzero(allowed[o])]
+            problems.append(Problem(
+                where,
+                f"the plan gives origin '{origin}' a share of {float(plan[epochs[0], o, d]):.4g} "
+                f"on datacenter '{dc}' in region '{region}'"
+                + (f" (in {len(epochs)} epochs, the first {epochs[0]})" if len(epochs) > 1
+                   else f" (epoch {epochs[0]})" if plan.shape[0] > 1 else "")
+                + ", outside the origin's data residency",
+                f"give '{dc}' a share of 0 for '{origin}' (it may use "
+                f"{', '.join(allowed_dcs) or 'no datacenter'}), or allow region '{region}' in "
+                f"data_residency.{origin}",
+            ))  # fmt: skip
+        return problems
 
     @staticmethod
     def _table(table: dict[str, dict[str, float]], ctx: RoutingContext) -> FloatArray:
@@ -444,7 +586,7 @@ class Plan(RoutingPolicy):
         """The cumulative shares of one (epoch, origin, LLM) over the able datacenters, their
         total and the datacenters, as plain Python numbers (worked out once per key: the
         sums are numpy's, so the draws fall where they would with numpy per request)."""
-        cand = self.candidates[model]
+        cand = self.by_origin[origin][model]
         weights = self._plan[e, origin, cand]
         return np.cumsum(weights).tolist(), float(weights.sum()), [int(c) for c in cand]
 
@@ -502,7 +644,7 @@ class PlanSpill(Plan):
             return d
         assert self.ctx is not None
         e = min(self.ctx.epoch_of(t_s), self._plan.shape[0] - 1)
-        cand = [int(c) for c in self.candidates[model]]
+        cand = [int(c) for c in self.candidates_for(origin, model)]
         pred = [self._predicted(origin, c, load) for c in cand]
         ok = [i for i, p in enumerate(pred) if p <= limit]
         if ok:

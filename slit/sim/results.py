@@ -4,13 +4,14 @@ Summary keys (see docs/metrics.md): ``requests``, ``completed``, ``dropped``, ``
 ``tpot_s``, ``e2e_s`` (each ``{mean, p50, p95, p99}`` over completed requests), ``slo_attainment``
 (share of *all* requests that completed within both SLOs), ``energy_kwh`` (facility),
 ``it_energy_kwh``, ``carbon_kg``, ``water_l`` (on-site + off-site, scarcity-weighted),
-``cost_usd``, ``per_datacenter`` (the same totals by datacenter), ``deadline_misses`` and
-``classes`` (counts, objective attainment, latencies and waits by request class).
+``cost_usd``, ``per_datacenter`` (the same totals by datacenter), ``deadline_misses``,
+``classes`` (counts, objective attainment, latencies and waits by request class) and, only for
+a scenario with a ``data_residency`` section, ``data_residency`` (:class:`DataResidencySummary`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -94,6 +95,22 @@ class ClassSummary(_Fields):
 
 
 @dataclass(frozen=True, eq=True)
+class DataResidencySummary(_Fields):
+    """How a run kept its data residency (the ``data_residency`` block of ``summary.json``).
+
+    Attributes:
+        origins: each restricted origin region and the regions that may serve it.
+        requests: requests from those origins.
+        requests_served_outside: requests routed to a datacenter outside their origin's
+            regions (0: the simulator refuses such a choice; a check of the records).
+    """
+
+    origins: dict[str, list[str]]
+    requests: int
+    requests_served_outside: int
+
+
+@dataclass(frozen=True, eq=True)
 class RunSummary(_Fields):
     """The summary of one run (``summary.json``; docs/metrics.md gives every key).
 
@@ -110,6 +127,8 @@ class RunSummary(_Fields):
         carbon_kg, water_l, water_onsite_l, water_offsite_l, cost_usd: impacts (water
             scarcity-weighted).
         per_datacenter: the totals by datacenter id.
+        data_residency: how the run kept its data residency; None (and left out of the
+            JSON) for a scenario without it.
     """
 
     requests: int
@@ -130,6 +149,43 @@ class RunSummary(_Fields):
     cost_usd: float
     per_datacenter: dict[str, DatacenterTotals]
     classes: dict[str, ClassSummary]
+    data_residency: DataResidencySummary | None = None
+
+    def _keys(self) -> tuple[str, ...]:
+        keys = super()._keys()
+        # a run without data residency has the summary it had before the key existed
+        return keys if self.data_residency is not None else keys[:-1]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plain JSON-ready dictionary (``data_residency`` only when set)."""
+        out = super().to_dict()
+        if self.data_residency is None:
+            del out["data_residency"]
+        return out
+
+
+def data_residency_summary(
+    requests: pd.DataFrame, timeseries: pd.DataFrame, residency: Mapping[str, Sequence[str]]
+) -> DataResidencySummary | None:
+    """The ``data_residency`` block of a run's summary (None without residency): the
+    restricted origins, their requests and how many of them were routed outside their
+    regions (datacenter regions read from the time series)."""
+    if not residency:
+        return None
+    region_of = dict(zip(timeseries["datacenter"].astype(str), timeseries["region"].astype(str),
+                         strict=True))  # fmt: skip
+    origin = requests["origin"].astype(str).to_numpy()
+    mine = np.isin(origin, list(residency))
+    dc = requests["datacenter"].astype(object).to_numpy()[mine]
+    outside = sum(
+        1 for o, d in zip(origin[mine], dc, strict=True)
+        if isinstance(d, str) and region_of[d] not in residency[o]
+    )  # fmt: skip
+    return DataResidencySummary(
+        origins={o: list(r) for o, r in residency.items()},
+        requests=int(mine.sum()),
+        requests_served_outside=int(outside),
+    )
 
 
 def _stats(values: pd.Series) -> LatencyStats:
@@ -213,8 +269,13 @@ def _class_summaries(requests: pd.DataFrame) -> dict[str, ClassSummary]:
     return out
 
 
-def summarize(requests: pd.DataFrame, timeseries: pd.DataFrame) -> RunSummary:
-    """The summary of a run (see the module docstring for the keys)."""
+def summarize(
+    requests: pd.DataFrame,
+    timeseries: pd.DataFrame,
+    data_residency: Mapping[str, Sequence[str]] | None = None,
+) -> RunSummary:
+    """The summary of a run (see the module docstring for the keys); ``data_residency`` is
+    the scenario's section (origin -> allowed regions), if any."""
     interactive = (
         requests["request_class"] == "interactive" if "request_class" in requests else None
     )
@@ -252,6 +313,7 @@ def summarize(requests: pd.DataFrame, timeseries: pd.DataFrame) -> RunSummary:
         **{k: float(totals[k]) for k in TOTAL_COLUMNS},
         per_datacenter=per_dc,
         classes=_class_summaries(requests),
+        data_residency=data_residency_summary(requests, timeseries, data_residency or {}),
     )
 
 

@@ -202,6 +202,8 @@ def simulate(
         throughput_rps=_throughput_rps(inputs),
         slots=_slots(inputs),
         slo_ttft_s=cfg.slo.ttft_s,
+        allowed=fleet.allowed,
+        datacenter_regions=tuple(fleet.region_ids[dc.region] for dc in fleet.datacenters),
     )
     policy.setup(ctx)
     release_s, release_dc = _releases(cfg, inputs, policy, ctx, end_s, deferral)
@@ -238,7 +240,7 @@ def simulate(
 
     records = _request_records(sim, scenario, inputs, rtt_s, release_s)
     series = _timeseries(sim, inputs, gpu_count, idle_w, controller)
-    summary = summarize(records, series)
+    summary = summarize(records, series, cfg.data_residency)
     fallbacks = getattr(policy, "fallbacks", None)
     if fallbacks:
         # a plan that leaves an origin without a share sends it to the nearest able datacenter

@@ -42,6 +42,10 @@ stress = st.fixed_dictionaries(
         # capacity control: powered replicas per epoch
         "capacity": st.sampled_from(["fixed", "follow_load", "plan"]),
         "plan": st.lists(st.integers(0, 3), min_size=1, max_size=6),
+        # data residency (dc-b always has a replica; dc-a may have none)
+        "residency": st.sampled_from(
+            [None, {"a": ["b"]}, {"a": ["b"], "b": ["b"]}, {"b": ["a", "b"]}]
+        ),
     }
 )
 
@@ -74,6 +78,8 @@ def _stressed(p: dict) -> dict:
         data["routing"]["deferral"] = {
             "policy": name, "params": {"datacenter": route} if route else {}
         }
+    if p.get("residency"):
+        data["data_residency"] = p["residency"]
     return data
 
 
@@ -103,6 +109,10 @@ def test_every_request_is_accounted_for_in_order_and_nothing_is_negative(p):
     assert (req["deadline_missed"] == (deferrable & ~met)).all()
     assert s["deadline_misses"] == int(req["deadline_missed"].sum())
     assert not req.loc[deferrable & ~met.to_numpy(), "slo_met"].any()
+    # data residency: no request served outside its origin's regions
+    for origin, regions in (p["residency"] or {}).items():
+        served = req.loc[(req["origin"] == origin) & req["datacenter"].notna(), "datacenter"]
+        assert set(served.astype(str)) <= {f"dc-{r}" for r in regions}
     # nothing negative (NaN only where a request did not get that far)
     for col in NON_NEGATIVE:
         values = req[col].to_numpy(dtype=float)
