@@ -35,7 +35,10 @@ simulator (:mod:`slit.models`):
   simulator's (:func:`slit.models.power.iteration_activity` of the iteration's compute, memory
   and per-request shares, here element-wise as ``iteration_activity_array``); carbon, water and
   cost follow from the epoch's per-IT-kWh factors of the datacenter (PUE, WUE and EWIF folded
-  in).
+  in; carbon at the scenario's chosen intensity, average or marginal);
+* carbon adds the embodied carbon of every GPU of the fleet for the epoch (charged per GPU-hour
+  provisioned, as the simulator charges it; the same for every allocation, and 0 unless
+  ``carbon.embodied`` is enabled).
 
 Idle pools draw idle power. Everything is an array over ``[population, pool]``.
 """
@@ -345,6 +348,8 @@ class FastEvaluator:
         self.max_batch = np.array([p.max_batch for p in self.pools], float)
         self.kv_capacity = np.array([p.kv_capacity_tokens for p in self.pools], float)
         self.extra_idle_w = idle_w
+        # embodied carbon of every GPU provisioned, per second of an epoch, kg/s
+        self.embodied_kg_per_s = float(sum(float(p.embodied_kg(1.0)) for p in fleet.pools))
         self.serves = fleet.serves()
         # the nearest datacenter serving each model, for rows that put no weight on any
         self.nearest = np.argmin(
@@ -608,6 +613,8 @@ class FastEvaluator:
         water += float((idle_kwh * demand.water_l_per_it_kwh).sum())
         cost += float((idle_kwh * demand.price_usd_per_it_mwh).sum()) / 1000.0
         energy = e_kwh.sum(axis=1) + float(idle_kwh.sum())
+        if self.embodied_kg_per_s:
+            carbon += self.embodied_kg_per_s * demand.epoch_s
         return EpochOutcome(
             ttft_mean, carbon, water, cost, energy, util.max(axis=1), tail_model, warm_end
         )
