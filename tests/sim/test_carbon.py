@@ -353,3 +353,33 @@ def test_a_run_at_the_marginal_intensity_of_the_watttime_sample(tmp_path: Path) 
     np.testing.assert_allclose(at_a["marginal_carbon_g_per_kwh"], hour, rtol=1e-12)
     np.testing.assert_allclose(at_a["carbon_operational_kg"], at_a["carbon_marginal_kg"])
     assert result.summary["carbon_kg"] == pytest.approx(result.summary["carbon_marginal_kg"])
+
+
+def test_a_signals_csv_gives_a_marginal_column_or_the_run_says_it_lacks_one(
+    tmp_path: Path,
+) -> None:
+    from slit.inputs import compile_inputs
+    from slit.inputs.compile import input_problems
+
+    hours = pd.date_range("2023-07-15", periods=3, freq="h", tz="UTC")
+    frame = pd.DataFrame({"time_utc": [t.isoformat() for t in hours],
+                          "carbon_g_per_kwh": 300.0, "price_usd_per_mwh": 50.0,
+                          "wetbulb_c": 15.0, "ewif_l_per_kwh": 2.0})  # fmt: skip
+    frame.to_csv(tmp_path / "plain.csv", index=False)
+    frame.assign(marginal_carbon_g_per_kwh=[100.0, 200.0, 300.0]).to_csv(
+        tmp_path / "with.csv", index=False
+    )
+    data = small_scenario_dict()
+    data["time"].update(horizon_s=3600, epoch_s=1800, drain_s=0)
+    data["regions"][1]["signals"]["marginal_carbon_g_per_kwh"] = 500
+    data["carbon"] = {"intensity": "marginal"}
+    data["regions"][0]["signals"] = {"source": "csv", "path": str(tmp_path / "with.csv")}
+    sig = compile_inputs(scenario_from_dict(data)).signals
+    np.testing.assert_allclose(sig.operational_carbon_g_per_kwh[:, 0], [100.0, 100.0])
+    data["regions"][0]["signals"]["path"] = str(tmp_path / "plain.csv")
+    scenario = scenario_from_dict(data)
+    with pytest.raises(ScenarioError, match=r"regions\[0\]\.signals: region a has no marginal"):
+        compile_inputs(scenario)
+    _, problems = input_problems(scenario)
+    assert any("region 'a': its signals CSV has no marginal_carbon_g_per_kwh" in p
+               for p in problems)  # fmt: skip
