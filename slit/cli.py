@@ -575,6 +575,9 @@ def _print_summary(s: dict[str, Any], out: Path) -> None:
         t.add_row(escape("SLO attainment [%]"), f"{100 * s['slo_attainment']:.1f}")
     t.add_row(escape("facility energy [kWh]"), f"{s['energy_kwh']:.1f}")
     t.add_row(escape(metric_label("carbon_kg")), f"{s['carbon_kg']:.2f}")
+    if s.get("carbon_embodied_kg"):  # the two parts, when embodied carbon is counted
+        t.add_row(escape("carbon operational / embodied [kg CO2e]"),
+                  f"{s['carbon_operational_kg']:.2f} / {s['carbon_embodied_kg']:.2f}")  # fmt: skip
     t.add_row(escape(metric_label("water_l")), f"{s['water_l']:.1f}")
     t.add_row(escape(metric_label("cost_usd")), f"{s['cost_usd']:.2f}")
     console.print(t)

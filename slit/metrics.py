@@ -68,6 +68,10 @@ _METRICS = (
     Metric("energy_kwh", "energy", "kWh"),
     Metric("it_energy_kwh", "IT energy", "kWh"),
     Metric("carbon_kg", "carbon", "kg CO2e"),
+    Metric("carbon_operational_kg", "operational carbon", "kg CO2e"),
+    Metric("carbon_embodied_kg", "embodied carbon", "kg CO2e"),
+    Metric("carbon_average_kg", "operational carbon at average intensity", "kg CO2e"),
+    Metric("carbon_marginal_kg", "operational carbon at marginal intensity", "kg CO2e"),
     Metric("water_l", "water", "L"),
     Metric("water_onsite_l", "on-site water", "L"),
     Metric("water_offsite_l", "off-site water", "L"),
@@ -78,6 +82,7 @@ _METRICS = (
     Metric("wall_s", "wall time", "s", "min", ".3g"),
     Metric("optimise_wall_s", "search wall time", "s", "min", ".3g"),
     Metric("carbon_g_per_kwh", "carbon intensity", "gCO2e/kWh", "none"),
+    Metric("marginal_carbon_g_per_kwh", "marginal carbon intensity", "gCO2e/kWh", "none"),
     Metric("water_l_per_it_kwh", "water intensity", "L/kWh IT", "none"),
     Metric("price_usd_per_mwh", "electricity price", "USD/MWh", "none"),
 )

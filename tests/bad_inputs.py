@@ -686,4 +686,19 @@ CASES: list[Case] = [
          (r"--repair: fill_nan", r"'none', 'ffill' or 'linear'"),
          argv=("traces", "show", "US-CAL-CISO", "--format", "csv", "--repair",
                "fill_nan=quadratic")),
+    Case("marginal_intensity_without_a_marginal_signal", {"s.yaml": _yaml(
+        _with("carbon", {"intensity": "marginal"}))},
+         (r"s\.yaml:\d+: regions\[0\]\.signals", r"region a has no marginal carbon intensity",
+          r"region b has no marginal", r"marginal_carbon_g_per_kwh", r"intensity: average")),
+    Case("embodied_lifetime_out_of_range", {"s.yaml": _yaml(
+        _with("carbon", {"embodied": {"enabled": True, "gpu_lifetime_years": 100}}))},
+         (r"s\.yaml:\d+", r"carbon\.embodied\.gpu_lifetime_years",
+          r"less than or equal to 20")),
+    Case("watttime_two_value_columns", {"s.yaml": _yaml(lambda d: (
+        _signal_file(d), d["regions"][0]["signals"].update(
+            marginal_carbon={"path": "moer.csv", "format": "watttime"}))),
+        "sig.csv": _signal_csv(GOOD_HOURS),
+        "moer.csv": "oootime,North,South\n2023-07-15 00:00:00,400,300\n"},
+         (r"moer\.csv", r"regions\[0\]\.signals\.marginal_carbon",
+          r"one value column", r"'North', 'South'", r"option value_column")),
 ]  # fmt: skip

@@ -106,7 +106,7 @@ def input_problems(scenario: Scenario) -> tuple[list[str], list[str]]:
     requests, every region's signals, the fleet. Returns the input log and every problem
     found (as the run would report it), for ``slit validate``."""
     from slit.errors import SlitError
-    from slit.inputs.signals import region_signals
+    from slit.inputs.signals import MARGINAL, region_signals
 
     cfg = scenario.config
     streams = RandomStreams.from_seed(cfg.seed, [r.id for r in cfg.regions])
@@ -126,6 +126,12 @@ def input_problems(scenario: Scenario) -> tuple[list[str], list[str]]:
             sig.epoch_means(timeline.start_utc, timeline.epoch_s, timeline.n_epochs)
         except SlitError as exc:
             problems.append(f"{exc} (region '{region.id}')")
+            continue
+        if cfg.carbon.intensity == "marginal" and MARGINAL not in sig.columns:
+            # the scenario's check catches every source but a signals CSV without the column
+            problems.append(f"region '{region.id}': its signals CSV has no {MARGINAL} column, "
+                            "and carbon.intensity is marginal; add the column, or set "
+                            "carbon.intensity: average")  # fmt: skip
     try:
         fleet = compile_fleet(scenario, model_ids, log=log)
         if frame is not None:

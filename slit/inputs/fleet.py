@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from slit.errors import Problem, ScenarioError
 from slit.inputs.geography import rtt_between_regions
+from slit.models.impacts import embodied_carbon_kg, embodied_kg_per_gpu_s
 from slit.models.latency import (
     EfficiencyParams,
     ReplicaPerf,
@@ -54,6 +55,9 @@ class PoolInputs:
         dispatch: how requests reach its replicas (one shared queue or a dispatcher).
         server_overhead_fraction, server_overhead_w_per_gpu: the server's power beyond the
             GPUs, as a share of GPU power and W per GPU.
+        embodied_kg_per_gpu: embodied carbon of one GPU with its share of the server (the GPU
+            catalogue's ``embodied_carbon_kg`` + ``carbon.embodied.server_kg_per_gpu``), kg
+            CO2e; 0 when embodied carbon is off. ``embodied_lifetime_years`` amortises it.
     """
 
     datacenter: int
@@ -76,6 +80,20 @@ class PoolInputs:
     server_overhead_fraction: float
     server_overhead_w_per_gpu: float
     keep_alive_s: float | None = None
+    embodied_kg_per_gpu: float = 0.0
+    embodied_lifetime_years: float = 5.0
+
+    @property
+    def embodied_kg_per_gpu_s(self) -> float:
+        """Embodied carbon of one of its GPUs for one second, kg/s (0 when it is off)."""
+        return embodied_kg_per_gpu_s(self.embodied_kg_per_gpu, self.embodied_lifetime_years)
+
+    def embodied_kg(self, seconds: npt.ArrayLike) -> FloatArray:
+        """Embodied carbon of every GPU of the pool provisioned for ``seconds``, kg."""
+        gpu_hours = self.tp * self.replicas * np.asarray(seconds, float) / 3600.0
+        return np.asarray(
+            embodied_carbon_kg(gpu_hours, self.embodied_kg_per_gpu, self.embodied_lifetime_years)
+        )
 
     def it_power_w(self, activity: float) -> float:
         """IT power of one replica's GPUs and their share of the server at ``activity``, W."""
@@ -354,6 +372,7 @@ def _pool(
             ]
         )
     weight_bytes = scenario.pool_llm(pool).weight_bytes
+    embodied = scenario.config.carbon.embodied
     return PoolInputs(
         datacenter=d,
         index=p,
@@ -377,6 +396,12 @@ def _pool(
         dispatch=pool.dispatch,
         server_overhead_fraction=dc_cfg.server_overhead_fraction,
         server_overhead_w_per_gpu=dc_cfg.server_overhead_w_per_gpu,
+        embodied_kg_per_gpu=(
+            scenario.gpus[pool.gpu].embodied_carbon_kg + embodied.server_kg_per_gpu
+            if embodied.enabled
+            else 0.0
+        ),
+        embodied_lifetime_years=embodied.gpu_lifetime_years,
     )
 
 
@@ -446,6 +471,15 @@ def compile_fleet(
                 pools=pools,
             )
         )
+    if cfg.carbon.embodied.enabled and log is not None:
+        gpus = {pool.gpu for dc in cfg.datacenters for pool in dc.pools if pool.replicas > 0}
+        unknown = sorted(g for g in gpus if scenario.gpus[g].embodied_carbon_kg == 0)
+        for gpu in unknown:
+            log.append(
+                f"carbon.embodied: GPU {gpu} has no embodied carbon figure (embodied_carbon_kg "
+                "is 0), so only its server share is charged; give catalog.gpus."
+                f"{gpu}.embodied_carbon_kg to count it"
+            )
     net = cfg.network
     return Fleet(
         region_ids=tuple(region_ids),

@@ -40,7 +40,10 @@ FloatArray = npt.NDArray[np.float64]
 class EpochSignals:
     """Per-epoch, per-datacenter signals and the factors that turn IT energy into impacts.
 
-    Arrays are ``[epoch, datacenter]``.
+    Arrays are ``[epoch, datacenter]``. ``carbon_g_per_kwh`` is the grid's average carbon
+    intensity, ``marginal_carbon_g_per_kwh`` its marginal intensity (NaN for a datacenter whose
+    region gives none); ``carbon_intensity`` says which of the two operational carbon is
+    counted at (:attr:`operational_carbon_g_per_kwh`).
     """
 
     carbon_g_per_kwh: FloatArray
@@ -50,11 +53,34 @@ class EpochSignals:
     wue_l_per_kwh: FloatArray
     pue: FloatArray  # [datacenter]
     scarcity: FloatArray  # [datacenter]
+    marginal_carbon_g_per_kwh: FloatArray | None = None
+    carbon_intensity: str = "average"
+
+    def __post_init__(self) -> None:
+        if self.marginal_carbon_g_per_kwh is None:
+            object.__setattr__(
+                self, "marginal_carbon_g_per_kwh", np.full_like(self.carbon_g_per_kwh, np.nan)
+            )
+        if self.carbon_intensity not in ("average", "marginal"):
+            raise ValueError(f"carbon_intensity is average or marginal, not "
+                             f"{self.carbon_intensity!r}")  # fmt: skip
+
+    @property
+    def marginal(self) -> FloatArray:
+        """``marginal_carbon_g_per_kwh`` (never None after construction)."""
+        assert self.marginal_carbon_g_per_kwh is not None
+        return self.marginal_carbon_g_per_kwh
+
+    @property
+    def operational_carbon_g_per_kwh(self) -> FloatArray:
+        """The intensity operational carbon is counted at: the average or the marginal one
+        (``carbon_intensity``), gCO2e/kWh."""
+        return self.marginal if self.carbon_intensity == "marginal" else self.carbon_g_per_kwh
 
     @property
     def carbon_g_per_it_kwh(self) -> FloatArray:
-        """Carbon of one more kWh of IT energy: PUE x CI, g/kWh."""
-        return impacts.carbon_g_per_it_kwh(self.carbon_g_per_kwh, self.pue)
+        """Carbon of one more kWh of IT energy at the chosen intensity: PUE x CI, g/kWh."""
+        return impacts.carbon_g_per_it_kwh(self.operational_carbon_g_per_kwh, self.pue)
 
     @property
     def water_l_per_it_kwh(self) -> FloatArray:
@@ -74,7 +100,11 @@ _SIGNAL_COLUMN = {
     "price": "price_usd_per_mwh",
     "wetbulb": "wetbulb_c",
     "ewif": "ewif_l_per_kwh",
+    "marginal_carbon": "marginal_carbon_g_per_kwh",
 }
+_PROFILE_SIGNALS = ("carbon", "price", "wetbulb", "ewif")
+"""The signals a bundled profile holds (a region's marginal intensity has no profile)."""
+MARGINAL = "marginal_carbon_g_per_kwh"
 
 
 def _profile_frame(
@@ -173,7 +203,7 @@ def region_signals(
     i = scenario.config.regions.index(region)
     where = f"regions[{i}].signals"
     if isinstance(cfg, ConstantSignals):
-        return constant_signals(
+        const = constant_signals(
             start,
             hours,
             f"region {region.id}",
@@ -182,6 +212,11 @@ def region_signals(
             wetbulb_c=cfg.wetbulb_c,
             ewif_l_per_kwh=cfg.ewif_l_per_kwh,
         )
+        if cfg.marginal_carbon_g_per_kwh is None:
+            return const
+        frame = const.frame.copy()
+        frame[MARGINAL] = float(cfg.marginal_carbon_g_per_kwh)
+        return GridSignals(frame, const.label)
     if isinstance(cfg, CsvSignals):
         path = scenario.resolve_path(cfg.path, f"{where}.path")
         label = f"{path.name} ({where})"
@@ -197,7 +232,9 @@ def region_signals(
             )
         end = start + pd.Timedelta(hours=hours)
         check_covers(grid, start, end, label)
-        frame = grid.loc[start : end - pd.Timedelta(hours=1), list(SIGNAL_COLUMNS)].copy()
+        # a marginal intensity column is read when the file has one
+        kept = [*SIGNAL_COLUMNS, *([MARGINAL] if MARGINAL in grid.columns else [])]
+        frame = grid.loc[start : end - pd.Timedelta(hours=1), kept].copy()
     elif isinstance(cfg, FileSignals):
         idx = pd.date_range(start, periods=hours, freq="h", name="time_utc")
         end = idx[-1] + pd.Timedelta(hours=1)
@@ -212,7 +249,7 @@ def region_signals(
                 frame[column] = series.reindex(idx).to_numpy()
             elif spec is not None:
                 frame[column] = float(spec)
-            else:
+            elif name in _PROFILE_SIGNALS:
                 from_profile.append(column)
         if from_profile:
             zone = cfg.zone or region.zone
@@ -232,7 +269,12 @@ def region_signals(
         )
     frame["carbon_g_per_kwh"] *= cfg.carbon_scale
     frame["price_usd_per_mwh"] *= cfg.price_scale
-    return GridSignals(frame[list(SIGNAL_COLUMNS)], f"region {region.id}")
+    columns = list(SIGNAL_COLUMNS)
+    if MARGINAL in frame.columns:
+        # carbon_scale scales the grid's intensity, marginal as well as average
+        frame[MARGINAL] *= cfg.carbon_scale
+        columns.append(MARGINAL)
+    return GridSignals(frame[columns], f"region {region.id}")
 
 
 def epoch_signals(
@@ -273,6 +315,18 @@ def epoch_signals(
                     dc.water.wue_scale,
                 )
             )
+    nan = np.full(n_epochs, np.nan)
+    if cfg.carbon.intensity == "marginal":
+        lacking = [(i, r.id) for i, r in enumerate(cfg.regions) if MARGINAL not in by_region[r.id]]
+        if lacking:  # the scenario's check catches all but a signals CSV without the column
+            raise ScenarioError([
+                Problem(f"regions[{i}].signals", f"region {rid} has no marginal carbon "
+                        "intensity, and carbon.intensity is marginal",
+                        f"give its signals a {MARGINAL} column (or marginal_carbon), or set "
+                        "carbon.intensity: average")
+                for i, rid in lacking
+            ])  # fmt: skip
+    marginal = np.stack([by_region[dc.region].get(MARGINAL, nan) for dc in cfg.datacenters], axis=1)
     stack = {k: np.stack(v, axis=1) for k, v in cols.items()}
     return EpochSignals(
         stack["carbon_g_per_kwh"],
@@ -282,4 +336,6 @@ def epoch_signals(
         stack["wue"],
         np.array([dc.pue for dc in cfg.datacenters]),
         np.array([dc.water.scarcity_factor for dc in cfg.datacenters]),
+        marginal_carbon_g_per_kwh=marginal,
+        carbon_intensity=cfg.carbon.intensity,
     )

@@ -14,6 +14,16 @@ scarcity factor ``s``:
 so one more kWh of IT energy costs ``PUE * CI`` g of CO2, ``PUE * p`` USD per MWh and
 ``(WUE + PUE * EWIF) * s`` L of water (the ``*_per_it_*`` factors). The operations are written in
 one order everywhere, so the same inputs give the same bits wherever they are computed.
+``CI`` is the intensity the scenario's ``carbon.intensity`` chooses: the grid's average, or its
+marginal intensity.
+
+Embodied carbon (manufacturing of the GPUs and their servers) is amortised linearly over a
+lifetime ``L`` (years) and charged per GPU-hour provisioned:
+
+    carbon_embodied_kg = gpu_hours * (E_gpu + E_server) / (L * 8766 h)
+
+with ``E_gpu`` the GPU's embodied carbon (GPU catalogue) and ``E_server`` the non-GPU server
+share per GPU, kg CO2e.
 """
 
 from __future__ import annotations
@@ -25,6 +35,9 @@ import numpy.typing as npt
 
 J_PER_KWH = 3.6e6
 """Joules in a kilowatt-hour."""
+
+HOURS_PER_YEAR = 8766.0
+"""Hours in a mean (Julian) year, 365.25 days: what an amortisation lifetime in years holds."""
 
 Num = Any
 """A float or a float array (the factors are computed per epoch and datacenter, or per value)."""
@@ -84,3 +97,16 @@ def per_it_joule(
         water_l_per_it_kwh(wue_l_per_kwh, ewif_l_per_kwh, pue, scarcity) / J_PER_KWH,
         pue * price_usd_per_mwh / 1000.0 / J_PER_KWH,
     )
+
+
+def embodied_carbon_kg(gpu_hours: Num, embodied_kg_per_gpu: Num, lifetime_years: float) -> Num:
+    """Embodied carbon charged for ``gpu_hours`` GPU-hours of GPUs whose manufacture (with
+    their server share) emitted ``embodied_kg_per_gpu`` each, amortised linearly over
+    ``lifetime_years``: ``gpu_hours * embodied_kg_per_gpu / (lifetime_years * 8766)``, kg."""
+    return gpu_hours * embodied_kg_per_gpu / (lifetime_years * HOURS_PER_YEAR)
+
+
+def embodied_kg_per_gpu_s(embodied_kg_per_gpu: float, lifetime_years: float) -> float:
+    """Embodied carbon of one GPU-second (:func:`embodied_carbon_kg` of 1/3600 GPU-hour),
+    kg/s; what the simulator charges a request for each GPU-second it is given."""
+    return float(embodied_carbon_kg(1.0 / 3600.0, embodied_kg_per_gpu, lifetime_years))

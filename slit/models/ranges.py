@@ -28,6 +28,9 @@ class Range:
 SIGNAL_RANGES: dict[str, Range] = {
     "carbon_g_per_kwh": Range(0, 3000, "gCO2e/kWh", "about three times a lignite plant's"),
     "carbon_lca_g_per_kwh": Range(0, 3000, "gCO2e/kWh", "about three times a lignite plant's"),
+    "marginal_carbon_g_per_kwh": Range(
+        0, 3000, "gCO2e/kWh", "a marginal generator emits at most as a lignite plant, ~1,200"
+    ),
     "price_usd_per_mwh": Range(
         -10_000, 100_000, "USD/MWh", "negative prices exist; markets cap scarcity far below"
     ),

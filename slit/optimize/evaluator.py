@@ -36,7 +36,10 @@ simulator (:mod:`slit.models`):
   simulator's (:func:`slit.models.power.iteration_activity` of the iteration's compute, memory
   and per-request shares, here element-wise as ``iteration_activity_array``); carbon, water and
   cost follow from the epoch's per-IT-kWh factors of the datacenter (PUE, WUE and EWIF folded
-  in).
+  in; carbon at the scenario's chosen intensity, average or marginal);
+* carbon adds the embodied carbon of every GPU of the fleet for the epoch (charged per GPU-hour
+  provisioned, as the simulator charges it; the same for every allocation, and 0 unless
+  ``carbon.embodied`` is enabled).
 
 Idle pools draw idle power. Everything is an array over ``[population, pool]``.
 """
@@ -358,6 +361,8 @@ class FastEvaluator:
         # capacity control (control_capacity): the utilisation the powered replicas aim at
         self.capacity_target: float | None = None
         self.min_powered = np.zeros(len(self.pools))
+        # embodied carbon of every GPU provisioned, per second of an epoch, kg/s
+        self.embodied_kg_per_s = float(sum(float(p.embodied_kg(1.0)) for p in fleet.pools))
         self.serves = fleet.serves()
         # data residency: [origin, datacenter] where an origin may be served; `restricted`
         # when it forbids anything (allocations are then masked with it)
@@ -651,6 +656,8 @@ class FastEvaluator:
         water += float((idle_kwh * demand.water_l_per_it_kwh).sum())
         cost += float((idle_kwh * demand.price_usd_per_it_mwh).sum()) / 1000.0
         energy = e_kwh.sum(axis=1) + float(idle_kwh.sum())
+        if self.embodied_kg_per_s:
+            carbon += self.embodied_kg_per_s * demand.epoch_s
         return EpochOutcome(
             ttft_mean, carbon, water, cost, energy, util.max(axis=1), tail_model, warm_end,
             powered,

@@ -55,8 +55,11 @@ VALIDATED_METRICS = (
     "carbon_kg",
     "water_l",
     "cost_usd",
+    "carbon_operational_kg",
+    "carbon_embodied_kg",
 )
-"""The simulated metrics of each replay in ``validated.csv`` (see ``summary_metrics``)."""
+"""The simulated metrics of each replay in ``validated.csv`` (see ``summary_metrics``);
+``carbon_kg`` is the sum of its operational and embodied parts."""
 
 REPLAY_KEPT = "balanced"
 """The decision variant whose replay is written in full (summary, requests, time series), as
@@ -136,7 +139,8 @@ def _simulate_one(args: tuple[Any, ...]) -> dict[str, Any]:
     per_dc = [
         {"name": name, "kind": kind, "datacenter": dc,
          **{k: v[k] for k in ("requests", "energy_kwh", "carbon_kg", "water_l", "cost_usd",
-                               "gpu_utilization")}}
+                               "gpu_utilization", "carbon_operational_kg",
+                               "carbon_embodied_kg")}}
         for dc, v in s["per_datacenter"].items()
     ]  # fmt: skip
     return {"row": row, "per_datacenter": per_dc, "result": result if keep else None}

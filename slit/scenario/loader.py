@@ -25,7 +25,13 @@ from slit.catalogue.gpus import GpuSpec, bundled_gpus
 from slit.catalogue.llms import LlmSpec, bundled_llms
 from slit.errors import Problem, ScenarioError
 from slit.models.memory import fit_problem
-from slit.scenario.schema import Pool, ScenarioModel
+from slit.scenario.schema import (
+    ConstantSignals,
+    FileSignals,
+    Pool,
+    ProfileSignals,
+    ScenarioModel,
+)
 from slit.yamlio import MAX_NODES, load_node
 
 BUNDLED_PREFIX = "bundled:"
@@ -792,6 +798,37 @@ def _residency_problems(config: ScenarioModel, sources: list[_Source]) -> list[P
     return problems
 
 
+def _carbon_problems(config: ScenarioModel, sources: list[_Source]) -> list[Problem]:
+    """With ``carbon.intensity: marginal``, every region whose signals can hold no marginal
+    intensity (a profile, constants without one, files without ``marginal_carbon``). A
+    signals CSV is checked when it is read (it may have the column)."""
+    if config.carbon.intensity != "marginal":
+        return []
+    problems = []
+    for i, region in enumerate(config.regions):
+        sig = region.signals
+        if isinstance(sig, ConstantSignals) and sig.marginal_carbon_g_per_kwh is None:
+            key, fix = "signals", "give signals.marginal_carbon_g_per_kwh"
+        elif isinstance(sig, FileSignals) and sig.marginal_carbon is None:
+            key, fix = "signals", "give signals.marginal_carbon (a file or a number, gCO2e/kWh)"
+        elif isinstance(sig, ProfileSignals):
+            key, fix = "signals", ("use signals source: files with marginal_carbon (a file, e.g. "
+                                   "format: watttime, or a number); the bundled profiles hold "
+                                   "average intensity only")  # fmt: skip
+        else:
+            continue
+        loc = ("regions", i, key)
+        problems.append(
+            Problem(
+                f"{_line_of(loc, sources)}: {_format_loc(loc)}",
+                f"region {region.id} has no marginal carbon intensity, and carbon.intensity "
+                "is marginal",
+                f"{fix}, or set carbon.intensity: average",
+            )
+        )
+    return problems
+
+
 def scenario_from_dict(
     data: dict[str, Any],
     *,
@@ -814,7 +851,7 @@ def scenario_from_dict(
         raise ScenarioError(problems)
     gpus = {**bundled_gpus(), **config.catalog.gpus}
     llms = {**bundled_llms(), **config.catalog.llms}
-    problems = _memory_problems(config, gpus, llms, sources)
+    problems = _memory_problems(config, gpus, llms, sources) + _carbon_problems(config, sources)
     problems += _capacity_problems(config, sources)
     problems += _residency_problems(config, sources)
     if problems:

@@ -181,6 +181,11 @@ class ConstantSignals(Strict):
     price_usd_per_mwh: PriceUsdPerMwh
     wetbulb_c: WetbulbC = 15.0
     ewif_l_per_kwh: EwifLPerKwh = 2.0
+    marginal_carbon_g_per_kwh: CarbonGPerKwh | None = Field(
+        None,
+        description="Marginal carbon intensity, gCO2e/kWh (emissions of the generators that "
+        "answer a change in load); none by default (carbon.intensity: marginal needs it).",
+    )
 
 
 class GridRepairConfig(Strict):
@@ -241,6 +246,8 @@ class FileSignals(Strict):
 
     Each of ``carbon``, ``price``, ``wetbulb`` and ``ewif`` is a file, a constant number, or
     omitted (then drawn from the bundled profile of ``zone``, or of the region's zone).
+    ``marginal_carbon`` is a file, a number or omitted (then the region has no marginal
+    intensity: the bundled profiles hold average intensity only).
     """
 
     source: Literal["files"]
@@ -249,6 +256,12 @@ class FileSignals(Strict):
     wetbulb: SignalFile | WetbulbC | None = Field(None, description="Wet-bulb temperature, °C.")
     ewif: SignalFile | EwifLPerKwh | None = Field(
         None, description="Water consumed per kWh generated, L/kWh."
+    )
+    marginal_carbon: SignalFile | CarbonGPerKwh | None = Field(
+        None,
+        description="Marginal carbon intensity, gCO2e/kWh (e.g. a WattTime MOER file, format "
+        "watttime); no profile holds it, so omitted means none (carbon.intensity: marginal "
+        "needs it).",
     )
     zone: str | None = Field(None, description="Zone of the profile for signals not given.")
     noise_scale: Annotated[float, Field(ge=0, le=10)] = 1.0
@@ -835,6 +848,47 @@ class SloConfig(Strict):
     tpot_s: Annotated[float, Field(gt=0, le=3600)] = 0.2
 
 
+# --------------------------------------------------------------------------------------------
+# Carbon accounting
+
+LIFETIME_YEARS_BOUNDS = (0.5, 20.0)
+"""The amortisation lifetimes a scenario may give, years (a GPU serves months to decades)."""
+
+
+class EmbodiedCarbonConfig(Strict):
+    """Embodied (manufacturing) carbon of the GPUs and their servers, amortised over a lifetime
+    and charged per GPU-hour provisioned (see docs/models.md, Embodied carbon)."""
+
+    enabled: bool = Field(
+        False, description="Charge embodied carbon (off: carbon_embodied_kg is 0)."
+    )
+    gpu_lifetime_years: Annotated[
+        float, Field(ge=LIFETIME_YEARS_BOUNDS[0], le=LIFETIME_YEARS_BOUNDS[1])
+    ] = Field(
+        5.0,
+        description="Years over which a GPU and its server share are amortised (cloud "
+        "providers depreciate servers over 5-6 years), years.",
+    )
+    server_kg_per_gpu: Annotated[float, Field(ge=0, le=100_000)] = Field(
+        312.5,
+        description="Embodied carbon of the non-GPU part of a server (CPUs, memory, board, "
+        "chassis, storage) per GPU it holds, kgCO2e (Luccioni et al. 2023: 2,500 kg per "
+        "8-GPU node).",
+    )
+
+
+class CarbonConfig(Strict):
+    """Which operational intensity carbon is counted at, and embodied carbon."""
+
+    intensity: Literal["average", "marginal"] = Field(
+        "average",
+        description="Operational intensity carbon_operational_kg (and so carbon_kg, the "
+        "carbon-aware policies and the optimiser's carbon objective) uses: the grid's average "
+        "intensity, or its marginal intensity (every region must then give one).",
+    )
+    embodied: EmbodiedCarbonConfig = Field(default_factory=EmbodiedCarbonConfig)
+
+
 class ScenarioModel(Strict):
     """A whole scenario: what to simulate, where, with which workload and which routing."""
 
@@ -855,3 +909,4 @@ class ScenarioModel(Strict):
         description="Origin region -> the regions whose datacenters may serve its requests "
         "(data residency; an origin not named may be served anywhere).",
     )
+    carbon: CarbonConfig = Field(default_factory=CarbonConfig)

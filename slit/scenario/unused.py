@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from slit.scenario.schema import (
+    EmbodiedCarbonConfig,
     NetworkConfig,
     PhaseSplitConfig,
     ScenarioModel,
@@ -97,6 +98,14 @@ def unused_settings(cfg: ScenarioModel) -> list[str]:
                 out.append(
                     f"network.{name} is not used: network.latency is '{net.latency}', and "
                     "only the distance model (and 'cloud' for pairs its table lacks) reads it"
+                )
+    embodied = cfg.carbon.embodied
+    if not embodied.enabled:
+        for name in ("gpu_lifetime_years", "server_kg_per_gpu"):
+            if _differs(embodied, EmbodiedCarbonConfig, name):
+                out.append(
+                    f"carbon.embodied.{name} is not used: carbon.embodied.enabled is false "
+                    "(no embodied carbon is counted); set it to true to count it"
                 )
     wl = cfg.workload
     if (

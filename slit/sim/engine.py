@@ -20,7 +20,9 @@ Energy: every GPU draws idle power all the time, except while a replica of a poo
 that long idle and loads again, paying the load time, when a request needs it); busy intervals
 add the phase's extra power. A
 request is charged its share of the full (not extra) power of the iterations it took part in:
-prefill by its share of the prompt tokens, decode equally per batch member.
+prefill by its share of the prompt tokens, decode equally per batch member; by the same shares,
+its part of the embodied carbon of the replica's GPU time in those iterations (idle GPU time,
+like idle energy, is charged to no request).
 
 A request is a Python object only while it is in flight; its outcome then goes to the packed
 :class:`~slit.sim.request_log.RequestLog`, from which the per-request records are built.
@@ -84,6 +86,7 @@ class Request:
         "carbon_kg",
         "water_l",
         "cost_usd",
+        "embodied_kg",
         "mark",
         "drop",
     )
@@ -101,7 +104,8 @@ class Request:
         self.preemptions = 0
         self.load_wait = self.kv_transfer_s = 0.0
         self.energy_j = self.carbon_kg = self.water_l = self.cost_usd = 0.0
-        self.mark: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+        self.embodied_kg = 0.0
+        self.mark: tuple[float, float, float, float, float] = (0.0, 0.0, 0.0, 0.0, 0.0)
         self.drop = ""
 
 
@@ -232,6 +236,8 @@ class Replica:
         self.server_overhead = pool.server_overhead_fraction
         self.server_w = pool.server_overhead_w_per_gpu
         self.idle_w = self._it_w(0.0)
+        # embodied carbon of the replica's GPUs per second, kg/s (0 when it is not counted)
+        self.embodied_kg_per_s = pool.embodied_kg_per_gpu_s * self.n_gpus
         self.power = pool.power
         self.queue = queue
         self.waiting = queue.waiting  # shared by every replica of this LLM in the datacenter
@@ -243,8 +249,9 @@ class Replica:
         # idle, the timer of its decode stretch while decoding (see wake_up)
         self.wake: simpy.Event | None = None
         self.woken = False
-        # per-member cumulative decode share (energy J, carbon kg, water L, cost USD)
-        self.share = [0.0, 0.0, 0.0, 0.0]
+        # per-member cumulative decode share (energy J, carbon kg, water L, cost USD, embodied
+        # carbon kg)
+        self.share = [0.0, 0.0, 0.0, 0.0, 0.0]
         # relative speed for dispatch inside a datacenter: a mid-size decode iteration
         self.step_s = perf.decode_step_time_s(32, 32 * 1024)
         # the action under way: its start, its requests and what its end needs
@@ -335,7 +342,7 @@ class Replica:
 
     def _join(self, req: Request) -> None:
         s = self.share
-        req.mark = (s[0], s[1], s[2], s[3])
+        req.mark = (s[0], s[1], s[2], s[3], s[4])
         self.running.append(req)
 
     def _collect(self, req: Request) -> None:
@@ -345,7 +352,8 @@ class Replica:
         req.carbon_kg += s[1] - m[1]
         req.water_l += s[2] - m[2]
         req.cost_usd += s[3] - m[3]
-        req.mark = (s[0], s[1], s[2], s[3])
+        req.embodied_kg += s[4] - m[4]
+        req.mark = (s[0], s[1], s[2], s[3], s[4])
 
     def _leave(self, req: Request) -> None:
         self._collect(req)
@@ -529,9 +537,11 @@ class Replica:
         watts = self._prefill_w
         e = self._book(t0, t1, watts)
         energy = watts * (t1 - t0)
+        embodied = self.embodied_kg_per_s * (t1 - t0)
         total = self._total
         for r, n in zip(self._batch, self._tokens, strict=True):
             self._charge(r, energy * n / total, e)
+            r.embodied_kg += embodied * n / total
             self._prefilled(r, t1)
         self._batch = _NO_BATCH  # none in prefill now (what Replica.holding counts)
         self._next()
@@ -598,9 +608,11 @@ class Replica:
         watts = self._it_w(activity)
         e = self._book(t0, t1, watts)
         per_token = watts * (t1 - t0) / (n_chunk + b)
+        embodied = self.embodied_kg_per_s * (t1 - t0) / (n_chunk + b)
         still = []
         for r in self.running:
             self._charge(r, per_token, e)
+            r.embodied_kg += embodied
             r.generated += 1
             self.kv_used += 1
             if r.generated >= r.output:
@@ -611,6 +623,7 @@ class Replica:
         self.running = still
         for r, c in chunks:
             self._charge(r, per_token * c, e)
+            r.embodied_kg += embodied * c
             r.prefilled += c
             if r.prefilled < r.prompt + r.generated:
                 continue
@@ -681,6 +694,7 @@ class Replica:
         s[1] += per_member * f.carbon_kg_per_j[e]
         s[2] += per_member * f.water_l_per_j[e]
         s[3] += per_member * f.cost_usd_per_j[e]
+        s[4] += self.embodied_kg_per_s * (t1 - t0) / b
         self.kv_used += k * b
         now = self.env.now
         if b == 1:  # the usual case at moderate load, without building a list

@@ -3,7 +3,7 @@
 The simulator keeps a Python object only for a request in flight. When a request finishes or
 is dropped (and, at the end of the run, for every request still in flight or in transit) its
 outcome is appended to two packed arrays, one of doubles and one of 64-bit integers, and the
-object can go: 112 bytes a request instead of the object's several hundred, so the memory of a
+object can go: 120 bytes a request instead of the object's several hundred, so the memory of a
 long replay grows with the requests in flight rather than with the trace.
 """
 
@@ -28,8 +28,9 @@ FLOAT_FIELDS = (
     "carbon_kg",
     "water_l",
     "cost_usd",
+    "embodied_kg",
 )
-"""The per-request doubles kept (seconds of simulated time, J, kg, L, USD)."""
+"""The per-request doubles kept (seconds of simulated time, J, kg, L, USD, kg)."""
 
 INT_FIELDS = ("rid", "dc", "preemptions", "drop")
 """The per-request integers kept; ``drop`` is an index into :data:`DROP_REASONS`."""
@@ -68,6 +69,7 @@ class RequestLog:
                 req.carbon_kg,
                 req.water_l,
                 req.cost_usd,
+                req.embodied_kg,
             )
         )
         self._extend_ints((req.rid, req.dc, req.preemptions, _DROP_CODE[req.drop]))

@@ -3,7 +3,9 @@
 Summary keys (see docs/metrics.md): ``requests``, ``completed``, ``dropped``, ``ttft_s``,
 ``tpot_s``, ``e2e_s`` (each ``{mean, p50, p95, p99}`` over completed requests), ``slo_attainment``
 (share of *all* requests that completed within both SLOs), ``energy_kwh`` (facility),
-``it_energy_kwh``, ``carbon_kg``, ``water_l`` (on-site + off-site, scarcity-weighted),
+``it_energy_kwh``, ``carbon_kg`` (= ``carbon_operational_kg`` + ``carbon_embodied_kg``),
+``carbon_average_kg`` and ``carbon_marginal_kg`` (operational carbon at either intensity; None
+where a region has no marginal intensity), ``water_l`` (on-site + off-site, scarcity-weighted),
 ``cost_usd``, ``per_datacenter`` (the same totals by datacenter), ``deadline_misses``,
 ``classes`` (counts, objective attainment, latencies and waits by request class) and, only for
 a scenario with a ``data_residency`` section, ``data_residency`` (:class:`DataResidencySummary`).
@@ -62,6 +64,10 @@ class DatacenterTotals(_Fields):
     it_energy_kwh: float
     energy_kwh: float
     carbon_kg: float
+    carbon_operational_kg: float
+    carbon_embodied_kg: float
+    carbon_average_kg: float
+    carbon_marginal_kg: float | None
     water_l: float
     water_onsite_l: float
     water_offsite_l: float
@@ -127,6 +133,10 @@ class RunSummary(_Fields):
         carbon_kg, water_l, water_onsite_l, water_offsite_l, cost_usd: impacts (water
             scarcity-weighted).
         per_datacenter: the totals by datacenter id.
+        carbon_operational_kg, carbon_embodied_kg: the two parts of ``carbon_kg``: operational
+            at the scenario's chosen intensity, and embodied (0 when not counted).
+        carbon_average_kg, carbon_marginal_kg: operational carbon at the average and at the
+            marginal intensity (the latter None unless every datacenter's region gives one).
         data_residency: how the run kept its data residency; None (and left out of the
             JSON) for a scenario without it.
     """
@@ -143,6 +153,10 @@ class RunSummary(_Fields):
     it_energy_kwh: float
     energy_kwh: float
     carbon_kg: float
+    carbon_operational_kg: float
+    carbon_embodied_kg: float
+    carbon_average_kg: float
+    carbon_marginal_kg: float | None
     water_l: float
     water_onsite_l: float
     water_offsite_l: float
@@ -205,6 +219,17 @@ TOTAL_COLUMNS = (
     "water_offsite_l",
     "cost_usd",
 )
+CARBON_COLUMNS = ("carbon_operational_kg", "carbon_embodied_kg", "carbon_average_kg")
+"""Carbon totals beside ``carbon_kg`` (its two parts and the average-intensity figure)."""
+
+
+def _marginal_total(frame: pd.DataFrame) -> float | None:
+    """The sum of ``carbon_marginal_kg``; None if any row lacks it (a region without a
+    marginal intensity: a partial sum would read as a total)."""
+    values = frame["carbon_marginal_kg"].to_numpy(dtype=float)
+    if len(values) == 0 or np.isnan(values).any():
+        return None
+    return float(values.sum())
 
 
 def slo_windows_met(requests: pd.DataFrame, epoch_s: float, ttft_slo_s: float,
@@ -230,7 +255,8 @@ def slo_windows_met(requests: pd.DataFrame, epoch_s: float, ttft_slo_s: float,
 def summary_metrics(summary: Mapping[str, Any]) -> dict[str, Any]:
     """The flat per-run metrics of a summary (units in the names), as sweeps and the
     optimiser's replays tabulate them: requests, completed, dropped, TTFT mean and p95, TPOT
-    p95, end-to-end p95, SLO attainment, deadline misses, energy, carbon, water, cost."""
+    p95, end-to-end p95, SLO attainment, deadline misses, energy, carbon (with its operational
+    and embodied parts), water, cost."""
     return {
         "requests": summary["requests"], "completed": summary["completed"],
         "dropped": summary["dropped"], "ttft_mean_s": summary["ttft_s"]["mean"],
@@ -239,6 +265,8 @@ def summary_metrics(summary: Mapping[str, Any]) -> dict[str, Any]:
         "deadline_misses": summary.get("deadline_misses", 0),
         "energy_kwh": summary["energy_kwh"], "carbon_kg": summary["carbon_kg"],
         "water_l": summary["water_l"], "cost_usd": summary["cost_usd"],
+        "carbon_operational_kg": summary.get("carbon_operational_kg"),
+        "carbon_embodied_kg": summary.get("carbon_embodied_kg"),
     }  # fmt: skip
 
 
@@ -289,6 +317,8 @@ def summarize(
             completed=int(served["completed"].sum()),
             **{k: float(grp[k].sum()) for k in TOTAL_COLUMNS},
             gpu_utilization=float(grp["busy_gpu_s"].sum() / max(grp["gpu_s"].sum(), 1e-12)),
+            **{k: float(grp[k].sum()) for k in CARBON_COLUMNS},
+            carbon_marginal_kg=_marginal_total(grp),
         )
     n = len(requests)
     return RunSummary(
@@ -312,6 +342,8 @@ def summarize(
         else 0,
         **{k: float(totals[k]) for k in TOTAL_COLUMNS},
         per_datacenter=per_dc,
+        **{k: float(timeseries[k].sum()) for k in CARBON_COLUMNS},
+        carbon_marginal_kg=_marginal_total(timeseries),
         classes=_class_summaries(requests),
         data_residency=data_residency_summary(requests, timeseries, data_residency or {}),
     )

@@ -40,7 +40,7 @@ ProgressCallback = Callable[[float, float], None]
 
 def _impact_factors(sig: EpochSignals, d: int) -> ImpactFactors:
     carbon, water, cost = impacts.per_it_joule(
-        sig.carbon_g_per_kwh[:, d],
+        sig.operational_carbon_g_per_kwh[:, d],
         sig.price_usd_per_mwh[:, d],
         sig.wue_l_per_kwh[:, d],
         sig.ewif_l_per_kwh[:, d],
@@ -403,7 +403,9 @@ def _request_records(
             "drop_reason": pd.Categorical(drop.astype(str)),
             "preemptions": c["preemptions"],
             "it_energy_kwh": c["energy_j"] / J_PER_KWH,
-            "carbon_kg": c["carbon_kg"],
+            "carbon_operational_kg": c["carbon_kg"],
+            "carbon_embodied_kg": c["embodied_kg"],
+            "carbon_kg": c["carbon_kg"] + c["embodied_kg"],
             "water_l": c["water_l"],
             "cost_usd": c["cost_usd"],
             "slo_met": slo_met,
@@ -435,6 +437,13 @@ def _timeseries(
         scarcity = dc_in.scarcity
         onsite = impacts.water_onsite_l(it_kwh, sig.wue_l_per_kwh[:, d], scarcity)
         offsite = impacts.water_offsite_l(fac_kwh, sig.ewif_l_per_kwh[:, d], scarcity)
+        average = impacts.carbon_kg(fac_kwh, sig.carbon_g_per_kwh[:, d])
+        marginal = impacts.carbon_kg(fac_kwh, sig.marginal[:, d])
+        operational = marginal if sig.carbon_intensity == "marginal" else average
+        # embodied carbon of every GPU provisioned, busy, idle or released (scale to zero)
+        embodied = np.zeros(n_epochs)
+        for pool in dc_in.pools:
+            embodied = embodied + pool.embodied_kg(length_s)
         frames.append(
             pd.DataFrame(
                 {
@@ -457,12 +466,17 @@ def _timeseries(
                     "gpu_s": gpu_count[d] * length_s,
                     "it_energy_kwh": it_kwh,
                     "energy_kwh": fac_kwh,
-                    "carbon_kg": impacts.carbon_kg(fac_kwh, sig.carbon_g_per_kwh[:, d]),
+                    "carbon_operational_kg": operational,
+                    "carbon_average_kg": average,
+                    "carbon_marginal_kg": marginal,
+                    "carbon_embodied_kg": embodied,
+                    "carbon_kg": operational + embodied,
                     "water_onsite_l": onsite,
                     "water_offsite_l": offsite,
                     "water_l": onsite + offsite,
                     "cost_usd": impacts.cost_usd(fac_kwh, sig.price_usd_per_mwh[:, d]),
                     "carbon_g_per_kwh": sig.carbon_g_per_kwh[:, d],
+                    "marginal_carbon_g_per_kwh": sig.marginal[:, d],
                     "price_usd_per_mwh": sig.price_usd_per_mwh[:, d],
                     "wetbulb_c": sig.wetbulb_c[:, d],
                     "wue_l_per_kwh": sig.wue_l_per_kwh[:, d],

@@ -3,7 +3,8 @@
 A :class:`GridSignals` holds hourly, UTC-indexed columns with units in their names:
 ``carbon_g_per_kwh`` (grid carbon intensity), ``price_usd_per_mwh`` (electricity price),
 ``wetbulb_c`` (outdoor wet-bulb temperature) and ``ewif_l_per_kwh`` (water consumed to generate a
-kWh). Each value holds from its timestamp until the next one (a step function).
+kWh), and optionally ``marginal_carbon_g_per_kwh`` (marginal carbon intensity). Each value
+holds from its timestamp until the next one (a step function).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ import pandas as pd
 from slit.errors import TraceError
 
 SIGNAL_COLUMNS = ("carbon_g_per_kwh", "price_usd_per_mwh", "wetbulb_c", "ewif_l_per_kwh")
+OPTIONAL_COLUMNS = ("marginal_carbon_g_per_kwh",)
+"""Signals a region may lack: the marginal carbon intensity (gCO2e/kWh), which no bundled
+profile holds; when present it is averaged over epochs like the others."""
 
 
 @dataclass(frozen=True)
@@ -44,8 +48,14 @@ class GridSignals:
             raise TraceError(f"{self.label}: the index must be tz-aware UTC timestamps")
         if not idx.is_monotonic_increasing or idx.has_duplicates:
             raise TraceError(f"{self.label}: timestamps must be strictly increasing")
-        if self.frame[list(SIGNAL_COLUMNS)].isna().any().any():
+        if self.frame[self.columns].isna().any().any():
             raise TraceError(f"{self.label}: signals hold NaN values; fill or drop them")
+
+    @property
+    def columns(self) -> list[str]:
+        """The signals held: every one of ``SIGNAL_COLUMNS``, and those of
+        ``OPTIONAL_COLUMNS`` the frame has."""
+        return [*SIGNAL_COLUMNS, *(c for c in OPTIONAL_COLUMNS if c in self.frame.columns)]
 
     @property
     def end_utc(self) -> pd.Timestamp:
@@ -66,7 +76,8 @@ class GridSignals:
     def epoch_means(
         self, start_utc: pd.Timestamp, epoch_s: float, n_epochs: int
     ) -> dict[str, npt.NDArray[np.float64]]:
-        """Time-weighted mean of each signal over epochs ``[start + i*epoch_s, +epoch_s)``.
+        """Time-weighted mean of each signal held (:attr:`columns`) over epochs
+        ``[start + i*epoch_s, +epoch_s)``.
 
         Raises:
             TraceError: if the signals do not cover the whole period.
@@ -84,7 +95,7 @@ class GridSignals:
         )
         edges_s = np.arange(n_epochs + 1) * epoch_s
         out = {}
-        for col in SIGNAL_COLUMNS:
+        for col in self.columns:
             values = self.frame[col].to_numpy(float)
             integral = np.concatenate([[0.0], np.cumsum(values * np.diff(knots_s))])
             at_edges = np.interp(edges_s, knots_s, integral)

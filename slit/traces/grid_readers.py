@@ -13,6 +13,8 @@ eia930         ``gen_<FUEL>_mwh`` per EIA fuel code, ``carbon_g_per_kwh`` and
                ``ewif_l_per_kwh`` from the mix (options ``carbon_table``, ``water_table``)
 prices         ``price_usd_per_mwh`` (may be negative)
 openmeteo      ``temperature_c``, ``relative_humidity_pct``, ``wetbulb_c`` (Stull 2011)
+watttime       ``marginal_carbon_g_per_kwh``: a WattTime marginal operating emissions rate
+               (MOER) series, 5-minute readings averaged into hours
 csv            a ``time_utc`` column with a UTC offset, then any numeric columns
 ============== ===========================================================================
 
@@ -52,8 +54,9 @@ LINE = "_line"
 """Internal column: the 1-based line (CSV) or element (JSON) of the source a row came from."""
 
 NONNEGATIVE_COLUMNS = frozenset(
-    {"carbon_g_per_kwh", "carbon_lca_g_per_kwh", "ewif_l_per_kwh", "wue_l_per_kwh"}
-)
+    {"carbon_g_per_kwh", "carbon_lca_g_per_kwh", "marginal_carbon_g_per_kwh", "ewif_l_per_kwh",
+     "wue_l_per_kwh"}
+)  # fmt: skip
 """Columns where a negative value is not physical (prices and temperatures may be negative)."""
 
 PERCENT_COLUMNS = frozenset({"low_carbon_pct", "renewable_pct", "relative_humidity_pct"})
@@ -396,6 +399,51 @@ def _openmeteo(path: Path, label: str) -> pd.DataFrame:
         if key in doc:
             out.attrs[key] = doc[key]
     out[LINE] = raw[LINE].to_numpy()
+    return out
+
+
+G_PER_KWH_PER_LB_PER_MWH = 0.45359237
+"""gCO2/kWh in one lb CO2/MWh (453.59237 g per lb over 1,000 kWh per MWh)."""
+
+
+@register_grid_format(
+    "watttime",
+    "WattTime marginal emissions (MOER) CSV: time, one value column -> marginal carbon "
+    "intensity, g/kWh (5-minute readings averaged into hours)",
+)
+def _watttime(
+    path: Path, label: str, unit: str = "g_per_kwh", value_column: str | None = None
+) -> pd.DataFrame:
+    """A WattTime MOER series as exported by vessim (``oootime,Caiso_North``) or the WattTime
+    API (``point_time,value``): the first column is the time (UTC; stamps without an offset are
+    read as UTC, as WattTime stamps them), the value column is the only other one or
+    ``value_column``. ``unit``: ``g_per_kwh`` (vessim's export) or ``lb_per_mwh`` (the
+    WattTime API's own unit). Each reading holds for the interval until the next; readings
+    within an hour are averaged into it."""
+    if unit not in ("g_per_kwh", "lb_per_mwh"):
+        raise TraceError(f"{label}: option unit must be g_per_kwh or lb_per_mwh, not {unit!r}")
+    raw = _read_csv(path, label)
+    columns = [str(c) for c in raw.columns if c != LINE]
+    time_col = columns[0]
+    values = [c for c in columns[1:] if value_column is None or c == value_column]
+    if value_column is not None and not values:
+        raise TraceError(f"{label}: no column {value_column!r} (option value_column); the "
+                         f"file has {', '.join(map(repr, columns[1:]))}")  # fmt: skip
+    if len(values) != 1:
+        raise TraceError(
+            f"{label}: format 'watttime' needs one value column beside the time, found "
+            f"{', '.join(map(repr, values)) or 'none'}; name one with option value_column"
+        )
+    idx = _parse_times(raw[time_col], raw, label, time_col, assume_utc=True)
+    moer = _numeric(raw, values[0], label).to_numpy()
+    if unit == "lb_per_mwh":
+        moer = moer * G_PER_KWH_PER_LB_PER_MWH
+    out = pd.DataFrame({"marginal_carbon_g_per_kwh": moer}, index=idx)
+    out[LINE] = raw[LINE].to_numpy()
+    out.attrs["unit"] = unit
+    # a file out of order or with a repeated time is left to check_hourly, which names the line
+    if idx.is_monotonic_increasing and idx.is_unique and (idx != idx.floor("h")).any():
+        out = _hourly_means(out, label)
     return out
 
 

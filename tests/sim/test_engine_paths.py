@@ -99,6 +99,7 @@ def test_the_request_log_refuses_a_lost_or_doubled_request():
     class Row:
         arrive_dc = prefill_start = first_token = finish = 0.0
         load_wait = kv_transfer_s = energy_j = carbon_kg = water_l = cost_usd = 0.0
+        embodied_kg = 0.0
         dc = preemptions = 0
         drop = ""
 

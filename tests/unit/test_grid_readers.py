@@ -219,8 +219,8 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_unknown_format_lists_the_valid_ones(tmp_path: Path) -> None:
-    with pytest.raises(TraceError, match=r"unknown grid-signal format 'watttime'\. Valid .*: csv"):
-        read_grid(_csv(tmp_path, GOOD), "watttime")
+    with pytest.raises(TraceError, match=r"unknown grid-signal format 'nosuch'\. Valid .*: csv"):
+        read_grid(_csv(tmp_path, GOOD), "nosuch")
 
 
 def test_not_utf8(tmp_path: Path) -> None:

@@ -25,6 +25,8 @@ def _tables(completed: list[bool]) -> tuple[pd.DataFrame, pd.DataFrame]:
         "it_energy_kwh": [1.0, 2.0], "energy_kwh": [1.2, 2.4], "carbon_kg": [0.5, 0.25],
         "water_l": [3.0, 1.0], "water_onsite_l": [2.0, 0.5], "water_offsite_l": [1.0, 0.5],
         "cost_usd": [0.1, 0.2], "busy_gpu_s": [10.0, 0.0], "gpu_s": [100.0, 100.0],
+        "carbon_operational_kg": [0.4, 0.25], "carbon_embodied_kg": [0.1, 0.0],
+        "carbon_average_kg": [0.4, 0.25], "carbon_marginal_kg": [0.6, np.nan],
     })  # fmt: skip
     return requests, series
 
@@ -36,6 +38,11 @@ def test_the_summary_is_typed_and_reads_as_its_json_object() -> None:
     assert s.requests == 3 and s.completed == 2 and s.dropped == 1
     assert s.drop_reasons == {"queue_timeout": 1}
     assert s.carbon_kg == pytest.approx(0.75) and s["carbon_kg"] == s.carbon_kg
+    assert s.carbon_operational_kg + s.carbon_embodied_kg == pytest.approx(s.carbon_kg)
+    # a marginal total only where every datacenter has a marginal signal
+    assert s.carbon_marginal_kg is None
+    assert s.per_datacenter["x"].carbon_marginal_kg == pytest.approx(0.6)
+    assert s.per_datacenter["y"].carbon_marginal_kg is None
     assert s.ttft_s.p50 == s["ttft_s"]["p50"] == pytest.approx(0.15)
     assert s.per_datacenter["x"].gpu_utilization == pytest.approx(0.1)
     assert s.slo_attainment == pytest.approx(2 / 3)
