@@ -573,6 +573,12 @@ def _print_summary(s: dict[str, Any], out: Path) -> None:
             t.add_row(escape(f"{words} mean / p95 [s]"), f"{st['mean']:.3f} / {st['p95']:.3f}")
     if s["slo_attainment"] is not None:
         t.add_row(escape("SLO attainment [%]"), f"{100 * s['slo_attainment']:.1f}")
+    for name, c in (s.get("classes") or {}).items():
+        if name != "interactive":  # a deferrable class: its wait and its deadline misses
+            wait = c["defer_s"]["mean"]
+            t.add_row(escape(f"{name}: requests / deadline misses / mean wait [s]"),
+                      f"{c['requests']} / {c['deadline_misses']} / "
+                      f"{'-' if wait is None else format(wait, '.0f')}")  # fmt: skip
     t.add_row(escape("facility energy [kWh]"), f"{s['energy_kwh']:.1f}")
     t.add_row(escape(metric_label("carbon_kg")), f"{s['carbon_kg']:.2f}")
     if s.get("carbon_embodied_kg"):  # the two parts, when embodied carbon is counted

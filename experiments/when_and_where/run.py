@@ -52,13 +52,13 @@ def _metrics(summary: Any) -> dict[str, Any]:
     return out
 
 
-def _baseline(job: tuple[str, str, int, str]) -> dict[str, Any]:
+def _baseline(job: tuple[str, str, int, str, tuple[str, ...]]) -> dict[str, Any]:
     """Worker: one greedy policy with one deferral on one seed."""
     from slit.scenario.loader import load_scenario
     from slit.sim.simulate import simulate
 
-    path, policy, seed, deferral = job
-    scenario = load_scenario(path, [f"routing.policy={policy}",
+    path, policy, seed, deferral, overrides = job
+    scenario = load_scenario(path, [*overrides, f"routing.policy={policy}",
                                     f"routing.deferral.policy={deferral}"])  # fmt: skip
     t0 = time.perf_counter()
     result = simulate(scenario, seed=seed)
@@ -67,12 +67,13 @@ def _baseline(job: tuple[str, str, int, str]) -> dict[str, Any]:
             "wall_s": time.perf_counter() - t0}  # fmt: skip
 
 
-def _optimised(path: str, seed: int, shift: bool, evaluations: int, jobs: int) -> list[dict]:
+def _optimised(path: str, seed: int, shift: bool, evaluations: int, jobs: int,
+               overrides: tuple[str, ...] = ()) -> list[dict]:  # fmt: skip
     """``slit optimize`` on one seed: a row per replayed plan."""
     from slit.optimize.run import run_optimize
     from slit.scenario.loader import load_scenario
 
-    scenario = load_scenario(path)
+    scenario = load_scenario(path, list(overrides))
     t0 = time.perf_counter()
     out = run_optimize(scenario, "slit", evaluations=evaluations, pop_size=20, seed=seed,
                        jobs=jobs, baselines=[], front_replays=0, shift=shift,
@@ -122,7 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
     p.add_argument("--evaluations", type=int, default=400, help="per epoch")
     p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--set", dest="overrides", action="append", default=[],
+                   help="key.path=value applied to the scenario (e.g. a shorter horizon for a "
+                   "quick look); the README's table is written only without it")  # fmt: skip
     args = p.parse_args(argv)
+    overrides = tuple(args.overrides)
     if not args.data:
         print("give --data or set SLIT_DATA to the raw-data folder", file=sys.stderr)
         return 2
@@ -131,8 +136,9 @@ def main(argv: list[str] | None = None) -> int:
 
     path = str(HERE / "scenario.yaml")
     args.out.mkdir(parents=True, exist_ok=True)
-    jobs = [(path, pol, seed, "at_once") for seed in args.seeds for pol in GREEDY]
-    jobs += [(path, pol, seed, "cleanest") for seed in args.seeds for pol in SHIFTED_GREEDY]
+    jobs = [(path, pol, seed, "at_once", overrides) for seed in args.seeds for pol in GREEDY]
+    jobs += [(path, pol, seed, "cleanest", overrides)
+             for seed in args.seeds for pol in SHIFTED_GREEDY]  # fmt: skip
     rows: list[dict[str, Any]] = []
     t0 = time.perf_counter()
     with worker_pool(args.jobs) as pool:
@@ -143,14 +149,14 @@ def main(argv: list[str] | None = None) -> int:
                   flush=True)  # fmt: skip
     for seed in args.seeds:
         for shift in (True, False):
-            rows += _optimised(path, seed, shift, args.evaluations, args.jobs)
+            rows += _optimised(path, seed, shift, args.evaluations, args.jobs, overrides)
             print(f"[{time.perf_counter() - t0:6.0f} s] SLIT ({'shift' if shift else 'at once'})"
                   f" seed {seed}", flush=True)  # fmt: skip
     results = pd.DataFrame(rows)
     results.to_csv(args.out / "results.csv", index=False)
     text = table(results)
     print(text)
-    if args.readme.exists():
+    if args.readme.exists() and not overrides:
         readme = args.readme.read_text()
         pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
         if pattern.search(readme):
