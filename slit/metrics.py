@@ -77,6 +77,7 @@ _METRICS = (
     Metric("water_offsite_l", "off-site water", "L"),
     Metric("cost_usd", "cost", "USD"),
     Metric("gpu_utilization", "GPU utilisation", "fraction", "none", ".3f"),
+    Metric("powered_gpu_hours", "powered GPU time", "GPU-h", "min", ",.1f"),
     Metric("pareto_size", "plans on the front", "", "none", ".0f"),
     Metric("hypervolume_mean", "hypervolume", "normalised", "max", ".4f"),
     Metric("wall_s", "wall time", "s", "min", ".3g"),

@@ -73,6 +73,7 @@ class DatacenterTotals(_Fields):
     water_offsite_l: float
     cost_usd: float
     gpu_utilization: float
+    powered_gpu_hours: float
 
 
 @dataclass(frozen=True, eq=True)
@@ -161,6 +162,7 @@ class RunSummary(_Fields):
     water_onsite_l: float
     water_offsite_l: float
     cost_usd: float
+    powered_gpu_hours: float
     per_datacenter: dict[str, DatacenterTotals]
     classes: dict[str, ClassSummary]
     data_residency: DataResidencySummary | None = None
@@ -221,6 +223,13 @@ TOTAL_COLUMNS = (
 )
 CARBON_COLUMNS = ("carbon_operational_kg", "carbon_embodied_kg", "carbon_average_kg")
 """Carbon totals beside ``carbon_kg`` (its two parts and the average-intensity figure)."""
+
+
+def _powered_gpu_hours(frame: pd.DataFrame) -> float:
+    """GPU-hours powered: every provisioned GPU's time less what scale to zero and capacity
+    control released."""
+    released = frame["released_gpu_s"].sum() if "released_gpu_s" in frame else 0.0
+    return float((frame["gpu_s"].sum() - released) / 3600.0)
 
 
 def _marginal_total(frame: pd.DataFrame) -> float | None:
@@ -317,6 +326,7 @@ def summarize(
             completed=int(served["completed"].sum()),
             **{k: float(grp[k].sum()) for k in TOTAL_COLUMNS},
             gpu_utilization=float(grp["busy_gpu_s"].sum() / max(grp["gpu_s"].sum(), 1e-12)),
+            powered_gpu_hours=_powered_gpu_hours(grp),
             **{k: float(grp[k].sum()) for k in CARBON_COLUMNS},
             carbon_marginal_kg=_marginal_total(grp),
         )
@@ -341,6 +351,7 @@ def summarize(
         if "deadline_missed" in requests
         else 0,
         **{k: float(totals[k]) for k in TOTAL_COLUMNS},
+        powered_gpu_hours=_powered_gpu_hours(timeseries),
         per_datacenter=per_dc,
         **{k: float(timeseries[k].sum()) for k in CARBON_COLUMNS},
         carbon_marginal_kg=_marginal_total(timeseries),

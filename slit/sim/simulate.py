@@ -239,7 +239,7 @@ def simulate(
     wall_s = time.perf_counter() - wall0
 
     records = _request_records(sim, scenario, inputs, rtt_s, release_s)
-    series = _timeseries(sim, inputs, gpu_count, idle_w, controller)
+    series = _timeseries(sim, inputs, gpu_count, idle_w, controller, records)
     summary = summarize(records, series, cfg.data_residency)
     fallbacks = getattr(policy, "fallbacks", None)
     if fallbacks:
@@ -421,13 +421,25 @@ def _timeseries(
     gpu_count: np.ndarray,
     idle_w: np.ndarray,
     controller: CapacityController | None = None,
+    records: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One row per epoch and datacenter: arrivals, completions, GPU time, energy, impacts and
-    the signals they were computed with."""
+    """One row per epoch and datacenter: arrivals (and of them the deferrable requests, by
+    their release, from ``records``), completions, GPU time, energy, impacts and the signals
+    they were computed with."""
     fleet, timeline, sig = inputs.fleet, inputs.timeline, inputs.signals
     n_epochs, epoch_s = timeline.n_epochs, timeline.epoch_s
     start = timeline.start_utc
     length_s = timeline.window_lengths_s()
+    # deferrable requests routed to each datacenter, by the epoch of their release
+    deferred = np.zeros((len(fleet.datacenters), n_epochs), dtype=np.int64)
+    if records is not None and "request_class" in records:
+        mine = (records["request_class"] != "interactive").to_numpy() & records[
+            "datacenter"].notna().to_numpy()  # fmt: skip
+        if mine.any():
+            release = (records["arrival_s"] + records["defer_s"]).to_numpy()[mine]
+            e = np.minimum((release // epoch_s).astype(np.int64), n_epochs - 1)
+            d = records["datacenter"].cat.codes.to_numpy()[mine]
+            np.add.at(deferred, (d, e), 1)
     frames = []
     for d, dc_in in enumerate(fleet.datacenters):
         meter = sim.datacenters[d].meter
@@ -453,6 +465,7 @@ def _timeseries(
                     "datacenter": dc_in.id,
                     "region": fleet.region_ids[dc_in.region],
                     "arrivals": np.asarray(meter.arrivals, dtype=np.int64),
+                    "deferrable_arrivals": deferred[d],
                     "completions": np.asarray(meter.completions, dtype=np.int64),
                     "busy_gpu_s": np.asarray(meter.busy_gpu_s, dtype=float),
                     "weight_loads": np.asarray(meter.loads, dtype=np.int64),

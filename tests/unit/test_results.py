@@ -51,7 +51,7 @@ def test_the_summary_is_typed_and_reads_as_its_json_object() -> None:
     assert list(s) == list(as_dict) and list(as_dict)[:4] == [
         "requests", "completed", "dropped", "drop_reasons"
     ]  # fmt: skip
-    assert list(as_dict["per_datacenter"]["y"])[-1] == "gpu_utilization"
+    assert list(as_dict["per_datacenter"]["y"])[-2:] == ["gpu_utilization", "powered_gpu_hours"]
     assert json.loads(json.dumps(as_dict)) == as_dict
     with pytest.raises(KeyError):
         s["carbon"]
