@@ -114,6 +114,36 @@ def table(results: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+PAIRS = (("nearest", "at_once", "nearest", "cleanest"),
+         ("lowest_carbon", "at_once", "lowest_carbon", "cleanest"),
+         ("lowest_water", "at_once", "lowest_water", "cleanest"),
+         ("SLIT-balanced", "at_once", "SLIT-balanced", "shift plan"),
+         ("SLIT-carbon", "at_once", "SLIT-carbon", "shift plan"),
+         ("SLIT-water", "at_once", "SLIT-water", "shift plan"),
+         ("SLIT-cost", "at_once", "SLIT-cost", "shift plan"))  # fmt: skip
+"""(method, deferral) served at once -> the same method with its time shift."""
+
+
+def shift_effect(results: pd.DataFrame) -> str:
+    """Markdown: the change each method's time shift makes against serving the deferrable
+    requests at once, in % of the at-once value (mean over the seeds, each seed paired)."""
+    lines = ["| method | shift | operational carbon | total carbon | water | cost | "
+             "TTFT p95 |", "|---|---|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for m0, d0, m1, d1 in PAIRS:
+        a = results[(results["method"] == m0) & (results["deferral"] == d0)].set_index("seed")
+        b = results[(results["method"] == m1) & (results["deferral"] == d1)].set_index("seed")
+        seeds = a.index.intersection(b.index)
+        if not len(seeds):
+            continue
+        cells = []
+        for col in ("carbon_operational_kg", "carbon_kg", "water_l", "cost_usd", "ttft_p95_s"):
+            x = pd.to_numeric(a.loc[seeds, col]).to_numpy(float)
+            y = pd.to_numeric(b.loc[seeds, col]).to_numpy(float)
+            cells.append(f"{100 * np.mean(y / x - 1):+.1f} %")
+        lines.append(f"| {m0} | {d1} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", default=os.environ.get("SLIT_DATA"),
@@ -123,11 +153,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
     p.add_argument("--evaluations", type=int, default=400, help="per epoch")
     p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--from-csv", type=Path, default=None,
+                   help="rebuild the tables from a results.csv of an earlier run")  # fmt: skip
     p.add_argument("--set", dest="overrides", action="append", default=[],
                    help="key.path=value applied to the scenario (e.g. a shorter horizon for a "
                    "quick look); the README's table is written only without it")  # fmt: skip
     args = p.parse_args(argv)
     overrides = tuple(args.overrides)
+    if args.from_csv is not None:
+        return _write(pd.read_csv(args.from_csv), args.readme, write_readme=True)
     if not args.data:
         print("give --data or set SLIT_DATA to the raw-data folder", file=sys.stderr)
         return 2
@@ -154,13 +188,19 @@ def main(argv: list[str] | None = None) -> int:
                   f" seed {seed}", flush=True)  # fmt: skip
     results = pd.DataFrame(rows)
     results.to_csv(args.out / "results.csv", index=False)
-    text = table(results)
+    return _write(results, args.readme, write_readme=not overrides)
+
+
+def _write(results: pd.DataFrame, readme: Path, write_readme: bool) -> int:
+    """Print the two tables and put them between the README's markers."""
+    text = table(results) + "\nThe time shift against serving the deferrable requests at once:\n\n"
+    text += shift_effect(results)
     print(text)
-    if args.readme.exists() and not overrides:
-        readme = args.readme.read_text()
+    if write_readme and readme.exists():
+        body = readme.read_text()
         pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
-        if pattern.search(readme):
-            args.readme.write_text(pattern.sub(lambda _m: f"{BEGIN}\n{text}{END}", readme))
+        if pattern.search(body):
+            readme.write_text(pattern.sub(lambda _m: f"{BEGIN}\n{text}{END}", body))
     return 0
 
 
