@@ -1020,7 +1020,7 @@ class Simulation:
 
     def __init__(self) -> None:
         self.env = simpy.Environment()
-        self.released = 0  # requests released so far (their ids are 0 .. released - 1)
+        self.released = 0  # requests that arrive before the end (their ids are 0 .. released - 1)
         self.datacenters: list[Datacenter] = []
         self.live: dict[int, Request] = {}
         self.log = RequestLog()
@@ -1032,11 +1032,10 @@ class Simulation:
         self._delivered = 0
         self._inputs: tuple[Any, ...] = ()
         self._transfer_s_per_token = 0.0
-        # with deferrable requests: the release order, how far the routing got along it, and
-        # the requests whose release fell after the end of the run (never routed)
-        self._release_order = array("q")
+        # the order requests leave their origins in (arrival order, or release order with
+        # deferrable requests) and how far the routing got along it
+        self._release_order: Any = array("q")
         self._routed = 0
-        self._held = array("q")
 
     def resolve(self, req: Request) -> None:
         """``req`` finished or was dropped: its outcome goes to the log, the object away."""
@@ -1051,12 +1050,11 @@ class Simulation:
         self.live.clear()
         for j in self._due_order[self._delivered :]:
             self.log.add(self._make_request(self._due_rid[j], self._due_dc[j]))
-        # deferrable runs: requests still held at their origin when the run ended
+        # requests that never left their origin (a deferred one whose release came after the
+        # end of the run)
         for i in self._release_order[self._routed :]:
             self.log.add(self._make_request(i, -1))
-        for i in self._held:
-            self.log.add(self._make_request(i, -1))
-        self._release_order, self._held = array("q"), array("q")
+        self._release_order = array("q")
         # the run's copies of the workload are no longer needed: free them before the records
         self._due_order, self._due_rid, self._due_dc = array("q"), array("q"), array("q")
         self._inputs = ()
@@ -1102,23 +1100,25 @@ class Simulation:
         # plain Python numbers: indexing numpy arrays once per request is slow
         self._inputs = (*_packed(arrival_s, origin, model, prompt, output), rtt_s.tolist())
         self._transfer_s_per_token = transfer_s_per_token
-        if release_s is not None:
-            n = int(np.searchsorted(arrival_s, until_s, side="left"))
-            self.released = n
-            order = np.argsort(release_s[:n], kind="stable")
-            self._release_order = _array_of(order, "q")
-            forced = (
-                np.full(n, -1, dtype=np.int64) if datacenter is None else datacenter[:n]
-            )
-            released = (_array_of(release_s[:n], "d"), _array_of(forced, "q"))
-            if getattr(policy, "uses_load", True):
-                yield from self._route_released(policy, *released)
-            else:
-                yield from self._deliver_released(policy, until_s, *released)
-        elif getattr(policy, "uses_load", True):
-            yield from self._route_each(policy)
+        # every request that arrives before the end is recorded, routed or not
+        n = int(np.searchsorted(arrival_s, until_s, side="left"))
+        self.released = n
+        forced: Any = array("q", [-1]) * n  # no deferral policy chose a datacenter
+        if release_s is None:
+            # each request leaves as it arrives: routed in arrival order
+            when: Any = self._inputs[0]
+            order: Any = range(n)
         else:
-            yield from self._deliver_prerouted(policy, until_s)
+            when = _array_of(release_s[:n], "d")
+            # in release order; equal times in arrival order
+            order = _array_of(np.argsort(release_s[:n], kind="stable"), "q")
+            if datacenter is not None:
+                forced = _array_of(datacenter[:n], "q")
+        self._release_order = order
+        if getattr(policy, "uses_load", True):
+            yield from self._route_live(policy, when, order, forced)
+        else:
+            yield from self._route_up_front(policy, until_s, when, order, forced)
 
     def _serves(self) -> set[int]:
         """The LLMs some datacenter serves."""
@@ -1131,9 +1131,11 @@ class Simulation:
         self.live[i] = req
         self.resolve(req)
 
-    def _route_each(self, policy: Any) -> Any:
-        """Route each request when it arrives, with the load of that moment; it reaches its
-        datacenter after its network delay (two events per request)."""
+    def _route_live(self, policy: Any, when: Any, order: Any, forced: Any) -> Any:
+        """Route each request when it leaves its origin (``when[i]``, in ``order``), with the
+        load of that moment; it reaches its datacenter after its network delay (two events
+        per request). ``forced[i]`` is the datacenter a deferral policy chose (-1: the routing
+        policy chooses)."""
         env = self.env
         dcs = self.datacenters
         # the load the policy reads, requests in flight per replica, kept up to date as they
@@ -1147,17 +1149,20 @@ class Simulation:
         shown.flags.writeable = False
         any_serves = self._serves()
         allowed = _allowed_rows(policy)  # data residency: None when nothing is restricted
-        times, origins, models = self._inputs[:3]
+        origins, models = self._inputs[1:3]
         live = self.live
-        for i in range(len(times)):
-            t = times[i]
+        for pos in range(len(order)):
+            i = order[pos]
+            t = when[i]
             if t > env.now:
                 yield env.timeout(t - env.now)
-            self.released = i + 1
+            self._routed = pos + 1
             if models[i] not in any_serves:
                 self._unserved(i)
                 continue
-            d = policy.choose(origins[i], models[i], t, shown)
+            d = forced[i]
+            if d < 0:
+                d = policy.choose(origins[i], models[i], t, shown)
             if allowed is not None and not allowed[origins[i]][d]:
                 _refuse(policy, origins[i], d)
             req = live[i] = self._make_request(i, d)
@@ -1168,34 +1173,40 @@ class Simulation:
             ev = env.timeout(req.rtt_s / 2.0 + req.transfer_s)
             ev.callbacks.append(lambda _e, r=req, c=dc: c.receive(r))  # type: ignore[misc]
 
-    def _deliver_prerouted(self, policy: Any, until_s: float) -> Any:
-        """Route every request now and deliver each to its datacenter at its arrival time
-        plus network delay. Times are the ones the two-event path gives, to the last bit."""
-        env = self.env
+    def _route_up_front(
+        self, policy: Any, until_s: float, when: Any, order: Any, forced: Any
+    ) -> Any:
+        """Route every request now, in ``order``, and deliver each to its datacenter at the
+        time it leaves its origin (``when[i]``) plus its network delay. Times are the ones
+        :meth:`_route_live` gives, to the last bit; a request leaving at or after ``until_s``
+        is never routed (it stays at its origin)."""
         dcs = self.datacenters
         any_serves = self._serves()
         allowed = _allowed_rows(policy)  # data residency: None when nothing is restricted
         load = np.zeros(len(dcs))  # what these policies are handed, and do not read
         load.flags.writeable = False
-        times, origins, models, prompts, _, rtts = self._inputs
+        _, origins, models, prompts, _, rtts = self._inputs
         transfer_s_per_token = self._transfer_s_per_token
         due = array("d")
         due_rid = self._due_rid
         due_dc = self._due_dc
-        now = env.now
-        for i in range(len(times)):
-            t = times[i]
+        now = self.env.now
+        for pos in range(len(order)):
+            i = order[pos]
+            t = when[i]
             if t > now:
                 # the clock of a process that slept from `now` until t, with its rounding
                 now = now + (t - now)
                 if now >= until_s:
-                    break  # the run ends before this arrival
-            self.released = i + 1
+                    break  # the run ends before this one leaves
+            self._routed = pos + 1
             o, m = origins[i], models[i]
             if m not in any_serves:
                 self._unserved(i)
                 continue
-            d = policy.choose(o, m, t, load)
+            d = forced[i]
+            if d < 0:
+                d = policy.choose(o, m, t, load)
             if allowed is not None and not allowed[o][d]:
                 _refuse(policy, o, d)
             meter = dcs[d].meter
@@ -1236,87 +1247,6 @@ class Simulation:
             dc.in_flight += 1
             # requests delivered at the same instant are all queued before a replica decides
             dc.receive(req, n + 1 == n_due or due[order[n + 1]] != at)
-
-    def _route_released(
-        self, policy: Any, release: array[float], forced: array[int]
-    ) -> Any:
-        """As :meth:`_route_each`, in release order at the release times (deferrable
-        requests); a request with a datacenter chosen by its deferral policy goes there."""
-        env = self.env
-        dcs = self.datacenters
-        load = np.zeros(len(dcs))
-        caps = np.maximum(policy.ctx.capacity, 1.0).tolist()
-        for d, dc in enumerate(dcs):
-            dc.load_out, dc.load_capacity = load, caps[d]
-            load[d] = dc.in_flight / caps[d]
-        shown = load.view()
-        shown.flags.writeable = False
-        any_serves = self._serves()
-        origins, models = self._inputs[1:3]
-        live = self.live
-        order = self._release_order
-        allowed = _allowed_rows(policy)  # data residency: None when nothing is restricted
-        for pos in range(len(order)):
-            i = order[pos]
-            t = release[i]
-            if t > env.now:
-                yield env.timeout(t - env.now)
-            self._routed = pos + 1
-            if models[i] not in any_serves:
-                self._unserved(i)
-                continue
-            d = forced[i]
-            if d < 0:
-                d = policy.choose(origins[i], models[i], t, shown)
-            if allowed is not None and not allowed[origins[i]][d]:
-                _refuse(policy, origins[i], d)
-            req = live[i] = self._make_request(i, d)
-            dc = dcs[d]
-            dc.in_flight += 1
-            load[d] = dc.in_flight / caps[d]
-            dc.meter.arrivals[dc.meter.epoch(t)] += 1
-            ev = env.timeout(req.rtt_s / 2.0 + req.transfer_s)
-            ev.callbacks.append(lambda _e, r=req, c=dc: c.receive(r))  # type: ignore[misc]
-
-    def _deliver_released(
-        self, policy: Any, until_s: float, release: array[float], forced: array[int]
-    ) -> Any:
-        """As :meth:`_deliver_prerouted`, in release order at the release times (deferrable
-        requests); a request released at or after ``until_s`` is never routed."""
-        dcs = self.datacenters
-        any_serves = self._serves()
-        load = np.zeros(len(dcs))
-        load.flags.writeable = False
-        _, origins, models, prompts, _, rtts = self._inputs
-        transfer_s_per_token = self._transfer_s_per_token
-        due = array("d")
-        order = self._release_order
-        now = self.env.now
-        allowed = _allowed_rows(policy)  # data residency: None when nothing is restricted
-        for pos in range(len(order)):
-            i = order[pos]
-            t = release[i]
-            if t > now:
-                now = now + (t - now)
-                if now >= until_s:
-                    self._held = order[pos:]  # still at their origins when the run ends
-                    break
-            o, m = origins[i], models[i]
-            if m not in any_serves:
-                self._unserved(i)
-                continue
-            d = forced[i]
-            if d < 0:
-                d = policy.choose(o, m, t, load)
-            if allowed is not None and not allowed[o][d]:
-                _refuse(policy, o, d)
-            meter = dcs[d].meter
-            meter.arrivals[meter.epoch(t)] += 1
-            due.append(now + (rtts[o][d] / 2.0 + prompts[i] * transfer_s_per_token))
-            self._due_rid.append(i)
-            self._due_dc.append(d)
-        self._release_order = array("q")  # routed (or held) above: close() reads _held
-        yield from self._deliver_due(due)
 
     def ticker(self, every_s: float, until_s: float, callback: Callable[[float], None]) -> Any:
         """Process: call ``callback(now)`` every ``every_s`` simulated seconds."""
