@@ -128,3 +128,18 @@ def result_folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         path.write_text(yaml.safe_dump(spec), encoding="utf-8")
         assert main(["sweep", str(path), "--out", str(root / name), "-q", "--jobs", "2"]) == 0
     return {name: root / name for name in ("run", "opt", "sweep", "opt_sweep")}
+
+
+def load_study(folder: Path) -> Any:
+    """The ``run.py`` module of a study folder under ``experiments/``, imported by path (the
+    studies are scripts, not a package)."""
+    import importlib.util
+    import sys
+
+    name = f"{folder.name}_run"
+    spec = importlib.util.spec_from_file_location(name, folder / "run.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module

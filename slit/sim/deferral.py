@@ -30,9 +30,8 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from slit.errors import Problem, ScenarioError
 from slit.plugins import DEFERRALS
-from slit.sim.policies import NoParams, RoutingContext
+from slit.sim.policies import NoParams, RoutingContext, params_error
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -122,15 +121,7 @@ def make_deferral(name: str, params: dict[str, Any] | None = None) -> DeferralPo
     try:
         policy: DeferralPolicy = cls(**(params or {}))
     except ValidationError as exc:
-        problems = [
-            Problem(
-                "routing.deferral.params" + "".join(f".{p}" for p in err["loc"]),
-                err["msg"] if err["type"] != "extra_forbidden" else "unknown parameter",
-                f"parameters of '{name}': {', '.join(cls.Params.model_fields) or '(none)'}",
-            )
-            for err in exc.errors(include_url=False)
-        ]
-        raise ScenarioError(problems) from None
+        raise params_error(exc, "routing.deferral.params", name, cls.Params) from None
     return policy
 
 

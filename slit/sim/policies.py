@@ -240,15 +240,22 @@ def make_policy(name: str, params: dict[str, Any] | None = None) -> RoutingPolic
     try:
         return cls(**(params or {}))
     except ValidationError as exc:
-        problems = [
-            Problem(
-                "routing.params" + "".join(f".{p}" for p in err["loc"]),
-                err["msg"] if err["type"] != "extra_forbidden" else "unknown parameter",
-                f"parameters of '{name}': {', '.join(cls.Params.model_fields) or '(none)'}",
-            )
-            for err in exc.errors(include_url=False)
-        ]
-        raise ScenarioError(problems) from None
+        raise params_error(exc, "routing.params", name, cls.Params) from None
+
+
+def params_error(
+    exc: ValidationError, where: str, name: str, params: type[BaseModel]
+) -> ScenarioError:
+    """The located ScenarioError of a plug-in's bad parameters (``where``: the scenario key
+    that holds them), naming the parameters ``name`` takes."""
+    return ScenarioError([
+        Problem(
+            where + "".join(f".{p}" for p in err["loc"]),
+            err["msg"] if err["type"] != "extra_forbidden" else "unknown parameter",
+            f"parameters of '{name}': {', '.join(params.model_fields) or '(none)'}",
+        )
+        for err in exc.errors(include_url=False)
+    ])  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------

@@ -5,27 +5,20 @@ Azure 2023 traces themselves."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO, require_shared_data
+from tests.conftest import REPO, load_study, require_shared_data
 
 STUDY = REPO / "experiments" / "peer_deployment"
 
 
 def _study() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("peer_deployment_run", STUDY / "run.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_study(STUDY)
 
 
 def _table_rows(readme: Path, begin: str, end: str) -> dict[str, list[str]]:

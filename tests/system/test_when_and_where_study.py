@@ -5,26 +5,19 @@ European origins served in Europe, embodied carbon counted and the table built."
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO, require_shared_data
+from tests.conftest import REPO, load_study, require_shared_data
 
 STUDY = REPO / "experiments" / "when_and_where"
 
 
 def _study() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("when_and_where_run", STUDY / "run.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_study(STUDY)
 
 
 def test_the_table_gives_mean_and_spread_per_method_and_deferral():
