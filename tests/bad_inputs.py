@@ -494,6 +494,52 @@ CASES: list[Case] = [
             r"outside the origin's data residency", r"share of 0 for 'b'"), argv=argv)
       for command, argv in (("run", ("run", "{scenario}", "--out", "{out}")),
                             ("validate", ("validate", "{scenario}")))],
+    # -- request classes, deferral and capacity ----------------------------------------------
+    *[Case(f"classes_{label}", {"s.yaml": _yaml(_with("workload.classes", classes))}, says)
+      for label, classes, says in (
+          ("named_interactive", [{"name": "interactive", "deadline_s": 60}],
+           (r"s\.yaml:\d+", r"workload\.classes\[0\]\.name",
+            r"'interactive' names the requests of no listed class")),
+          ("shares_above_one", [{"name": "x", "deadline_s": 60, "share": 0.7},
+                                {"name": "y", "deadline_s": 60, "shares": {"a": 0.5}}],
+           (r"shares add up to 1\.2 for origin a", r"lower a share")),
+          ("same_name_twice", [{"name": "x", "deadline_s": 60}, {"name": "x", "deadline_s": 9}],
+           (r"request class name\(s\) x given more than once",)),
+          ("unknown_origin", [{"name": "x", "deadline_s": 60, "shares": {"mars": 0.5}}],
+           (r"workload\.classes\[0\]\.shares", r"unknown region 'mars'")),
+          ("no_deadline", [{"name": "x", "share": 0.5}],
+           (r"workload\.classes\[0\]\.deadline_s", r"required key is missing")),
+      )],
+    *[Case(f"deferral_{label}", {"s.yaml": _yaml(lambda d, deferral=deferral: (
+        d["workload"].update(classes=[{"name": "x", "deadline_s": 600, "share": 0.5}]),
+        d["routing"].update(deferral=deferral)))}, says)
+      for label, deferral, says in (
+          ("unknown_policy", {"policy": "cleanst"},
+           (r"routing\.deferral\.policy", r"unknown deferral policy 'cleanst'",
+            r"Did you mean 'cleanest'")),
+          ("bad_signal", {"policy": "cleanest", "params": {"signal": "wind"}},
+           (r"routing\.deferral\.params\.signal", r"'carbon', 'water' or 'cost'",
+            r"parameters of 'cleanest'")),
+          ("negative_margin", {"policy": "cleanest", "params": {"margin_s": -1}},
+           (r"routing\.deferral\.params\.margin_s", r"greater than or equal to 0")),
+      )],
+    *[Case(f"capacity_{label}", {"s.yaml": _yaml(change)}, says)
+      for label, change, says in (
+          ("beside_keep_alive", lambda d: (
+              d.update(capacity={"policy": "follow_load"}),
+              d["datacenters"][0]["pools"][0].update(keep_alive_s=60)),
+           (r"datacenters\[0\]\.pools\[0\]\.keep_alive_s", r"scales to zero on its own",
+            r"remove keep_alive_s")),
+          ("plan_unknown_datacenter", lambda d: d.update(capacity={
+              "policy": "plan", "epochs": [{"dc-zz": {"llama-3.1-8b": 1}}]}),
+           (r"capacity\.epochs\[0\]\.dc-zz", r"unknown datacenter 'dc-zz'",
+            r"valid: dc-a, dc-b")),
+          ("plan_without_epochs", lambda d: d.update(capacity={"policy": "plan"}),
+           (r"policy: plan needs epochs",)),
+          ("target_above_one", lambda d: d.update(capacity={"policy": "follow_load",
+                                                            "target_utilization": 1.5}),
+           (r"capacity\.target_utilization", r"less than or equal to 1")),
+      )],
     # -- nothing to optimise ------------------------------------------------------------------
     Case("optimize_no_replica_anywhere", {"s.yaml": _yaml(
         lambda d: [p.update(replicas=0) for dc in d["datacenters"] for p in dc["pools"]])},
