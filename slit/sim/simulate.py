@@ -255,6 +255,7 @@ def simulate(
         "wall_s": wall_s,
         "requests_per_wall_s": len(records) / wall_s if wall_s > 0 else None,
         "plan_fallbacks": getattr(policy, "fallbacks", None),
+        "plan_spills": getattr(policy, "spills", None),
         "deferral": (deferral.name or type(deferral).__name__) if deferral is not None
         else cfg.routing.deferral.policy if inputs.requests.request_class is not None
         else None,

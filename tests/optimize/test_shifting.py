@@ -184,6 +184,7 @@ def test_plan_plus_spill_sends_requests_elsewhere_when_the_planned_queue_is_too_
     live = simulate(scenario, spill)
     assert spill.spills > 0
     assert (live.requests["datacenter"] == "dc-b").sum() == spill.spills
+    assert live.metadata["plan_spills"] == spill.spills
     assert live.summary["ttft_s"]["p95"] < planned.summary["ttft_s"]["p95"]
     assert live.summary["slo_attainment"] > planned.summary["slo_attainment"]
     # at a load the planned datacenter serves in time nothing spills: the plan's own routing
