@@ -144,6 +144,45 @@ def shift_effect(results: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def figure(results: pd.DataFrame, stem: Path) -> list[Path]:
+    """Each method served at once (hollow) and with its time shift (filled), joined by an
+    arrow, in operational carbon against water and against cost (means over the seeds): the
+    shift's effect, beside what choosing the place does."""
+    import matplotlib.pyplot as plt
+
+    from slit.metrics import metric_label
+    from slit.plot.layout import layout_problems
+    from slit.plot.style import figure_style, figure_width_in, save_figure
+
+    means = results.groupby(["method", "deferral"], sort=False)[list(METRICS)].mean()
+    with figure_style("paper"):
+        fig, axes = plt.subplots(1, 2, figsize=(figure_width_in("paper", 2), 3.0),
+                                 layout="constrained")  # fmt: skip
+        colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+        for (m0, d0, m1, d1), colour in zip(PAIRS, colours * 2, strict=False):
+            if (m0, d0) not in means.index or (m1, d1) not in means.index:
+                continue
+            a, b = means.loc[(m0, d0)], means.loc[(m1, d1)]
+            for ax, y in zip(axes, ("water_l", "cost_usd"), strict=True):
+                arrow = {"arrowstyle": "->", "color": colour, "lw": 1.0}
+                ax.annotate("", xy=(b["carbon_operational_kg"], b[y]),
+                            xytext=(a["carbon_operational_kg"], a[y]), arrowprops=arrow)
+                ax.plot(a["carbon_operational_kg"], a[y], "o", mfc="none", color=colour)
+                ax.plot(b["carbon_operational_kg"], b[y], "o", color=colour,
+                        label=f"{m0} ({d1})" if ax is axes[0] else None)  # fmt: skip
+        for ax, y in zip(axes, ("water_l", "cost_usd"), strict=True):
+            ax.set_xlabel(metric_label("carbon_operational_kg"))
+            ax.set_ylabel(metric_label(y))
+            ax.grid(True, alpha=0.3)
+        fig.legend(loc="outside lower center", ncols=4, frameon=False)
+        problems = layout_problems(fig)
+        paths = save_figure(fig, stem)
+        plt.close(fig)
+    if problems:
+        print("figure layout: " + "; ".join(problems), file=sys.stderr)
+    return paths
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", default=os.environ.get("SLIT_DATA"),
@@ -195,7 +234,11 @@ def _write(results: pd.DataFrame, readme: Path, write_readme: bool) -> int:
     """Print the two tables and put them between the README's markers."""
     text = table(results) + "\nThe time shift against serving the deferrable requests at once:\n\n"
     text += shift_effect(results)
+    text += ("\n![The time shift of each method](shift.png)\n\n*Each method served at once "
+             "(hollow) and with its time shift (filled), means over the seeds.*\n")
     print(text)
+    if write_readme:
+        figure(results, readme.parent / "shift")
     if write_readme and readme.exists():
         body = readme.read_text()
         pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
