@@ -241,6 +241,14 @@ def build_parser() -> argparse.ArgumentParser:
         "signals each over its mean)",
     )
     p.add_argument(
+        "--shift-solver",
+        choices=("greedy", "exact"),
+        default="greedy",
+        help="how the time-shift plan is solved: greedy (earliest deadline first into the "
+        "cheapest slots with room) or exact (a min-cost flow; seconds to minutes on long "
+        "horizons of short epochs) (default: greedy)",
+    )
+    p.add_argument(
         "--spill-variants",
         default="balanced",
         help="comma-separated decision variants also replayed under live control "
@@ -932,6 +940,7 @@ def _optimize_into(args: argparse.Namespace, scenario: Any, baselines: tuple[str
                                warm_start=args.warm_start, phase_split=args.phase_split,
                                slo_scope=args.slo_scope, shift=args.shift,
                                shift_objective=args.shift_objective,
+                               shift_solver=args.shift_solver,
                                spill_variants=[v for v in args.spill_variants.split(",") if v],
                                front_replays=None if args.front_replays < 0
                                else args.front_replays)  # fmt: skip

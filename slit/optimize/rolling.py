@@ -320,14 +320,16 @@ def optimise_horizon(
     slo_scope: str = "epoch",
     shift: bool = True,
     shift_objective: str = "balanced",
+    shift_solver: str = "greedy",
 ) -> HorizonResult:
     """Optimise every epoch of the horizon and build the plans of all decision variants.
 
     With deferrable requests and ``shift``, a time-shift plan (:mod:`slit.optimize.shifting`,
     minimising ``shift_objective``) first decides when and where they are served; the epochs'
-    searches then allocate the interactive requests around that load. Without ``shift`` every
-    request is allocated as it arrives. Under a ``capacity`` policy other than ``fixed`` every
-    candidate powers only the replicas its load needs
+    searches then allocate the interactive requests around that load (``shift_solver``:
+    ``greedy`` or ``exact``, see :data:`~slit.optimize.shifting.SHIFT_SOLVERS`). Without
+    ``shift`` every request is allocated as it arrives. Under a ``capacity`` policy other than
+    ``fixed`` every candidate powers only the replicas its load needs
     (:meth:`~slit.optimize.evaluator.FastEvaluator.control_capacity`).
 
     Each epoch is decided on a forecast (``forecaster`` for the demand, signals perturbed by
@@ -359,7 +361,7 @@ def optimise_horizon(
     if shift and deferrable is not None and deferrable.any():
         demands, shift_plan = _shifted_demands(
             inputs, evaluator, predict, forecaster, signal_error, seed, shift_objective,
-            capacity.target_utilization,
+            capacity.target_utilization, shift_solver,
         )  # fmt: skip
     else:
         demands = demands_of(inputs)
@@ -470,6 +472,7 @@ def optimise_horizon(
             "slo_scope": slo_scope,
             "shift": shift_plan is not None,
             "shift_objective": shift_objective if shift_plan is not None else None,
+            "shift_solver": shift_solver if shift_plan is not None else None,
             "shift_overflow_requests": shift_plan.overflow_requests if shift_plan else None,
         },
         shift_plan,
@@ -478,7 +481,7 @@ def optimise_horizon(
 
 def _shifted_demands(
     inputs: Any, evaluator: FastEvaluator, predict: Any, forecaster: str, signal_error: float,
-    seed: int, objective: str, target_utilization: float,
+    seed: int, objective: str, target_utilization: float, solver: str = "greedy",
 ) -> tuple[list[EpochDemand], ShiftPlan]:
     """The epochs' interactive demands, each with the load the shift plan releases, and the
     plan (made on the forecast: the forecaster's rates and the signals with their error)."""
@@ -514,7 +517,8 @@ def _shifted_demands(
     }
     allowed = getattr(inputs.fleet, "allowed", None)
     plan = plan_shift(inputs, lots, interactive_rate, seen, objective=objective,
-                      target_utilization=target_utilization, allowed=allowed)  # fmt: skip
+                      target_utilization=target_utilization, allowed=allowed,
+                      solver=solver)  # fmt: skip
     demands = [
         replace(d, base_rate_per_pool=plan.base_rate_per_pool(
             e, evaluator.pool_dc, evaluator.pool_model, evaluator.pool_weight(d), d.epoch_s))

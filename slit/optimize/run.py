@@ -328,6 +328,7 @@ def run_optimize(
     shift: bool = True,
     shift_objective: str = "balanced",
     spill_variants: Sequence[str] = ("balanced",),
+    shift_solver: str = "greedy",
 ) -> OptimizeResult:
     """Optimise, validate and tabulate.
 
@@ -368,7 +369,8 @@ def run_optimize(
             (:mod:`slit.optimize.shifting`, minimising ``shift_objective``: ``carbon``,
             ``water``, ``cost`` or ``balanced``) and replay every plan with those releases;
             False serves them as they arrive. Baselines run with the scenario's own
-            ``routing.deferral``.
+            ``routing.deferral``. ``shift_solver``: ``greedy`` (default) or ``exact`` (a
+            min-cost flow; slower, see :func:`~slit.optimize.shifting.exact_shift`).
         spill_variants: decision variants also replayed under live control, as
             ``<variant>+spill`` rows (:class:`~slit.sim.policies.PlanSpill`: the plan, with
             requests spilled elsewhere when the planned datacenter's queue would break the
@@ -401,7 +403,7 @@ def run_optimize(
         ttft_slo_s=slo if ttft_slo else None,
         progress=(lambda i, n: progress("optimising", i, n)) if progress else None,
         termination=termination, warm_start=warm_start, slo_scope=slo_scope,
-        shift=shift, shift_objective=shift_objective,
+        shift=shift, shift_objective=shift_objective, shift_solver=shift_solver,
     )  # fmt: skip
     t_opt = time.perf_counter() - t0
 
@@ -536,6 +538,7 @@ def run_optimize(
         "slo_scope": slo_scope,
         "shift": result.meta.get("shift"),
         "shift_objective": result.meta.get("shift_objective"),
+        "shift_solver": result.meta.get("shift_solver"),
         "shift_overflow_requests": result.meta.get("shift_overflow_requests"),
         "capacity_control": result.evaluator.capacity_target is not None,
         "time_budget_s": time_budget_s,

@@ -44,6 +44,8 @@ from slit.inputs import RunInputs
 FloatArray = npt.NDArray[np.float64]
 ShiftObjective = Literal["carbon", "water", "cost", "balanced"]
 SHIFT_OBJECTIVES: tuple[str, ...] = ("carbon", "water", "cost", "balanced")
+SHIFT_SOLVERS: tuple[str, ...] = ("greedy", "exact")
+"""How the shift problem is solved: :func:`greedy_shift` or :func:`exact_shift`."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,43 @@ def deferrable_lots(inputs: RunInputs, rates: FloatArray | None = None) -> Float
     return rates[:, :, :, None] * lengths[:, None, None, None] * share[None]
 
 
-def plan_shift(
+@dataclass(frozen=True)
+class ShiftProblem:
+    """The transport problem a shift plan solves (see the module doc).
+
+    Attributes:
+        lots: ``[epoch, origin, model, class]`` deferrable requests arriving.
+        last: ``[epoch, origin, model, class]`` the last epoch each lot may be served in.
+        able: ``[origin, model]`` the datacenters that may serve such a request.
+        cost: ``[epoch, model, datacenter]`` the cost of serving one request there then.
+        room: ``[epoch, model, datacenter]`` the requests each slot takes at most.
+        score: ``[epoch, datacenter]`` the cost per IT kWh.
+        margin_s: time kept before each deadline, s.
+        objective: what ``score`` is.
+    """
+
+    lots: FloatArray
+    last: npt.NDArray[np.int64]
+    able: list[list[npt.NDArray[np.int64]]]
+    cost: FloatArray
+    room: FloatArray
+    score: FloatArray
+    margin_s: float
+    objective: str
+
+    def entries(self) -> list[tuple[int, int, int, int, int]]:
+        """``(last epoch, arrival epoch, origin, model, class)`` of every lot, earliest
+        deadline first, then earliest arrival."""
+        return sorted((int(self.last[a, o, m, c]), int(a), int(o), int(m), int(c))
+                      for a, o, m, c in zip(*np.nonzero(self.lots), strict=True))  # fmt: skip
+
+    def total_cost(self, released: FloatArray) -> float:
+        """The cost of releasing ``released[epoch, origin, model, datacenter]``."""
+        per = np.where(np.isfinite(self.cost), self.cost, 0.0)
+        return float(np.einsum("eomd,emd->", released, per))
+
+
+def shift_problem(
     inputs: RunInputs,
     lots: FloatArray,
     interactive_rate: FloatArray,
@@ -116,11 +154,11 @@ def plan_shift(
     margin_s: float | None = None,
     target_utilization: float = 0.7,
     allowed: npt.NDArray[np.bool_] | None = None,
-) -> ShiftPlan:
-    """The shift plan of the deferrable ``lots`` (``[epoch, origin, model, class]``, see
-    :func:`deferrable_lots`) given the forecast ``interactive_rate`` (``[epoch, origin,
-    model]`` requests/s) and per-IT-kWh ``signals`` (``carbon``, ``water``, ``cost``, each
-    ``[epoch, datacenter]``); see the module doc."""
+) -> ShiftProblem:
+    """The :class:`ShiftProblem` of the deferrable ``lots`` (``[epoch, origin, model,
+    class]``, see :func:`deferrable_lots`) given the forecast ``interactive_rate``
+    (``[epoch, origin, model]`` requests/s) and per-IT-kWh ``signals`` (``carbon``,
+    ``water``, ``cost``, each ``[epoch, datacenter]``); see the module doc."""
     if objective not in SHIFT_OBJECTIVES:
         raise ValueError(f"shift objective must be one of {SHIFT_OBJECTIVES}, not {objective!r}")
     fleet, tl, req = inputs.fleet, inputs.timeline, inputs.requests
@@ -129,7 +167,7 @@ def plan_shift(
     epoch_s = tl.epoch_s
     margin = epoch_s if margin_s is None else float(margin_s)
     lengths = tl.window_lengths_s()
-    score = _score(signals, objective)
+    score = np.asarray(_score(signals, objective), float)
     serves = fleet.serves()  # [model, datacenter]
     ok_od = np.ones((n_o, n_d), bool) if allowed is None else np.asarray(allowed, bool)
     # full-batch throughput and energy per request of each (model, datacenter)
@@ -147,11 +185,11 @@ def plan_shift(
     # interactive requests forecast to reach each slot, if each origin went to its nearest
     rtt = np.asarray(fleet.rtt_ms, float)
     room = target_utilization * thr[None] * lengths[:, None, None]  # [epoch, model, dc]
+    able = [[np.flatnonzero(serves[m] & ok_od[o]) for m in range(n_m)] for o in range(n_o)]
     for m in range(n_m):
         for o in range(n_o):
-            able = np.flatnonzero(serves[m] & ok_od[o])
-            if len(able):
-                d = able[np.argmin(rtt[o, able])]
+            if len(able[o][m]):
+                d = able[o][m][np.argmin(rtt[o, able[o][m]])]
                 room[:, m, d] -= interactive_rate[:, o, m] * lengths
     room = np.maximum(room, 0.0)
     deadlines = np.zeros(n_c)
@@ -160,20 +198,54 @@ def plan_shift(
             mine = req.request_class == c
             deadlines[c] = float(req.deadline_s[mine][0]) if mine.any() else 0.0
     last_ok = max(0, int(np.floor((tl.end_s - margin) / epoch_s - 1e-9)))
+    a = np.arange(n_e)[:, None]
+    latest = np.floor((a * epoch_s + deadlines[None, :] - margin) / epoch_s).astype(np.int64)
+    last = np.maximum(a, np.minimum(np.minimum(latest, last_ok), n_e - 1))  # [epoch, class]
+    last = np.broadcast_to(last[:, None, None, :], lots.shape).astype(np.int64)
+    cost = kwh_req[None] * score[:, None, :]  # [epoch, model, datacenter]
+    return ShiftProblem(np.asarray(lots, float), last, able, cost, room, score, margin,
+                        objective)  # fmt: skip
+
+
+def plan_shift(
+    inputs: RunInputs,
+    lots: FloatArray,
+    interactive_rate: FloatArray,
+    signals: dict[str, FloatArray],
+    *,
+    objective: str = "balanced",
+    margin_s: float | None = None,
+    target_utilization: float = 0.7,
+    allowed: npt.NDArray[np.bool_] | None = None,
+    solver: str = "greedy",
+) -> ShiftPlan:
+    """The shift plan of :func:`shift_problem`'s problem, by ``solver``: ``greedy``
+    (:func:`greedy_shift`) or ``exact`` (:func:`exact_shift`)."""
+    if solver not in SHIFT_SOLVERS:
+        raise ValueError(f"shift solver must be one of {SHIFT_SOLVERS}, not {solver!r}")
+    problem = shift_problem(
+        inputs, lots, interactive_rate, signals, objective=objective, margin_s=margin_s,
+        target_utilization=target_utilization, allowed=allowed)  # fmt: skip
+    return greedy_shift(problem) if solver == "greedy" else exact_shift(problem)
+
+
+def greedy_shift(problem: ShiftProblem) -> ShiftPlan:
+    """Place the lots earliest deadline first, each into the cheapest slots of its window
+    that have room (ties: the earlier epoch, then the lower index); what finds no room goes
+    to its last epoch at its cheapest datacenter and counts as overflow."""
+    lots = problem.lots
+    n_e, n_o, n_m, _ = lots.shape
+    n_d = problem.cost.shape[2]
+    room = problem.room.copy()
     released = np.zeros((n_e, n_o, n_m, n_d))
     overflow = 0.0
-    entries = []
-    for a, o, m, c in zip(*np.nonzero(lots), strict=True):
-        latest = int(np.floor((a * epoch_s + deadlines[c] - margin) / epoch_s))
-        entries.append((max(a, min(latest, last_ok, n_e - 1)), a, o, m, c))
-    entries.sort()  # earliest deadline first, then earliest arrival
-    for last, a, o, m, c in entries:
+    for last, a, o, m, c in problem.entries():
         count = float(lots[a, o, m, c])
-        able = np.flatnonzero(serves[m] & ok_od[o])
+        able = problem.able[o][m]
         if len(able) == 0:
             continue  # nowhere to serve it: the routing policy's fallback decides
         window = np.arange(a, last + 1)
-        cost = kwh_req[m, able][None, :] * score[window][:, able]  # [t, candidate]
+        cost = problem.cost[window][:, m][:, able]  # [t, candidate]
         order = np.lexsort((np.broadcast_to(able[None, :], cost.shape).ravel(),
                             np.broadcast_to(window[:, None], cost.shape).ravel(),
                             cost.ravel()))  # fmt: skip
@@ -188,13 +260,80 @@ def plan_shift(
                 count -= take
         if count > 0:
             overflow += count
-            costs = kwh_req[m, able] * score[last, able]
-            released[last, o, m, able[int(np.argmin(costs))]] += count
-    # the fraction of the expected backlog each release is
+            released[last, o, m, able[int(np.argmin(problem.cost[last, m, able]))]] += count
+    return shift_plan_of(problem, released, overflow)
+
+
+def shift_plan_of(problem: ShiftProblem, released: FloatArray, overflow: float) -> ShiftPlan:
+    """The :class:`ShiftPlan` of ``released[epoch, origin, model, datacenter]``: with the
+    fraction of the expected backlog each release is."""
+    lots = problem.lots
+    n_o, n_m = lots.shape[1:3]
     arrived = lots.sum(axis=3).cumsum(axis=0)  # [epoch, origin, model] arrived by epoch's end
     gone = np.concatenate([np.zeros((1, n_o, n_m)), released.sum(axis=3).cumsum(axis=0)[:-1]])
     backlog = arrived - gone
     fractions = np.where(backlog[..., None] > 1e-9,
                          released / np.maximum(backlog[..., None], 1e-12), 0.0)  # fmt: skip
     fractions = np.clip(fractions, 0.0, 1.0)
-    return ShiftPlan(released, fractions, np.asarray(score, float), margin, objective, overflow)
+    return ShiftPlan(released, fractions, problem.score, problem.margin_s, problem.objective,
+                     overflow)  # fmt: skip
+
+
+def exact_shift(problem: ShiftProblem) -> ShiftPlan:
+    """The optimal shift plan, a min-cost flow solved by networkx's network simplex: lots ->
+    the (epoch, LLM, datacenter) slots of their windows -> a sink, each slot's capacity its
+    room, and an overflow edge per lot at a cost above any slot's (what no slot holds goes to
+    the lot's last epoch at its cheapest datacenter, as in :func:`greedy_shift`). Requests and
+    room are whole numbers (lots rounded, room rounded down), costs integers (1e6 over the
+    largest slot cost). Its edges grow with lots x window epochs x datacenters: a day of
+    hourly epochs solves in under a second, a day of 15-minute ones in about ten
+    (``benchmarks/shift_plan_gap.py``)."""
+    import networkx as nx
+
+    lots = np.rint(problem.lots).astype(np.int64)
+    n_e, n_o, n_m, _ = lots.shape
+    n_d = problem.cost.shape[2]
+    finite = problem.cost[np.isfinite(problem.cost)]
+    scale = 1e6 / max(float(finite.max()), 1e-300)
+    overflow_weight = int(2e6) + 1  # above any slot's cost
+    g = nx.DiGraph()
+    total = 0
+    for last, a, o, m, c in problem.entries():
+        count = int(lots[a, o, m, c])
+        able = problem.able[o][m]
+        if count == 0 or len(able) == 0:
+            continue
+        lot = ("lot", a, o, m, c)
+        g.add_node(lot, demand=-count)
+        total += count
+        for t in range(a, last + 1):
+            for d in able:
+                g.add_edge(lot, ("slot", t, m, int(d)),
+                           weight=int(round(problem.cost[t, m, d] * scale)))  # fmt: skip
+        g.add_edge(lot, "overflow", weight=overflow_weight)
+    for node in [n for n in g.nodes if n[0] == "slot"]:
+        _, t, m, d = node
+        g.add_edge(node, "sink", capacity=int(np.floor(problem.room[t, m, d])), weight=0)
+    g.add_edge("overflow", "sink", weight=0)
+    g.add_node("sink", demand=total)
+    _, flow = nx.network_simplex(g)
+    released = np.zeros((n_e, n_o, n_m, n_d))
+    overflow = 0.0
+    for lot, out in flow.items():
+        if not isinstance(lot, tuple) or lot[0] != "lot":
+            continue
+        _, a, o, m, c = lot
+        for node, f in out.items():
+            if f <= 0:
+                continue
+            if node == "overflow":
+                # as the greedy does: at its last epoch, its cheapest datacenter
+                last = int(problem.last[a, o, m, c])
+                able = problem.able[o][m]
+                d = int(able[int(np.argmin(problem.cost[last, m, able]))])
+                released[last, o, m, d] += f
+                overflow += f
+            else:
+                _, t, _, d = node
+                released[t, o, m, d] += f
+    return shift_plan_of(problem, released, overflow)

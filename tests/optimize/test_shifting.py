@@ -11,7 +11,7 @@ from slit.inputs import compile_inputs
 from slit.optimize.demand import demands_of
 from slit.optimize.evaluator import FastEvaluator
 from slit.optimize.run import run_optimize
-from slit.optimize.shifting import deferrable_lots, plan_shift
+from slit.optimize.shifting import deferrable_lots, exact_shift, plan_shift, shift_problem
 from slit.scenario.loader import scenario_from_dict
 from slit.sim.deferral import DeferrableJobs, PlannedRelease
 from slit.sim.policies import Plan, PlanSpill
@@ -75,6 +75,32 @@ def test_a_full_slot_sends_the_rest_to_the_next_cheapest_and_overflow_is_counted
     # the cheapest slot is filled first, the second cheapest next
     assert plan.released[2, 0, 0, 0] > 0 and plan.released[4, 0, 0, 1] > 0
     assert (plan.fractions >= 0).all() and (plan.fractions <= 1).all()
+
+
+@pytest.mark.parametrize("rate", [2.0, 40.0])
+def test_the_greedy_plan_is_never_cheaper_than_the_exact_one_and_both_serve_every_lot(rate):
+    """The exact plan is a min-cost flow of the same problem: the greedy's cost is at least
+    its own (up to the flow's integer costs), and both release every deferrable request."""
+    data = _deferrable(share=0.6)
+    data["workload"].update(rate_per_s=rate)
+    inputs = compile_inputs(scenario_from_dict(data))
+    lots = deferrable_lots(inputs)
+    rate_int = np.stack([d.rate_per_s for d in demands_of(inputs, interactive_only=True)])
+    rate_int = np.concatenate([rate_int, np.zeros((inputs.timeline.n_epochs - len(rate_int),)
+                                                  + rate_int.shape[1:])])  # fmt: skip
+    sig = inputs.signals
+    signals = {"carbon": sig.carbon_g_per_it_kwh, "water": sig.water_l_per_it_kwh,
+               "cost": sig.price_usd_per_it_mwh}  # fmt: skip
+    problem = shift_problem(inputs, lots, rate_int, signals, objective="carbon")
+    greedy = plan_shift(inputs, lots, rate_int, signals, objective="carbon")
+    exact = exact_shift(problem)
+    for plan in (greedy, exact):
+        assert plan.released.sum() == pytest.approx(lots.sum())
+        assert plan.released.sum(axis=(0, 3)) == pytest.approx(lots.sum(axis=(0, 3)))
+    assert problem.total_cost(exact.released) <= problem.total_cost(greedy.released) * (
+        1 + 1e-5)
+    with pytest.raises(ValueError, match="shift solver must be one of"):
+        plan_shift(inputs, lots, rate_int, signals, solver="lp")
 
 
 def _jobs(arrival: list[float], deadline: float, end_s: float) -> DeferrableJobs:
@@ -160,6 +186,17 @@ def test_optimise_writes_a_shift_plan_and_capacity_tables_and_replays_them(optim
     batch = req[req["request_class"] == "batch"]
     assert (batch["defer_s"] > 0).any()
     assert not batch["deadline_missed"].any()
+
+
+def test_the_exact_solver_plans_and_replays_too():
+    out = run_optimize(scenario_from_dict(_deferrable(share=0.4)), "slit", evaluations=40,
+                       pop_size=8, jobs=1, baselines=[], front_replays=0, spill_variants=[],
+                       shift_solver="exact", forecaster="oracle")  # fmt: skip
+    assert out.indicators["shift_solver"] == "exact"
+    assert (out.validated["deadline_misses"] == 0).all()
+    # with the oracle forecast the plan places exactly the requests that come
+    assert out.plans["shift"]["planned_requests"].sum() == pytest.approx(
+        (out.replay.requests["request_class"] == "batch").sum())
 
 
 def test_without_shift_deferrable_requests_are_served_as_they_arrive():
