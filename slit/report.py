@@ -44,6 +44,9 @@ CAPTIONS = {
     "by datacenter (simulated).",
     "routing_share": "Share of requests each datacenter served per epoch, with the carbon "
     "intensity, water intensity and electricity price of its region.",
+    "when_and_capacity": "Requests released per epoch, interactive and deferrable (a deferred "
+    "one counted when it leaves its origin), the replicas each datacenter powered at the "
+    "epoch's start, and the carbon intensity of its region.",
 }
 """Figure captions by file stem; sweep figures are captioned from their name."""
 
@@ -92,8 +95,18 @@ def _summary_tables(summary: dict[str, Any]) -> str:
                                                  "cost_usd", "gpu_utilization")}}
         for dc, v in summary["per_datacenter"].items()
     ])  # fmt: skip
-    return ("<h3>Totals</h3>" + _table(totals) + "<h3>Latency</h3>" + _table(latency)
+    html = ("<h3>Totals</h3>" + _table(totals) + "<h3>Latency</h3>" + _table(latency)
             + "<h3>By datacenter</h3>" + _table(per_dc))  # fmt: skip
+    classes = summary.get("classes") or {}
+    if len(classes) > 1:  # deferrable classes beside the interactive requests
+        by_class = pd.DataFrame([
+            {"request class": name, "requests": c["requests"], "completed": c["completed"],
+             "slo_attainment": c["slo_attainment"], "deadline_misses": c["deadline_misses"],
+             "ttft_p95_s": c["ttft_s"]["p95"], "defer_s": c["defer_s"]["mean"]}
+            for name, c in classes.items()
+        ])  # fmt: skip
+        html += "<h3>By request class</h3>" + _table(by_class)
+    return html
 
 
 def _sweep_captions(results: pd.DataFrame) -> dict[str, str]:

@@ -107,13 +107,18 @@ def built_profiles_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def result_folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Real outputs of ``slit run``, ``slit optimize`` and ``slit sweep`` (a run sweep and
     an optimisation sweep) of the bundled default, shortened, made once per session, for the
-    tests of figures and reports: ``{"run", "opt", "sweep", "opt_sweep"}`` -> folder."""
+    tests of figures and reports: ``{"run", "when", "opt", "sweep", "opt_sweep"}`` -> folder
+    (``when``: a run of the bundled ``deferrable`` scenario)."""
     import yaml
 
     from slit.cli import main
 
     root = tmp_path_factory.mktemp("results")
     assert main(["run", "--set", "time.horizon_s=3600", "--out", str(root / "run"), "-q"]) == 0
+    # deferrable requests and capacity following load (the figure of when and how much)
+    assert main(["run", "bundled:deferrable", "--set", "time.horizon_s=7200",
+                 "--set", "time.drain_s=3600", "--set", "workload.classes[0].deadline_s=3600",
+                 "--out", str(root / "when"), "-q"]) == 0  # fmt: skip
     assert main(["optimize", "--set", "time.horizon_s=1800", "--evaluations", "200",
                  "--pop-size", "10", "--out", str(root / "opt"), "-q"]) == 0  # fmt: skip
     runs = {"base": "bundled:default", "command": "run", "seeds": [1, 2],
@@ -127,7 +132,7 @@ def result_folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         path = root / f"{name}.yaml"
         path.write_text(yaml.safe_dump(spec), encoding="utf-8")
         assert main(["sweep", str(path), "--out", str(root / name), "-q", "--jobs", "2"]) == 0
-    return {name: root / name for name in ("run", "opt", "sweep", "opt_sweep")}
+    return {name: root / name for name in ("run", "when", "opt", "sweep", "opt_sweep")}
 
 
 def load_study(folder: Path) -> Any:

@@ -5,6 +5,8 @@ The kind of folder is read from the files in it:
 * ``slit optimize``: Pareto grid, parallel coordinates, hypervolume convergence, per-datacenter
   impacts of every replayed plan and baseline, routing share of the balanced plan's replay;
 * ``slit run``: routing share and per-datacenter impacts;
+* both, when the run has deferrable requests or capacity control: requests released and
+  replicas powered over time;
 * ``slit sweep``: every metric of interest against every swept parameter, a band over seeds.
 """
 
@@ -48,7 +50,7 @@ def folder_kind(folder: Path) -> str:
 
 
 FIGURE_SPAN = {"pareto_grid": 2, "parallel": 2, "routing_share": 2, "datacenter_impacts": 2,
-               "convergence": 1, "sweep": 1}  # fmt: skip
+               "when_and_capacity": 2, "convergence": 1, "sweep": 1}  # fmt: skip
 """Columns each figure kind spans in a two-column paper (its width: see ``figure_width_in``)."""
 
 
@@ -59,6 +61,7 @@ def figures(folder: Path, style: str = "default") -> dict[str, Any]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from slit.plot.capacity import plot_when_and_capacity, shows_when
     from slit.plot.convergence import plot_convergence
     from slit.plot.impacts import per_datacenter_from_summary, plot_datacenter_impacts
     from slit.plot.pareto import plot_parallel, plot_pareto_grid
@@ -92,6 +95,8 @@ def figures(folder: Path, style: str = "default") -> dict[str, Any]:
         if kind in ("optimize", "run") and (folder / "timeseries.parquet").is_file():
             ts = pd.read_parquet(folder / "timeseries.parquet")
             out["routing_share"] = plot_routing_share(ts, width_in=width)
+            if shows_when(ts):
+                out["when_and_capacity"] = plot_when_and_capacity(ts, width_in=width)
         if kind == "run":
             summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
             per_dc = per_datacenter_from_summary(summary, "run")

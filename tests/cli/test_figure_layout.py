@@ -43,7 +43,7 @@ def _check(figs: dict[str, object], where: str) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("style", STYLES)
-@pytest.mark.parametrize("kind", ["run", "opt", "sweep", "opt_sweep"])
+@pytest.mark.parametrize("kind", ["run", "when", "opt", "sweep", "opt_sweep"])
 def test_every_figure_of_a_result_folder_is_clean(folders, kind: str, style: str) -> None:
     with figure_style(style):
         figs = figures(folders[kind], style)

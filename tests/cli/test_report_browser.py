@@ -70,7 +70,7 @@ return Array.from(document.images).map(img => ({
 RESOURCES = "return performance.getEntriesByType('resource').map(e => e.name);"
 
 
-@pytest.mark.parametrize("kind", ["run", "opt", "sweep", "opt_sweep"])
+@pytest.mark.parametrize("kind", ["run", "when", "opt", "sweep", "opt_sweep"])
 def test_the_report_opens_cleanly_in_chromium(browser, result_folders, tmp_path, kind) -> None:
     report = tmp_path / f"report-{kind}.html"
     assert main(["report", str(result_folders[kind]), "--out", str(report), "-q"]) == 0
