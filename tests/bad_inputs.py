@@ -509,6 +509,10 @@ CASES: list[Case] = [
            (r"workload\.classes\[0\]\.shares", r"unknown region 'mars'")),
           ("no_deadline", [{"name": "x", "share": 0.5}],
            (r"workload\.classes\[0\]\.deadline_s", r"required key is missing")),
+          # a number where a number or a mapping may go: one problem, at its key, no union tag
+          ("origin_share_above_one", [{"name": "x", "deadline_s": 60, "shares": {"a": 1.5}}],
+           (r"1 problem in the scenario", r"workload\.classes\[0\]\.shares\.a: ",
+            r"less than or equal to 1", r"to a value <= 1")),
       )],
     *[Case(f"deferral_{label}", {"s.yaml": _yaml(lambda d, deferral=deferral: (
         d["workload"].update(classes=[{"name": "x", "deadline_s": 600, "share": 0.5}]),

@@ -373,7 +373,11 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
             "constrained-int", "constrained-str", "[key]"}  # fmt: skip
     tags |= {name for name, obj in vars(schema).items()
              if isinstance(obj, type) and issubclass(obj, pydantic.BaseModel)}  # fmt: skip
-    return tuple(p for p in loc if not (isinstance(p, str) and p in tags))
+    return tuple(p for p in loc if not (isinstance(p, str) and (p in tags or _GENERIC.match(p))))
+
+
+_GENERIC = re.compile(r"^(dict|list|tuple|set)\[.*\]$")
+"""A union tag pydantic gives a generic branch (``dict[str,constrained-float]``)."""
 
 
 def _line_of(loc: tuple[Any, ...], sources: list[_Source]) -> str:
@@ -428,10 +432,19 @@ def _problems_from(
               "bool_type"}  # fmt: skip
     cleaned = [_clean_loc(tuple(e["loc"])) for e in errors]
 
-    def hidden(i: int) -> bool:  # the number branch of a mapping whose own branch says more
-        loc = cleaned[i]
-        return (errors[i]["type"] in scalar and isinstance(errors[i].get("input"), dict)
-                and any(len(o) > len(loc) and o[:len(loc)] == loc for o in cleaned))  # fmt: skip
+    mapping = {"dict_type", "model_type", "model_attributes_type"}
+
+    def hidden(i: int) -> bool:
+        loc, kind, given = cleaned[i], errors[i]["type"], errors[i].get("input")
+        # the number branch of a mapping whose own branch says more
+        if kind in scalar and isinstance(given, dict):
+            return any(len(o) > len(loc) and o[:len(loc)] == loc for o in cleaned)
+        # the mapping branch of a number given where a number or a mapping may go: the number
+        # branch says what is wrong with it (out of range); text keeps both, as it may have
+        # been meant for either
+        if kind in mapping and isinstance(given, (int, float)) and not isinstance(given, bool):
+            return any(j != i and cleaned[j] == loc for j in range(len(cleaned)))
+        return False
 
     kept = [e for i, e in enumerate(errors) if not hidden(i)]
     for err in kept or errors:
