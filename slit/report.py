@@ -183,7 +183,7 @@ def build_report(folder: Path, style: str = "default") -> str:
                  "value": ind.get("hypervolume_mean")}]  # fmt: skip
         for key, err in (ind.get("evaluator_max_abs_error") or {}).items():
             rows.append({"indicator": f"fast evaluator max |error| vs simulator, {key}",
-                         "value": f"{100 * err:.2f} %"})  # fmt: skip
+                         "value": "–" if err is None else f"{100 * err:.2f} %"})  # fmt: skip
         parts.append("<h2>Indicators</h2>" + _table(pd.DataFrame(rows)))
         pareto = pd.read_csv(folder / "pareto.csv")
         if "non_dominated" in pareto.columns and "predicted_ttft_s" in pareto.columns:

@@ -157,6 +157,27 @@ SIMULATED_FRONT_OBJECTIVES = ("ttft_p95_s", "carbon_kg", "water_l", "cost_usd")
 water and cost of the replay."""
 
 
+def _number(value: Any) -> float:
+    """``value`` as a float; NaN for a missing one (None)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _relative_error(predicted: Any, simulated: Any) -> float:
+    """``predicted / simulated - 1``; NaN where either is missing or the simulated is 0 (a
+    replay without the figure, e.g. no interactive request to take a TTFT of)."""
+    p, q = _number(predicted), _number(simulated)
+    return p / q - 1.0 if q != 0 and np.isfinite(p) and np.isfinite(q) else float("nan")
+
+
+def _over(errors: dict[str, dict[str, float]], key: str, how: Any) -> float | None:
+    """``how`` (max, median) of the absolute errors of ``key`` that exist, None if none."""
+    values = [abs(e[key]) for e in errors.values() if np.isfinite(e[key])]
+    return float(how(values)) if values else None
+
+
 def front_subset(totals: pd.DataFrame, n: int | None) -> list[str]:
     """The weight-vector plans to replay: those the evaluator predicts non-dominated, at most
     ``n`` of them (None: all), spread along the front: the ``n`` with the largest crowding
@@ -214,13 +235,14 @@ def simulated_front(
         p = pred.loc[name].to_dict()
         row: dict[str, Any] = {
             "plan": name,
-            "ttft_s": float(s["ttft_mean_s"]),
-            "ttft_p95_s": float(s["ttft_p95_s"]),
+            # NaN where the replay has no interactive request to take a TTFT of
+            "ttft_s": _number(s["ttft_mean_s"]),
+            "ttft_p95_s": _number(s["ttft_p95_s"]),
             "carbon_kg": float(s["carbon_kg"]),
             "water_l": float(s["water_l"]),
             "cost_usd": float(s["cost_usd"]),
             "dropped": int(s["dropped"]),
-            "slo_met_p95": bool(s["ttft_p95_s"] <= slo_s),
+            "slo_met_p95": bool(_number(s["ttft_p95_s"]) <= slo_s),
             "predicted_ttft_s": float(p["ttft_s"]),
             "predicted_ttft_p95_s": float(p["ttft_p95_s"]),
             "predicted_carbon_kg": float(p["carbon_kg"]),
@@ -514,7 +536,7 @@ def run_optimize(
         )
     for r in validated[validated["kind"] == "plan"].itertuples():
         errors[str(r.name)] = {
-            key: float(getattr(r, f"predicted_{key}") / getattr(r, key) - 1.0)
+            key: _relative_error(getattr(r, f"predicted_{key}"), getattr(r, key))
             for key in EVALUATOR_CHECKED
         }
     t_val = time.perf_counter() - t1
@@ -552,17 +574,17 @@ def run_optimize(
         "hypervolume_reference": "objectives normalised per epoch between the ideal point and "
         "the nadir of the front and the nearest-datacenter schedule; reference point 1.1",
         "evaluator_relative_error": errors,
+        # (None where no replay has the figure, e.g. TTFT when every request is deferrable)
         "evaluator_max_abs_error": {
-            key: float(max(abs(e[key]) for e in errors.values())) for key in EVALUATOR_CHECKED
+            key: _over(errors, key, np.max) for key in EVALUATOR_CHECKED
         } if errors else {},
         # the acceptance figures: the median over the replayed plans of the absolute relative
         # error, and whether it is within EVALUATOR_TOLERANCE
         "evaluator_median_abs_error": {
-            key: float(np.median([abs(e[key]) for e in errors.values()]))
-            for key in EVALUATOR_CHECKED
+            key: _over(errors, key, np.median) for key in EVALUATOR_CHECKED
         } if errors else {},
         "evaluator_within_tolerance": {
-            key: bool(np.median([abs(e[key]) for e in errors.values()]) <= tol)
+            key: (None if (m := _over(errors, key, np.median)) is None else bool(m <= tol))
             for key, tol in EVALUATOR_TOLERANCE.items()
         } if errors else {},
         "evaluator_tolerance": EVALUATOR_TOLERANCE,

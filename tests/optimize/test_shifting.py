@@ -233,3 +233,22 @@ def test_plan_plus_spill_sends_requests_elsewhere_when_the_planned_queue_is_too_
     pd.testing.assert_series_equal(
         quiet.requests["datacenter"], simulate(scenario, Plan(matrix=everything_to_a)).requests[
             "datacenter"])  # fmt: skip
+
+
+def test_an_optimisation_where_every_request_is_deferrable_has_no_ttft_but_works(tmp_path):
+    """No interactive request: no TTFT to take, so the evaluator's TTFT errors are None (not
+    a crash), the front's TTFT is NaN, and the report is built."""
+    from slit.report import build_report
+
+    out = run_optimize(scenario_from_dict(_deferrable(share=1.0)), "slit", evaluations=40,
+                       pop_size=8, jobs=1, baselines=["nearest"], front_replays=0,
+                       spill_variants=[])  # fmt: skip
+    assert out.indicators["evaluator_median_abs_error"]["ttft_p95_s"] is None
+    assert out.indicators["evaluator_median_abs_error"]["carbon_kg"] is not None
+    assert out.pareto["ttft_p95_s"].isna().all()
+    assert (out.validated["deadline_misses"] == 0).all()
+    from slit.experiment.rundir import write_optimize_dir
+
+    folder = tmp_path / "opt"
+    write_optimize_dir(folder, False, out, scenario_from_dict(_deferrable(share=1.0)), {})
+    assert "Indicators" in build_report(folder)
