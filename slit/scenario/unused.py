@@ -124,6 +124,21 @@ def unused_settings(cfg: ScenarioModel) -> list[str]:
             "workload.profile is not used: prompt_tokens and output_tokens fix every "
             "request's lengths"
         )
+    # a capacity plan asking more replicas than a datacenter has of an LLM gets all it has
+    have: dict[tuple[str, str], int] = {}
+    for dc in cfg.datacenters:
+        for pool in dc.pools:
+            have[(dc.id, pool.model)] = have.get((dc.id, pool.model), 0) + pool.replicas
+    if cfg.capacity.policy == "plan":
+        for e, table in enumerate(cfg.capacity.epochs):
+            for dc_id, row in table.items():
+                for llm, n in row.items():
+                    most = have.get((dc_id, llm))
+                    if most is not None and n > most:
+                        out.append(
+                            f"capacity.epochs[{e}].{dc_id}.{llm} asks for {n} powered replicas; "
+                            f"the datacenter has {most} of {llm}, and all {most} are powered"
+                        )
     deferral = cfg.routing.deferral
     if not any(c.share > 0 or c.shares for c in wl.classes) and (
         deferral.policy != "at_once" or deferral.params

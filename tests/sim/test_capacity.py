@@ -123,3 +123,12 @@ def test_capacity_control_the_engine_cannot_apply_is_refused(change, message):
     change(data)
     with pytest.raises(ScenarioError, match=message):
         scenario_from_dict(data)
+
+
+def test_a_plan_asking_more_replicas_than_there_are_powers_them_all_and_says_so():
+    data = _fleet(replicas=2, policy="plan", epochs=[{"dc-a": {LLM: 1000}}])
+    result = simulate(scenario_from_dict(data))
+    a = result.timeseries[result.timeseries["datacenter"] == "dc-a"]
+    assert (a["powered_replicas"] == 2).all()
+    notes = " ".join(result.metadata["inputs"])
+    assert "asks for 1000 powered replicas; the datacenter has 2" in notes
