@@ -488,7 +488,7 @@ def _shifted_demands(
     from dataclasses import replace
 
     from slit.optimize.forecast import perturb
-    from slit.optimize.shifting import deferrable_lots, plan_shift
+    from slit.optimize.shifting import deferrable_lots, plan_shift, shift_problem
 
     everything = demands_of(inputs)
     interactive = demands_of(inputs, interactive_only=True)
@@ -516,9 +516,9 @@ def _shifted_demands(
         "cost": perturb(sig.price_usd_per_it_mwh, signal_error, rng),
     }
     allowed = getattr(inputs.fleet, "allowed", None)
-    plan = plan_shift(inputs, lots, interactive_rate, seen, objective=objective,
-                      target_utilization=target_utilization, allowed=allowed,
-                      solver=solver)  # fmt: skip
+    problem = shift_problem(inputs, lots, interactive_rate, seen, objective=objective,
+                            target_utilization=target_utilization, allowed=allowed)  # fmt: skip
+    plan = plan_shift(problem, solver)
     demands = [
         replace(d, base_rate_per_pool=plan.base_rate_per_pool(
             e, evaluator.pool_dc, evaluator.pool_model, evaluator.pool_weight(d), d.epoch_s))

@@ -207,25 +207,11 @@ def shift_problem(
                         objective)  # fmt: skip
 
 
-def plan_shift(
-    inputs: RunInputs,
-    lots: FloatArray,
-    interactive_rate: FloatArray,
-    signals: dict[str, FloatArray],
-    *,
-    objective: str = "balanced",
-    margin_s: float | None = None,
-    target_utilization: float = 0.7,
-    allowed: npt.NDArray[np.bool_] | None = None,
-    solver: str = "greedy",
-) -> ShiftPlan:
-    """The shift plan of :func:`shift_problem`'s problem, by ``solver``: ``greedy``
+def plan_shift(problem: ShiftProblem, solver: str = "greedy") -> ShiftPlan:
+    """The shift plan of ``problem`` (:func:`shift_problem`), by ``solver``: ``greedy``
     (:func:`greedy_shift`) or ``exact`` (:func:`exact_shift`)."""
     if solver not in SHIFT_SOLVERS:
         raise ValueError(f"shift solver must be one of {SHIFT_SOLVERS}, not {solver!r}")
-    problem = shift_problem(
-        inputs, lots, interactive_rate, signals, objective=objective, margin_s=margin_s,
-        target_utilization=target_utilization, allowed=allowed)  # fmt: skip
     return greedy_shift(problem) if solver == "greedy" else exact_shift(problem)
 
 

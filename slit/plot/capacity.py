@@ -6,6 +6,7 @@ from typing import Any
 
 import pandas as pd
 
+from slit.plot.routing import time_axis
 from slit.plot.style import OKABE_ITO
 
 
@@ -58,12 +59,5 @@ def plot_when_and_capacity(timeseries: pd.DataFrame, fig: Any = None, *,
                     lw=0.9, label=dc if ax is axes[1] else None)  # fmt: skip
         ax.set_ylabel(label)
     axes[1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    axes[-1].set_xlabel("time [UTC]" if x_col == "time_utc" else "time [s]")
-    fig.align_ylabels(axes)
-    if x_col == "time_utc":
-        import matplotlib.dates as mdates
-
-        locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
-        axes[-1].xaxis.set_major_locator(locator)
-        axes[-1].xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    time_axis(fig, axes, x_col)
     return fig

@@ -70,6 +70,13 @@ def plot_routing_share(timeseries: pd.DataFrame, fig: Any = None, *,
             ax.step(wide.index.to_numpy(), wide[dc].to_numpy(float), where="post", color=c,
                     lw=0.9)  # fmt: skip
         ax.set_ylabel(label)
+    time_axis(fig, axes, x_col)
+    return fig
+
+
+def time_axis(fig: Any, axes: Any, x_col: str) -> None:
+    """Label the shared time axis of stacked panels (UTC dates, or seconds) and align their
+    y labels."""
     axes[-1].set_xlabel("time [UTC]" if x_col == "time_utc" else "time [s]")
     fig.align_ylabels(axes)
     if x_col == "time_utc":
@@ -79,7 +86,6 @@ def plot_routing_share(timeseries: pd.DataFrame, fig: Any = None, *,
         locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
         axes[-1].xaxis.set_major_locator(locator)
         axes[-1].xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    return fig
 
 
 def routing_share_table(timeseries: pd.DataFrame) -> pd.DataFrame:

@@ -52,14 +52,15 @@ def test_the_plan_serves_each_lot_in_the_cheapest_slot_of_its_window_with_room()
     # window of epoch 0: deadline 1800 s less a 300 s margin -> epochs 0..5; epoch 3 at dc-b
     # is cheapest, epoch 9 (outside the window) cheaper still
     sig = _signals(n_e, n_d, {(3, 1): 100.0, (9, 0): 10.0})
-    plan = plan_shift(inputs, lots, zero, sig, objective="carbon")
+    plan = plan_shift(shift_problem(inputs, lots, zero, sig, objective="carbon"))
     assert plan.released.sum() == pytest.approx(10.0)
     assert plan.released[3, 0, 0, 1] == pytest.approx(10.0)
     assert plan.overflow_requests == 0
     assert plan.fractions[3, 0, 0, 1] == pytest.approx(1.0)
     # with dc-b not allowed for origin a, the cheapest allowed slot takes them
     allowed = np.array([[True, False], [True, True]])
-    plan = plan_shift(inputs, lots, zero, sig, objective="carbon", allowed=allowed)
+    plan = plan_shift(shift_problem(inputs, lots, zero, sig, objective="carbon",
+                                    allowed=allowed))
     assert plan.released[:, 0, 0, 1].sum() == 0 and plan.released.sum() == pytest.approx(10.0)
 
 
@@ -69,7 +70,7 @@ def test_a_full_slot_sends_the_rest_to_the_next_cheapest_and_overflow_is_counted
     lots = np.zeros((n_e, 2, 1, 2))
     lots[0, 0, 0, 1] = 1e9  # more than every slot of the window holds
     sig = _signals(n_e, 2, {(2, 0): 100.0, (4, 1): 200.0})
-    plan = plan_shift(inputs, lots, np.zeros((n_e, 2, 1)), sig, objective="carbon")
+    plan = plan_shift(shift_problem(inputs, lots, np.zeros((n_e, 2, 1)), sig, objective="carbon"))
     assert plan.released.sum() == pytest.approx(1e9)
     assert plan.overflow_requests > 0
     # the cheapest slot is filled first, the second cheapest next
@@ -92,7 +93,7 @@ def test_the_greedy_plan_is_never_cheaper_than_the_exact_one_and_both_serve_ever
     signals = {"carbon": sig.carbon_g_per_it_kwh, "water": sig.water_l_per_it_kwh,
                "cost": sig.price_usd_per_it_mwh}  # fmt: skip
     problem = shift_problem(inputs, lots, rate_int, signals, objective="carbon")
-    greedy = plan_shift(inputs, lots, rate_int, signals, objective="carbon")
+    greedy = plan_shift(problem)
     exact = exact_shift(problem)
     for plan in (greedy, exact):
         assert plan.released.sum() == pytest.approx(lots.sum())
@@ -100,7 +101,7 @@ def test_the_greedy_plan_is_never_cheaper_than_the_exact_one_and_both_serve_ever
     assert problem.total_cost(exact.released) <= problem.total_cost(greedy.released) * (
         1 + 1e-5)
     with pytest.raises(ValueError, match="shift solver must be one of"):
-        plan_shift(inputs, lots, rate_int, signals, solver="lp")
+        plan_shift(problem, solver="lp")
 
 
 def _jobs(arrival: list[float], deadline: float, end_s: float) -> DeferrableJobs:
