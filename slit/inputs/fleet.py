@@ -105,14 +105,20 @@ class PoolInputs:
             self.server_overhead_w_per_gpu,
         )
 
+    def full_batch(self, prompt_tokens: float, output_tokens: float) -> int:
+        """Requests one replica holds at once at full batch for requests of these mean
+        lengths: its batch slots, or its KV cache over ``prompt + output``, whichever is
+        less (at least 1)."""
+        per_request = max(prompt_tokens + output_tokens, 1.0)
+        return max(1, min(self.max_batch, int(self.kv_capacity_tokens // per_request)))
+
     def replica_throughput_rps(self, prompt_tokens: float, output_tokens: float) -> float:
         """Requests/s one replica sustains at full batch for requests of these mean lengths.
 
         At its batch limit ``b`` (batch slots, or the KV cache over ``prompt + output``) a
         replica spends ``t_p + out · step(b) / b`` per request: the prefill of the prompt and its
         share of ``out`` decode iterations at context ``b (prompt + out / 2)``."""
-        per_request = max(prompt_tokens + output_tokens, 1.0)
-        b = max(1, min(self.max_batch, int(self.kv_capacity_tokens // per_request)))
+        b = self.full_batch(prompt_tokens, output_tokens)
         t_p = self.perf.prefill_time_s(prompt_tokens, prompt_tokens * prompt_tokens)
         step = self.perf.decode_step_time_s(b, b * (prompt_tokens + output_tokens / 2.0))
         return 1.0 / (t_p + output_tokens * step / b)

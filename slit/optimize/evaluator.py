@@ -562,15 +562,16 @@ class FastEvaluator:
             return np.maximum(comp, mem) + co["f0"] + co["f1"] * b
 
         bmax = co["bmax"][None, :]
+        # a replica's busy time per request at full batch: its utilisation is λ_r times it
+        per_request = co["tp"] + out_len * step(bmax) / bmax
         powered = None
         n = self.replicas[None, :]
         if self.capacity_target is not None:
-            per_request = co["tp"] + out_len * step(bmax) / bmax  # busy s at full batch
             need = np.ceil(lam * per_request / self.capacity_target - 1e-9)
             n = powered = np.clip(need, self.min_powered[None, :], self.replicas[None, :])
         lam_r = np.where(n > 0, lam / np.where(n > 0, n, 1.0), 0.0)
         rho_p = lam_r * co["tp"]
-        util = lam_r * (co["tp"] + out_len * step(bmax) / bmax)
+        util = lam_r * per_request
         free = np.clip(1.0 - rho_p, 1e-6, 1.0)
 
         def busy_batch(b: FloatArray) -> FloatArray:

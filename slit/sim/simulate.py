@@ -81,8 +81,7 @@ def _slots(inputs: RunInputs) -> np.ndarray:
         m = pool.model
         if m < 0 or np.isnan(prompts[m]):
             continue
-        per_request = max(float(prompts[m] + outputs[m]), 1.0)
-        b = max(1, min(pool.max_batch, int(pool.kv_capacity_tokens // per_request)))
+        b = pool.full_batch(float(prompts[m]), float(outputs[m]))
         out[m, pool.datacenter] += b * len(pool.roles)
     return out
 
